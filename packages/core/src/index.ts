@@ -1,1 +1,36 @@
-export {};
+export { withBodyFields, withHeaders } from "./body";
+export {
+  PORTKEY_METADATA_HEADER,
+  PORTKEY_TRACE_HEADER,
+  type PortkeyOptions,
+  portkey,
+  portkeyMetadata,
+} from "./destinations/portkey";
+export { type RequestyField, type RequestyOptions, requesty, requestyField } from "./destinations/requesty";
+export { DeliveryError, formatIssue, InvalidMetadataError, TagalongError } from "./errors";
+export { headerBytes, headerJson, isSafeHeaderValue } from "./header";
+export { consoleLogger, type LogLevel } from "./logger";
+export { mergeMetadata } from "./merge";
+export {
+  currentMetadata,
+  currentScope,
+  type ScopeFrame,
+  type WithMetadataOptions,
+  withMetadata,
+} from "./scope";
+export { createTagalong, type PreparedCall, type Tagalong, type TagalongOptions } from "./tagalong";
+export type {
+  CallStatus,
+  ChatMessage,
+  CompletedCall,
+  DeliveryStats,
+  Destination,
+  DestinationHost,
+  ExtraValue,
+  InFlight,
+  Logger,
+  Metadata,
+  MetadataIssue,
+  PromptRef,
+} from "./types";
+export { checkMetadata } from "./validate";

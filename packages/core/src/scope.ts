@@ -1,0 +1,49 @@
+import { InvalidMetadataError } from "./errors";
+import { freezeMetadata, mergeMetadata } from "./merge";
+import { createScopeStore } from "./scope-store";
+import type { Metadata } from "./types";
+import { checkMetadata, withoutIssues } from "./validate";
+
+/** One level of `withMetadata`: the merged metadata of this scope and every scope around it. */
+export interface ScopeFrame {
+  readonly metadata: Readonly<Metadata>;
+}
+
+// One store per realm, shared by duplicate installs of the package so scopes cross them.
+const STORE_KEY = Symbol.for("tagalong.scope-store");
+const globalStore = globalThis as unknown as Record<symbol, ReturnType<typeof createScopeStore<ScopeFrame>>>;
+const store = (globalStore[STORE_KEY] ??= createScopeStore<ScopeFrame>());
+
+const EMPTY: Metadata = Object.freeze({});
+
+export interface WithMetadataOptions {
+  /** What to do with a field that breaks a rule: throw (default), or drop it and warn. */
+  onInvalid?: "throw" | "drop";
+}
+
+/**
+ * Runs `fn` in a scope: every call made inside it, across awaits, timers and streams, carries
+ * this metadata merged over the scopes around it. Bad metadata throws before `fn` runs.
+ */
+export function withMetadata<T>(metadata: Metadata, fn: () => T, options: WithMetadataOptions = {}): T {
+  let checked = metadata;
+  const issues = checkMetadata(metadata);
+  if (issues.length > 0) {
+    if (options.onInvalid !== "drop") throw new InvalidMetadataError(issues);
+    console.warn(`[tagalong] dropped invalid metadata: ${new InvalidMetadataError(issues).message}`);
+    checked = withoutIssues(metadata, issues);
+  }
+  const parent = store.getStore();
+  const frame: ScopeFrame = { metadata: freezeMetadata(mergeMetadata(parent?.metadata, checked)) };
+  return store.run(frame, fn);
+}
+
+/** The merged metadata of the current scope (frozen); `{}` outside any scope. */
+export function currentMetadata(): Metadata {
+  return store.getStore()?.metadata ?? EMPTY;
+}
+
+/** The current scope's frame, a stable identity adapters and destinations may cache against. */
+export function currentScope(): ScopeFrame | undefined {
+  return store.getStore();
+}

@@ -1,0 +1,199 @@
+import { InvalidMetadataError, TagalongError } from "./errors";
+import { headerBytes } from "./header";
+import { consoleLogger } from "./logger";
+import { freezeMetadata, mergeMetadata } from "./merge";
+import { currentScope, type ScopeFrame } from "./scope";
+import type { CompletedCall, DeliveryStats, Destination, Logger, Metadata, MetadataIssue } from "./types";
+import { checkMetadata, withoutIssues } from "./validate";
+
+export interface TagalongOptions {
+  /** Where the metadata goes: any of portkey(), requesty(), promptLayer({...}). */
+  destinations: Destination[];
+  /** Defaults for every call. */
+  metadata?: Metadata;
+  /** What to do with a field that breaks a rule: throw a TagalongError (default), or drop it and warn. */
+  onInvalid?: "throw" | "drop";
+  /** Cap on the bytes of headers Tagalong adds to one request (default 8 KB; Node's own limit is 16 KB). */
+  maxHeaderBytes?: number;
+  /** Receives every failure that happens off the caller's path (delivery after the call). Never rethrown. */
+  onError?: (error: unknown) => void;
+  /** Where Tagalong logs; defaults to the console at TAGALONG_LOG_LEVEL (warn). */
+  logger?: Logger;
+}
+
+/** What one call carries: its resolved metadata and every in-flight destination's additions. Frozen. */
+export interface PreparedCall {
+  readonly metadata: Readonly<Metadata>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+export interface Tagalong {
+  readonly destinations: readonly Destination[];
+  /** Whether any destination wants completed calls (adapters skip capturing them otherwise). */
+  readonly recordsCalls: boolean;
+  readonly logger: Logger;
+  /**
+   * Resolves a call's metadata (defaults < scopes < perCall), checks it against the model and every
+   * destination, and encodes the in-flight forms. Throws InvalidMetadataError before anything is sent.
+   */
+  prepare(perCall?: Metadata): PreparedCall;
+  /** Hands a finished call to the after-the-call destinations. Never throws, never waits. */
+  record(call: CompletedCall): void;
+  /** Resolves when everything recorded so far is delivered or has failed for good. */
+  flush(): Promise<void>;
+  /** Flushes and stops every destination. */
+  shutdown(): Promise<void>;
+  /** Delivery counts per after-the-call destination. */
+  stats(): Record<string, DeliveryStats>;
+  /** Reports a failure that happened off the caller's path to onError and the logger. Never throws. */
+  reportError(error: unknown): void;
+}
+
+const DEFAULT_MAX_HEADER_BYTES = 8 * 1024;
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export function createTagalong(options: TagalongOptions): Tagalong {
+  if (!options || !Array.isArray(options.destinations)) {
+    throw new TagalongError("createTagalong: options.destinations must be an array of destinations");
+  }
+  const destinations = Object.freeze([...options.destinations]);
+  for (const [i, d] of destinations.entries()) {
+    if (!d || typeof d.name !== "string") {
+      throw new TagalongError(
+        `createTagalong: destinations[${i}] is not a destination (use portkey(), requesty(), ...)`,
+      );
+    }
+  }
+  const drop = options.onInvalid === "drop";
+  const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+  const logger = options.logger ?? consoleLogger();
+  const checkers = destinations.filter((d) => d.check);
+  const encoders = destinations.filter((d) => d.encode);
+  const recorders = destinations.filter((d) => d.record);
+
+  const reportError = (error: unknown): void => {
+    try {
+      if (options.onError) options.onError(error);
+      else logger.warn(error instanceof Error ? error.message : String(error));
+    } catch {
+      // A throwing onError must not reach the caller's code either.
+    }
+  };
+  for (const d of destinations) d.attach?.({ logger, reportError });
+
+  const repair = (metadata: Metadata, issues: MetadataIssue[], where: string): Metadata => {
+    if (!drop) throw new InvalidMetadataError(issues);
+    logger.warn(`dropped invalid metadata ${where}: ${new InvalidMetadataError(issues).message}`);
+    return withoutIssues(metadata, issues);
+  };
+
+  const modelChecked = (metadata: Metadata | undefined, where: string): Metadata | undefined => {
+    if (metadata === undefined) return undefined;
+    const issues = checkMetadata(metadata);
+    return issues.length ? repair(metadata, issues, where) : metadata;
+  };
+
+  const destinationIssues = (metadata: Metadata): MetadataIssue[] => {
+    const issues: MetadataIssue[] = [];
+    for (const d of checkers) issues.push(...d.check!(metadata));
+    return issues;
+  };
+
+  const encode = (metadata: Metadata): PreparedCall => {
+    const headers: Record<string, string> = {};
+    const body: Record<string, unknown> = {};
+    for (const d of encoders) {
+      const out = d.encode!(metadata);
+      if (out.headers) Object.assign(headers, out.headers);
+      if (out.body) Object.assign(body, out.body);
+    }
+    return { metadata, headers, body };
+  };
+
+  const sizeIssue = (prepared: PreparedCall): MetadataIssue | undefined => {
+    const bytes = headerBytes(prepared.headers);
+    if (bytes <= maxHeaderBytes) return undefined;
+    return {
+      path: "(headers)",
+      rule: `${bytes} bytes of headers, the cap is ${maxHeaderBytes} (maxHeaderBytes)`,
+    };
+  };
+
+  // Defaults are checked against the model and every destination once, here, where the user gives them.
+  const defaults = modelChecked(options.metadata, "in createTagalong") ?? {};
+  {
+    const issues = destinationIssues(defaults);
+    if (issues.length) repair(defaults, issues, "in createTagalong");
+  }
+  const frozenDefaults = freezeMetadata(mergeMetadata(defaults));
+
+  const resolveAndEncode = (scope: ScopeFrame | undefined, perCall: Metadata | undefined): PreparedCall => {
+    let metadata = mergeMetadata(frozenDefaults, scope?.metadata, modelChecked(perCall, "of this call"));
+    const issues = destinationIssues(metadata);
+    if (issues.length) metadata = repair(metadata, issues, "of this call");
+    let prepared = encode(metadata);
+    const tooBig = sizeIssue(prepared);
+    if (tooBig) {
+      if (!drop || metadata.extra === undefined) throw new InvalidMetadataError([tooBig]);
+      logger.warn(`dropped metadata.extra: ${tooBig.rule}`);
+      const { extra: _, ...rest } = metadata;
+      prepared = encode(rest);
+      const stillTooBig = sizeIssue(prepared);
+      if (stillTooBig) throw new InvalidMetadataError([stillTooBig]);
+    }
+    freezeMetadata(prepared.metadata);
+    return deepFreeze(prepared);
+  };
+
+  // Calls in the same scope without per-call metadata share one prepared form: the hot path is a lookup.
+  const byScope = new WeakMap<ScopeFrame, PreparedCall>();
+  let unscoped: PreparedCall | undefined;
+
+  const prepare = (perCall?: Metadata): PreparedCall => {
+    const scope = currentScope();
+    if (perCall !== undefined) return resolveAndEncode(scope, perCall);
+    if (scope === undefined) return (unscoped ??= resolveAndEncode(undefined, undefined));
+    let prepared = byScope.get(scope);
+    if (prepared === undefined) {
+      prepared = resolveAndEncode(scope, undefined);
+      byScope.set(scope, prepared);
+    }
+    return prepared;
+  };
+
+  return {
+    destinations,
+    recordsCalls: recorders.length > 0,
+    logger,
+    prepare,
+    record(call) {
+      for (const d of recorders) {
+        try {
+          d.record!(call);
+        } catch (error) {
+          reportError(error);
+        }
+      }
+    },
+    async flush() {
+      await Promise.all(destinations.map((d) => d.flush?.()));
+    },
+    async shutdown() {
+      await Promise.all(destinations.map((d) => (d.shutdown ? d.shutdown() : d.flush?.())));
+    },
+    stats() {
+      const out: Record<string, DeliveryStats> = {};
+      for (const d of destinations) if (d.stats) out[d.name] = d.stats();
+      return out;
+    },
+    reportError,
+  };
+}

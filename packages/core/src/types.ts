@@ -1,0 +1,134 @@
+/** A prompt template the call was rendered from. */
+export interface PromptRef {
+  /** The prompt's name in the registry (min length 1). */
+  name: string;
+  /** Integer >= 1; never together with `label`. */
+  version?: number;
+  /** 1..512 chars; never together with `version`. */
+  label?: string;
+  /** The template's input variables. */
+  variables?: Record<string, string>;
+}
+
+export type ExtraValue = string | number | boolean;
+
+/** The one metadata model every destination is fed from. */
+export interface Metadata {
+  /** The end user. */
+  user?: string;
+  /** A conversation or session. */
+  session?: string;
+  /** One workflow run; groups related calls. */
+  trace?: string;
+  /** "production", "staging", ... */
+  environment?: string;
+  /** The customer organisation. */
+  organization?: string;
+  tags?: string[];
+  prompt?: PromptRef;
+  /** Any custom key. */
+  extra?: Record<string, ExtraValue>;
+}
+
+/** A problem found in metadata: which field, which rule, for which destination (or the model itself). */
+export interface MetadataIssue {
+  /** Dotted path below `metadata`, e.g. `user`, `prompt.label`, `extra.team`. */
+  path: string;
+  /** The rule that was broken, in words. */
+  rule: string;
+  /** The destination whose rule it is; absent for the model's own rules. */
+  destination?: string;
+}
+
+/** A chat message in a provider-neutral form, as after-the-call destinations receive it. */
+export interface ChatMessage {
+  role: "system" | "developer" | "user" | "assistant" | "tool";
+  /** Text content; structured parts are flattened to text by the adapter. */
+  content: string;
+  name?: string;
+  toolCalls?: Array<{ id: string; name: string; arguments: string }>;
+  toolCallId?: string;
+}
+
+export type CallStatus = "success" | "error" | "aborted";
+
+/** A finished model call, handed by an adapter to every after-the-call destination. */
+export interface CompletedCall {
+  /** Provider family, e.g. "openai". */
+  provider: string;
+  model: string;
+  /** Which API shape the call used. */
+  apiType?: "chat-completions" | "responses" | "completions" | "embeddings";
+  /** The adapter that saw the call, e.g. "openai", "ai-sdk", "langchain". */
+  source?: string;
+  input: ChatMessage[];
+  output: ChatMessage[];
+  /** Model settings (temperature, max tokens, tools, ...). */
+  parameters?: Record<string, unknown>;
+  usage?: { inputTokens?: number; outputTokens?: number };
+  startTime: Date;
+  endTime: Date;
+  status: CallStatus;
+  error?: { type: string; message: string };
+  /** The provider's response id (chatcmpl-..., resp_...). */
+  responseId?: string;
+  finishReason?: string;
+  /** Whether the call was streamed. */
+  stream?: boolean;
+  /** The call's resolved metadata. */
+  metadata: Metadata;
+  /** Adapter-specific keys to record beside the metadata (e.g. LangChain run ids); strings only. */
+  context?: Record<string, string>;
+}
+
+/** What a destination adds to a request in flight. */
+export interface InFlight {
+  /** HTTP headers, every value a valid ByteString. */
+  headers: Record<string, string>;
+  /** Top-level JSON body fields to merge into the request body. */
+  body: Record<string, unknown>;
+}
+
+/** A place the metadata goes. In-flight destinations encode; after-the-call destinations record. */
+export interface Destination {
+  readonly name: string;
+  /**
+   * The destination's own rules on already model-valid metadata. Returns every broken rule;
+   * an empty list means `encode` will succeed.
+   */
+  check?(metadata: Metadata): MetadataIssue[];
+  /** Headers and body fields for a call carrying this metadata. Called only with checked metadata. */
+  encode?(metadata: Metadata): Partial<InFlight>;
+  /** Receive a finished call. Must return at once and never throw: queue and deliver in the background. */
+  record?(call: CompletedCall): void;
+  /** Resolves when everything recorded so far is delivered or has failed for good. */
+  flush?(): Promise<void>;
+  /** Flush and stop accepting work. */
+  shutdown?(): Promise<void>;
+  /** Delivery counts, for after-the-call destinations. */
+  stats?(): DeliveryStats;
+  /** Called once by createTagalong with its shared hooks (logger, error hook). */
+  attach?(host: DestinationHost): void;
+}
+
+export interface DeliveryStats {
+  queued: number;
+  sent: number;
+  retried: number;
+  failed: number;
+  dropped: number;
+}
+
+export interface Logger {
+  debug(message: string, data?: unknown): void;
+  info(message: string, data?: unknown): void;
+  warn(message: string, data?: unknown): void;
+  error(message: string, data?: unknown): void;
+}
+
+/** What createTagalong gives each destination. */
+export interface DestinationHost {
+  logger: Logger;
+  /** Report a failure that happened off the caller's path. Never throws. */
+  reportError(error: unknown): void;
+}
