@@ -33,6 +33,7 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (typeof value === "number") return Number.isNaN(value) ? "NaN" : String(value);
   if (typeof value === "bigint") return "a BigInt";
+  if (typeof value === "object" || typeof value === "undefined") return `an ${typeof value}`;
   return `a ${typeof value}`;
 }
 

@@ -1,0 +1,112 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import { InvalidMetadataError } from "./errors";
+import { currentMetadata, withMetadata } from "./scope";
+
+describe("withMetadata / currentMetadata", () => {
+  it("is empty outside any scope", () => {
+    expect(currentMetadata()).toEqual({});
+  });
+
+  it("nests, merging inner over outer, and restores the outer scope after", () => {
+    withMetadata({ user: "a", tags: ["x"] }, () => {
+      withMetadata({ session: "s", tags: ["y"], extra: { k: 1 } }, () => {
+        expect(currentMetadata()).toEqual({ user: "a", session: "s", tags: ["x", "y"], extra: { k: 1 } });
+      });
+      expect(currentMetadata()).toEqual({ user: "a", tags: ["x"] });
+    });
+    expect(currentMetadata()).toEqual({});
+  });
+
+  it("returns the callback's value, sync and async", async () => {
+    expect(withMetadata({ user: "a" }, () => 42)).toBe(42);
+    await expect(withMetadata({ user: "a" }, async () => 43)).resolves.toBe(43);
+  });
+
+  it("survives awaits, timers, promise chains and streams", async () => {
+    const seen: string[] = [];
+    await withMetadata({ user: "async" }, async () => {
+      await sleep(1);
+      seen.push(currentMetadata().user!);
+      await new Promise<void>((resolve) =>
+        setTimeout(() => {
+          seen.push(currentMetadata().user!);
+          resolve();
+        }, 1),
+      );
+      await Promise.resolve().then(() => seen.push(currentMetadata().user!));
+      const stream = new ReadableStream<string>({
+        async pull(controller) {
+          await sleep(1);
+          controller.enqueue(currentMetadata().user!);
+          controller.close();
+        },
+      });
+      for await (const chunk of stream) seen.push(chunk);
+    });
+    expect(seen).toEqual(["async", "async", "async", "async"]);
+  });
+
+  it("has no cross-talk between 1,000 concurrent scopes", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) =>
+        withMetadata({ user: `u${i}` }, async () => {
+          await sleep(Math.random() * 5);
+          const first = currentMetadata().user;
+          return withMetadata({ session: `s${i}` }, async () => {
+            await sleep(Math.random() * 5);
+            return { i, first, user: currentMetadata().user, session: currentMetadata().session };
+          });
+        }),
+      ),
+    );
+    const mismatches = results.filter(
+      (r) => r.first !== `u${r.i}` || r.user !== `u${r.i}` || r.session !== `s${r.i}`,
+    );
+    expect(mismatches).toHaveLength(0);
+  });
+
+  it("rejects bad metadata before the callback runs", () => {
+    let ran = false;
+    expect(() =>
+      withMetadata({ prompt: { name: "p", version: 1, label: "l" } }, () => {
+        ran = true;
+      }),
+    ).toThrow(InvalidMetadataError);
+    expect(ran).toBe(false);
+    try {
+      withMetadata({ user: 7 } as never, () => 0);
+    } catch (error) {
+      expect(InvalidMetadataError.isInstance(error)).toBe(true);
+      expect((error as Error).message).toBe("metadata.user: must be a string, got 7");
+    }
+  });
+
+  it("drops bad fields with a warning when asked", () => {
+    const warnings: unknown[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args);
+    try {
+      withMetadata(
+        { user: "ok", session: 5 } as never,
+        () => expect(currentMetadata()).toEqual({ user: "ok" }),
+        {
+          onInvalid: "drop",
+        },
+      );
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings).toHaveLength(1);
+  });
+
+  it("does not mutate or freeze the caller's object, and is not changed by it later", () => {
+    const mine = { user: "a", tags: ["x"] };
+    withMetadata(mine, () => {
+      mine.tags.push("late");
+      expect(currentMetadata().tags).toEqual(["x"]);
+      expect(Object.isFrozen(currentMetadata())).toBe(true);
+    });
+    expect(Object.isFrozen(mine)).toBe(false);
+  });
+});
