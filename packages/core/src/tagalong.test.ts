@@ -121,6 +121,31 @@ describe("createTagalong", () => {
     expect(() => tagalong.reportError(new Error("e"))).not.toThrow();
   });
 
+  it("calls start hooks on every call, cached or not, and keeps their failures off the caller's path", () => {
+    const started: unknown[] = [];
+    const errors: unknown[] = [];
+    const tagalong = createTagalong({
+      destinations: [
+        portkey(),
+        { name: "span", start: (m) => started.push(m.user) },
+        {
+          name: "broken",
+          start() {
+            throw new Error("start failed");
+          },
+        },
+      ],
+      onError: (e) => errors.push(e),
+    });
+    withMetadata({ user: "a" }, () => {
+      tagalong.prepare();
+      tagalong.prepare();
+      tagalong.prepare({ user: "b" });
+    });
+    expect(started).toEqual(["a", "a", "b"]);
+    expect(errors).toHaveLength(3);
+  });
+
   it("shuts down every destination, flushing those without shutdown", async () => {
     const order: string[] = [];
     const tagalong = createTagalong({

@@ -78,6 +78,7 @@ export function createTagalong(options: TagalongOptions): Tagalong {
   const checkers = destinations.filter((d) => d.check);
   const encoders = destinations.filter((d) => d.encode);
   const recorders = destinations.filter((d) => d.record);
+  const starters = destinations.filter((d) => d.start);
 
   const reportError = (error: unknown): void => {
     try {
@@ -157,7 +158,7 @@ export function createTagalong(options: TagalongOptions): Tagalong {
   const byScope = new WeakMap<ScopeFrame, PreparedCall>();
   let unscoped: PreparedCall | undefined;
 
-  const prepare = (perCall?: Metadata): PreparedCall => {
+  const resolve = (perCall?: Metadata): PreparedCall => {
     const scope = currentScope();
     if (perCall !== undefined) return resolveAndEncode(scope, perCall);
     if (scope === undefined) return (unscoped ??= resolveAndEncode(undefined, undefined));
@@ -168,6 +169,21 @@ export function createTagalong(options: TagalongOptions): Tagalong {
     }
     return prepared;
   };
+
+  const prepare =
+    starters.length === 0
+      ? resolve
+      : (perCall?: Metadata): PreparedCall => {
+          const prepared = resolve(perCall);
+          for (const d of starters) {
+            try {
+              d.start!(prepared.metadata);
+            } catch (error) {
+              reportError(error);
+            }
+          }
+          return prepared;
+        };
 
   return {
     destinations,

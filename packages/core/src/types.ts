@@ -99,6 +99,11 @@ export interface Destination {
   check?(metadata: Metadata): MetadataIssue[];
   /** Headers and body fields for a call carrying this metadata. Called only with checked metadata. */
   encode?(metadata: Metadata): Partial<InFlight>;
+  /**
+   * Called at the start of every call with its resolved metadata, synchronously on the caller's path
+   * (for example to set attributes on the active tracing span). Must be cheap and never throw.
+   */
+  start?(metadata: Readonly<Metadata>): void;
   /** Receive a finished call. Must return at once and never throw: queue and deliver in the background. */
   record?(call: CompletedCall): void;
   /** Resolves when everything recorded so far is delivered or has failed for good. */
