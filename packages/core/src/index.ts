@@ -1,11 +1,32 @@
 export { withBodyFields, withHeaders } from "./body";
 export {
+  createDeliveryQueue,
+  type DeliveryContext,
+  type DeliveryJob,
+  type DeliveryOptions,
+  type DeliveryQueue,
+  type DeliveryQueueOptions,
+  type DeliveryRequest,
+  parseRetryAfter,
+} from "./delivery-queue";
+export {
   PORTKEY_METADATA_HEADER,
   PORTKEY_TRACE_HEADER,
   type PortkeyOptions,
   portkey,
   portkeyMetadata,
 } from "./destinations/portkey";
+export {
+  PROMPTLAYER_ERROR_MESSAGE_MAX,
+  PROMPTLAYER_TAG_MAX,
+  type PromptLayerDestination,
+  type PromptLayerOptions,
+  type PromptLayerRequestId,
+  promptLayer,
+  promptLayerLogRequest,
+  promptLayerMetadata,
+  promptLayerTrackPrompt,
+} from "./destinations/promptlayer";
 export { type RequestyField, type RequestyOptions, requesty, requestyField } from "./destinations/requesty";
 export { DeliveryError, formatIssue, InvalidMetadataError, TagalongError } from "./errors";
 export { headerBytes, headerJson, isSafeHeaderValue } from "./header";

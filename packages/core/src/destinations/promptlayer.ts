@@ -1,0 +1,335 @@
+import { createDeliveryQueue, type DeliveryContext, type DeliveryOptions } from "../delivery-queue";
+import { DeliveryError, InvalidMetadataError, TagalongError } from "../errors";
+import { mergeMetadata } from "../merge";
+import type {
+  ChatMessage,
+  CompletedCall,
+  DeliveryStats,
+  Destination,
+  DestinationHost,
+  Metadata,
+  MetadataIssue,
+  PromptRef,
+} from "../types";
+import { checkMetadata } from "../validate";
+
+export interface PromptLayerOptions extends DeliveryOptions {
+  /** Your PromptLayer API key; sent only as the `X-API-KEY` header. */
+  apiKey: string;
+  /** Default `https://api.promptlayer.com`. */
+  baseURL?: string;
+}
+
+/** A PromptLayer request id, as `/log-request` answers it or PromptLayer's own SDK returns it. */
+export type PromptLayerRequestId = number | string;
+
+export interface PromptLayerDestination extends Destination {
+  readonly name: "promptlayer";
+  check(metadata: Metadata): MetadataIssue[];
+  record(call: CompletedCall): void;
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+  stats(): DeliveryStats;
+  attach(host: DestinationHost): void;
+  /**
+   * Tracks metadata on a request PromptLayer already holds (say, logged by PromptLayer's own SDK):
+   * `/rest/track-metadata` with API.md's mapping and, when `metadata.prompt` is set,
+   * `/rest/track-prompt`. Validates at once (throws InvalidMetadataError, or TagalongError for a bad
+   * id), then delivers in the background through the same queue; returns nothing to await — use
+   * `flush()`. Tags are refused: PromptLayer takes them only when a request is logged.
+   */
+  trackMetadata(requestId: PromptLayerRequestId, metadata: Metadata): void;
+  /** Associates a prompt template with a request PromptLayer already holds (`/rest/track-prompt`). */
+  trackPrompt(requestId: PromptLayerRequestId, prompt: PromptRef): void;
+}
+
+const NAME = "promptlayer";
+const DEFAULT_BASE_URL = "https://api.promptlayer.com";
+export const PROMPTLAYER_TAG_MAX = 512;
+export const PROMPTLAYER_ERROR_MESSAGE_MAX = 1024;
+
+// The metadata keys the model's own fields take; a custom `extra` key may not reuse them.
+const FIELD_KEYS = {
+  user: "user_id",
+  session: "session_id",
+  trace: "trace_id",
+  environment: "environment",
+  organization: "organization",
+} as const;
+const RESERVED = new Set<string>(Object.values(FIELD_KEYS));
+
+/** Cuts a string to `max` UTF-16 units, marking the cut and never splitting a surrogate pair. */
+function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 3;
+  const code = text.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end--;
+  return `${text.slice(0, end)}...`;
+}
+
+function canBeString(value: unknown): boolean {
+  return (
+    typeof value === "string" ||
+    typeof value === "boolean" ||
+    (typeof value === "number" && Number.isFinite(value))
+  );
+}
+
+/** PromptLayer's track-metadata object: adapter context, then the model's fields, every value a string. */
+export function promptLayerMetadata(m: Metadata, context?: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (context) for (const key in context) out[key] = String(context[key]);
+  for (const field in FIELD_KEYS) {
+    const value = m[field as keyof typeof FIELD_KEYS];
+    if (value !== undefined) out[FIELD_KEYS[field as keyof typeof FIELD_KEYS]] = value;
+  }
+  if (m.extra) for (const key in m.extra) out[key] = String(m.extra[key]);
+  return out;
+}
+
+/** The body of `/rest/track-prompt` for a request id. */
+export function promptLayerTrackPrompt(requestId: number, prompt: PromptRef): Record<string, unknown> {
+  const body: Record<string, unknown> = { request_id: requestId, prompt_name: prompt.name };
+  if (prompt.variables !== undefined) body.prompt_input_variables = { ...prompt.variables };
+  if (prompt.version !== undefined) body.version = prompt.version;
+  else if (prompt.label !== undefined) body.label = prompt.label;
+  return body;
+}
+
+function plMessage(m: ChatMessage): Record<string, unknown> {
+  const calls = m.role === "assistant" && m.toolCalls && m.toolCalls.length > 0 ? m.toolCalls : undefined;
+  // An assistant turn with no text (only tool calls, or stopped before any token) has no blocks.
+  const content =
+    m.content === "" && (calls || m.role === "assistant") ? [] : [{ type: "text", text: m.content }];
+  const out: Record<string, unknown> = { role: m.role, content };
+  if (m.name !== undefined) out.name = m.name;
+  if (calls) {
+    out.tool_calls = calls.map((c) => ({
+      id: c.id,
+      type: "function",
+      function: { name: c.name, arguments: c.arguments },
+    }));
+  }
+  if (m.role === "tool" && m.toolCallId !== undefined) out.tool_call_id = m.toolCallId;
+  return out;
+}
+
+const FUNCTION_NAMES = {
+  "chat-completions": "chat.completions.create",
+  responses: "responses.create",
+  completions: "completions.create",
+  embeddings: "embeddings.create",
+} as const;
+
+/**
+ * The `/log-request` body for a finished call. An aborted call is logged with status WARNING and
+ * `error_type` "aborted": the caller stopped it, the provider did not fail, so it must not count as
+ * an error in PromptLayer's failure rates; whatever output arrived before the abort is kept.
+ */
+export function promptLayerLogRequest(call: CompletedCall): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    provider: call.provider,
+    model: call.model,
+    input: { type: "chat", messages: call.input.map(plMessage) },
+    output: { type: "chat", messages: call.output.map(plMessage) },
+    request_start_time: call.startTime.toISOString(),
+    request_end_time: call.endTime.toISOString(),
+    parameters: call.parameters ?? {},
+  };
+  const tags = call.metadata.tags;
+  if (tags && tags.length > 0) body.tags = tags.map((t) => truncate(t, PROMPTLAYER_TAG_MAX));
+  if (call.usage?.inputTokens !== undefined) body.input_tokens = call.usage.inputTokens;
+  if (call.usage?.outputTokens !== undefined) body.output_tokens = call.usage.outputTokens;
+  if (call.apiType === "chat-completions" || call.apiType === "responses") body.api_type = call.apiType;
+  if (call.apiType) body.function_name = `${call.provider}.${FUNCTION_NAMES[call.apiType]}`;
+  if (call.status === "success") {
+    body.status = "SUCCESS";
+  } else if (call.status === "aborted") {
+    body.status = "WARNING";
+    body.error_type = "aborted";
+    body.error_message = truncate(
+      call.error?.message ?? "The caller aborted the call before it finished",
+      PROMPTLAYER_ERROR_MESSAGE_MAX,
+    );
+  } else {
+    body.status = "ERROR";
+    body.error_type = call.error?.type || "error";
+    body.error_message = truncate(call.error?.message || "The call failed", PROMPTLAYER_ERROR_MESSAGE_MAX);
+  }
+  return body;
+}
+
+function requestIdOf(answer: unknown): number | undefined {
+  const id = (answer as { id?: unknown } | undefined)?.id;
+  if (typeof id === "number" && Number.isSafeInteger(id)) return id;
+  if (typeof id === "string" && /^\d+$/.test(id)) return Number(id);
+  return undefined;
+}
+
+function checkedRequestId(requestId: PromptLayerRequestId): number {
+  const id = requestIdOf({ id: requestId });
+  if (id === undefined || id < 1) {
+    throw new TagalongError(
+      `promptLayer: request id must be a positive integer (as /log-request answers it), got ${
+        typeof requestId === "string" ? JSON.stringify(requestId) : String(requestId)
+      }`,
+    );
+  }
+  return id;
+}
+
+/** PromptLayer's rules on metadata the model already accepts. */
+function checkPromptLayer(m: Metadata): MetadataIssue[] {
+  const issues: MetadataIssue[] = [];
+  m.tags?.forEach((tag, i) => {
+    if (tag.length > PROMPTLAYER_TAG_MAX) {
+      issues.push({
+        path: `tags[${i}]`,
+        rule: `${tag.length} chars, PromptLayer allows ${PROMPTLAYER_TAG_MAX}`,
+        destination: NAME,
+      });
+    }
+  });
+  // The model's prompt rules are PromptLayer's track-prompt schema; repeated here so check() stands alone.
+  if (m.prompt !== undefined) {
+    for (const issue of checkMetadata({ prompt: m.prompt })) issues.push({ ...issue, destination: NAME });
+  }
+  for (const field in FIELD_KEYS) {
+    const value = m[field as keyof typeof FIELD_KEYS];
+    if (value !== undefined && typeof value !== "string") {
+      issues.push({
+        path: field,
+        rule: "must be a string (PromptLayer metadata values are strings)",
+        destination: NAME,
+      });
+    }
+  }
+  if (m.extra) {
+    for (const key in m.extra) {
+      if (RESERVED.has(key)) {
+        issues.push({
+          path: `extra.${key}`,
+          rule: "collides with a key PromptLayer's metadata gets from the model",
+          destination: NAME,
+        });
+      }
+      if (!canBeString(m.extra[key])) {
+        issues.push({
+          path: `extra.${key}`,
+          rule: "cannot become a string (PromptLayer metadata values are strings)",
+          destination: NAME,
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+/**
+ * PromptLayer: after each call, `POST /log-request` (the answer's `id` is the request id), then
+ * `/rest/track-metadata` and, with a prompt, `/rest/track-prompt`; all in the background with the
+ * `X-API-KEY` header, retried and bounded (see DeliveryOptions).
+ */
+export function promptLayer(options: PromptLayerOptions): PromptLayerDestination {
+  const apiKey = options?.apiKey;
+  if (typeof apiKey !== "string" || apiKey.trim() === "") {
+    throw new TagalongError(
+      "promptLayer: options.apiKey must be your PromptLayer API key (a non-empty string)",
+    );
+  }
+  const baseURL = (options.baseURL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+  const headers = { "X-API-KEY": apiKey };
+  const queue = createDeliveryQueue({ ...options, destination: NAME, secrets: [apiKey] });
+
+  // A 2xx with `success: false` is PromptLayer refusing the request: not worth retrying.
+  const refused = (answer: unknown, label: string): void => {
+    const a = answer as { success?: unknown; message?: unknown } | undefined;
+    if (a?.success === false) {
+      const said = typeof a.message === "string" ? ` (${a.message.slice(0, 300)})` : "";
+      throw new DeliveryError(`${NAME}: ${label} was refused${said}`, { destination: NAME, attempts: 1 });
+    }
+  };
+
+  const trackPrompt = async (ctx: DeliveryContext, id: number, prompt: PromptRef): Promise<void> => {
+    const answer = await ctx.post({
+      label: "track-prompt",
+      url: `${baseURL}/rest/track-prompt`,
+      headers,
+      body: promptLayerTrackPrompt(id, prompt),
+    });
+    refused(answer, "track-prompt");
+  };
+
+  const track = async (
+    ctx: DeliveryContext,
+    id: number,
+    m: Metadata,
+    context?: Record<string, string>,
+  ): Promise<void> => {
+    const metadata = promptLayerMetadata(m, context);
+    for (const _ in metadata) {
+      const answer = await ctx.post({
+        label: "track-metadata",
+        url: `${baseURL}/rest/track-metadata`,
+        headers,
+        body: { request_id: id, metadata },
+      });
+      refused(answer, "track-metadata");
+      break;
+    }
+    if (m.prompt !== undefined) await trackPrompt(ctx, id, m.prompt);
+  };
+
+  const validate = (m: Metadata, forAnnotation: boolean): void => {
+    const issues = checkMetadata(m);
+    if (issues.length === 0) issues.push(...checkPromptLayer(m));
+    if (forAnnotation && m.tags !== undefined) {
+      issues.push({
+        path: "tags",
+        rule: "PromptLayer takes tags only when a request is logged; trackMetadata cannot add them",
+        destination: NAME,
+      });
+    }
+    if (issues.length > 0) throw new InvalidMetadataError(issues);
+  };
+
+  return {
+    name: NAME,
+    check: checkPromptLayer,
+    record(call) {
+      queue.push(async (ctx) => {
+        const answer = await ctx.post({
+          label: "log-request",
+          url: `${baseURL}/log-request`,
+          headers,
+          body: promptLayerLogRequest(call),
+        });
+        const id = requestIdOf(answer);
+        if (id === undefined) {
+          throw new DeliveryError(
+            `${NAME}: log-request answered without a request id; metadata and prompt not tracked`,
+            { destination: NAME, attempts: 1 },
+          );
+        }
+        await track(ctx, id, call.metadata, call.context);
+      });
+    },
+    trackMetadata(requestId, metadata) {
+      const id = checkedRequestId(requestId);
+      validate(metadata, true);
+      // A copy: what is sent is what was given now, whatever the caller changes later.
+      const snapshot = mergeMetadata(metadata);
+      queue.push((ctx) => track(ctx, id, snapshot));
+    },
+    trackPrompt(requestId, prompt) {
+      const id = checkedRequestId(requestId);
+      validate({ prompt }, true);
+      const snapshot = mergeMetadata({ prompt }).prompt!;
+      queue.push((ctx) => trackPrompt(ctx, id, snapshot));
+    },
+    flush: queue.flush,
+    shutdown: queue.shutdown,
+    stats: queue.stats,
+    attach: queue.attach,
+  };
+}
