@@ -10,6 +10,26 @@ export {
   parseRetryAfter,
 } from "./delivery-queue";
 export {
+  CLOUDFLARE_METADATA_HEADER,
+  type CloudflareField,
+  type CloudflareOptions,
+  cloudflare,
+} from "./destinations/cloudflare";
+export { type HeliconeOptions, helicone } from "./destinations/helicone";
+export {
+  LITELLM_METADATA_HEADER,
+  LITELLM_TAGS_HEADER,
+  LITELLM_USER_HEADER,
+  litellm,
+} from "./destinations/litellm";
+export { openRouterFields, openrouter } from "./destinations/openrouter";
+export {
+  type OpenTelemetryOptions,
+  type OtelTraceApi,
+  openTelemetry,
+  otelAttributes,
+} from "./destinations/opentelemetry";
+export {
   PORTKEY_METADATA_HEADER,
   PORTKEY_TRACE_HEADER,
   type PortkeyOptions,

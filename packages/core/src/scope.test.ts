@@ -42,7 +42,8 @@ describe("withMetadata / currentMetadata", () => {
           controller.close();
         },
       });
-      for await (const chunk of stream) seen.push(chunk);
+      const reader = stream.getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) seen.push(r.value);
     });
     expect(seen).toEqual(["async", "async", "async", "async"]);
   });

@@ -1,0 +1,213 @@
+import { trace } from "@opentelemetry/api";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+import { describe, expect, it } from "vitest";
+import { InvalidMetadataError, TagalongError } from "../errors";
+import { createTagalong } from "../tagalong";
+import type { CompletedCall, Destination, Metadata } from "../types";
+import { CLOUDFLARE_METADATA_HEADER, cloudflare } from "./cloudflare";
+import { helicone } from "./helicone";
+import { LITELLM_METADATA_HEADER, litellm } from "./litellm";
+import { openrouter } from "./openrouter";
+import { openTelemetry } from "./opentelemetry";
+
+const FULL: Metadata = {
+  user: "u_42",
+  session: "s_1",
+  trace: "t_9",
+  environment: "production",
+  organization: "acme",
+  tags: ["checkout", "beta"],
+  prompt: { name: "welcome", version: 2 },
+  extra: { team: "search", retries: 3 },
+};
+const prepare = (d: Destination, m: Metadata) => createTagalong({ destinations: [d] }).prepare(m);
+
+describe("helicone()", () => {
+  it("maps the model to Helicone's headers", () => {
+    expect(prepare(helicone({ sessionName: "Checkout", sessionPath: "/agent" }), FULL).headers).toEqual({
+      "helicone-user-id": "u_42",
+      "helicone-session-id": "s_1",
+      "helicone-session-name": "Checkout",
+      "helicone-session-path": "/agent",
+      "helicone-prompt-id": "welcome",
+      "helicone-property-trace": "t_9",
+      "helicone-property-environment": "production",
+      "helicone-property-organization": "acme",
+      "helicone-property-tags": "checkout,beta",
+      "helicone-property-team": "search",
+      "helicone-property-retries": "3",
+    });
+  });
+  it("rejects values a header cannot carry and keys that are not header tokens", () => {
+    expect(() => prepare(helicone(), { user: "Zoë" })).toThrow(
+      "metadata.user: must be printable ASCII to travel as a Helicone header (helicone)",
+    );
+    expect(() => prepare(helicone(), { extra: { "team name": "x" } })).toThrow(
+      /extra.team name: key must be a header token/,
+    );
+    expect(() => prepare(helicone(), { extra: { Environment: "x" } })).toThrow(/collides/);
+  });
+});
+
+describe("cloudflare()", () => {
+  it("sends the chosen fields, at most 5, as escaped JSON", () => {
+    const h = prepare(cloudflare(), { ...FULL, user: "Zoë" }).headers[CLOUDFLARE_METADATA_HEADER]!;
+    expect(h).toMatch(/^[\x20-\x7e]+$/);
+    expect(JSON.parse(h)).toEqual({
+      user: "Zoë",
+      session: "s_1",
+      trace: "t_9",
+      environment: "production",
+      organization: "acme",
+    });
+    const chosen = prepare(cloudflare({ fields: ["user", "extra.retries", "tags"] }), FULL).headers[
+      CLOUDFLARE_METADATA_HEADER
+    ]!;
+    expect(JSON.parse(chosen)).toEqual({ user: "u_42", retries: 3, tags: "checkout,beta" });
+  });
+  it("makes going over 5 entries an error, never a silent cut", () => {
+    expect(() =>
+      cloudflare({ fields: ["user", "session", "trace", "environment", "organization", "tags"] }),
+    ).toThrow(TagalongError);
+    const d = cloudflare({ fields: ["user", "session", "extra"] });
+    expect(() => prepare(d, { user: "u", session: "s", extra: { a: 1, b: 2, c: 3, d: 4 } })).toThrow(
+      "metadata.extra: makes 6 cf-aig-metadata entries (user, session, a, b, c, d), Cloudflare keeps at most 5: choose with cloudflare({ fields }) (cloudflare)",
+    );
+    expect(prepare(d, { user: "u", extra: { a: 1 } }).headers[CLOUDFLARE_METADATA_HEADER]).toBe(
+      '{"user":"u","a":1}',
+    );
+  });
+  it("sends nothing when no chosen field is set", () => {
+    expect(prepare(cloudflare(), { tags: ["x"] }).headers).toEqual({});
+  });
+});
+
+describe("litellm()", () => {
+  it("puts user and tags in headers, the rest in spend-logs metadata, the session in its proxy-only body field", () => {
+    const p = prepare(litellm(), FULL);
+    expect(p.headers["x-litellm-end-user-id"]).toBe("u_42");
+    expect(p.headers["x-litellm-tags"]).toBe("checkout,beta");
+    expect(JSON.parse(p.headers[LITELLM_METADATA_HEADER]!)).toEqual({
+      session_id: "s_1",
+      trace_id: "t_9",
+      environment: "production",
+      organization: "acme",
+      prompt_name: "welcome",
+      prompt_version: 2,
+      team: "search",
+      retries: 3,
+    });
+    expect(p.body).toEqual({ litellm_session_id: "s_1" });
+  });
+  it("rejects users and tags its plain headers cannot carry", () => {
+    expect(() => prepare(litellm(), { user: "a\nb" })).toThrow(InvalidMetadataError);
+    expect(() => prepare(litellm(), { tags: ["a,b"] })).toThrow(/comma/);
+    expect(() => prepare(litellm(), { tags: ["é"] })).toThrow(/printable ASCII/);
+  });
+});
+
+describe("openrouter()", () => {
+  it("maps the model to user, session_id and the trace object", () => {
+    expect(prepare(openrouter(), FULL).body).toEqual({
+      user: "u_42",
+      session_id: "s_1",
+      trace: {
+        trace_id: "t_9",
+        environment: "production",
+        organization: "acme",
+        tags: ["checkout", "beta"],
+        generation_name: "welcome",
+        prompt_version: 2,
+        team: "search",
+        retries: 3,
+      },
+    });
+    expect(prepare(openrouter(), FULL).headers).toEqual({});
+  });
+  it("limits the session to 128 chars", () => {
+    expect(() => prepare(openrouter(), { session: "s".repeat(129) })).toThrow(
+      "metadata.session: 129 chars, OpenRouter allows 128 (openrouter)",
+    );
+  });
+});
+
+describe("openTelemetry()", () => {
+  function setup(namespaces?: Array<"promptlayer" | "langfuse">) {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const api = {
+      getActiveSpan: trace.getActiveSpan,
+      getTracer: (n: string, v?: string) => provider.getTracer(n, v),
+    };
+    return {
+      exporter,
+      provider,
+      tagalong: createTagalong({ destinations: [openTelemetry({ trace: api, namespaces })] }),
+    };
+  }
+
+  it("emits one GenAI span per completed call with the metadata", async () => {
+    const { exporter, tagalong } = setup(["promptlayer", "langfuse"]);
+    const start = new Date(Date.now() - 50);
+    const call: CompletedCall = {
+      provider: "openai",
+      model: "gpt-4o-mini",
+      apiType: "chat-completions",
+      input: [],
+      output: [],
+      usage: { inputTokens: 11, outputTokens: 7 },
+      startTime: start,
+      endTime: new Date(),
+      status: "error",
+      error: { type: "APIError", message: "bad" },
+      responseId: "chatcmpl-1",
+      metadata: FULL,
+      context: { run_id: "r1" },
+    };
+    tagalong.record(call);
+    const [span] = exporter.getFinishedSpans();
+    expect(span?.name).toBe("chat gpt-4o-mini");
+    expect(span?.status.code).toBe(2);
+    expect(span?.attributes).toMatchObject({
+      "gen_ai.provider.name": "openai",
+      "gen_ai.request.model": "gpt-4o-mini",
+      "gen_ai.response.id": "chatcmpl-1",
+      "gen_ai.usage.input_tokens": 11,
+      "gen_ai.usage.output_tokens": 7,
+      "gen_ai.conversation.id": "s_1",
+      "gen_ai.prompt.name": "welcome",
+      "user.id": "u_42",
+      "session.id": "s_1",
+      "deployment.environment.name": "production",
+      "tagalong.tags": ["checkout", "beta"],
+      "tagalong.extra.team": "search",
+      "tagalong.context.run_id": "r1",
+      "promptlayer.metadata.user_id": "u_42",
+      "promptlayer.metadata.retries": "3",
+      "promptlayer.prompt.name": "welcome",
+      "promptlayer.prompt.version": 2,
+      "langfuse.trace.metadata.team": "search",
+      "langfuse.trace.tags": ["checkout", "beta"],
+      "langfuse.observation.prompt.name": "welcome",
+    });
+  });
+
+  it("sets the metadata on the active span when a call starts", () => {
+    const { exporter, provider, tagalong } = setup();
+    const tracer = provider.getTracer("app");
+    const outer = tracer.startSpan("handler");
+    // No context manager is registered: make the span active by hand the way the API allows.
+    const api = { getActiveSpan: () => outer, getTracer: (n: string) => provider.getTracer(n) };
+    const t2 = createTagalong({ destinations: [openTelemetry({ trace: api, emitSpans: false })] });
+    t2.prepare({ user: "u_7", environment: "staging" });
+    outer.end();
+    const [span] = exporter.getFinishedSpans();
+    expect(span?.attributes).toMatchObject({ "user.id": "u_7", "deployment.environment.name": "staging" });
+    expect(tagalong.recordsCalls).toBe(true);
+    expect(t2.recordsCalls).toBe(false);
+  });
+});
