@@ -1,1 +1,19 @@
-export {};
+export { fillSchema, replyText } from "./fake-model";
+export { MAX_HEADER_BYTES, PORTKEY_MAX_VALUE_LENGTH } from "./judges";
+export { createRecorder } from "./recorder";
+export type {
+  FailureOptions,
+  FailureRule,
+  ModelCall,
+  ModelEndpoint,
+  PortkeyView,
+  PromptLayerLog,
+  PromptLayerTrack,
+  PromptLayerView,
+  RecordedRequest,
+  Recorder,
+  RecorderOptions,
+  RequestKind,
+  RequestOutcome,
+  WaitForOptions,
+} from "./types";
