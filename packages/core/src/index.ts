@@ -56,6 +56,7 @@ export {
   currentMetadata,
   currentScope,
   type ScopeFrame,
+  scopesFollowAsync,
   type WithMetadataOptions,
   withMetadata,
 } from "./scope";

@@ -43,6 +43,15 @@ export function currentMetadata(): Metadata {
   return store.getStore()?.metadata ?? EMPTY;
 }
 
+/**
+ * Whether scopes follow async work here. False only in a runtime with no AsyncLocalStorage (a Worker
+ * without nodejs_als/nodejs_compat, a browser): there `withMetadata` covers synchronous code only, so
+ * pass per-call metadata to each call instead.
+ */
+export function scopesFollowAsync(): boolean {
+  return store.async;
+}
+
 /** The current scope's frame, a stable identity adapters and destinations may cache against. */
 export function currentScope(): ScopeFrame | undefined {
   return store.getStore();
