@@ -1,5 +1,8 @@
-/** A prompt template the call was rendered from. */
-export interface PromptRef {
+/**
+ * A prompt template the call was rendered from. A type alias, not an interface, so it is assignable to
+ * JSON index types such as the AI SDK's `providerOptions`.
+ */
+export type PromptRef = {
   /** The prompt's name in the registry (min length 1). */
   name: string;
   /** Integer >= 1; never together with `label`. */
@@ -8,12 +11,15 @@ export interface PromptRef {
   label?: string;
   /** The template's input variables. */
   variables?: Record<string, string>;
-}
+};
 
 export type ExtraValue = string | number | boolean;
 
-/** The one metadata model every destination is fed from. */
-export interface Metadata {
+/**
+ * The one metadata model every destination is fed from. A type alias, not an interface, so a `Metadata`
+ * value is assignable to JSON index types such as the AI SDK's `providerOptions: { tagalong: metadata }`.
+ */
+export type Metadata = {
   /** The end user. */
   user?: string;
   /** A conversation or session. */
@@ -28,7 +34,7 @@ export interface Metadata {
   prompt?: PromptRef;
   /** Any custom key. */
   extra?: Record<string, ExtraValue>;
-}
+};
 
 /** A problem found in metadata: which field, which rule, for which destination (or the model itself). */
 export interface MetadataIssue {
