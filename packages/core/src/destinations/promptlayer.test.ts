@@ -1,0 +1,663 @@
+import { createRecorder, type Recorder } from "@tagalong/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { DeliveryError, InvalidMetadataError, TagalongError } from "../errors";
+import { createTagalong } from "../tagalong";
+import type { CompletedCall, Logger, Metadata } from "../types";
+import { type PromptLayerOptions, promptLayer, promptLayerLogRequest } from "./promptlayer";
+
+const KEY = "pl_test_key_0123456789abcdef";
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+// Every test in this file: no rejection may escape the destination.
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown): void => {
+  unhandled.push(reason);
+};
+
+let rec: Recorder;
+beforeAll(async () => {
+  process.on("unhandledRejection", onUnhandled);
+  rec = await createRecorder({ promptLayerApiKey: KEY });
+});
+afterEach(async () => {
+  await rec.reset();
+});
+afterAll(async () => {
+  await rec.close();
+  // Give late rejections (if any) a turn to surface before checking.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  process.off("unhandledRejection", onUnhandled);
+  expect(unhandled).toEqual([]);
+});
+
+function completedCall(overrides: Partial<CompletedCall> = {}): CompletedCall {
+  return {
+    provider: "openai",
+    model: "gpt-4o-mini",
+    apiType: "chat-completions",
+    source: "openai",
+    input: [
+      { role: "system", content: "You are terse." },
+      { role: "user", content: "Weather in Paris?" },
+      {
+        role: "assistant",
+        content: "",
+        toolCalls: [{ id: "call_1", name: "weather", arguments: '{"city":"Paris"}' }],
+      },
+      { role: "tool", content: '{"temp":21}', toolCallId: "call_1" },
+    ],
+    output: [{ role: "assistant", content: "21 degrees in Paris." }],
+    parameters: { temperature: 0.2, max_tokens: 64 },
+    usage: { inputTokens: 42, outputTokens: 7 },
+    startTime: new Date("2026-11-22T10:00:00.000Z"),
+    endTime: new Date("2026-11-22T10:00:01.250Z"),
+    status: "success",
+    responseId: "chatcmpl-1",
+    metadata: {},
+    ...overrides,
+  };
+}
+
+// Small delays so outage tests take milliseconds, not the production defaults' seconds.
+const FAST: Partial<PromptLayerOptions> = { backoffMs: 5, maxBackoffMs: 20, timeoutMs: 2000 };
+
+function setup(options: Partial<PromptLayerOptions> = {}, metadata?: Metadata) {
+  const errors: unknown[] = [];
+  const pl = promptLayer({ apiKey: KEY, baseURL: rec.promptLayerURL, ...FAST, ...options });
+  const tagalong = createTagalong({
+    destinations: [pl],
+    metadata,
+    logger: silent,
+    onError: (e) => errors.push(e),
+  });
+  return { pl, tagalong, errors };
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function errorMessages(errors: unknown[]): string[] {
+  return errors.map((e) => (e instanceof Error ? e.message : String(e)));
+}
+
+/** No request, body, error or log line may carry the key anywhere but the X-API-KEY header. */
+function expectKeyOnlyInHeader(errors: unknown[] = []): void {
+  for (const r of rec.promptLayer.requests()) {
+    expect(r.rawBody).not.toContain(KEY);
+    expect(r.url).not.toContain(KEY);
+  }
+  for (const m of errorMessages(errors)) expect(m).not.toContain(KEY);
+}
+
+const FULL: Metadata = {
+  user: "u_42",
+  session: "s_7",
+  trace: "t_1",
+  environment: "production",
+  organization: "acme",
+  tags: ["checkout", "beta"],
+  prompt: { name: "weather-answer", version: 3, variables: { city: "Paris" } },
+  extra: { team: "growth", attempt: 2, cached: false },
+};
+
+describe("promptLayer: what reaches PromptLayer", () => {
+  it("logs the call, then tracks its metadata and prompt: three valid requests in order", async () => {
+    const { tagalong, errors } = setup();
+    const prepared = tagalong.prepare(FULL);
+    tagalong.record(completedCall({ metadata: prepared.metadata, context: { langchain_run_id: "run-abc" } }));
+    await tagalong.flush();
+
+    expect(rec.violations()).toEqual([]);
+    const [log, ...more] = rec.promptLayer.logs();
+    expect(more).toEqual([]);
+    expect(log!.headers["x-api-key"]).toBe(KEY);
+    expect(log!.body).toEqual({
+      provider: "openai",
+      model: "gpt-4o-mini",
+      input: {
+        type: "chat",
+        messages: [
+          { role: "system", content: [{ type: "text", text: "You are terse." }] },
+          { role: "user", content: [{ type: "text", text: "Weather in Paris?" }] },
+          {
+            role: "assistant",
+            content: [],
+            tool_calls: [
+              {
+                id: "call_1",
+                type: "function",
+                function: { name: "weather", arguments: '{"city":"Paris"}' },
+              },
+            ],
+          },
+          { role: "tool", content: [{ type: "text", text: '{"temp":21}' }], tool_call_id: "call_1" },
+        ],
+      },
+      output: {
+        type: "chat",
+        messages: [{ role: "assistant", content: [{ type: "text", text: "21 degrees in Paris." }] }],
+      },
+      request_start_time: "2026-11-22T10:00:00.000Z",
+      request_end_time: "2026-11-22T10:00:01.250Z",
+      parameters: { temperature: 0.2, max_tokens: 64 },
+      tags: ["checkout", "beta"],
+      input_tokens: 42,
+      output_tokens: 7,
+      api_type: "chat-completions",
+      function_name: "openai.chat.completions.create",
+      status: "SUCCESS",
+    });
+    expect(log!.metadata).toEqual({
+      user_id: "u_42",
+      session_id: "s_7",
+      trace_id: "t_1",
+      environment: "production",
+      organization: "acme",
+      team: "growth",
+      attempt: "2",
+      cached: "false",
+      langchain_run_id: "run-abc",
+    });
+    expect(log!.prompt).toEqual({
+      request_id: log!.id,
+      prompt_name: "weather-answer",
+      version: 3,
+      prompt_input_variables: { city: "Paris" },
+    });
+    // Order on the wire: log-request, then track-metadata, then track-prompt, each for the logged id.
+    expect(rec.promptLayer.requests().map((r) => r.path)).toEqual([
+      "/log-request",
+      "/rest/track-metadata",
+      "/rest/track-prompt",
+    ]);
+    expect(log!.trackRequests.every((t) => t.seq > log!.seq && t.status === 200)).toBe(true);
+    expect(errors).toEqual([]);
+    expect(tagalong.stats().promptlayer).toEqual({ queued: 0, sent: 1, retried: 0, failed: 0, dropped: 0 });
+    expectKeyOnlyInHeader();
+  });
+
+  it("sends a prompt label instead of a version, and only the requests the metadata needs", async () => {
+    const { tagalong } = setup();
+    tagalong.record(completedCall({ metadata: { prompt: { name: "greet", label: "prod" } } }));
+    tagalong.record(completedCall({ metadata: { user: "u_1" } }));
+    tagalong.record(completedCall({ metadata: {} }));
+    await tagalong.flush();
+
+    expect(rec.violations()).toEqual([]);
+    const logs = rec.promptLayer.logs();
+    expect(logs).toHaveLength(3);
+    const withPrompt = logs.find((l) => l.prompt)!;
+    expect(withPrompt.prompt).toEqual({ request_id: withPrompt.id, prompt_name: "greet", label: "prod" });
+    expect(withPrompt.trackRequests.map((t) => t.endpoint)).toEqual(["track-prompt"]);
+    const withUser = logs.find((l) => l.metadata.user_id === "u_1")!;
+    expect(withUser.trackRequests.map((t) => t.endpoint)).toEqual(["track-metadata"]);
+    expect(logs.filter((l) => l.trackRequests.length === 0)).toHaveLength(1);
+    expect(rec.promptLayer.requests()).toHaveLength(5);
+  });
+
+  it("logs a streamed call once, with its full output and usage", async () => {
+    const { tagalong } = setup();
+    tagalong.record(
+      completedCall({
+        stream: true,
+        parameters: { stream: true },
+        output: [{ role: "assistant", content: "Hello there, streamed in five chunks." }],
+        usage: { inputTokens: 5, outputTokens: 9 },
+        metadata: { user: "u_s" },
+      }),
+    );
+    await tagalong.flush();
+    const logs = rec.promptLayer.logs();
+    expect(logs).toHaveLength(1);
+    expect(logs[0]!.body.output.messages).toEqual([
+      { role: "assistant", content: [{ type: "text", text: "Hello there, streamed in five chunks." }] },
+    ]);
+    expect([logs[0]!.body.input_tokens, logs[0]!.body.output_tokens]).toEqual([5, 9]);
+    expect(rec.violations()).toEqual([]);
+  });
+
+  it("logs a failed call as ERROR with its error type and a message cut to 1024 chars", async () => {
+    const { tagalong } = setup();
+    const long = `Rate limit reached. ${"x".repeat(3000)}`;
+    tagalong.record(
+      completedCall({
+        status: "error",
+        output: [],
+        usage: undefined,
+        error: { type: "RateLimitError", message: long },
+      }),
+    );
+    await tagalong.flush();
+    expect(rec.violations()).toEqual([]);
+    const body = rec.promptLayer.logs()[0]!.body;
+    expect(body.status).toBe("ERROR");
+    expect(body.error_type).toBe("RateLimitError");
+    expect(body.error_message.length).toBeLessThanOrEqual(1024);
+    expect(body.error_message.startsWith("Rate limit reached. xxx")).toBe(true);
+    expect(body.output).toEqual({ type: "chat", messages: [] });
+    expect("input_tokens" in body).toBe(false);
+  });
+
+  it("logs an aborted call as WARNING with error_type aborted, keeping the partial output", async () => {
+    const { tagalong } = setup();
+    tagalong.record(
+      completedCall({
+        status: "aborted",
+        stream: true,
+        output: [{ role: "assistant", content: "Partial ans" }],
+        error: { type: "AbortError", message: "This operation was aborted" },
+      }),
+    );
+    await tagalong.flush();
+    expect(rec.violations()).toEqual([]);
+    const body = rec.promptLayer.logs()[0]!.body;
+    expect([body.status, body.error_type, body.error_message]).toEqual([
+      "WARNING",
+      "aborted",
+      "This operation was aborted",
+    ]);
+    expect(body.output.messages[0].content).toEqual([{ type: "text", text: "Partial ans" }]);
+  });
+
+  it("maps the Responses API and a message name; never splits a surrogate pair when cutting", () => {
+    const body = promptLayerLogRequest(
+      completedCall({
+        apiType: "responses",
+        input: [{ role: "user", content: "hi", name: "zoe" }],
+        metadata: { tags: [`${"a".repeat(508)}😀😀😀`] },
+        status: "error",
+        error: { type: "E", message: `${"b".repeat(1020)}😀😀😀` },
+      }),
+    );
+    expect(body.api_type).toBe("responses");
+    expect(body.function_name).toBe("openai.responses.create");
+    expect((body.input as any).messages[0]).toEqual({
+      role: "user",
+      name: "zoe",
+      content: [{ type: "text", text: "hi" }],
+    });
+    const tag = (body.tags as string[])[0]!;
+    const message = body.error_message as string;
+    for (const s of [tag, message]) {
+      expect(s.endsWith("...")).toBe(true);
+      expect(LONE_SURROGATE.test(s)).toBe(false);
+    }
+    // The cut falls inside the first emoji, so all of it goes.
+    expect(tag).toBe(`${"a".repeat(508)}...`);
+    expect(message).toBe(`${"b".repeat(1020)}...`);
+  });
+});
+
+describe("promptLayer: bad input is refused where the user gives it", () => {
+  it("check() names PromptLayer's rules, so prepare throws before the call", () => {
+    const { tagalong, pl } = setup();
+    const longTag = "t".repeat(513);
+    expect(() => tagalong.prepare({ tags: ["ok", longTag] })).toThrow(InvalidMetadataError);
+    const error = (() => {
+      try {
+        tagalong.prepare({ tags: ["ok", longTag], extra: { user_id: "x" } });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(InvalidMetadataError.isInstance(error)).toBe(true);
+    expect((error as InvalidMetadataError).issues).toEqual([
+      { path: "tags[1]", rule: "513 chars, PromptLayer allows 512", destination: "promptlayer" },
+      {
+        path: "extra.user_id",
+        rule: "collides with a key PromptLayer's metadata gets from the model",
+        destination: "promptlayer",
+      },
+    ]);
+    // Used on its own, check() still enforces track-prompt's schema and string-able values.
+    const issues = pl.check({
+      prompt: { name: "", version: 1, label: "x" },
+      extra: { nested: { a: 1 } as unknown as string },
+    });
+    expect(issues.map((i) => [i.path, i.destination])).toEqual([
+      ["prompt.name", "promptlayer"],
+      ["prompt.label", "promptlayer"],
+      ["extra.nested", "promptlayer"],
+    ]);
+    expect(rec.requests).toHaveLength(0);
+  });
+
+  it("refuses a missing API key at construction", () => {
+    expect(() => promptLayer({ apiKey: "" })).toThrow(TagalongError);
+    expect(() => promptLayer(undefined as unknown as PromptLayerOptions)).toThrow(/apiKey/);
+  });
+});
+
+describe("promptLayer: annotating a request PromptLayer already holds", () => {
+  it("trackMetadata and trackPrompt deliver through the queue, after validating at once", async () => {
+    const { tagalong, pl, errors } = setup();
+    tagalong.record(completedCall());
+    await tagalong.flush();
+    const id = rec.promptLayer.logs()[0]!.id;
+
+    pl.trackMetadata(id, { user: "u_9", extra: { plan: "pro" } });
+    pl.trackPrompt(String(id), { name: "summarise", label: "staging", variables: { n: "3" } });
+    expect(rec.promptLayer.requests()).toHaveLength(1); // nothing sent yet: both are queued
+    await pl.flush();
+
+    const log = rec.promptLayer.logs()[0]!;
+    expect(log.metadata).toEqual({ user_id: "u_9", plan: "pro" });
+    expect(log.prompt).toEqual({
+      request_id: id,
+      prompt_name: "summarise",
+      label: "staging",
+      prompt_input_variables: { n: "3" },
+    });
+    expect(rec.violations()).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it("throws InvalidMetadataError or TagalongError synchronously and sends nothing", async () => {
+    const { pl } = setup();
+    expect(() => pl.trackPrompt(1, { name: "p", version: 2, label: "prod" })).toThrow(InvalidMetadataError);
+    expect(() => pl.trackPrompt(1, { name: "" })).toThrow(/prompt\.name/);
+    expect(() => pl.trackMetadata(1, { tags: ["a"] })).toThrow(/tags only when a request is logged/);
+    expect(() => pl.trackMetadata(1, { extra: { x: Number.NaN } })).toThrow(InvalidMetadataError);
+    expect(() => pl.trackMetadata("12abc", { user: "u" })).toThrow(TagalongError);
+    expect(() => pl.trackMetadata(0, { user: "u" })).toThrow(/positive integer/);
+    await pl.flush();
+    expect(rec.requests).toHaveLength(0);
+    expect(pl.stats()).toEqual({ queued: 0, sent: 0, retried: 0, failed: 0, dropped: 0 });
+  });
+
+  it("sends what was given, even if the caller changes the object afterwards", async () => {
+    const { tagalong, pl } = setup();
+    tagalong.record(completedCall());
+    await tagalong.flush();
+    const id = rec.promptLayer.logs()[0]!.id;
+    const metadata = { user: "before", extra: { k: "v1" } as Record<string, string> };
+    pl.trackMetadata(id, metadata);
+    metadata.user = "after";
+    metadata.extra.k = "v2";
+    await pl.flush();
+    expect(rec.promptLayer.logs()[0]!.metadata).toEqual({ user_id: "before", k: "v1" });
+  });
+});
+
+describe("promptLayer: never on the caller's path", () => {
+  it("record() returns before any byte is sent, and does not return a promise", async () => {
+    const { tagalong, pl } = setup();
+    const result = (tagalong.record as (c: CompletedCall) => unknown)(completedCall());
+    expect(result).toBeUndefined();
+    expect(pl.stats().queued).toBe(1);
+    expect(rec.requests).toHaveLength(0);
+    // Not even the microtasks after the call start the delivery: it waits for a macrotask.
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(rec.requests).toHaveLength(0);
+    await tagalong.flush();
+    expect(rec.promptLayer.logs()).toHaveLength(1);
+  });
+
+  it("keeps at most `concurrency` deliveries in flight while PromptLayer hangs", async () => {
+    const hang = rec.fail({ path: "/log-request", hang: true });
+    const { tagalong, pl } = setup({ concurrency: 2, timeoutMs: 10_000 });
+    for (let i = 0; i < 5; i++) tagalong.record(completedCall());
+    await rec.waitFor((r) => r.promptLayer.requests().length === 2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(rec.promptLayer.requests()).toHaveLength(2);
+    expect(pl.stats().queued).toBe(5);
+    hang.clear(); // destroys the held sockets: a network error, retried
+    await tagalong.flush();
+    expect(rec.promptLayer.logs()).toHaveLength(5);
+    expect(pl.stats()).toMatchObject({ queued: 0, sent: 5, failed: 0 });
+  });
+});
+
+describe("promptLayer: outages", () => {
+  it("500s then recovery: everything delivered, each log before its tracks", async () => {
+    const outage = rec.fail({ kind: "promptlayer", status: 500, times: 4 });
+    const { tagalong, errors } = setup();
+    tagalong.record(completedCall({ metadata: { user: "u_1", prompt: { name: "p" } } }));
+    tagalong.record(completedCall({ metadata: { user: "u_2" } }));
+    await tagalong.flush();
+    expect(outage.hits).toBe(4);
+    const logs = rec.promptLayer.logs();
+    expect(logs.map((l) => l.metadata.user_id).sort()).toEqual(["u_1", "u_2"]);
+    for (const log of logs) {
+      expect(log.trackRequests.length).toBeGreaterThan(0);
+      expect(log.trackRequests.every((t) => t.seq > log.seq)).toBe(true);
+    }
+    expect(logs.find((l) => l.metadata.user_id === "u_1")!.prompt.prompt_name).toBe("p");
+    expect(rec.violations()).toEqual([]);
+    expect(errors).toEqual([]);
+    expect(tagalong.stats().promptlayer).toEqual({ queued: 0, sent: 2, retried: 4, failed: 0, dropped: 0 });
+  });
+
+  it("a 500 on track-metadata retries that request alone; the call is logged once", async () => {
+    rec.fail({ path: "/rest/track-metadata", status: 503, times: 2 });
+    const { tagalong } = setup();
+    tagalong.record(completedCall({ metadata: { user: "u_1" } }));
+    await tagalong.flush();
+    expect(rec.promptLayer.requests().map((r) => `${r.path} ${r.status}`)).toEqual([
+      "/log-request 201",
+      "/rest/track-metadata 503",
+      "/rest/track-metadata 503",
+      "/rest/track-metadata 200",
+    ]);
+    expect(rec.promptLayer.logs()[0]!.metadata).toEqual({ user_id: "u_1" });
+  });
+
+  it("a refused connection is retried until PromptLayer is back", async () => {
+    await rec.refuse();
+    const { tagalong, pl, errors } = setup({ backoffMs: 30, maxBackoffMs: 30, maxAttempts: 20 });
+    tagalong.record(completedCall({ metadata: { user: "u_1" } }));
+    await vi.waitFor(() => expect(pl.stats().retried).toBeGreaterThanOrEqual(2), { timeout: 2000 });
+    await rec.resume();
+    await tagalong.flush();
+    expect(rec.promptLayer.logs()[0]!.metadata).toEqual({ user_id: "u_1" });
+    expect(errors).toEqual([]);
+  });
+
+  it("a refused connection that never ends fails for good after maxAttempts, reported once", async () => {
+    await rec.refuse();
+    const { tagalong, errors } = setup({ maxAttempts: 3 });
+    tagalong.record(completedCall({ metadata: { user: "u_1" } }));
+    await tagalong.flush();
+    expect(errors).toHaveLength(1);
+    const error = errors[0] as DeliveryError;
+    expect(DeliveryError.isInstance(error)).toBe(true);
+    expect(error.destination).toBe("promptlayer");
+    expect(error.attempts).toBe(3);
+    expect(error.status).toBeUndefined();
+    expect(error.message).toMatch(/log-request .*network error.*after 3 attempts/);
+    expect(tagalong.stats().promptlayer).toEqual({ queued: 0, sent: 0, retried: 2, failed: 1, dropped: 0 });
+    expectKeyOnlyInHeader(errors);
+  });
+
+  it("a hang longer than the timeout is cut off and retried", async () => {
+    rec.fail({ path: "/log-request", hang: true, times: 1 });
+    const { tagalong, pl, errors } = setup({ timeoutMs: 150 });
+    const started = Date.now();
+    tagalong.record(completedCall({ metadata: { user: "u_1" } }));
+    await tagalong.flush();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    const outcomes = rec.promptLayer.requests().map((r) => `${r.path} ${r.outcome}`);
+    expect(outcomes).toEqual(["/log-request hung", "/log-request answered", "/rest/track-metadata answered"]);
+    expect(pl.stats()).toMatchObject({ sent: 1, retried: 1, failed: 0 });
+    expect(errors).toEqual([]);
+  });
+
+  it("a hang on every attempt fails for good with 'timed out', reported once", async () => {
+    rec.fail({ path: "/log-request", hang: true });
+    const { tagalong, errors } = setup({ timeoutMs: 60, maxAttempts: 2 });
+    tagalong.record(completedCall());
+    await tagalong.flush();
+    expect(errorMessages(errors)).toEqual([
+      expect.stringMatching(
+        /log-request to http:\/\/127\.0\.0\.1:\d+\/log-request failed with timed out after 60 ms, after 2 attempts/,
+      ),
+    ]);
+  });
+
+  it("401 is reported once and not retried, and nothing is tracked", async () => {
+    const { pl, tagalong, errors } = setup({ apiKey: "pl_wrong_key_abcdef" });
+    tagalong.record(completedCall({ metadata: { user: "u_1", prompt: { name: "p" } } }));
+    await tagalong.flush();
+    expect(rec.promptLayer.requests().map((r) => `${r.path} ${r.status}`)).toEqual(["/log-request 401"]);
+    expect(errors).toHaveLength(1);
+    const error = errors[0] as DeliveryError;
+    expect(error.status).toBe(401);
+    expect(error.attempts).toBe(1);
+    expect(error.message).toMatch(/HTTP 401 .*not retried/);
+    expect(error.message).not.toContain("pl_wrong_key_abcdef");
+    expect(pl.stats()).toEqual({ queued: 0, sent: 0, retried: 0, failed: 1, dropped: 0 });
+  });
+
+  it("a 422 on log-request is not retried and names PromptLayer's complaint", async () => {
+    const { tagalong, errors } = setup();
+    tagalong.record(completedCall({ model: "" }));
+    await tagalong.flush();
+    expect(rec.promptLayer.requests()).toHaveLength(1);
+    expect(errorMessages(errors)).toEqual([expect.stringMatching(/HTTP 422 .*model.*not retried/)]);
+  });
+
+  it("scrubs the key from an error even when the server repeats it", async () => {
+    rec.fail({ path: "/log-request", status: 400, body: { success: false, message: `bad key ${KEY}` } });
+    const { tagalong, errors } = setup();
+    tagalong.record(completedCall());
+    await tagalong.flush();
+    expect(errorMessages(errors)).toEqual([expect.stringContaining("bad key [redacted]")]);
+    expectKeyOnlyInHeader(errors);
+  });
+
+  it("429 waits as long as Retry-After says before retrying", async () => {
+    rec.fail({ path: "/log-request", status: 429, retryAfter: 0.4, times: 1 });
+    const { tagalong, pl } = setup({ backoffMs: 1 });
+    tagalong.record(completedCall());
+    await tagalong.flush();
+    const [first, second] = rec.promptLayer.requests();
+    expect([first!.status, second!.status]).toEqual([429, 201]);
+    expect(second!.time - first!.time).toBeGreaterThanOrEqual(380);
+    expect(pl.stats()).toMatchObject({ sent: 1, retried: 1 });
+  });
+
+  it("a full queue drops new calls: counted, reported at once, the rest summed up", async () => {
+    const hang = rec.fail({ path: "/log-request", hang: true });
+    const { tagalong, pl, errors } = setup({ concurrency: 1, maxQueue: 2, timeoutMs: 10_000 });
+    for (let i = 0; i < 6; i++) tagalong.record(completedCall({ metadata: { extra: { i } } }));
+    expect(pl.stats()).toMatchObject({ queued: 2, dropped: 4 });
+    expect(errorMessages(errors)).toEqual([
+      "promptlayer: dropped a delivery: the queue is full (maxQueue 2)",
+    ]);
+    hang.clear();
+    await tagalong.flush();
+    expect(errorMessages(errors)).toEqual([
+      "promptlayer: dropped a delivery: the queue is full (maxQueue 2)",
+      "promptlayer: dropped 3 more deliveries: the queue is full (maxQueue 2)",
+    ]);
+    expect(rec.promptLayer.logs().map((l) => l.metadata.i)).toEqual(["0", "1"]);
+    expect(pl.stats()).toMatchObject({ queued: 0, sent: 2, dropped: 4 });
+  });
+});
+
+describe("promptLayer: flush and shutdown", () => {
+  it("flush resolves at once when idle, and only after delivery otherwise", async () => {
+    const { tagalong } = setup();
+    await tagalong.flush();
+    rec.fail({ path: "/log-request", status: 500, times: 2 });
+    tagalong.record(completedCall({ metadata: { user: "u_1" } }));
+    await tagalong.flush();
+    // Everything recorded before flush() is on the wire when it resolves.
+    expect(rec.promptLayer.logs()[0]!.trackRequests).toHaveLength(1);
+  });
+
+  it("flush waits for what was queued before it, not for later records", async () => {
+    const { tagalong } = setup();
+    tagalong.record(completedCall({ metadata: { user: "first" } }));
+    const flushed = tagalong.flush();
+    await rec.waitFor((r) => r.promptLayer.logs().length === 1);
+    // Recorded after flush(): it hangs without holding that flush up.
+    const hang = rec.fail({ path: "/log-request", hang: true });
+    tagalong.record(completedCall({ metadata: { user: "second" } }));
+    const outcome = await Promise.race([flushed.then(() => "flushed"), sleep(1000).then(() => "stuck")]);
+    expect(outcome).toBe("flushed");
+    expect(rec.promptLayer.logs()[0]!.metadata).toEqual({ user_id: "first" });
+    hang.clear();
+    await tagalong.flush();
+    expect(rec.promptLayer.logs().map((l) => l.metadata.user_id)).toEqual(["first", "second"]);
+  });
+
+  it("shutdown delivers what is queued, then refuses later records as dropped (reported)", async () => {
+    rec.fail({ path: "/log-request", status: 502, times: 1 });
+    const { tagalong, pl, errors } = setup();
+    tagalong.record(completedCall({ metadata: { user: "u_1" } }));
+    await tagalong.shutdown();
+    expect(rec.promptLayer.logs()).toHaveLength(1);
+    tagalong.record(completedCall());
+    pl.trackMetadata(1, { user: "late" });
+    await tagalong.flush();
+    expect(rec.promptLayer.logs()).toHaveLength(1);
+    expect(rec.promptLayer.tracks()).toHaveLength(1);
+    expect(pl.stats()).toEqual({ queued: 0, sent: 1, retried: 1, failed: 0, dropped: 2 });
+    expect(errorMessages(errors)).toEqual([
+      "promptlayer: dropped a delivery: the destination was shut down",
+      "promptlayer: dropped a delivery: the destination was shut down",
+    ]);
+  });
+
+  it("a throwing onError reaches no one", async () => {
+    const pl = promptLayer({ apiKey: "pl_wrong_key_abcdef", baseURL: rec.promptLayerURL, ...FAST });
+    const tagalong = createTagalong({
+      destinations: [pl],
+      logger: silent,
+      onError: () => {
+        throw new Error("user's hook is broken");
+      },
+    });
+    tagalong.record(completedCall());
+    await tagalong.flush();
+    expect(pl.stats().failed).toBe(1);
+  });
+});
+
+describe("promptLayer: observability", () => {
+  it("TAGALONG_LOG_LEVEL=debug logs one line per request, without the key", async () => {
+    vi.stubEnv("TAGALONG_LOG_LEVEL", "debug");
+    const lines: string[] = [];
+    const debug = vi.spyOn(console, "debug").mockImplementation((...args: unknown[]) => {
+      lines.push(args.map(String).join(" "));
+    });
+    try {
+      rec.fail({ path: "/rest/track-prompt", status: 500, times: 1 });
+      // The default logger reads the level when createTagalong makes it.
+      const pl = promptLayer({ apiKey: KEY, baseURL: rec.promptLayerURL, ...FAST });
+      const tagalong = createTagalong({ destinations: [pl], onError: () => {} });
+      tagalong.record(completedCall({ metadata: { user: "u", prompt: { name: "p" } } }));
+      await tagalong.flush();
+    } finally {
+      debug.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    const ours = lines.filter((l) => l.includes("promptlayer: POST"));
+    expect(ours).toEqual([
+      expect.stringMatching(
+        /^\[tagalong\] promptlayer: POST http:\/\/127.0.0.1:\d+\/log-request -> 201 in \d+ ms \(attempt 1\)$/,
+      ),
+      expect.stringMatching(/\/rest\/track-metadata -> 200 /),
+      expect.stringMatching(/\/rest\/track-prompt -> HTTP 500 .* retry 1 in \d+ ms$/),
+      expect.stringMatching(/\/rest\/track-prompt -> 200 .*\(attempt 2\)$/),
+    ]);
+    for (const line of lines) expect(line).not.toContain(KEY);
+  });
+
+  it("is quiet by default", async () => {
+    const spies = (["debug", "info", "warn", "error", "log"] as const).map((m) =>
+      vi.spyOn(console, m).mockImplementation(() => {}),
+    );
+    try {
+      const pl = promptLayer({ apiKey: KEY, baseURL: rec.promptLayerURL, ...FAST });
+      const tagalong = createTagalong({ destinations: [pl] });
+      tagalong.record(completedCall({ metadata: { user: "u" } }));
+      await tagalong.flush();
+      for (const spy of spies) expect(spy).not.toHaveBeenCalled();
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+});
