@@ -1,0 +1,275 @@
+import type { CallStatus, ChatMessage, CompletedCall, Metadata } from "@tagalong/core";
+import type { CallParams, ModelInfo, PromptMessage } from "./spec";
+
+type ToolCall = NonNullable<ChatMessage["toolCalls"]>[number];
+
+function record(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" ? (value as Record<string, unknown>) : {};
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+function json(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value) ?? "";
+  } catch {
+    return String(value);
+  }
+}
+
+/** A tool call part of a prompt (`input` any JSON) or of a result (`input` a JSON string). */
+function toolCall(part: Record<string, unknown>): ToolCall {
+  return { id: str(part.toolCallId) ?? "", name: str(part.toolName) ?? "", arguments: json(part.input) };
+}
+
+/** A tool result's output as text: V2/V3/V4 `{ type: 'text' | 'json' | 'error-*' | 'content', value }`. */
+function toolOutputText(output: unknown): string {
+  const o = record(output);
+  switch (o.type) {
+    case "text":
+    case "error-text":
+      return str(o.value) ?? "";
+    case "json":
+    case "error-json":
+      return json(o.value);
+    case "execution-denied":
+      return `execution denied${typeof o.reason === "string" ? `: ${o.reason}` : ""}`;
+    case "content":
+      return Array.isArray(o.value) ? partsText(o.value) : "";
+    default:
+      // V2 tool results before `output` existed carried `result`.
+      return output === undefined ? "" : json(output);
+  }
+}
+
+/** Text of message parts; files become a short placeholder, reasoning is left out. */
+function partsText(parts: readonly unknown[]): string {
+  let text = "";
+  for (const raw of parts) {
+    const part = record(raw);
+    if (part.type === "text") text += str(part.text) ?? "";
+    else if (part.type === "file" || part.type === "image" || part.type === "media") {
+      const name = str(part.filename) ?? str(part.mediaType) ?? "file";
+      text += `[${name}]`;
+    }
+  }
+  return text;
+}
+
+/** The prompt as provider-neutral chat messages: parts flattened to text, tool calls and results kept. */
+export function inputMessages(prompt: readonly PromptMessage[]): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  for (const message of prompt) {
+    const { role, content } = message;
+    if (typeof content === "string") {
+      out.push({ role: role === "developer" ? "developer" : "system", content });
+      continue;
+    }
+    const parts = Array.isArray(content) ? content : [];
+    if (role === "user") {
+      out.push({ role: "user", content: partsText(parts) });
+    } else if (role === "assistant") {
+      const toolCalls: ToolCall[] = [];
+      const results: ChatMessage[] = [];
+      for (const raw of parts) {
+        const part = record(raw);
+        if (part.type === "tool-call") toolCalls.push(toolCall(part));
+        else if (part.type === "tool-result") results.push(toolResultMessage(part));
+      }
+      const msg: ChatMessage = { role: "assistant", content: partsText(parts) };
+      if (toolCalls.length > 0) msg.toolCalls = toolCalls;
+      out.push(msg, ...results);
+    } else if (role === "tool") {
+      for (const raw of parts) {
+        const part = record(raw);
+        if (part.type === "tool-result") out.push(toolResultMessage(part));
+      }
+    }
+  }
+  return out;
+}
+
+function toolResultMessage(part: Record<string, unknown>): ChatMessage {
+  const msg: ChatMessage = {
+    role: "tool",
+    content: toolOutputText(part.output ?? part.result),
+    toolCallId: str(part.toolCallId) ?? "",
+  };
+  const name = str(part.toolName);
+  if (name !== undefined) msg.name = name;
+  return msg;
+}
+
+/** The assistant message a doGenerate result's content amounts to. */
+export function outputMessages(content: readonly unknown[]): ChatMessage[] {
+  const toolCalls: ToolCall[] = [];
+  for (const raw of content) {
+    const part = record(raw);
+    if (part.type === "tool-call") toolCalls.push(toolCall(part));
+  }
+  return [assistantMessage(partsText(content), toolCalls)];
+}
+
+function assistantMessage(text: string, toolCalls: ToolCall[]): ChatMessage {
+  const msg: ChatMessage = { role: "assistant", content: text };
+  if (toolCalls.length > 0) msg.toolCalls = toolCalls;
+  return msg;
+}
+
+function tokenCount(value: unknown): number | undefined {
+  if (typeof value === "number") return value;
+  const total = record(value).total;
+  return typeof total === "number" ? total : undefined;
+}
+
+/** Usage from the flat V2 shape (`inputTokens: 12`) or the nested V3/V4 one (`inputTokens: { total: 12 }`). */
+export function normalizeUsage(usage: unknown): CompletedCall["usage"] {
+  const u = record(usage);
+  const inputTokens = tokenCount(u.inputTokens);
+  const outputTokens = tokenCount(u.outputTokens);
+  if (inputTokens === undefined && outputTokens === undefined) return undefined;
+  return { inputTokens, outputTokens };
+}
+
+/** The finish reason from V2's string or V3/V4's `{ unified, raw }`. */
+export function normalizeFinishReason(reason: unknown): string | undefined {
+  if (typeof reason === "string") return reason;
+  return str(record(reason).unified);
+}
+
+const API_TYPES: Record<string, CompletedCall["apiType"]> = {
+  chat: "chat-completions",
+  responses: "responses",
+  completion: "completions",
+};
+
+/** The model settings worth recording, without the prompt. */
+function parameters(params: CallParams): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  if (params.temperature !== undefined) out.temperature = params.temperature;
+  if (params.maxOutputTokens !== undefined) out.maxOutputTokens = params.maxOutputTokens;
+  if (params.topP !== undefined) out.topP = params.topP;
+  if (params.topK !== undefined) out.topK = params.topK;
+  if (params.presencePenalty !== undefined) out.presencePenalty = params.presencePenalty;
+  if (params.frequencyPenalty !== undefined) out.frequencyPenalty = params.frequencyPenalty;
+  if (params.seed !== undefined) out.seed = params.seed;
+  if (params.stopSequences !== undefined) out.stopSequences = params.stopSequences;
+  if (params.tools !== undefined && params.tools.length > 0) {
+    out.tools = params.tools.map((tool) => str(record(tool).name) ?? str(record(tool).id) ?? "");
+  }
+  if (params.toolChoice !== undefined) out.toolChoice = params.toolChoice;
+  const format = str(record(params.responseFormat).type);
+  if (format !== undefined && format !== "text") out.responseFormat = format;
+  for (const _ in out) return out;
+  return undefined;
+}
+
+export function isAbortError(error: unknown): boolean {
+  const name = record(error).name;
+  return name === "AbortError" || name === "TimeoutError";
+}
+
+export function errorInfo(error: unknown): { type: string; message: string } {
+  const e = record(error);
+  return {
+    type: str(e.name) ?? typeof error,
+    message: str(e.message) ?? String(error),
+  };
+}
+
+/** Everything a completed call needs that is known when the call starts. */
+export interface CallStart {
+  readonly model: ModelInfo;
+  readonly params: CallParams;
+  readonly metadata: Metadata;
+  readonly stream: boolean;
+  readonly startTime: number;
+}
+
+/** Everything known when the call has ended. */
+export interface CallEnd {
+  status: CallStatus;
+  output: ChatMessage[];
+  usage?: CompletedCall["usage"];
+  finishReason?: string;
+  responseId?: string;
+  error?: unknown;
+}
+
+export function completedCall(start: CallStart, end: CallEnd): CompletedCall {
+  const { provider, modelId } = start.model;
+  const dot = provider.indexOf(".");
+  const call: CompletedCall = {
+    provider: dot === -1 ? provider : provider.slice(0, dot),
+    model: modelId,
+    source: "ai-sdk",
+    input: inputMessages(start.params.prompt),
+    output: end.output,
+    startTime: new Date(start.startTime),
+    endTime: new Date(),
+    status: end.status,
+    stream: start.stream,
+    metadata: start.metadata,
+  };
+  const apiType = dot === -1 ? undefined : API_TYPES[provider.slice(dot + 1)];
+  if (apiType !== undefined) call.apiType = apiType;
+  const params = parameters(start.params);
+  if (params !== undefined) call.parameters = params;
+  if (end.usage !== undefined) call.usage = end.usage;
+  if (end.finishReason !== undefined) call.finishReason = end.finishReason;
+  if (end.responseId !== undefined) call.responseId = end.responseId;
+  if (end.error !== undefined) call.error = errorInfo(end.error);
+  return call;
+}
+
+/** Accumulates a V2/V3/V4 stream's parts into the call's outcome, part by part. */
+export class StreamOutcome {
+  private text = "";
+  private readonly toolCalls: ToolCall[] = [];
+  private usage: CompletedCall["usage"];
+  private finishReason: string | undefined;
+  private responseId: string | undefined;
+  private error: unknown;
+  private failed = false;
+
+  observe(part: unknown): void {
+    const p = record(part);
+    switch (p.type) {
+      case "text-delta":
+        this.text += str(p.delta) ?? str(p.textDelta) ?? "";
+        break;
+      case "tool-call":
+        this.toolCalls.push(toolCall(p));
+        break;
+      case "response-metadata":
+        if (typeof p.id === "string") this.responseId = p.id;
+        break;
+      case "finish":
+        this.usage = normalizeUsage(p.usage);
+        this.finishReason = normalizeFinishReason(p.finishReason);
+        break;
+      case "error":
+        if (!this.failed) {
+          this.failed = true;
+          this.error = p.error;
+        }
+        break;
+    }
+  }
+
+  /** The outcome; `status` is what ended the stream unless the stream itself carried an error part. */
+  end(status: CallStatus, error?: unknown): CallEnd {
+    const failed = status === "success" && this.failed;
+    return {
+      status: failed ? "error" : status,
+      output: [assistantMessage(this.text, this.toolCalls)],
+      usage: this.usage,
+      finishReason: this.finishReason,
+      responseId: this.responseId,
+      error: failed ? this.error : error,
+    };
+  }
+}

@@ -1,0 +1,254 @@
+import { type Metadata, type PreparedCall, type Tagalong, withHeaders } from "@tagalong/core";
+import {
+  type CallEnd,
+  type CallStart,
+  completedCall,
+  isAbortError,
+  normalizeFinishReason,
+  normalizeUsage,
+  outputMessages,
+  StreamOutcome,
+} from "./completed-call";
+import { fetchHelperInstalled, fileBodyFields } from "./fetch-channel";
+import { TAGALONG_OPTIONS_KEY } from "./provider-options";
+import { bodyRoute, withBodyFieldsInProviderOptions } from "./provider-route";
+import type { CallParams, GenerateResult, ModelInfo, StreamPart, StreamResult } from "./spec";
+
+/**
+ * A language model middleware for `wrapLanguageModel` / `wrapProvider` of ai 5, 6 and 7. One plain object
+ * carries what each major needs: ai 6 requires `specificationVersion: 'v3'`, ai 7 accepts any version
+ * string (and adapts V2/V3 models), ai 5 ignores it. The hooks are generic over each major's call
+ * options and results, so the object is assignable to `LanguageModelV2Middleware`, ai 6's
+ * `LanguageModelMiddleware` (V3) and ai 7's `LanguageModelMiddleware` (V4).
+ */
+export interface TagalongMiddleware {
+  readonly specificationVersion: "v3";
+  readonly transformParams: <P extends CallParams>(options: {
+    type: "generate" | "stream";
+    params: P;
+    model: ModelInfo;
+  }) => PromiseLike<P>;
+  /** Present only when an after-the-call destination wants completed calls. */
+  readonly wrapGenerate?: <R extends GenerateResult>(options: {
+    doGenerate: () => PromiseLike<R>;
+    params: CallParams;
+    model: ModelInfo;
+  }) => Promise<R>;
+  /** Present only when an after-the-call destination wants completed calls. */
+  readonly wrapStream?: <R extends StreamResult>(options: {
+    doStream: () => PromiseLike<R>;
+    params: CallParams;
+    model: ModelInfo;
+  }) => Promise<R>;
+}
+
+/** One call as the middleware handed it to the model: its prepared metadata, recorded at most once. */
+interface CallState {
+  readonly prepared: PreparedCall;
+  claimed: boolean;
+}
+
+// The params objects a tagalongMiddleware produced, shared by every instance (and by duplicate installs
+// of the package), so a model wrapped twice is handled once: by the outermost middleware.
+const CALLS_KEY = Symbol.for("tagalong.ai-sdk.calls");
+const realm = globalThis as unknown as Record<symbol, WeakMap<object, CallState> | undefined>;
+const calls: WeakMap<object, CallState> = (realm[CALLS_KEY] ??= new WeakMap());
+
+function hasKeys(record: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
+/** Claims a call for recording; undefined when it is not ours or another middleware already did. */
+function claim(params: object): CallState | undefined {
+  const state = calls.get(params);
+  if (state === undefined || state.claimed) return undefined;
+  state.claimed = true;
+  return state;
+}
+
+/**
+ * Attaches Tagalong metadata to every call of a wrapped model:
+ * `wrapLanguageModel({ model, middleware: tagalongMiddleware(tagalong) })`. Per call, pass
+ * `providerOptions: { tagalong: { user: "u_42" } }`; it is merged over the scope and the defaults,
+ * checked (an InvalidMetadataError is thrown before anything is sent) and removed before the provider
+ * sees the options. Portkey's headers go on the request; Requesty's body field goes through the
+ * provider's options (`@ai-sdk/openai-compatible`, `@requesty/ai-sdk`) or `tagalongFetch`
+ * (`@ai-sdk/openai`). When an after-the-call destination is configured, every finished call, generated
+ * or streamed, is recorded off the caller's path.
+ */
+export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
+  const warned = new Set<string>();
+
+  const transformParams = async <P extends CallParams>({
+    params,
+    model,
+  }: {
+    params: P;
+    model: ModelInfo;
+  }): Promise<P> => {
+    // An outer tagalongMiddleware already prepared this very call.
+    if (calls.has(params)) return params;
+    let providerOptions = params.providerOptions;
+    let perCall: Metadata | undefined;
+    if (providerOptions !== undefined && TAGALONG_OPTIONS_KEY in providerOptions) {
+      const { [TAGALONG_OPTIONS_KEY]: ours, ...rest } = providerOptions;
+      perCall = ours as Metadata | undefined;
+      providerOptions = rest;
+    }
+    const prepared = tagalong.prepare(perCall);
+    const out: { -readonly [K in keyof CallParams]: CallParams[K] } = { ...params };
+    if (providerOptions !== params.providerOptions) out.providerOptions = providerOptions;
+    if (hasKeys(prepared.headers)) out.headers = withHeaders(params.headers, prepared.headers);
+    if (hasKeys(prepared.body)) {
+      const route = bodyRoute(model.provider);
+      if (route.kind !== "fetch") {
+        out.providerOptions = withBodyFieldsInProviderOptions(providerOptions ?? {}, route, prepared.body);
+      }
+      if (route.kind !== "requesty-flat" && fetchHelperInstalled()) {
+        // For @ai-sdk/openai (and an openai-compatible provider given tagalongFetch all the same).
+        out.abortSignal = fileBodyFields(params.abortSignal, prepared.body);
+      } else if (route.kind === "fetch" && !warned.has(route.providerName)) {
+        warned.add(route.providerName);
+        tagalong.logger.warn(
+          `@tagalong/ai-sdk: the ${route.providerName} provider drops unknown body fields, so ${Object.keys(prepared.body).join(", ")} cannot reach the wire; create it with { fetch: tagalongFetch() }`,
+        );
+      }
+    }
+    calls.set(out, { prepared, claimed: false });
+    return out as P;
+  };
+
+  if (!tagalong.recordsCalls) return { specificationVersion: "v3", transformParams };
+
+  const finish = (start: CallStart, end: CallEnd): void => {
+    try {
+      tagalong.record(completedCall(start, end));
+    } catch (error) {
+      tagalong.reportError(error);
+    }
+  };
+
+  const failed = (error: unknown): CallEnd => ({
+    status: isAbortError(error) ? "aborted" : "error",
+    output: [],
+    error,
+  });
+
+  const wrapGenerate = async <R extends GenerateResult>({
+    doGenerate,
+    params,
+    model,
+  }: {
+    doGenerate: () => PromiseLike<R>;
+    params: CallParams;
+    model: ModelInfo;
+  }): Promise<R> => {
+    const state = claim(params);
+    if (state === undefined) return doGenerate();
+    const start: CallStart = {
+      model,
+      params,
+      metadata: state.prepared.metadata,
+      stream: false,
+      startTime: Date.now(),
+    };
+    let result: R;
+    try {
+      result = await doGenerate();
+    } catch (error) {
+      finish(start, failed(error));
+      throw error;
+    }
+    let end: CallEnd | undefined;
+    try {
+      end = {
+        status: "success",
+        output: outputMessages(result.content),
+        usage: normalizeUsage(result.usage),
+        finishReason: normalizeFinishReason(result.finishReason),
+        responseId: result.response?.id,
+      };
+    } catch (error) {
+      tagalong.reportError(error);
+    }
+    if (end !== undefined) finish(start, end);
+    return result;
+  };
+
+  const wrapStream = async <R extends StreamResult>({
+    doStream,
+    params,
+    model,
+  }: {
+    doStream: () => PromiseLike<R>;
+    params: CallParams;
+    model: ModelInfo;
+  }): Promise<R> => {
+    const state = claim(params);
+    if (state === undefined) return doStream();
+    const start: CallStart = {
+      model,
+      params,
+      metadata: state.prepared.metadata,
+      stream: true,
+      startTime: Date.now(),
+    };
+    let result: R;
+    try {
+      result = await doStream();
+    } catch (error) {
+      finish(start, failed(error));
+      throw error;
+    }
+    return { ...result, stream: observed(result.stream, (end) => finish(start, end)) };
+  };
+
+  return { specificationVersion: "v3", transformParams, wrapGenerate, wrapStream };
+}
+
+/**
+ * The same stream, part for part (no read-ahead: highWaterMark 0), reporting the call's outcome once:
+ * when it ends, errors, or the reader cancels it. A reader rather than a TransformStream because a
+ * transformer cannot tell an upstream error from a downstream cancel, and not every runtime calls
+ * `transformer.cancel`.
+ */
+function observed<T extends StreamPart>(
+  source: ReadableStream<T>,
+  done: (end: CallEnd) => void,
+): ReadableStream<T> {
+  const reader = source.getReader();
+  const outcome = new StreamOutcome();
+  let ended = false;
+  const end = (status: CallEnd["status"], error?: unknown): void => {
+    if (ended) return;
+    ended = true;
+    done(outcome.end(status, error));
+  };
+  return new ReadableStream<T>(
+    {
+      async pull(controller) {
+        let next: ReadableStreamReadResult<T>;
+        try {
+          next = await reader.read();
+        } catch (error) {
+          end(isAbortError(error) ? "aborted" : "error", error);
+          controller.error(error);
+          return;
+        }
+        if (next.done) {
+          end("success");
+          controller.close();
+          return;
+        }
+        outcome.observe(next.value);
+        controller.enqueue(next.value);
+      },
+      cancel(reason) {
+        end("aborted", reason);
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

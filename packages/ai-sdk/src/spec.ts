@@ -1,0 +1,56 @@
+// The parts of the AI SDK's LanguageModelV2 / V3 / V4 contracts (ai 5 / 6 / 7) this package reads,
+// written structurally so one build compiles against every major without importing any of them.
+
+/** A prompt message; `content` is a string for system messages and an array of parts otherwise. */
+export interface PromptMessage {
+  readonly role: string;
+  readonly content: unknown;
+}
+
+/** The call options every spec version shares (V2, V3 and V4 are all assignable to this). */
+export interface CallParams {
+  readonly prompt: readonly PromptMessage[];
+  readonly headers?: Readonly<Record<string, string | undefined>>;
+  readonly providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  readonly abortSignal?: AbortSignal;
+  readonly maxOutputTokens?: number;
+  readonly temperature?: number;
+  readonly topP?: number;
+  readonly topK?: number;
+  readonly presencePenalty?: number;
+  readonly frequencyPenalty?: number;
+  readonly seed?: number;
+  readonly stopSequences?: readonly string[];
+  readonly tools?: readonly unknown[];
+  readonly toolChoice?: unknown;
+  readonly responseFormat?: unknown;
+}
+
+/** What the middleware needs to know about the model it wraps. */
+export interface ModelInfo {
+  /** e.g. `openai.chat`, `openai.responses`, `requesty.chat`, `<name>.chat`. */
+  readonly provider: string;
+  readonly modelId: string;
+}
+
+export interface ResponseInfo {
+  readonly id?: string;
+  readonly modelId?: string;
+}
+
+/** A doGenerate result: usage is flat in V2 and nested (`inputTokens.total`) in V3/V4. */
+export interface GenerateResult {
+  readonly content: readonly unknown[];
+  /** A string in V2, `{ unified, raw }` in V3/V4. */
+  readonly finishReason: unknown;
+  readonly usage: unknown;
+  readonly response?: ResponseInfo;
+}
+
+export interface StreamPart {
+  readonly type: string;
+}
+
+export interface StreamResult {
+  readonly stream: ReadableStream<StreamPart>;
+}
