@@ -23,8 +23,10 @@ export interface DeliveryOptions {
   maxRetryAfterMs?: number;
   /**
    * When the process is about to exit normally (Node's `beforeExit`) with work pending, keep it alive
-   * this many ms to finish; what is still pending then is abandoned and reported (default 5000; 0
-   * leaves exit alone). `process.exit()` and signals skip this: call `shutdown()` before them.
+   * up to this many ms to finish; what is still pending then is abandoned and reported (default 5000;
+   * 0 abandons and reports at once). Node fires `beforeExit` only once no request is in flight, so a
+   * hung request first runs into `timeoutMs`. `process.exit()` and signals skip all this: await
+   * `shutdown()` (or `flush()`) before them.
    */
   exitTimeoutMs?: number;
   /** The fetch to send with (default: the global fetch). */
@@ -201,7 +203,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
   const inFlight = new Set<AbortController>();
   const sleepers = new Set<() => void>();
 
-  const registry = exitTimeoutMs > 0 ? exitRegistry() : undefined;
+  const registry = exitRegistry();
   let exitDraining = false;
 
   const redact = (text: string): string => {
@@ -418,6 +420,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
   const drainable: ExitDrain = {
     drainForExit() {
       if (exitDraining || pending() === 0) return;
+      if (exitTimeoutMs <= 0) return abandonAll();
       exitDraining = true;
       // A referenced timer keeps the process alive while the (unreferenced) retries and requests finish.
       const deadline = setTimeout(abandonAll, exitTimeoutMs);

@@ -1,5 +1,5 @@
-import { createRecorder, type Recorder } from "@tagalong/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { useRecorder } from "../../test/use-recorder";
 import { DeliveryError, InvalidMetadataError, TagalongError } from "../errors";
 import { createTagalong } from "../tagalong";
 import type { CompletedCall, Logger, Metadata } from "../types";
@@ -7,28 +7,7 @@ import { type PromptLayerOptions, promptLayer, promptLayerLogRequest } from "./p
 
 const KEY = "pl_test_key_0123456789abcdef";
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-// Every test in this file: no rejection may escape the destination.
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-
-let rec: Recorder;
-beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled);
-  rec = await createRecorder({ promptLayerApiKey: KEY });
-});
-afterEach(async () => {
-  await rec.reset();
-});
-afterAll(async () => {
-  await rec.close();
-  // Give late rejections (if any) a turn to surface before checking.
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  process.off("unhandledRejection", onUnhandled);
-  expect(unhandled).toEqual([]);
-});
+const recorder = useRecorder({ promptLayerApiKey: KEY });
 
 function completedCall(overrides: Partial<CompletedCall> = {}): CompletedCall {
   return {
@@ -63,7 +42,7 @@ const FAST: Partial<PromptLayerOptions> = { backoffMs: 5, maxBackoffMs: 20, time
 
 function setup(options: Partial<PromptLayerOptions> = {}, metadata?: Metadata) {
   const errors: unknown[] = [];
-  const pl = promptLayer({ apiKey: KEY, baseURL: rec.promptLayerURL, ...FAST, ...options });
+  const pl = promptLayer({ apiKey: KEY, baseURL: recorder.rec.promptLayerURL, ...FAST, ...options });
   const tagalong = createTagalong({
     destinations: [pl],
     metadata,
@@ -82,7 +61,7 @@ function errorMessages(errors: unknown[]): string[] {
 
 /** No request, body, error or log line may carry the key anywhere but the X-API-KEY header. */
 function expectKeyOnlyInHeader(errors: unknown[] = []): void {
-  for (const r of rec.promptLayer.requests()) {
+  for (const r of recorder.rec.promptLayer.requests()) {
     expect(r.rawBody).not.toContain(KEY);
     expect(r.url).not.toContain(KEY);
   }
@@ -107,8 +86,8 @@ describe("promptLayer: what reaches PromptLayer", () => {
     tagalong.record(completedCall({ metadata: prepared.metadata, context: { langchain_run_id: "run-abc" } }));
     await tagalong.flush();
 
-    expect(rec.violations()).toEqual([]);
-    const [log, ...more] = rec.promptLayer.logs();
+    expect(recorder.rec.violations()).toEqual([]);
+    const [log, ...more] = recorder.rec.promptLayer.logs();
     expect(more).toEqual([]);
     expect(log!.headers["x-api-key"]).toBe(KEY);
     expect(log!.body).toEqual({
@@ -165,7 +144,7 @@ describe("promptLayer: what reaches PromptLayer", () => {
       prompt_input_variables: { city: "Paris" },
     });
     // Order on the wire: log-request, then track-metadata, then track-prompt, each for the logged id.
-    expect(rec.promptLayer.requests().map((r) => r.path)).toEqual([
+    expect(recorder.rec.promptLayer.requests().map((r) => r.path)).toEqual([
       "/log-request",
       "/rest/track-metadata",
       "/rest/track-prompt",
@@ -183,8 +162,8 @@ describe("promptLayer: what reaches PromptLayer", () => {
     tagalong.record(completedCall({ metadata: {} }));
     await tagalong.flush();
 
-    expect(rec.violations()).toEqual([]);
-    const logs = rec.promptLayer.logs();
+    expect(recorder.rec.violations()).toEqual([]);
+    const logs = recorder.rec.promptLayer.logs();
     expect(logs).toHaveLength(3);
     const withPrompt = logs.find((l) => l.prompt)!;
     expect(withPrompt.prompt).toEqual({ request_id: withPrompt.id, prompt_name: "greet", label: "prod" });
@@ -192,7 +171,7 @@ describe("promptLayer: what reaches PromptLayer", () => {
     const withUser = logs.find((l) => l.metadata.user_id === "u_1")!;
     expect(withUser.trackRequests.map((t) => t.endpoint)).toEqual(["track-metadata"]);
     expect(logs.filter((l) => l.trackRequests.length === 0)).toHaveLength(1);
-    expect(rec.promptLayer.requests()).toHaveLength(5);
+    expect(recorder.rec.promptLayer.requests()).toHaveLength(5);
   });
 
   it("logs a streamed call once, with its full output and usage", async () => {
@@ -207,13 +186,13 @@ describe("promptLayer: what reaches PromptLayer", () => {
       }),
     );
     await tagalong.flush();
-    const logs = rec.promptLayer.logs();
+    const logs = recorder.rec.promptLayer.logs();
     expect(logs).toHaveLength(1);
     expect(logs[0]!.body.output.messages).toEqual([
       { role: "assistant", content: [{ type: "text", text: "Hello there, streamed in five chunks." }] },
     ]);
     expect([logs[0]!.body.input_tokens, logs[0]!.body.output_tokens]).toEqual([5, 9]);
-    expect(rec.violations()).toEqual([]);
+    expect(recorder.rec.violations()).toEqual([]);
   });
 
   it("logs a failed call as ERROR with its error type and a message cut to 1024 chars", async () => {
@@ -228,8 +207,8 @@ describe("promptLayer: what reaches PromptLayer", () => {
       }),
     );
     await tagalong.flush();
-    expect(rec.violations()).toEqual([]);
-    const body = rec.promptLayer.logs()[0]!.body;
+    expect(recorder.rec.violations()).toEqual([]);
+    const body = recorder.rec.promptLayer.logs()[0]!.body;
     expect(body.status).toBe("ERROR");
     expect(body.error_type).toBe("RateLimitError");
     expect(body.error_message.length).toBeLessThanOrEqual(1024);
@@ -249,8 +228,8 @@ describe("promptLayer: what reaches PromptLayer", () => {
       }),
     );
     await tagalong.flush();
-    expect(rec.violations()).toEqual([]);
-    const body = rec.promptLayer.logs()[0]!.body;
+    expect(recorder.rec.violations()).toEqual([]);
+    const body = recorder.rec.promptLayer.logs()[0]!.body;
     expect([body.status, body.error_type, body.error_message]).toEqual([
       "WARNING",
       "aborted",
@@ -319,7 +298,7 @@ describe("promptLayer: bad input is refused where the user gives it", () => {
       ["prompt.label", "promptlayer"],
       ["extra.nested", "promptlayer"],
     ]);
-    expect(rec.requests).toHaveLength(0);
+    expect(recorder.rec.requests).toHaveLength(0);
   });
 
   it("refuses a missing API key at construction", () => {
@@ -333,14 +312,14 @@ describe("promptLayer: annotating a request PromptLayer already holds", () => {
     const { tagalong, pl, errors } = setup();
     tagalong.record(completedCall());
     await tagalong.flush();
-    const id = rec.promptLayer.logs()[0]!.id;
+    const id = recorder.rec.promptLayer.logs()[0]!.id;
 
     pl.trackMetadata(id, { user: "u_9", extra: { plan: "pro" } });
     pl.trackPrompt(String(id), { name: "summarise", label: "staging", variables: { n: "3" } });
-    expect(rec.promptLayer.requests()).toHaveLength(1); // nothing sent yet: both are queued
+    expect(recorder.rec.promptLayer.requests()).toHaveLength(1); // nothing sent yet: both are queued
     await pl.flush();
 
-    const log = rec.promptLayer.logs()[0]!;
+    const log = recorder.rec.promptLayer.logs()[0]!;
     expect(log.metadata).toEqual({ user_id: "u_9", plan: "pro" });
     expect(log.prompt).toEqual({
       request_id: id,
@@ -348,7 +327,7 @@ describe("promptLayer: annotating a request PromptLayer already holds", () => {
       label: "staging",
       prompt_input_variables: { n: "3" },
     });
-    expect(rec.violations()).toEqual([]);
+    expect(recorder.rec.violations()).toEqual([]);
     expect(errors).toEqual([]);
   });
 
@@ -361,7 +340,7 @@ describe("promptLayer: annotating a request PromptLayer already holds", () => {
     expect(() => pl.trackMetadata("12abc", { user: "u" })).toThrow(TagalongError);
     expect(() => pl.trackMetadata(0, { user: "u" })).toThrow(/positive integer/);
     await pl.flush();
-    expect(rec.requests).toHaveLength(0);
+    expect(recorder.rec.requests).toHaveLength(0);
     expect(pl.stats()).toEqual({ queued: 0, sent: 0, retried: 0, failed: 0, dropped: 0 });
   });
 
@@ -369,13 +348,13 @@ describe("promptLayer: annotating a request PromptLayer already holds", () => {
     const { tagalong, pl } = setup();
     tagalong.record(completedCall());
     await tagalong.flush();
-    const id = rec.promptLayer.logs()[0]!.id;
+    const id = recorder.rec.promptLayer.logs()[0]!.id;
     const metadata = { user: "before", extra: { k: "v1" } as Record<string, string> };
     pl.trackMetadata(id, metadata);
     metadata.user = "after";
     metadata.extra.k = "v2";
     await pl.flush();
-    expect(rec.promptLayer.logs()[0]!.metadata).toEqual({ user_id: "before", k: "v1" });
+    expect(recorder.rec.promptLayer.logs()[0]!.metadata).toEqual({ user_id: "before", k: "v1" });
   });
 });
 
@@ -385,77 +364,77 @@ describe("promptLayer: never on the caller's path", () => {
     const result = (tagalong.record as (c: CompletedCall) => unknown)(completedCall());
     expect(result).toBeUndefined();
     expect(pl.stats().queued).toBe(1);
-    expect(rec.requests).toHaveLength(0);
+    expect(recorder.rec.requests).toHaveLength(0);
     // Not even the microtasks after the call start the delivery: it waits for a macrotask.
     await Promise.resolve();
     await Promise.resolve();
-    expect(rec.requests).toHaveLength(0);
+    expect(recorder.rec.requests).toHaveLength(0);
     await tagalong.flush();
-    expect(rec.promptLayer.logs()).toHaveLength(1);
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(1);
   });
 
   it("keeps at most `concurrency` deliveries in flight while PromptLayer hangs", async () => {
-    const hang = rec.fail({ path: "/log-request", hang: true });
+    const hang = recorder.rec.fail({ path: "/log-request", hang: true });
     const { tagalong, pl } = setup({ concurrency: 2, timeoutMs: 10_000 });
     for (let i = 0; i < 5; i++) tagalong.record(completedCall());
-    await rec.waitFor((r) => r.promptLayer.requests().length === 2);
+    await recorder.rec.waitFor((r) => r.promptLayer.requests().length === 2);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(rec.promptLayer.requests()).toHaveLength(2);
+    expect(recorder.rec.promptLayer.requests()).toHaveLength(2);
     expect(pl.stats().queued).toBe(5);
     hang.clear(); // destroys the held sockets: a network error, retried
     await tagalong.flush();
-    expect(rec.promptLayer.logs()).toHaveLength(5);
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(5);
     expect(pl.stats()).toMatchObject({ queued: 0, sent: 5, failed: 0 });
   });
 });
 
 describe("promptLayer: outages", () => {
   it("500s then recovery: everything delivered, each log before its tracks", async () => {
-    const outage = rec.fail({ kind: "promptlayer", status: 500, times: 4 });
+    const outage = recorder.rec.fail({ kind: "promptlayer", status: 500, times: 4 });
     const { tagalong, errors } = setup();
     tagalong.record(completedCall({ metadata: { user: "u_1", prompt: { name: "p" } } }));
     tagalong.record(completedCall({ metadata: { user: "u_2" } }));
     await tagalong.flush();
     expect(outage.hits).toBe(4);
-    const logs = rec.promptLayer.logs();
+    const logs = recorder.rec.promptLayer.logs();
     expect(logs.map((l) => l.metadata.user_id).sort()).toEqual(["u_1", "u_2"]);
     for (const log of logs) {
       expect(log.trackRequests.length).toBeGreaterThan(0);
       expect(log.trackRequests.every((t) => t.seq > log.seq)).toBe(true);
     }
     expect(logs.find((l) => l.metadata.user_id === "u_1")!.prompt.prompt_name).toBe("p");
-    expect(rec.violations()).toEqual([]);
+    expect(recorder.rec.violations()).toEqual([]);
     expect(errors).toEqual([]);
     expect(tagalong.stats().promptlayer).toEqual({ queued: 0, sent: 2, retried: 4, failed: 0, dropped: 0 });
   });
 
   it("a 500 on track-metadata retries that request alone; the call is logged once", async () => {
-    rec.fail({ path: "/rest/track-metadata", status: 503, times: 2 });
+    recorder.rec.fail({ path: "/rest/track-metadata", status: 503, times: 2 });
     const { tagalong } = setup();
     tagalong.record(completedCall({ metadata: { user: "u_1" } }));
     await tagalong.flush();
-    expect(rec.promptLayer.requests().map((r) => `${r.path} ${r.status}`)).toEqual([
+    expect(recorder.rec.promptLayer.requests().map((r) => `${r.path} ${r.status}`)).toEqual([
       "/log-request 201",
       "/rest/track-metadata 503",
       "/rest/track-metadata 503",
       "/rest/track-metadata 200",
     ]);
-    expect(rec.promptLayer.logs()[0]!.metadata).toEqual({ user_id: "u_1" });
+    expect(recorder.rec.promptLayer.logs()[0]!.metadata).toEqual({ user_id: "u_1" });
   });
 
   it("a refused connection is retried until PromptLayer is back", async () => {
-    await rec.refuse();
+    await recorder.rec.refuse();
     const { tagalong, pl, errors } = setup({ backoffMs: 30, maxBackoffMs: 30, maxAttempts: 20 });
     tagalong.record(completedCall({ metadata: { user: "u_1" } }));
     await vi.waitFor(() => expect(pl.stats().retried).toBeGreaterThanOrEqual(2), { timeout: 2000 });
-    await rec.resume();
+    await recorder.rec.resume();
     await tagalong.flush();
-    expect(rec.promptLayer.logs()[0]!.metadata).toEqual({ user_id: "u_1" });
+    expect(recorder.rec.promptLayer.logs()[0]!.metadata).toEqual({ user_id: "u_1" });
     expect(errors).toEqual([]);
   });
 
   it("a refused connection that never ends fails for good after maxAttempts, reported once", async () => {
-    await rec.refuse();
+    await recorder.rec.refuse();
     const { tagalong, errors } = setup({ maxAttempts: 3 });
     tagalong.record(completedCall({ metadata: { user: "u_1" } }));
     await tagalong.flush();
@@ -471,20 +450,20 @@ describe("promptLayer: outages", () => {
   });
 
   it("a hang longer than the timeout is cut off and retried", async () => {
-    rec.fail({ path: "/log-request", hang: true, times: 1 });
+    recorder.rec.fail({ path: "/log-request", hang: true, times: 1 });
     const { tagalong, pl, errors } = setup({ timeoutMs: 150 });
     const started = Date.now();
     tagalong.record(completedCall({ metadata: { user: "u_1" } }));
     await tagalong.flush();
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
-    const outcomes = rec.promptLayer.requests().map((r) => `${r.path} ${r.outcome}`);
+    const outcomes = recorder.rec.promptLayer.requests().map((r) => `${r.path} ${r.outcome}`);
     expect(outcomes).toEqual(["/log-request hung", "/log-request answered", "/rest/track-metadata answered"]);
     expect(pl.stats()).toMatchObject({ sent: 1, retried: 1, failed: 0 });
     expect(errors).toEqual([]);
   });
 
   it("a hang on every attempt fails for good with 'timed out', reported once", async () => {
-    rec.fail({ path: "/log-request", hang: true });
+    recorder.rec.fail({ path: "/log-request", hang: true });
     const { tagalong, errors } = setup({ timeoutMs: 60, maxAttempts: 2 });
     tagalong.record(completedCall());
     await tagalong.flush();
@@ -499,7 +478,9 @@ describe("promptLayer: outages", () => {
     const { pl, tagalong, errors } = setup({ apiKey: "pl_wrong_key_abcdef" });
     tagalong.record(completedCall({ metadata: { user: "u_1", prompt: { name: "p" } } }));
     await tagalong.flush();
-    expect(rec.promptLayer.requests().map((r) => `${r.path} ${r.status}`)).toEqual(["/log-request 401"]);
+    expect(recorder.rec.promptLayer.requests().map((r) => `${r.path} ${r.status}`)).toEqual([
+      "/log-request 401",
+    ]);
     expect(errors).toHaveLength(1);
     const error = errors[0] as DeliveryError;
     expect(error.status).toBe(401);
@@ -513,12 +494,16 @@ describe("promptLayer: outages", () => {
     const { tagalong, errors } = setup();
     tagalong.record(completedCall({ model: "" }));
     await tagalong.flush();
-    expect(rec.promptLayer.requests()).toHaveLength(1);
+    expect(recorder.rec.promptLayer.requests()).toHaveLength(1);
     expect(errorMessages(errors)).toEqual([expect.stringMatching(/HTTP 422 .*model.*not retried/)]);
   });
 
   it("scrubs the key from an error even when the server repeats it", async () => {
-    rec.fail({ path: "/log-request", status: 400, body: { success: false, message: `bad key ${KEY}` } });
+    recorder.rec.fail({
+      path: "/log-request",
+      status: 400,
+      body: { success: false, message: `bad key ${KEY}` },
+    });
     const { tagalong, errors } = setup();
     tagalong.record(completedCall());
     await tagalong.flush();
@@ -527,18 +512,18 @@ describe("promptLayer: outages", () => {
   });
 
   it("429 waits as long as Retry-After says before retrying", async () => {
-    rec.fail({ path: "/log-request", status: 429, retryAfter: 0.4, times: 1 });
+    recorder.rec.fail({ path: "/log-request", status: 429, retryAfter: 0.4, times: 1 });
     const { tagalong, pl } = setup({ backoffMs: 1 });
     tagalong.record(completedCall());
     await tagalong.flush();
-    const [first, second] = rec.promptLayer.requests();
+    const [first, second] = recorder.rec.promptLayer.requests();
     expect([first!.status, second!.status]).toEqual([429, 201]);
     expect(second!.time - first!.time).toBeGreaterThanOrEqual(380);
     expect(pl.stats()).toMatchObject({ sent: 1, retried: 1 });
   });
 
   it("a full queue drops new calls: counted, reported at once, the rest summed up", async () => {
-    const hang = rec.fail({ path: "/log-request", hang: true });
+    const hang = recorder.rec.fail({ path: "/log-request", hang: true });
     const { tagalong, pl, errors } = setup({ concurrency: 1, maxQueue: 2, timeoutMs: 10_000 });
     for (let i = 0; i < 6; i++) tagalong.record(completedCall({ metadata: { extra: { i } } }));
     expect(pl.stats()).toMatchObject({ queued: 2, dropped: 4 });
@@ -551,7 +536,7 @@ describe("promptLayer: outages", () => {
       "promptlayer: dropped a delivery: the queue is full (maxQueue 2)",
       "promptlayer: dropped 3 more deliveries: the queue is full (maxQueue 2)",
     ]);
-    expect(rec.promptLayer.logs().map((l) => l.metadata.i)).toEqual(["0", "1"]);
+    expect(recorder.rec.promptLayer.logs().map((l) => l.metadata.i)).toEqual(["0", "1"]);
     expect(pl.stats()).toMatchObject({ queued: 0, sent: 2, dropped: 4 });
   });
 });
@@ -560,40 +545,40 @@ describe("promptLayer: flush and shutdown", () => {
   it("flush resolves at once when idle, and only after delivery otherwise", async () => {
     const { tagalong } = setup();
     await tagalong.flush();
-    rec.fail({ path: "/log-request", status: 500, times: 2 });
+    recorder.rec.fail({ path: "/log-request", status: 500, times: 2 });
     tagalong.record(completedCall({ metadata: { user: "u_1" } }));
     await tagalong.flush();
     // Everything recorded before flush() is on the wire when it resolves.
-    expect(rec.promptLayer.logs()[0]!.trackRequests).toHaveLength(1);
+    expect(recorder.rec.promptLayer.logs()[0]!.trackRequests).toHaveLength(1);
   });
 
   it("flush waits for what was queued before it, not for later records", async () => {
     const { tagalong } = setup();
     tagalong.record(completedCall({ metadata: { user: "first" } }));
     const flushed = tagalong.flush();
-    await rec.waitFor((r) => r.promptLayer.logs().length === 1);
+    await recorder.rec.waitFor((r) => r.promptLayer.logs().length === 1);
     // Recorded after flush(): it hangs without holding that flush up.
-    const hang = rec.fail({ path: "/log-request", hang: true });
+    const hang = recorder.rec.fail({ path: "/log-request", hang: true });
     tagalong.record(completedCall({ metadata: { user: "second" } }));
     const outcome = await Promise.race([flushed.then(() => "flushed"), sleep(1000).then(() => "stuck")]);
     expect(outcome).toBe("flushed");
-    expect(rec.promptLayer.logs()[0]!.metadata).toEqual({ user_id: "first" });
+    expect(recorder.rec.promptLayer.logs()[0]!.metadata).toEqual({ user_id: "first" });
     hang.clear();
     await tagalong.flush();
-    expect(rec.promptLayer.logs().map((l) => l.metadata.user_id)).toEqual(["first", "second"]);
+    expect(recorder.rec.promptLayer.logs().map((l) => l.metadata.user_id)).toEqual(["first", "second"]);
   });
 
   it("shutdown delivers what is queued, then refuses later records as dropped (reported)", async () => {
-    rec.fail({ path: "/log-request", status: 502, times: 1 });
+    recorder.rec.fail({ path: "/log-request", status: 502, times: 1 });
     const { tagalong, pl, errors } = setup();
     tagalong.record(completedCall({ metadata: { user: "u_1" } }));
     await tagalong.shutdown();
-    expect(rec.promptLayer.logs()).toHaveLength(1);
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(1);
     tagalong.record(completedCall());
     pl.trackMetadata(1, { user: "late" });
     await tagalong.flush();
-    expect(rec.promptLayer.logs()).toHaveLength(1);
-    expect(rec.promptLayer.tracks()).toHaveLength(1);
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(1);
+    expect(recorder.rec.promptLayer.tracks()).toHaveLength(1);
     expect(pl.stats()).toEqual({ queued: 0, sent: 1, retried: 1, failed: 0, dropped: 2 });
     expect(errorMessages(errors)).toEqual([
       "promptlayer: dropped a delivery: the destination was shut down",
@@ -602,7 +587,7 @@ describe("promptLayer: flush and shutdown", () => {
   });
 
   it("a throwing onError reaches no one", async () => {
-    const pl = promptLayer({ apiKey: "pl_wrong_key_abcdef", baseURL: rec.promptLayerURL, ...FAST });
+    const pl = promptLayer({ apiKey: "pl_wrong_key_abcdef", baseURL: recorder.rec.promptLayerURL, ...FAST });
     const tagalong = createTagalong({
       destinations: [pl],
       logger: silent,
@@ -624,9 +609,9 @@ describe("promptLayer: observability", () => {
       lines.push(args.map(String).join(" "));
     });
     try {
-      rec.fail({ path: "/rest/track-prompt", status: 500, times: 1 });
+      recorder.rec.fail({ path: "/rest/track-prompt", status: 500, times: 1 });
       // The default logger reads the level when createTagalong makes it.
-      const pl = promptLayer({ apiKey: KEY, baseURL: rec.promptLayerURL, ...FAST });
+      const pl = promptLayer({ apiKey: KEY, baseURL: recorder.rec.promptLayerURL, ...FAST });
       const tagalong = createTagalong({ destinations: [pl], onError: () => {} });
       tagalong.record(completedCall({ metadata: { user: "u", prompt: { name: "p" } } }));
       await tagalong.flush();
@@ -651,7 +636,7 @@ describe("promptLayer: observability", () => {
       vi.spyOn(console, m).mockImplementation(() => {}),
     );
     try {
-      const pl = promptLayer({ apiKey: KEY, baseURL: rec.promptLayerURL, ...FAST });
+      const pl = promptLayer({ apiKey: KEY, baseURL: recorder.rec.promptLayerURL, ...FAST });
       const tagalong = createTagalong({ destinations: [pl] });
       tagalong.record(completedCall({ metadata: { user: "u" } }));
       await tagalong.flush();

@@ -1,0 +1,97 @@
+// A process that records a call and simply ends (no flush, no shutdown) still delivers it, within
+// exitTimeoutMs; what cannot be delivered in time is reported, never lost silently.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { useRecorder } from "./use-recorder";
+
+const KEY = "pl_exit_key_0123456789";
+const child = fileURLToPath(new URL("./fixtures/exit-child.ts", import.meta.url));
+const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
+
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** ms from the child's "recorded" line to its exit. */
+  afterRecord: number;
+}
+
+function runChild(env: Record<string, string>): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ["--import", "tsx", child], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        TAGALONG_LOG_LEVEL: "warn",
+        PL_KEY: KEY,
+        PL_URL: recorder.rec.promptLayerURL,
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let recordedAt = 0;
+    proc.stdout.on("data", (d) => {
+      stdout += d;
+      if (!recordedAt && stdout.includes("recorded")) recordedAt = Date.now();
+    });
+    proc.stderr.on("data", (d) => (stderr += d));
+    proc.on("error", reject);
+    proc.on("close", (code) => resolve({ code, stdout, stderr, afterRecord: Date.now() - recordedAt }));
+  });
+}
+
+const recorder = useRecorder({ promptLayerApiKey: KEY });
+
+const paths = () => recorder.rec.promptLayer.requests().map((r) => `${r.path} ${r.status ?? r.outcome}`);
+
+describe("a process that exits normally", { timeout: 20_000 }, () => {
+  it("delivers what it recorded", async () => {
+    const exit = await runChild({ BACKOFF_MS: "50", TIMEOUT_MS: "2000", EXIT_MS: "5000" });
+    expect(exit.code).toBe(0);
+    expect(exit.stderr).toBe("");
+    expect(paths()).toEqual(["/log-request 201", "/rest/track-metadata 200", "/rest/track-prompt 200"]);
+    expect(recorder.rec.violations()).toEqual([]);
+  });
+
+  it("waits through retry backoff (timers that would not hold the process by themselves)", async () => {
+    recorder.rec.fail({ path: "/log-request", status: 500, times: 2 });
+    const exit = await runChild({ BACKOFF_MS: "150", TIMEOUT_MS: "2000", EXIT_MS: "5000" });
+    expect(exit.code).toBe(0);
+    expect(exit.stderr).toBe("");
+    expect(paths()).toEqual([
+      "/log-request 500",
+      "/log-request 500",
+      "/log-request 201",
+      "/rest/track-metadata 200",
+      "/rest/track-prompt 200",
+    ]);
+  });
+
+  it("gives up after exitTimeoutMs and reports what it abandoned", async () => {
+    recorder.rec.fail({ path: "/log-request", hang: true });
+    const exit = await runChild({ BACKOFF_MS: "20", TIMEOUT_MS: "300", EXIT_MS: "400" });
+    expect(exit.code).toBe(0);
+    expect(exit.stderr).toContain(
+      "onError: promptlayer: abandoned 1 deliveries still pending when the process exited (waited 400 ms)",
+    );
+    expect(exit.stderr).not.toContain(KEY);
+    // The first attempt runs into timeoutMs (a request in flight holds the process), then the exit
+    // drain allows 400 ms more: well under the 10 s a hung request would otherwise cost per attempt.
+    expect(exit.afterRecord).toBeGreaterThanOrEqual(650);
+    expect(exit.afterRecord).toBeLessThan(5000);
+  });
+
+  it("with exitTimeoutMs 0, does not wait but still reports", async () => {
+    recorder.rec.fail({ path: "/log-request", status: 500 });
+    const exit = await runChild({ BACKOFF_MS: "1000", TIMEOUT_MS: "2000", EXIT_MS: "0" });
+    expect(exit.code).toBe(0);
+    expect(exit.stderr).toContain(
+      "abandoned 1 deliveries still pending when the process exited (waited 0 ms)",
+    );
+    expect(paths()).toEqual(["/log-request 500"]);
+    expect(exit.afterRecord).toBeLessThan(900);
+  });
+});
