@@ -1,0 +1,55 @@
+import type { Metadata } from "@tagalong/core";
+import { createRecorder, type Recorder } from "@tagalong/testing";
+import { gatewayRoute, type PortkeyGateway, startGateway } from "@tagalong/testing/portkey-gateway";
+
+/** The real Portkey gateway on loopback with a recorder as its upstream model. */
+export interface GatewayStack {
+  gateway: PortkeyGateway;
+  /** The upstream: what arrives here is what the gateway passed on. */
+  upstream: Recorder;
+  /** Headers that send a request through the gateway to `upstream`. */
+  route: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startGatewayStack(): Promise<GatewayStack> {
+  const upstream = await createRecorder();
+  let gateway: PortkeyGateway;
+  try {
+    gateway = await startGateway();
+  } catch (error) {
+    await upstream.close();
+    throw error;
+  }
+  return {
+    gateway,
+    upstream,
+    route: gatewayRoute(upstream.openaiBaseURL),
+    async close() {
+      await Promise.all([gateway.close(), upstream.close()]);
+    },
+  };
+}
+
+/** Metadata touching every field, with a non-ASCII user and organisation. */
+export const METADATA: Metadata = {
+  user: "Zoë 😀",
+  session: "s_e2e",
+  environment: "test",
+  organization: "Ünïcorp",
+  tags: ["e2e", "gateway"],
+  prompt: { name: "welcome", version: 2 },
+  extra: { team: "search", attempt: 2 },
+};
+
+/** METADATA as Portkey's `x-portkey-metadata` object, written out by hand from API.md's table. */
+export const PORTKEY_METADATA = {
+  _user: "Zoë 😀",
+  _environment: "test",
+  _organisation: "Ünïcorp",
+  _prompt: "welcome",
+  session_id: "s_e2e",
+  tags: "e2e,gateway",
+  team: "search",
+  attempt: "2",
+};
