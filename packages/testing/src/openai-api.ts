@@ -171,6 +171,8 @@ function chatCompletion(body: any, n: number, res: ServerResponse, headers: Reco
     return { responseId: id };
   }
 
+  // OpenAI also sends `usage: null` on every other chunk; @requesty/ai-sdk's schema rejects that, so
+  // only the final chunk carries usage (what Requesty and most compatible servers do).
   const includeUsage = body.stream_options?.include_usage === true;
   const head = {
     id,
@@ -183,7 +185,6 @@ function chatCompletion(body: any, n: number, res: ServerResponse, headers: Reco
   const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
     ...head,
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-    ...(includeUsage ? { usage: null } : {}),
   });
   startSse(res, headers);
   if (plan) {
@@ -435,7 +436,6 @@ function legacyCompletion(body: any, n: number, res: ServerResponse, headers: Re
     created,
     model,
     choices: [choice(t, finish)],
-    ...(includeUsage ? { usage: null } : {}),
   });
   startSse(res, headers);
   const pieces = deltas(text);

@@ -166,6 +166,10 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
     }
 
     if (record.kind === "openai") {
+      if (path === "/v1/models" && record.method === "GET") {
+        sendJson(res, 200, { object: "list", data: [] });
+        return;
+      }
       const endpoint = OPENAI_ROUTES[path];
       if (!endpoint || record.method !== "POST") {
         sendJson(res, 404, openaiError(`Unknown route ${record.method} ${path}`, "invalid_request_error"));

@@ -31,7 +31,7 @@ function callLines(call: ModelCall): string[] {
     const r = call.requesty;
     lines.push(`    requesty    ${r && typeof r === "object" ? fields(r) : short(r)}`);
   }
-  lines.push(`    ${call.violations.length === 0 ? "ok" : `VIOLATIONS: ${call.violations.join(" | ")}`}`);
+  lines.push(`    ${verdict(call.violations)}`);
   return lines;
 }
 
@@ -48,23 +48,48 @@ function logLines(log: PromptLayerLog): string[] {
     const which = p.version !== undefined ? ` v${p.version}` : p.label !== undefined ? ` @${p.label}` : "";
     lines.push(`    prompt      ${p.prompt_name}${which}`);
   }
-  lines.push(`    ${log.violations.length === 0 ? "ok" : `VIOLATIONS: ${log.violations.join(" | ")}`}`);
+  lines.push(`    ${verdict(log.violations)}`);
   return lines;
 }
 
-/** What each destination received: one block per model call and per PromptLayer log. */
+function verdict(violations: string[]): string {
+  return violations.length === 0 ? "ok" : `VIOLATIONS: ${violations.join(" | ")}`;
+}
+
+/**
+ * What each destination received, in arrival order: one block per model call and per PromptLayer
+ * log (with its tracked metadata and prompt), plus one line per refused or unmatched request.
+ */
 export function formatSummary(rec: Recorder): string {
-  const lines: string[] = [];
-  for (const call of rec.calls()) lines.push(...callLines(call));
-  for (const log of rec.promptLayer.logs()) lines.push(...logLines(log));
-  const orphans = rec.promptLayer
-    .tracks()
-    .filter((t) => t.status !== 200)
-    .map((t) => `#${t.seq} promptlayer ${t.endpoint} request_id=${t.requestId ?? "?"} → ${t.status ?? "-"}`);
-  lines.push(...orphans);
-  const other = rec.requests
-    .filter((r) => r.kind === "unknown")
-    .map((r) => `#${r.seq} ${r.method} ${r.path} → ${r.status ?? r.outcome}`);
-  lines.push(...other);
-  return lines.length === 0 ? "(no requests)" : lines.join("\n");
+  const blocks: [number, string[]][] = [];
+  for (const call of rec.calls()) blocks.push([call.seq, callLines(call)]);
+  for (const log of rec.promptLayer.logs()) blocks.push([log.seq, logLines(log)]);
+  for (const r of rec.promptLayer.requests()) {
+    if (r.path === "/log-request" && r.status !== 201) {
+      blocks.push([
+        r.seq,
+        [`#${r.seq} promptlayer log-request → ${r.status ?? r.outcome}`, `    ${verdict(r.violations)}`],
+      ]);
+    }
+  }
+  for (const t of rec.promptLayer.tracks()) {
+    if (t.status !== 200) {
+      blocks.push([
+        t.seq,
+        [
+          `#${t.seq} promptlayer ${t.endpoint} request_id=${t.requestId ?? "?"} → ${t.status ?? "-"}`,
+          `    ${verdict(t.violations)}`,
+        ],
+      ]);
+    }
+  }
+  for (const r of rec.requests) {
+    if (r.kind === "unknown")
+      blocks.push([r.seq, [`#${r.seq} ${r.method} ${r.path} → ${r.status ?? r.outcome}`]]);
+  }
+  if (blocks.length === 0) return "(no requests)";
+  return blocks
+    .sort((a, b) => a[0] - b[0])
+    .flatMap(([, lines]) => lines)
+    .join("\n");
 }
