@@ -1,1 +1,1 @@
-export {};
+export { callMetadata, type OpenAIRequestOptions, wrapOpenAI } from "./wrap-openai";

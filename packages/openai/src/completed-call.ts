@@ -1,0 +1,154 @@
+import type { CallStatus, ChatMessage, CompletedCall, Metadata } from "@tagalong/core";
+import {
+  chatInput,
+  chatOutput,
+  completionsOutput,
+  responsesInput,
+  responsesOutput,
+  textsInput,
+} from "./messages";
+
+export type ApiType = NonNullable<CompletedCall["apiType"]>;
+
+type Loose = Record<string, any>;
+
+/** The model endpoints Tagalong adds body fields to and records, by the SDK's request path. */
+export const MODEL_PATHS: ReadonlyMap<string, ApiType> = new Map<string, ApiType>([
+  ["/chat/completions", "chat-completions"],
+  ["/responses", "responses"],
+  ["/completions", "completions"],
+  ["/embeddings", "embeddings"],
+]);
+
+/** What the adapter keeps of a model call between its start and its end. */
+export interface CallRecord {
+  /** `Date.now()` when the caller made the call. */
+  readonly start: number;
+  apiType?: ApiType;
+  /** The caller's request body (not a copy; never changed). */
+  params?: Loose;
+  /** A shallow copy of the input list taken at call start: callers often push the reply onto theirs. */
+  input?: unknown;
+  metadata?: Metadata;
+}
+
+/** The field of each API's body that holds its input. */
+const INPUT_KEY: Record<ApiType, string> = {
+  "chat-completions": "messages",
+  responses: "input",
+  completions: "prompt",
+  embeddings: "input",
+};
+
+/** Called once the request is tagged, before it is sent: remember what the output will be matched with. */
+export function beginCall(call: CallRecord, apiType: ApiType, params: Loose, metadata: Metadata): void {
+  call.apiType = apiType;
+  call.params = params;
+  call.metadata = metadata;
+  const input = params[INPUT_KEY[apiType]];
+  call.input = Array.isArray(input) ? input.slice() : input;
+}
+
+// Keys that are the call's input, model or transport rather than its settings.
+const NOT_PARAMETERS = new Set(["model", "messages", "input", "prompt", "instructions", "stream"]);
+
+function parameters(params: Loose): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const key in params) {
+    if (!NOT_PARAMETERS.has(key) && params[key] !== undefined) (out ??= {})[key] = params[key];
+  }
+  return out;
+}
+
+function input(call: CallRecord): ChatMessage[] {
+  switch (call.apiType) {
+    case "chat-completions":
+      return chatInput(call.input);
+    case "responses":
+      return responsesInput(call.input, call.params?.instructions);
+    default:
+      return textsInput(call.input);
+  }
+}
+
+function output(apiType: ApiType, response: Loose): ChatMessage[] {
+  switch (apiType) {
+    case "chat-completions":
+      return chatOutput(response);
+    case "responses":
+      return responsesOutput(response);
+    case "completions":
+      return completionsOutput(response);
+    case "embeddings":
+      return [];
+  }
+}
+
+function usage(response: Loose): CompletedCall["usage"] {
+  const u = response.usage;
+  if (typeof u !== "object" || u === null) return undefined;
+  const inputTokens = u.prompt_tokens ?? u.input_tokens;
+  const outputTokens = u.completion_tokens ?? u.output_tokens;
+  const out: NonNullable<CompletedCall["usage"]> = {};
+  if (typeof inputTokens === "number") out.inputTokens = inputTokens;
+  if (typeof outputTokens === "number") out.outputTokens = outputTokens;
+  return out;
+}
+
+function finishReason(apiType: ApiType, response: Loose): string | undefined {
+  if (apiType === "responses") {
+    const reason = response.incomplete_details?.reason ?? response.status;
+    return typeof reason === "string" ? reason : undefined;
+  }
+  const reason = response.choices?.[0]?.finish_reason;
+  return typeof reason === "string" ? reason : undefined;
+}
+
+export interface CallOutcome {
+  status: CallStatus;
+  /** The response body (streams: accumulated into the non-streamed shape), when one arrived. */
+  response?: Loose;
+  error?: { type: string; message: string };
+  stream: boolean;
+  end: number;
+}
+
+/** The provider-neutral record of a finished call, for after-the-call destinations. */
+export function completedCall(call: CallRecord, outcome: CallOutcome): CompletedCall {
+  const apiType = call.apiType!;
+  const params = call.params ?? {};
+  const response = outcome.response;
+  let { status, error } = outcome;
+  // A streamed Responses call can end in a `response.failed` event rather than an HTTP error.
+  if (response?.status === "failed" && status === "success") {
+    status = "error";
+    error ??= {
+      type: String(response.error?.code ?? "response_failed"),
+      message: String(response.error?.message ?? "the response failed"),
+    };
+  }
+  const out: CompletedCall = {
+    provider: "openai",
+    source: "openai",
+    apiType,
+    model: String(response?.model ?? params.model ?? ""),
+    input: input(call),
+    output: response ? output(apiType, response) : [],
+    startTime: new Date(call.start),
+    endTime: new Date(outcome.end),
+    status,
+    stream: outcome.stream,
+    metadata: call.metadata ?? {},
+  };
+  const settings = parameters(params);
+  if (settings) out.parameters = settings;
+  if (response) {
+    const u = usage(response);
+    if (u) out.usage = u;
+    if (typeof response.id === "string") out.responseId = response.id;
+    const reason = finishReason(apiType, response);
+    if (reason) out.finishReason = reason;
+  }
+  if (error) out.error = error;
+  return out;
+}

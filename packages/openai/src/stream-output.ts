@@ -1,0 +1,161 @@
+import type { ApiType } from "./completed-call";
+import type { SseEvent } from "./sse";
+
+type Loose = Record<string, any>;
+
+/** What a stream adds up to: a response in the non-streamed shape of its API, or the error it carried. */
+export interface StreamResult {
+  response: Loose | undefined;
+  error?: { type: string; message: string };
+}
+
+export interface StreamAccumulator {
+  push(event: SseEvent): void;
+  result(): StreamResult;
+}
+
+function streamError(error: unknown): { type: string; message: string } {
+  const e = (typeof error === "object" && error !== null ? error : {}) as Loose;
+  return {
+    type: String(e.type ?? e.code ?? "stream_error"),
+    message: String(e.message ?? (typeof error === "string" ? error : "error event in the stream")),
+  };
+}
+
+interface ChoiceState {
+  content: string;
+  refusal: string;
+  text: string;
+  toolCalls: Array<{ id: string; type: string; function: { name: string; arguments: string } }>;
+  finish_reason: string | null;
+}
+
+/** Chat Completions and legacy Completions chunks: deltas summed per choice. */
+function choicesAccumulator(): StreamAccumulator {
+  let head: Loose | undefined;
+  let usage: Loose | undefined;
+  let error: StreamResult["error"];
+  const choices: ChoiceState[] = [];
+  return {
+    push({ event, data }) {
+      if (data === "[DONE]") return;
+      const chunk = JSON.parse(data) as Loose;
+      if (event === "error" || chunk?.error) {
+        error = streamError(chunk?.error ?? chunk);
+        return;
+      }
+      head ??= { id: chunk.id, model: chunk.model, object: chunk.object, created: chunk.created };
+      if (chunk.usage) usage = chunk.usage;
+      if (!Array.isArray(chunk.choices)) return;
+      for (const c of chunk.choices) {
+        const index = typeof c?.index === "number" ? c.index : 0;
+        const state = (choices[index] ??= {
+          content: "",
+          refusal: "",
+          text: "",
+          toolCalls: [],
+          finish_reason: null,
+        });
+        if (typeof c.text === "string") state.text += c.text;
+        if (c.finish_reason) state.finish_reason = c.finish_reason;
+        const delta = c.delta;
+        if (!delta) continue;
+        if (typeof delta.content === "string") state.content += delta.content;
+        if (typeof delta.refusal === "string") state.refusal += delta.refusal;
+        if (Array.isArray(delta.tool_calls)) {
+          for (const t of delta.tool_calls) {
+            const i = typeof t?.index === "number" ? t.index : state.toolCalls.length;
+            const call = (state.toolCalls[i] ??= {
+              id: "",
+              type: "function",
+              function: { name: "", arguments: "" },
+            });
+            if (t.id) call.id = t.id;
+            if (t.type) call.type = t.type;
+            if (t.function?.name) call.function.name += t.function.name;
+            if (t.function?.arguments) call.function.arguments += t.function.arguments;
+          }
+        }
+      }
+    },
+    result() {
+      if (head === undefined) return { response: undefined, error };
+      const response: Loose = {
+        ...head,
+        choices: choices.map((s, index) => ({
+          index,
+          finish_reason: s.finish_reason,
+          text: s.text,
+          message: {
+            role: "assistant",
+            content: s.content === "" ? null : s.content,
+            ...(s.refusal !== "" && { refusal: s.refusal }),
+            ...(s.toolCalls.length > 0 && { tool_calls: s.toolCalls.filter(Boolean) }),
+          },
+        })),
+      };
+      if (usage) response.usage = usage;
+      return { response, error };
+    },
+  };
+}
+
+/**
+ * Responses API events: the final `response.completed` (or `.incomplete` / `.failed`) carries the whole
+ * response; until it arrives, finished output items and the text deltas of unfinished ones stand in.
+ */
+function responsesAccumulator(): StreamAccumulator {
+  let final: Loose | undefined;
+  let started: Loose | undefined;
+  let error: StreamResult["error"];
+  const items: Loose[] = [];
+  const partial: string[] = [];
+  return {
+    push({ event, data }) {
+      const e = JSON.parse(data) as Loose;
+      const type = e?.type ?? event;
+      switch (type) {
+        case "response.created":
+        case "response.in_progress":
+          started = e.response;
+          break;
+        case "response.completed":
+        case "response.incomplete":
+        case "response.failed":
+          final = e.response;
+          break;
+        case "response.output_item.done":
+          if (typeof e.output_index === "number") items[e.output_index] = e.item;
+          break;
+        case "response.output_text.delta":
+          if (typeof e.output_index === "number")
+            partial[e.output_index] = (partial[e.output_index] ?? "") + e.delta;
+          break;
+        case "error":
+          error = streamError(e.error ?? e);
+          break;
+      }
+    },
+    result() {
+      if (final) return { response: final, error };
+      if (started === undefined) return { response: undefined, error };
+      const output: Loose[] = [];
+      const length = Math.max(items.length, partial.length);
+      for (let i = 0; i < length; i++) {
+        if (items[i]) output.push(items[i]!);
+        else if (partial[i] !== undefined) {
+          output.push({
+            type: "message",
+            role: "assistant",
+            content: [{ type: "output_text", text: partial[i] }],
+          });
+        }
+      }
+      return { response: { ...started, output }, error };
+    },
+  };
+}
+
+export function streamAccumulator(apiType: ApiType): StreamAccumulator {
+  return apiType === "responses" ? responsesAccumulator() : choicesAccumulator();
+}

@@ -1,0 +1,174 @@
+import { type Metadata, type Tagalong, TagalongError, withBodyFields } from "@tagalong/core";
+import type OpenAI from "openai";
+import { beginCall, type CallRecord, MODEL_PATHS } from "./completed-call";
+import { observeCall } from "./observe-call";
+import { headerNames, withTagalongHeaders } from "./request-headers";
+
+// Symbol.for: a second copy of this package recognises clients and options made by the first.
+const CONFIG = Symbol.for("tagalong.openai.config");
+const CALL_METADATA = Symbol.for("tagalong.openai.call-metadata");
+
+/** The request options of the installed `openai` (its `RequestOptions`, the second argument of `create`). */
+export type OpenAIRequestOptions = NonNullable<Parameters<OpenAI["embeddings"]["create"]>[1]>;
+
+/**
+ * Request options that carry metadata for one call, merged over the scope (`withMetadata`) and the
+ * defaults. Pass them as the second argument of any call of a wrapped client, alone or spread with
+ * other options: `create(params, { ...callMetadata({ user: "u_42" }), timeout: 10_000 })`.
+ * The metadata travels under a symbol key, so it never reaches the wire as itself.
+ */
+export function callMetadata(metadata: Metadata): OpenAIRequestOptions {
+  return { [CALL_METADATA]: metadata } as OpenAIRequestOptions;
+}
+
+interface WrapConfig {
+  readonly tagalong: Tagalong;
+}
+
+/** The SDK's final request options (`FinalRequestOptions`), read loosely across majors. */
+interface RequestShape {
+  method?: string;
+  path?: string;
+  body?: unknown;
+  headers?: unknown;
+  [CALL_METADATA]?: Metadata;
+}
+
+/** The members of an OpenAI client the wrapper uses (public in openai 5, 6 and 7; `_options` protected). */
+interface ClientShape {
+  request(options: unknown, remainingRetries?: number | null): unknown;
+  withOptions(options: object): ClientShape;
+  _options?: { defaultHeaders?: unknown };
+  [CONFIG]?: WrapConfig;
+}
+
+type ClientClass = new (...args: any[]) => ClientShape;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function attach(client: ClientShape, config: WrapConfig): void {
+  Object.defineProperty(client, CONFIG, { value: config, enumerable: false, configurable: false });
+}
+
+/**
+ * Adds this call's metadata to its request options, once per logical call: the SDK retries with the
+ * options object this returns, so every attempt carries the same headers and body. Runs before
+ * anything is sent, so `InvalidMetadataError` rejects the call as itself (not as a connection error,
+ * which is what an error thrown inside `fetch` becomes) and is never retried.
+ */
+function tagRequest(
+  client: ClientShape,
+  tagalong: Tagalong,
+  options: RequestShape,
+  call: CallRecord | undefined,
+): RequestShape {
+  const { [CALL_METADATA]: perCall, ...tagged } = options;
+  const prepared = tagalong.prepare(perCall);
+  const headers = withTagalongHeaders(
+    options.headers,
+    prepared.headers,
+    headerNames(client._options?.defaultHeaders),
+  );
+  if (headers !== options.headers) tagged.headers = headers;
+  // Body fields only on the model endpoints: other endpoints may reject keys they do not know.
+  const apiType = options.method === "post" && options.path ? MODEL_PATHS.get(options.path) : undefined;
+  if (apiType !== undefined && isPlainObject(options.body)) {
+    tagged.body = withBodyFields(options.body, prepared.body);
+    if (call) beginCall(call, apiType, options.body, prepared.metadata);
+  }
+  return tagged;
+}
+
+/** Whether an error is the SDK's APIUserAbortError (a static of every client class) or a DOM AbortError. */
+function userAbortCheck(Base: ClientClass): (error: unknown) => boolean {
+  const Abort = (Base as unknown as { APIUserAbortError?: abstract new (...args: any[]) => unknown })
+    .APIUserAbortError;
+  return (error) =>
+    (typeof Abort === "function" && error instanceof Abort) || (error as Error)?.name === "AbortError";
+}
+
+const subclasses = new WeakMap<ClientClass, ClientClass>();
+
+/**
+ * A subclass of the caller's client class, made once per class. It overrides two public methods that
+ * openai 5, 6 and 7 share:
+ * - `request(options, retries)`: every non-paginated call goes through it exactly once (create, with or
+ *   without `stream`, `.stream()`, `.parse()`, `runTools`, responses, embeddings, completions), while
+ *   retries go straight to the SDK's private `makeRequest` with the options object we returned. So it is
+ *   the one place to tag a logical call once, and the place where the call's APIPromise is created.
+ *   `prepareOptions` also sees every request but runs once per attempt and never sees the APIPromise.
+ * - `withOptions(options)`: the copy it makes is an instance of this subclass (the SDK constructs
+ *   `this.constructor`); it gets the same Tagalong.
+ */
+function tagalongSubclass(Base: ClientClass): ClientClass {
+  let Sub = subclasses.get(Base);
+  if (Sub !== undefined) return Sub;
+  const isUserAbort = userAbortCheck(Base);
+  Sub = class extends Base {
+    override request(options: unknown, remainingRetries?: number | null): unknown {
+      const config = this[CONFIG];
+      if (config === undefined) return super.request(options, remainingRetries);
+      const { tagalong } = config;
+      const call: CallRecord | undefined = tagalong.recordsCalls ? { start: Date.now() } : undefined;
+      // The SDK hands over its options as a promise; tagging runs in its continuation, which keeps the
+      // caller's async context (withMetadata scope), and a throw there rejects the APIPromise.
+      const tagged = Promise.resolve(options as RequestShape).then((o) =>
+        tagRequest(this, tagalong, o, call),
+      );
+      const promise = super.request(tagged, remainingRetries);
+      if (call !== undefined) observeCall(promise, call, tagalong, isUserAbort);
+      return promise;
+    }
+
+    override withOptions(options: object): ClientShape {
+      const client = super.withOptions(options);
+      const config = this[CONFIG];
+      if (config !== undefined && client[CONFIG] === undefined) attach(client, config);
+      return client;
+    }
+  };
+  Object.defineProperty(Sub, "name", { value: Base.name });
+  subclasses.set(Base, Sub);
+  return Sub;
+}
+
+/**
+ * Returns a copy of `client` whose every call carries Tagalong's metadata: the current `withMetadata`
+ * scope merged over the defaults and any `callMetadata(...)` option, as each in-flight destination's
+ * headers and body fields; after-the-call destinations receive each finished model call.
+ *
+ * The copy is made with the client's own `withOptions()`, so it keeps every option (baseURL, apiKey,
+ * fetch, retries, default headers, ...), and is an instance of a subclass of the client's class:
+ * `instanceof` holds and no Proxy sits in between. The client given is not changed.
+ * Wrapping a wrapped client throws a TagalongError: wrap the original instead.
+ */
+export function wrapOpenAI<C extends OpenAI>(client: C, tagalong: Tagalong): C {
+  const c = client as unknown as ClientShape;
+  if (
+    typeof c !== "object" ||
+    c === null ||
+    typeof c.request !== "function" ||
+    typeof c.withOptions !== "function"
+  ) {
+    throw new TagalongError("wrapOpenAI: expected an OpenAI client (new OpenAI(...) from openai 5, 6 or 7)");
+  }
+  if (typeof tagalong?.prepare !== "function" || typeof tagalong.record !== "function") {
+    throw new TagalongError("wrapOpenAI: expected a Tagalong (from createTagalong) as the second argument");
+  }
+  if (c[CONFIG] !== undefined) {
+    throw new TagalongError(
+      "wrapOpenAI: this client is already wrapped; wrap the original client once, and use withMetadata() or callMetadata() for metadata",
+    );
+  }
+  const Sub = tagalongSubclass(c.constructor as ClientClass);
+  const copy = c.withOptions({});
+  // The copy is a fresh object the SDK constructed with every option of the original; making it an
+  // instance of the subclass keeps its private fields (they belong to the object, not the prototype).
+  Object.setPrototypeOf(copy, Sub.prototype);
+  attach(copy, { tagalong });
+  return copy as unknown as C;
+}
