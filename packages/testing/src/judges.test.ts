@@ -166,6 +166,18 @@ describe("private fields and secrets", () => {
       "#1 /v1/chat/completions: secret: the PromptLayer API key appears in header x-leak",
     );
   });
+  it("flags the model's API key copied into a PromptLayer body", async () => {
+    await rawPost("/v1/chat/completions", { authorization: "Bearer sk-model-secret" });
+    await rawPost(
+      "/log-request",
+      { "X-API-KEY": "pl_other_key" },
+      { parameters: { apiKey: "sk-model-secret" } },
+    );
+    expect(rec.calls()[0]!.violations).toEqual([]);
+    expect(rec.promptLayer.violations()).toContain(
+      "#2 /log-request: secret: the model API key appears in the body",
+    );
+  });
 });
 
 describe("summary", () => {

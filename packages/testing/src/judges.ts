@@ -2,7 +2,7 @@
  * The vendors' rules (FORMATS.md), written independently of @tagalong/core on purpose: the
  * recorder must catch core's mistakes, so it cannot reuse core's encoders or validators.
  */
-import type { PortkeyView, RecordedRequest } from "./types";
+import type { PortkeyView, RecordedRequest, RequestKind } from "./types";
 
 /** Node's default total header limit; hosted gateways answer 431 above it. */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -166,19 +166,60 @@ export function judgePrivateBodyFields(body: unknown): string[] {
   return out;
 }
 
+/** Keys shorter than this are not searched for (too many false matches). */
+const MIN_SECRET_LENGTH = 6;
+
+interface Secret {
+  label: string;
+  /** Where the secret belongs: its own auth header on requests of this kind is not a leak. */
+  home: RequestKind;
+}
+
+const AUTH_HEADERS = new Set(["authorization", "api-key", "x-api-key"]);
+
 /**
- * A PromptLayer key seen anywhere but PromptLayer's `X-API-KEY` header: in any body, URL, or in
- * a header of a request to another destination.
+ * API keys seen on the wire (PromptLayer's `X-API-KEY`, the model call's bearer token) and where
+ * each belongs. A key found anywhere else (a body, a URL, a header to the other destination) is a
+ * leak: e.g. the OpenAI key copied into PromptLayer's `parameters`, or the PromptLayer key sent to
+ * the model provider. Tests should use distinct keys for the two.
  */
-export function judgeKeyLeaks(req: RecordedRequest, keys: ReadonlySet<string>): string[] {
-  const out: string[] = [];
-  for (const key of keys) {
-    if (req.rawBody.includes(key)) out.push("secret: the PromptLayer API key appears in the body");
-    if (req.url.includes(key)) out.push("secret: the PromptLayer API key appears in the URL");
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (req.kind === "promptlayer" && name === "x-api-key") continue;
-      if (value.includes(key)) out.push(`secret: the PromptLayer API key appears in header ${name}`);
+export class Secrets {
+  private readonly known = new Map<string, Secret>();
+
+  constructor(private readonly promptLayerKey?: string) {
+    this.reset();
+  }
+
+  reset(): void {
+    this.known.clear();
+    if (this.promptLayerKey) this.add(this.promptLayerKey, "the PromptLayer API key", "promptlayer");
+  }
+
+  learn(req: RecordedRequest): void {
+    if (req.kind === "promptlayer") {
+      const key = req.headers["x-api-key"];
+      if (key) this.add(key, "the PromptLayer API key", "promptlayer");
+    } else if (req.kind === "openai") {
+      const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+      for (const key of [bearer, req.headers["api-key"]])
+        if (key) this.add(key, "the model API key", "openai");
     }
   }
-  return out;
+
+  judge(req: RecordedRequest): string[] {
+    const out: string[] = [];
+    for (const [key, { label, home }] of this.known) {
+      if (req.rawBody.includes(key)) out.push(`secret: ${label} appears in the body`);
+      if (req.url.includes(key)) out.push(`secret: ${label} appears in the URL`);
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (req.kind === home && AUTH_HEADERS.has(name)) continue;
+        if (value.includes(key)) out.push(`secret: ${label} appears in header ${name}`);
+      }
+    }
+    return out;
+  }
+
+  private add(key: string, label: string, home: RequestKind): void {
+    if (key.length >= MIN_SECRET_LENGTH && !this.known.has(key)) this.known.set(key, { label, home });
+  }
 }

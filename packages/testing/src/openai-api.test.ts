@@ -337,3 +337,18 @@ describe("embeddings and legacy completions", () => {
     expect(text).toBe("echo: old school");
   });
 });
+
+describe("concurrency", () => {
+  it("gives every concurrent call its own id, and the recorded call matches what its client sent", async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        client.chat.completions.create({ model: "m", messages: [{ role: "user", content: `n${i}` }] }),
+      ),
+    );
+    expect(new Set(answers.map((a) => a.id)).size).toBe(40);
+    for (const answer of answers) {
+      const [call] = rec.callsWhere((c) => c.responseId === answer.id);
+      expect(`echo: ${call!.body.messages[0].content}`).toBe(answer.choices[0]!.message.content);
+    }
+  });
+});

@@ -2,13 +2,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { Socket } from "node:net";
 import {
   headerBlockBytes,
-  judgeKeyLeaks,
   judgePortkey,
   judgePrivateBodyFields,
   judgeRequesty,
   judgeWire,
   MAX_HEADER_BYTES,
   requestyHeaders,
+  Secrets,
 } from "./judges";
 import { answerModelCall, OPENAI_ROUTES, openaiError, sendJson } from "./openai-api";
 import {
@@ -30,9 +30,6 @@ import type {
   RequestKind,
   WaitForOptions,
 } from "./types";
-
-/** Keys shorter than this are not searched for in bodies (too many false matches). */
-const MIN_KEY_LENGTH = 6;
 
 interface Rule {
   options: FailureOptions;
@@ -78,8 +75,7 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
   const pending = new Set<ServerResponse>();
   const timers = new Set<NodeJS.Timeout>();
   const pl = new PromptLayerState();
-  const seenKeys = new Set<string>();
-  if (options.promptLayerApiKey) seenKeys.add(options.promptLayerApiKey);
+  const secrets = new Secrets(options.promptLayerApiKey);
   let seq = 0;
   let modelSeq = 0;
   let closed = false;
@@ -134,13 +130,7 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
     const internal: Internal = {};
     internals.set(record, internal);
     record.violations.push(...judgeWire(record));
-    if (
-      record.kind === "promptlayer" &&
-      headers["x-api-key"] &&
-      headers["x-api-key"].length >= MIN_KEY_LENGTH
-    ) {
-      seenKeys.add(headers["x-api-key"]);
-    }
+    secrets.learn(record);
     res.on("finish", () => {
       record.status = res.statusCode;
       if (record.outcome === "pending") record.outcome = "answered";
@@ -326,7 +316,7 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
         ...portkey.violations,
         ...requesty.violations,
         ...judgePrivateBodyFields(r.body),
-        ...judgeKeyLeaks(r, seenKeys),
+        ...secrets.judge(r),
       ],
     };
     return call;
@@ -342,7 +332,7 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
         requestId: internals.get(r)?.trackRequestId,
         status: r.status,
         time: r.time,
-        violations: [...r.violations, ...judgeKeyLeaks(r, seenKeys)],
+        violations: [...r.violations, ...secrets.judge(r)],
       }));
   }
 
@@ -356,7 +346,7 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
       const metadata: Record<string, string> = { ...(body.metadata ?? {}) };
       let prompt: unknown;
       const trackRequests = allTracks.filter((t) => t.requestId === id);
-      const violations = [...r.violations, ...judgeKeyLeaks(r, seenKeys)];
+      const violations = [...r.violations, ...secrets.judge(r)];
       for (const t of trackRequests) {
         if (t.seq < r.seq)
           violations.push(`promptlayer: ${t.endpoint} #${t.seq} arrived before its log-request`);
@@ -386,8 +376,7 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
     for (const t of tracks()) plBySeq.set(t.seq, t.violations);
     for (const l of logs()) plBySeq.set(l.seq, l.violations);
     for (const r of requests) {
-      const list = callsBySeq.get(r.seq) ??
-        plBySeq.get(r.seq) ?? [...r.violations, ...judgeKeyLeaks(r, seenKeys)];
+      const list = callsBySeq.get(r.seq) ?? plBySeq.get(r.seq) ?? [...r.violations, ...secrets.judge(r)];
       for (const v of list) out.push(`#${r.seq} ${r.path}: ${v}`);
     }
     return out;
@@ -458,8 +447,7 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
       seq = 0;
       modelSeq = 0;
       pl.reset();
-      seenKeys.clear();
-      if (options.promptLayerApiKey) seenKeys.add(options.promptLayerApiKey);
+      secrets.reset();
       if (!closed && !listening) await listen(port);
     },
     async close() {
