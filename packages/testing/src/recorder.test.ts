@@ -160,6 +160,10 @@ describe("lifecycle", () => {
     const waiting = rec.waitFor((r) => r.calls()[0]);
     setTimeout(() => void client.chat.completions.create({ model: "m", messages }), 30);
     expect((await waiting).model).toBe("m");
+    expect(await rec.waitFor((r) => r.calls()[0]!.body.model)).toBe("m");
+    await expect(rec.waitFor((r) => r.calls()[1]!.model, { timeoutMs: 50 })).rejects.toThrow(
+      /timed out after 50 ms \(last error: TypeError: .*\)\n#1 chat/,
+    );
     await expect(rec.waitFor((r) => r.calls()[1], { timeoutMs: 50 })).rejects.toThrow(
       /timed out after 50 ms\n#1 chat.completions model=m → 200/,
     );

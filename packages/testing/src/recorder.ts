@@ -401,11 +401,20 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
       const timeoutMs = o.timeoutMs ?? 2_000;
       const intervalMs = o.intervalMs ?? 10;
       const deadline = Date.now() + timeoutMs;
+      let lastError: unknown;
       for (;;) {
-        const value = predicate(recorder);
-        if (value) return value as NonNullable<T>;
+        // A predicate that throws (e.g. reads a log that has not arrived) counts as "not yet".
+        try {
+          const value = predicate(recorder);
+          if (value) return value as NonNullable<T>;
+        } catch (error) {
+          lastError = error;
+        }
         if (Date.now() >= deadline) {
-          throw new Error(`recorder.waitFor: timed out after ${timeoutMs} ms\n${formatSummary(recorder)}`);
+          const cause = lastError === undefined ? "" : ` (last error: ${String(lastError)})`;
+          throw new Error(
+            `recorder.waitFor: timed out after ${timeoutMs} ms${cause}\n${formatSummary(recorder)}`,
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, intervalMs));
       }

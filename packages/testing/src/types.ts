@@ -174,7 +174,10 @@ export interface Recorder {
   readonly promptLayer: PromptLayerView;
   /** Every rule break, from every request, each prefixed with `#<seq> <path>: `. */
   violations(): string[];
-  /** Poll until `predicate` returns a truthy value and resolve with it; rejects with a summary on timeout. */
+  /**
+   * Poll until `predicate` returns a truthy value and resolve with it (a throw counts as "not yet");
+   * rejects on timeout with the last error and the summary.
+   */
   waitFor<T>(predicate: (rec: Recorder) => T, options?: WaitForOptions): Promise<NonNullable<T>>;
   /** A compact, human-readable table of what each destination received. */
   summary(): string;
