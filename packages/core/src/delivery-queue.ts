@@ -131,6 +131,8 @@ function describeAnswer(text: string): string {
 interface Item {
   job: DeliveryJob;
   seq: number;
+  /** Settles the promise handed to the request's wait-until hook, when there was one. */
+  done?: () => void;
 }
 
 interface FlushWaiter {
@@ -186,6 +188,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
   const secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
 
   let logger: Logger | undefined;
+  let waitUntil: DestinationHost["waitUntil"] | undefined;
   let reportError: (error: unknown) => void = (error) =>
     log().warn(error instanceof Error ? error.message : String(error));
   const log = (): Logger => (logger ??= consoleLogger());
@@ -363,6 +366,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
   });
 
   const settle = (item: Item): void => {
+    item.done?.();
     for (let i = flushWaiters.length - 1; i >= 0; i--) {
       const w = flushWaiters[i]!;
       if (item.seq <= w.upTo && --w.remaining === 0) {
@@ -442,7 +446,17 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
       if (stopped) return drop("the destination was shut down", false);
       if (pending() >= maxQueue) return drop(`the queue is full (maxQueue ${maxQueue})`, true);
       if (dropRun) endDropRun();
-      waiting.push({ job, seq: ++seq });
+      const item: Item = { job, seq: ++seq };
+      const keepAlive = waitUntil?.();
+      if (keepAlive) {
+        // Serverless: the invocation stays alive until this job is delivered or has failed for good.
+        try {
+          keepAlive(new Promise<void>((resolve) => (item.done = resolve)));
+        } catch (error) {
+          report(error);
+        }
+      }
+      waiting.push(item);
       registry?.add(drainable);
       if (!pumpScheduled) {
         pumpScheduled = true;
@@ -464,6 +478,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
     attach(host) {
       logger = host.logger;
       reportError = host.reportError;
+      waitUntil = host.waitUntil;
     },
   };
 }

@@ -60,7 +60,14 @@ export {
   type WithMetadataOptions,
   withMetadata,
 } from "./scope";
-export { createTagalong, type PreparedCall, type Tagalong, type TagalongOptions } from "./tagalong";
+export { flushAfter } from "./serverless";
+export {
+  createTagalong,
+  type PreparedCall,
+  type Tagalong,
+  type TagalongOptions,
+  vercelWaitUntil,
+} from "./tagalong";
 export type {
   CallStatus,
   ChatMessage,
@@ -74,5 +81,6 @@ export type {
   Metadata,
   MetadataIssue,
   PromptRef,
+  WaitUntil,
 } from "./types";
 export { checkMetadata } from "./validate";

@@ -3,7 +3,15 @@ import { headerBytes } from "./header";
 import { consoleLogger } from "./logger";
 import { freezeMetadata, mergeMetadata } from "./merge";
 import { currentScope, type ScopeFrame } from "./scope";
-import type { CompletedCall, DeliveryStats, Destination, Logger, Metadata, MetadataIssue } from "./types";
+import type {
+  CompletedCall,
+  DeliveryStats,
+  Destination,
+  Logger,
+  Metadata,
+  MetadataIssue,
+  WaitUntil,
+} from "./types";
 import { checkMetadata, withoutIssues } from "./validate";
 
 export interface TagalongOptions {
@@ -19,6 +27,11 @@ export interface TagalongOptions {
   onError?: (error: unknown) => void;
   /** Where Tagalong logs; defaults to the console at TAGALONG_LOG_LEVEL (warn). */
   logger?: Logger;
+  /**
+   * Keeps serverless invocations alive until background deliveries finish, e.g.
+   * `import { waitUntil } from "cloudflare:workers"`. On Vercel it is found without this option.
+   */
+  waitUntil?: WaitUntil;
 }
 
 /** What one call carries: its resolved metadata and every in-flight destination's additions. Frozen. */
@@ -51,6 +64,18 @@ export interface Tagalong {
 }
 
 const DEFAULT_MAX_HEADER_BYTES = 8 * 1024;
+
+// Vercel Functions expose the current request's context here (what @vercel/functions' waitUntil reads).
+const VERCEL_REQUEST_CONTEXT = Symbol.for("@vercel/request-context");
+
+/** The current Vercel request's waitUntil, found without depending on @vercel/functions. */
+export function vercelWaitUntil(): WaitUntil | undefined {
+  const context = (
+    globalThis as unknown as Record<symbol, { get?: () => { waitUntil?: WaitUntil } | undefined }>
+  )[VERCEL_REQUEST_CONTEXT];
+  const hook = context?.get?.()?.waitUntil;
+  return typeof hook === "function" ? hook : undefined;
+}
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
@@ -88,7 +113,8 @@ export function createTagalong(options: TagalongOptions): Tagalong {
       // A throwing onError must not reach the caller's code either.
     }
   };
-  for (const d of destinations) d.attach?.({ logger, reportError });
+  const waitUntil = options.waitUntil ? () => options.waitUntil : vercelWaitUntil;
+  for (const d of destinations) d.attach?.({ logger, reportError, waitUntil });
 
   const repair = (metadata: Metadata, issues: MetadataIssue[], where: string): Metadata => {
     if (!drop) throw new InvalidMetadataError(issues);

@@ -137,9 +137,17 @@ export interface Logger {
   error(message: string, data?: unknown): void;
 }
 
+/** Keeps a serverless invocation alive until the promise settles (Vercel's and Workers' `waitUntil`). */
+export type WaitUntil = (promise: Promise<unknown>) => void;
+
 /** What createTagalong gives each destination. */
 export interface DestinationHost {
   logger: Logger;
   /** Report a failure that happened off the caller's path. Never throws. */
   reportError(error: unknown): void;
+  /**
+   * The current request's wait-until hook, if the runtime has one (the `waitUntil` option, else a
+   * detected Vercel request context); undefined elsewhere. Background work hands it a promise per job.
+   */
+  waitUntil?(): WaitUntil | undefined;
 }

@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { useRecorder } from "../test/use-recorder";
+import { promptLayer } from "./destinations/promptlayer";
+import { flushAfter } from "./serverless";
+import { createTagalong } from "./tagalong";
+import type { CompletedCall, Logger, WaitUntil } from "./types";
+
+const recorder = useRecorder();
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const VERCEL = Symbol.for("@vercel/request-context");
+const globals = globalThis as unknown as Record<symbol, unknown>;
+
+function call(user: string): CompletedCall {
+  const now = new Date();
+  return {
+    provider: "openai",
+    model: "gpt-4o-mini",
+    input: [{ role: "user", content: "hi" }],
+    output: [{ role: "assistant", content: "hello" }],
+    startTime: now,
+    endTime: now,
+    status: "success",
+    metadata: { user },
+  };
+}
+
+function setup(waitUntil?: WaitUntil) {
+  const errors: unknown[] = [];
+  const tagalong = createTagalong({
+    destinations: [
+      promptLayer({ apiKey: "pl_key_serverless", baseURL: recorder.rec.promptLayerURL, backoffMs: 20 }),
+    ],
+    logger: silent,
+    onError: (e) => errors.push(e),
+    waitUntil,
+  });
+  return { tagalong, errors };
+}
+
+const logsFor = (user: string) => recorder.rec.promptLayer.logs().filter((l) => l.metadata.user_id === user);
+
+afterEach(() => {
+  delete globals[VERCEL];
+});
+
+describe("serverless: deliveries outlive the request", () => {
+  it("hands each delivery to Vercel's request-context waitUntil, found without @vercel/functions", async () => {
+    const handed: Promise<unknown>[] = [];
+    globals[VERCEL] = { get: () => ({ waitUntil: (p: Promise<unknown>) => handed.push(p) }) };
+    // PromptLayer is slow to accept: the response goes out long before tracking is delivered.
+    recorder.rec.fail({ kind: "promptlayer", status: 503, times: 2 });
+    const { tagalong, errors } = setup();
+    tagalong.record(call("vercel_user"));
+    expect(handed).toHaveLength(1);
+    expect(logsFor("vercel_user")).toHaveLength(0);
+    // What the platform does after the response: wait for what it was handed, nothing else.
+    await Promise.all(handed);
+    expect(logsFor("vercel_user")).toHaveLength(1);
+    expect(errors).toEqual([]);
+    expect(recorder.rec.promptLayer.violations()).toEqual([]);
+  });
+
+  it("hands nothing outside a request context", async () => {
+    globals[VERCEL] = { get: () => undefined };
+    const { tagalong } = setup();
+    tagalong.record(call("no_context"));
+    await tagalong.flush();
+    expect(logsFor("no_context")).toHaveLength(1);
+  });
+
+  it("uses the waitUntil option (Cloudflare's `waitUntil` from cloudflare:workers) over detection", async () => {
+    const detected: Promise<unknown>[] = [];
+    const given: Promise<unknown>[] = [];
+    globals[VERCEL] = { get: () => ({ waitUntil: (p: Promise<unknown>) => detected.push(p) }) };
+    const { tagalong } = setup((p) => void given.push(p));
+    tagalong.record(call("option_user"));
+    tagalong.record(call("option_user_2"));
+    expect(given).toHaveLength(2);
+    expect(detected).toHaveLength(0);
+    await Promise.all(given);
+    expect(logsFor("option_user")).toHaveLength(1);
+    expect(logsFor("option_user_2")).toHaveLength(1);
+  });
+
+  it("settles the handed promise when a delivery fails for good, and reports it", async () => {
+    const handed: Promise<unknown>[] = [];
+    recorder.rec.fail({ kind: "promptlayer", status: 401 });
+    const { tagalong, errors } = setup((p) => void handed.push(p));
+    tagalong.record(call("rejected"));
+    await Promise.all(handed);
+    expect(errors).toHaveLength(1);
+  });
+
+  it("flushAfter (AWS Lambda): the wrapped handler resolves only once tracking is delivered", async () => {
+    recorder.rec.fail({ kind: "promptlayer", status: 503, times: 2 });
+    const { tagalong } = setup();
+    let returnedBeforeDelivery = false;
+    const handler = flushAfter(tagalong, async (event: { user: string }) => {
+      tagalong.record(call(event.user));
+      returnedBeforeDelivery = logsFor(event.user).length === 0;
+      return { statusCode: 200 };
+    });
+    await expect(handler({ user: "lambda_user" })).resolves.toEqual({ statusCode: 200 });
+    expect(returnedBeforeDelivery).toBe(true);
+    expect(logsFor("lambda_user")).toHaveLength(1);
+  });
+
+  it("flushAfter passes the handler's own error through unchanged, after flushing", async () => {
+    const { tagalong } = setup();
+    const mine = new Error("handler failed");
+    const handler = flushAfter(tagalong, (user: string) => {
+      tagalong.record(call(user));
+      throw mine;
+    });
+    await expect(handler("lambda_error")).rejects.toBe(mine);
+    expect(logsFor("lambda_error")).toHaveLength(1);
+  });
+});
