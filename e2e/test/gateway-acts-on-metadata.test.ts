@@ -3,8 +3,10 @@
 import { createOpenAI } from "@ai-sdk/openai";
 import { tagalongMiddleware } from "@tagalong/ai-sdk";
 import { createTagalong, headerJson, portkey, withMetadata } from "@tagalong/core";
+import { tagalongOptions, wrapOpenAI } from "@tagalong/openai";
 import { createRecorder, type Recorder } from "@tagalong/testing";
 import { APICallError, generateText, streamText, wrapLanguageModel } from "ai";
+import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type GatewayStack, startGatewayStack } from "./stack";
 
@@ -139,6 +141,37 @@ describe("the Portkey gateway acts on Tagalong metadata", () => {
       await result.consumeStream();
       expect(errors.map((e) => APICallError.isInstance(e) && e.statusCode)).toEqual([446]);
       expect(stack.upstream.calls()).toEqual([]);
+    });
+
+    it("works the same from the OpenAI client, with the config as a per-request header", async () => {
+      const openai = wrapOpenAI(
+        new OpenAI({ baseURL: stack.gateway.baseURL, apiKey: "sk-test", maxRetries: 0 }),
+        tagalong,
+      );
+      const body = { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "hi" }] };
+      const headers = guarded();
+      const denied = await openai.chat.completions.create(body, { headers }).catch((e: unknown) => e);
+      expect(denied instanceof OpenAI.APIError && denied.status).toBe(446);
+      const deniedStream = await openai.chat.completions
+        .create({ ...body, stream: true }, { headers })
+        .catch((e: unknown) => e);
+      expect(deniedStream instanceof OpenAI.APIError && deniedStream.status).toBe(446);
+      expect(stack.upstream.calls()).toEqual([]);
+
+      const allowed = await openai.chat.completions.create(body, {
+        headers,
+        ...tagalongOptions({ user: ZOE }),
+      });
+      expect(allowed.choices[0]?.message.content).not.toBe("");
+      const stream = await openai.chat.completions.create(
+        { ...body, stream: true },
+        { headers, ...tagalongOptions({ user: ZOE }) },
+      );
+      for await (const _ of stream);
+      expect(stack.upstream.calls().map((c) => [c.stream, c.portkey.metadata?._user])).toEqual([
+        [false, ZOE],
+        [true, ZOE],
+      ]);
     });
   });
 });
