@@ -180,6 +180,19 @@ describe("private fields and secrets", () => {
   });
 });
 
+describe("text integrity", () => {
+  it("flags a lone surrogate anywhere in a body", async () => {
+    await rawPost(
+      "/v1/chat/completions",
+      {},
+      { ...chatBody, user: "ok \ud83d\ude00", extra: ["cut \ud83d"] },
+    );
+    expect(rec.calls()[0]!.violations).toEqual([
+      "wire: body extra[0] holds a lone surrogate (text cut inside a character)",
+    ]);
+  });
+});
+
 describe("summary", () => {
   it("shows each destination's view and the violations", async () => {
     await rawPost(

@@ -37,9 +37,29 @@ export function headerBlockBytes(rawHeaders: string[]): number {
   return total;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Paths of strings (values or keys) holding half a surrogate pair: text cut in the middle of an emoji. */
+function loneSurrogates(value: unknown, path: string, out: string[], depth = 0): void {
+  if (typeof value === "string") {
+    if (LONE_SURROGATE.test(value)) out.push(path || "(root)");
+  } else if (Array.isArray(value)) {
+    if (depth < 64) value.forEach((v, i) => loneSurrogates(v, `${path}[${i}]`, out, depth + 1));
+  } else if (typeof value === "object" && value !== null && depth < 64) {
+    for (const [k, v] of Object.entries(value)) {
+      const at = path ? `${path}.${k}` : k;
+      if (LONE_SURROGATE.test(k)) out.push(`${at} (key)`);
+      loneSurrogates(v, at, out, depth + 1);
+    }
+  }
+}
+
 /** Rules every request must keep, whatever its destination. */
 export function judgeWire(req: RecordedRequest): string[] {
   const out: string[] = [];
+  const cut: string[] = [];
+  loneSurrogates(req.body, "", cut);
+  for (const path of cut) out.push(`wire: body ${path} holds a lone surrogate (text cut inside a character)`);
   const bytes = headerBlockBytes(req.rawHeaders);
   if (bytes > MAX_HEADER_BYTES)
     out.push(`wire: headers total ${bytes} bytes, over the ${MAX_HEADER_BYTES}-byte limit`);

@@ -91,6 +91,14 @@ describe("log-request", () => {
     expect(rec.promptLayer.violations().some((v) => v.includes(where))).toBe(true);
   });
 
+  it("counts length limits in code points, as PromptLayer (Python) does", async () => {
+    const emoji = "😀".repeat(512); // 1024 UTF-16 units, 512 characters
+    const ok = await post("/log-request", { ...validLog(), tags: [emoji] });
+    const bad = await post("/log-request", { ...validLog(), tags: [`${emoji}a`] });
+    expect([ok.status, bad.status]).toEqual([201, 422]);
+    expect(bad.json.detail[0].msg).toBe("String should have at most 512 characters (has 513)");
+  });
+
   it("accepts but flags softer rule breaks", async () => {
     const body = { ...validLog(), status: "ERROR", request_end_time: "2026-11-20T09:00:00Z", surprise: 1 };
     expect((await post("/log-request", body)).status).toBe(201);

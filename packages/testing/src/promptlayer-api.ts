@@ -151,13 +151,7 @@ function logRequest(body: unknown, state: PromptLayerState, violations: string[]
       else
         body.tags.forEach((tag: unknown, i: number) => {
           if (typeof tag !== "string") issues.push(stringIssue("tags", i));
-          else if (tag.length > 512) {
-            issues.push({
-              loc: ["body", "tags", i],
-              msg: `String should have at most 512 characters (has ${tag.length})`,
-              type: "string_too_long",
-            });
-          }
+          else tooLong(tag, 512, ["tags", i], issues);
         });
     }
     if ("metadata" in body) checkStringMap(body.metadata, ["metadata"], issues);
@@ -192,13 +186,7 @@ function logRequest(body: unknown, state: PromptLayerState, violations: string[]
     }
     if ("error_message" in body && body.error_message !== null) {
       if (typeof body.error_message !== "string") issues.push(stringIssue("error_message"));
-      else if (body.error_message.length > 1024) {
-        issues.push({
-          loc: ["body", "error_message"],
-          msg: `String should have at most 1024 characters (has ${body.error_message.length})`,
-          type: "string_too_long",
-        });
-      }
+      else tooLong(body.error_message, 1024, ["error_message"], issues);
     }
     if (body.status === "ERROR" && (!body.error_type || !body.error_message)) {
       soft.push("status ERROR without error_type and error_message");
@@ -276,7 +264,10 @@ function trackPrompt(body: unknown, state: PromptLayerState, violations: string[
     const hasVersion = "version" in body && body.version !== undefined && body.version !== null;
     const hasLabel = "label" in body && body.label !== undefined && body.label !== null;
     if (hasVersion && !Number.isInteger(body.version)) problems.push("version: must be an integer");
-    if (hasLabel && (typeof body.label !== "string" || body.label.length < 1 || body.label.length > 512)) {
+    if (
+      hasLabel &&
+      (typeof body.label !== "string" || body.label.length < 1 || codePoints(body.label) > 512)
+    ) {
       problems.push("label: must be a string of 1..512 characters");
     }
     if (hasVersion && hasLabel) problems.push("version and label are mutually exclusive");
@@ -457,4 +448,22 @@ function jsonType(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "array";
   return typeof v;
+}
+
+/** PromptLayer is a Python service: its length limits count code points, not UTF-16 units. */
+function codePoints(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+function tooLong(text: string, max: number, loc: (string | number)[], issues: Issue[]): void {
+  const n = codePoints(text);
+  if (n > max) {
+    issues.push({
+      loc: ["body", ...loc],
+      msg: `String should have at most ${max} characters (has ${n})`,
+      type: "string_too_long",
+    });
+  }
 }
