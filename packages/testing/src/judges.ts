@@ -44,7 +44,8 @@ function loneSurrogates(value: unknown, path: string, out: string[], depth = 0):
   if (typeof value === "string") {
     if (LONE_SURROGATE.test(value)) out.push(path || "(root)");
   } else if (Array.isArray(value)) {
-    if (depth < 64) value.forEach((v, i) => loneSurrogates(v, `${path}[${i}]`, out, depth + 1));
+    if (depth < 64)
+      for (let i = 0; i < value.length; i++) loneSurrogates(value[i], `${path}[${i}]`, out, depth + 1);
   } else if (typeof value === "object" && value !== null && depth < 64) {
     for (const [k, v] of Object.entries(value)) {
       const at = path ? `${path}.${k}` : k;
