@@ -146,23 +146,29 @@ const API_TYPES: Record<string, CompletedCall["apiType"]> = {
   completion: "completions",
 };
 
+// Call settings under the names OpenAI's API gives them, as after-the-call destinations expect.
+const PARAMETER_NAMES = [
+  ["temperature", "temperature"],
+  ["maxOutputTokens", "max_tokens"],
+  ["topP", "top_p"],
+  ["topK", "top_k"],
+  ["presencePenalty", "presence_penalty"],
+  ["frequencyPenalty", "frequency_penalty"],
+  ["seed", "seed"],
+  ["stopSequences", "stop"],
+] as const;
+
 /** The model settings worth recording, without the prompt. */
 function parameters(params: CallParams): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {};
-  if (params.temperature !== undefined) out.temperature = params.temperature;
-  if (params.maxOutputTokens !== undefined) out.maxOutputTokens = params.maxOutputTokens;
-  if (params.topP !== undefined) out.topP = params.topP;
-  if (params.topK !== undefined) out.topK = params.topK;
-  if (params.presencePenalty !== undefined) out.presencePenalty = params.presencePenalty;
-  if (params.frequencyPenalty !== undefined) out.frequencyPenalty = params.frequencyPenalty;
-  if (params.seed !== undefined) out.seed = params.seed;
-  if (params.stopSequences !== undefined) out.stopSequences = params.stopSequences;
+  for (const [from, to] of PARAMETER_NAMES) if (params[from] !== undefined) out[to] = params[from];
   if (params.tools !== undefined && params.tools.length > 0) {
     out.tools = params.tools.map((tool) => str(record(tool).name) ?? str(record(tool).id) ?? "");
+    // ai 7 passes a tool choice even without tools; it means something only beside them.
+    if (params.toolChoice !== undefined) out.tool_choice = params.toolChoice;
   }
-  if (params.toolChoice !== undefined) out.toolChoice = params.toolChoice;
   const format = str(record(params.responseFormat).type);
-  if (format !== undefined && format !== "text") out.responseFormat = format;
+  if (format !== undefined && format !== "text") out.response_format = format;
   for (const _ in out) return out;
   return undefined;
 }

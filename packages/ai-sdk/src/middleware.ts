@@ -129,11 +129,22 @@ export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
     }
   };
 
-  const failed = (error: unknown): CallEnd => ({
-    status: isAbortError(error) ? "aborted" : "error",
-    output: [],
-    error,
-  });
+  /** The call's start, or undefined when it is not this middleware's to record. */
+  const begin = (params: CallParams, model: ModelInfo, stream: boolean): CallStart | undefined => {
+    const state = claim(params);
+    if (state === undefined) return undefined;
+    return { model, params, metadata: state.prepared.metadata, stream, startTime: Date.now() };
+  };
+
+  /** Runs the model; a failure is recorded and rethrown unchanged. */
+  const run = async <R>(start: CallStart, call: () => PromiseLike<R>): Promise<R> => {
+    try {
+      return await call();
+    } catch (error) {
+      finish(start, { status: isAbortError(error) ? "aborted" : "error", output: [], error });
+      throw error;
+    }
+  };
 
   const wrapGenerate = async <R extends GenerateResult>({
     doGenerate,
@@ -144,22 +155,9 @@ export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
     params: CallParams;
     model: ModelInfo;
   }): Promise<R> => {
-    const state = claim(params);
-    if (state === undefined) return doGenerate();
-    const start: CallStart = {
-      model,
-      params,
-      metadata: state.prepared.metadata,
-      stream: false,
-      startTime: Date.now(),
-    };
-    let result: R;
-    try {
-      result = await doGenerate();
-    } catch (error) {
-      finish(start, failed(error));
-      throw error;
-    }
+    const start = begin(params, model, false);
+    if (start === undefined) return doGenerate();
+    const result = await run(start, doGenerate);
     let end: CallEnd | undefined;
     try {
       end = {
@@ -185,22 +183,9 @@ export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
     params: CallParams;
     model: ModelInfo;
   }): Promise<R> => {
-    const state = claim(params);
-    if (state === undefined) return doStream();
-    const start: CallStart = {
-      model,
-      params,
-      metadata: state.prepared.metadata,
-      stream: true,
-      startTime: Date.now(),
-    };
-    let result: R;
-    try {
-      result = await doStream();
-    } catch (error) {
-      finish(start, failed(error));
-      throw error;
-    }
+    const start = begin(params, model, true);
+    if (start === undefined) return doStream();
+    const result = await run(start, doStream);
     return { ...result, stream: observed(result.stream, (end) => finish(start, end)) };
   };
 

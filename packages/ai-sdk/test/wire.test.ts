@@ -1,0 +1,510 @@
+// One suite over every ai major × provider package: what arrives on the wire at the loopback recorder,
+// and what after-the-call destinations receive. ai 7 needs Node 22 and is skipped below it.
+import {
+  type CompletedCall,
+  createTagalong,
+  type Destination,
+  InvalidMetadataError,
+  type Metadata,
+  portkey,
+  promptLayer,
+  requesty,
+  type TagalongOptions,
+  withMetadata,
+} from "@tagalong/core";
+import { createRecorder, type ModelCall, type Recorder, replyText } from "@tagalong/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { tagalongMiddleware } from "../src/index";
+import { MAJORS, nodeMajor, PROVIDERS } from "./matrix";
+
+const MODEL_ID = "gpt-test";
+const PL_KEY = "pl_test_key_ai_sdk_0123456789";
+
+// The SDKs' own warnings (e.g. json_object without a schema) are expected here and only noise.
+(globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false;
+
+let rec: Recorder;
+beforeAll(async () => {
+  rec = await createRecorder({ promptLayerApiKey: PL_KEY });
+});
+afterEach(async () => {
+  // Every test: nothing on the wire broke a vendor rule, and no request carried a `tagalong` key anywhere.
+  expect(rec.violations()).toEqual([]);
+  for (const request of rec.requests) expect(keysNamed("tagalong", request.body)).toEqual([]);
+  await rec.reset();
+});
+afterAll(async () => {
+  await rec.close();
+});
+
+/** Paths of every key with this name, at any depth. */
+function keysNamed(name: string, value: unknown, path = "body"): string[] {
+  if (value === null || typeof value !== "object") return [];
+  const out: string[] = [];
+  for (const [key, v] of Object.entries(value)) {
+    if (key === name) out.push(`${path}.${key}`);
+    out.push(...keysNamed(name, v, `${path}.${key}`));
+  }
+  return out;
+}
+
+/** An after-the-call destination that keeps what it is given. */
+function memory(): Destination & { calls: CompletedCall[] } {
+  const calls: CompletedCall[] = [];
+  return { name: "memory", calls, record: (call) => void calls.push(call) };
+}
+
+const DEFAULTS: Metadata = { environment: "test" };
+
+describe.each(MAJORS)("$name", (major) => {
+  describe.skipIf(nodeMajor < major.minNode).each(PROVIDERS)("$name", (pc) => {
+    let m: Awaited<ReturnType<typeof major.load>>;
+    beforeAll(async () => {
+      m = await major.load();
+    });
+
+    function setup(options: Partial<TagalongOptions> = {}) {
+      const recorded = memory();
+      const tagalong = createTagalong({
+        destinations: [portkey(), requesty(), recorded],
+        metadata: DEFAULTS,
+        ...options,
+      });
+      const provider = pc.provider(m, rec.openaiBaseURL);
+      const model = m.ai.wrapLanguageModel({
+        model: pc.model(provider, MODEL_ID),
+        middleware: tagalongMiddleware(tagalong),
+      });
+      return { tagalong, recorded, model, provider };
+    }
+
+    function onlyCall(): ModelCall {
+      const calls = rec.calls();
+      expect(calls).toHaveLength(1);
+      expect(calls[0]!.endpoint).toBe(pc.endpoint);
+      return calls[0]!;
+    }
+
+    const perCall: Metadata = {
+      user: "u_42",
+      session: "s_1",
+      trace: "t_1",
+      tags: ["search"],
+      extra: { team: "core" },
+    };
+    const portkeyOf = {
+      _user: "u_42",
+      session_id: "s_1",
+      tags: "search",
+      team: "core",
+      _environment: "test",
+    };
+    const requestyOf = {
+      user_id: "u_42",
+      trace_id: "t_1",
+      tags: ["search"],
+      extra: { session_id: "s_1", environment: "test", team: "core" },
+    };
+
+    /** The call carries `perCall` over the defaults: Portkey's headers and Requesty's body field. */
+    function expectPerCall(call: ModelCall): void {
+      expect(call.portkey.metadata).toEqual(portkeyOf);
+      expect(call.portkey.traceId).toBe("t_1");
+      expect(call.requesty).toEqual(requestyOf);
+    }
+
+    it("generateText: the Portkey headers and the Requesty body field carry the call's metadata", async () => {
+      const { model } = setup();
+      const result = await m.ai.generateText({
+        model,
+        prompt: "hello",
+        providerOptions: { tagalong: perCall },
+      });
+      expect(result.text).toBe(replyText("hello"));
+      const call = onlyCall();
+      expect(call.stream).toBe(false);
+      expectPerCall(call);
+    });
+
+    it("streamText: the same on a streamed call", async () => {
+      const { model } = setup();
+      const result = m.ai.streamText({ model, prompt: "hello", providerOptions: { tagalong: perCall } });
+      expect(await result.text).toBe(replyText("hello"));
+      const call = onlyCall();
+      expect(call.stream).toBe(true);
+      expectPerCall(call);
+    });
+
+    it("merges defaults < scope < per call, and a call without providerOptions carries the scope", async () => {
+      const { model } = setup();
+      const scope: Metadata = { session: "s_scope", tags: ["scoped"], extra: { a: 1 } };
+      await withMetadata(scope, async () => {
+        await m.ai.generateText({
+          model,
+          prompt: "one",
+          providerOptions: { tagalong: { user: "u_7", tags: ["call", "scoped"], extra: { b: "x" } } },
+        });
+        await m.ai.generateText({ model, prompt: "two" });
+      });
+      const [one, two] = rec.calls();
+      expect(one!.portkey.metadata).toEqual({
+        _user: "u_7",
+        _environment: "test",
+        session_id: "s_scope",
+        tags: "scoped,call",
+        a: "1",
+        b: "x",
+      });
+      expect(one!.requesty).toEqual({
+        user_id: "u_7",
+        tags: ["scoped", "call"],
+        extra: { session_id: "s_scope", environment: "test", a: 1, b: "x" },
+      });
+      expect(two!.portkey.metadata).toEqual({
+        _environment: "test",
+        session_id: "s_scope",
+        tags: "scoped",
+        a: "1",
+      });
+      expect(two!.requesty).toEqual({
+        tags: ["scoped"],
+        extra: { session_id: "s_scope", environment: "test", a: 1 },
+      });
+    });
+
+    it("invalid metadata throws InvalidMetadataError before any request is sent", async () => {
+      const { model } = setup();
+      const generated = m.ai.generateText({
+        model,
+        prompt: "hello",
+        maxRetries: 0,
+        providerOptions: { tagalong: { user: 42 } },
+      });
+      await expect(generated).rejects.toSatisfy((e) => InvalidMetadataError.isInstance(e));
+      await expect(generated).rejects.toThrow("metadata.user: must be a string, got 42");
+
+      const streamErrors: unknown[] = [];
+      const streamed = m.ai.streamText({
+        model,
+        prompt: "hello",
+        maxRetries: 0,
+        providerOptions: { tagalong: { user: "x".repeat(200) } },
+        onError: ({ error }: { error: unknown }) => void streamErrors.push(error),
+      });
+      await consume(streamed.fullStream);
+      expect(streamErrors).toHaveLength(1);
+      expect(InvalidMetadataError.isInstance(streamErrors[0])).toBe(true);
+      expect(String(streamErrors[0])).toContain("metadata.user: 200 chars, Portkey allows 128");
+      expect(rec.requests).toHaveLength(0);
+    });
+
+    it("the caller's own headers and options win, and the caller's objects are not touched", async () => {
+      const { model } = setup();
+      const providerOptions = deepFreeze({
+        tagalong: { user: "u_42" },
+        ...pc.callerRequesty?.({ auto_cache: true }),
+      });
+      const headers = deepFreeze({ "X-Portkey-Metadata": '{"_user":"explicit"}' });
+      await m.ai.generateText({ model, prompt: "hello", headers, providerOptions });
+      const call = onlyCall();
+      expect(call.portkey.metadata).toEqual({ _user: "explicit" });
+      if (pc.callerRequesty) {
+        expect(call.requesty).toEqual({ user_id: "u_42", auto_cache: true, extra: { environment: "test" } });
+      }
+      expect(providerOptions.tagalong).toEqual({ user: "u_42" });
+    });
+
+    it("tools and a multi-step run: every step carries the metadata and is recorded", async () => {
+      const { model, recorded } = setup();
+      const weather = m.ai.tool({
+        description: "The weather in a city",
+        inputSchema: z.object({ city: z.string() }),
+        execute: async ({ city }: { city: string }) => ({ city, celsius: 21 }),
+      });
+      const generated = await m.ai.generateText({
+        model,
+        prompt: "weather?",
+        tools: { weather },
+        stopWhen: m.ai.stepCountIs(3),
+        providerOptions: { tagalong: { user: "u_tools" } },
+      });
+      const streamed = m.ai.streamText({
+        model,
+        prompt: "weather?",
+        tools: { weather },
+        stopWhen: m.ai.stepCountIs(3),
+        providerOptions: { tagalong: { user: "u_tools_stream" } },
+      });
+      await streamed.text;
+      expect(generated.steps).toHaveLength(2);
+      expect((await streamed.steps).length).toBe(2);
+
+      const calls = rec.calls();
+      expect(calls.map((c) => c.portkey.metadata?._user)).toEqual([
+        "u_tools",
+        "u_tools",
+        "u_tools_stream",
+        "u_tools_stream",
+      ]);
+      expect(calls.map((c) => c.requesty?.user_id)).toEqual(calls.map((c) => c.portkey.metadata?._user));
+
+      await expect.poll(() => recorded.calls.length).toBe(4);
+      for (const [i, stream] of [false, true].entries()) {
+        const [first, second] = recorded.calls.slice(i * 2, i * 2 + 2);
+        expect(first!.stream).toBe(stream);
+        expect(first!.finishReason).toBe("tool-calls");
+        expect(first!.output).toEqual([
+          {
+            role: "assistant",
+            content: "",
+            toolCalls: [{ id: expect.any(String), name: "weather", arguments: '{"city":"x"}' }],
+          },
+        ]);
+        const toolCallId = first!.output[0]!.toolCalls![0]!.id;
+        expect(second!.input.at(-2)).toMatchObject({
+          role: "assistant",
+          toolCalls: [{ id: toolCallId, name: "weather" }],
+        });
+        expect(second!.input.at(-1)).toMatchObject({ role: "tool", toolCallId, name: "weather" });
+        expect(JSON.parse(second!.input.at(-1)!.content)).toEqual({ city: "x", celsius: 21 });
+        expect(second!.output).toEqual([{ role: "assistant", content: replyText("weather?") }]);
+        expect(second!.finishReason).toBe("stop");
+        expect(second!.parameters?.tools).toEqual(["weather"]);
+      }
+    });
+
+    it("generateObject and streamObject", async () => {
+      const { model, recorded } = setup();
+      const schema = z.object({ echo: z.string() });
+      const generated = await m.ai.generateObject({
+        model,
+        schema,
+        prompt: "obj",
+        providerOptions: { tagalong: { user: "u_obj" } },
+      });
+      const streamed = m.ai.streamObject({
+        model,
+        schema,
+        prompt: "obj",
+        providerOptions: { tagalong: { user: "u_obj_stream" } },
+      });
+      await consume(streamed.partialObjectStream);
+      const object = await streamed.object;
+      expect(schema.parse(generated.object)).toEqual(generated.object);
+      expect(object).toEqual(generated.object);
+      expect(rec.calls().map((c) => [c.portkey.metadata?._user, c.requesty?.user_id])).toEqual([
+        ["u_obj", "u_obj"],
+        ["u_obj_stream", "u_obj_stream"],
+      ]);
+      await expect.poll(() => recorded.calls.length).toBe(2);
+      for (const call of recorded.calls) {
+        expect(JSON.parse(call.output[0]!.content)).toEqual(generated.object);
+        expect(call.parameters?.response_format).toBe("json");
+      }
+    });
+
+    it("wrapProvider: every language model of the provider carries the metadata", async () => {
+      const recorded = memory();
+      const tagalong = createTagalong({
+        destinations: [portkey(), requesty(), recorded],
+        metadata: DEFAULTS,
+      });
+      const provider = m.ai.wrapProvider({
+        provider: pc.provider(m, rec.openaiBaseURL),
+        languageModelMiddleware: tagalongMiddleware(tagalong),
+      });
+      const result = await m.ai.generateText({
+        model: provider.languageModel(MODEL_ID),
+        prompt: "hello",
+        providerOptions: { tagalong: perCall },
+      });
+      expect(result.text).toBe(replyText("hello"));
+      const calls = rec.calls();
+      expect(calls).toHaveLength(1);
+      expectPerCall(calls[0]!);
+      expect(recorded.calls).toHaveLength(1);
+    });
+
+    it("a model wrapped twice is handled once", async () => {
+      const { tagalong, recorded, model } = setup();
+      const twice = m.ai.wrapLanguageModel({ model, middleware: tagalongMiddleware(tagalong) });
+      await m.ai.generateText({ model: twice, prompt: "hello", providerOptions: { tagalong: perCall } });
+      expectPerCall(onlyCall());
+      expect(recorded.calls).toHaveLength(1);
+    });
+
+    it.each([false, true])(
+      "the completed call (stream: %s) has the prompt, output, usage, ids and timing",
+      async (stream) => {
+        const { recorded, model } = setup();
+        const options = {
+          model,
+          system: "Be terse.",
+          prompt: "hello",
+          temperature: 0.5,
+          maxOutputTokens: 50,
+          providerOptions: { tagalong: perCall },
+        };
+        const before = Date.now();
+        let usage: { inputTokens?: number; outputTokens?: number };
+        if (stream) {
+          const result = m.ai.streamText(options);
+          await result.text;
+          usage = await result.usage;
+        } else {
+          usage = (await m.ai.generateText(options)).usage;
+        }
+        await expect.poll(() => recorded.calls.length).toBe(1);
+        const call = recorded.calls[0]!;
+        const wire = onlyCall();
+        expect(call).toEqual({
+          provider: pc.family,
+          model: MODEL_ID,
+          apiType: pc.endpoint === "responses" ? "responses" : "chat-completions",
+          source: "ai-sdk",
+          input: [
+            { role: "system", content: "Be terse." },
+            { role: "user", content: "hello" },
+          ],
+          output: [{ role: "assistant", content: replyText("hello") }],
+          parameters: { temperature: 0.5, max_tokens: 50 },
+          usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens },
+          startTime: expect.any(Date),
+          endTime: expect.any(Date),
+          status: "success",
+          responseId: wire.responseId,
+          finishReason: "stop",
+          stream,
+          metadata: { ...DEFAULTS, ...perCall },
+        });
+        // Not every provider asks for usage on a stream (@requesty/ai-sdk 2 does not); where it does, it is real.
+        if (!stream || pc.endpoint === "responses" || wire.body.stream_options?.include_usage === true) {
+          expect(usage.inputTokens).toBeGreaterThan(0);
+          expect(usage.outputTokens).toBeGreaterThan(0);
+        }
+        expect(call.startTime.getTime()).toBeGreaterThanOrEqual(before);
+        expect(call.endTime.getTime()).toBeGreaterThanOrEqual(call.startTime.getTime());
+        expect(call.endTime.getTime()).toBeLessThanOrEqual(Date.now());
+      },
+    );
+
+    it("a failing call is recorded as an error and the caller gets the provider's own error", async () => {
+      const { recorded, model } = setup();
+      rec.fail({ kind: "openai", status: 400, times: 2 });
+      const failure = await m.ai
+        .generateText({ model, prompt: "hello", maxRetries: 0, providerOptions: { tagalong: perCall } })
+        .catch((e: unknown) => e);
+      const streamErrors: unknown[] = [];
+      const streamed = m.ai.streamText({
+        model,
+        prompt: "hello",
+        maxRetries: 0,
+        onError: ({ error }: { error: unknown }) => void streamErrors.push(error),
+      });
+      await consume(streamed.fullStream);
+      for (const error of [failure, streamErrors[0]]) {
+        expect((error as Error).name).toBe("AI_APICallError");
+        expect((error as { statusCode?: number }).statusCode).toBe(400);
+      }
+      expect(recorded.calls.map((c) => [c.status, c.stream, c.error])).toEqual([
+        ["error", false, { type: "AI_APICallError", message: (failure as Error).message }],
+        ["error", true, { type: "AI_APICallError", message: (streamErrors[0] as Error).message }],
+      ]);
+      expect(rec.calls().map((c) => c.portkey.metadata?._user)).toEqual(["u_42", undefined]);
+    });
+
+    it("an aborted call is recorded as aborted", async () => {
+      const { recorded, model } = setup();
+      rec.fail({ kind: "openai", hang: true });
+      const controller = new AbortController();
+      const generated = m.ai.generateText({
+        model,
+        prompt: "hello",
+        abortSignal: controller.signal,
+        maxRetries: 0,
+      });
+      await rec.waitFor((r) => r.requests.length === 1);
+      controller.abort();
+      await expect(generated).rejects.toSatisfy((e) => (e as Error).name === "AbortError");
+      expect(recorded.calls.map((c) => c.status)).toEqual(["aborted"]);
+    });
+
+    it("1,000 concurrent calls with distinct users each arrive with their own metadata", async () => {
+      const { model, recorded } = setup();
+      const n = 1000;
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          m.ai.generateText({
+            model,
+            prompt: `hello ${i}`,
+            providerOptions: { tagalong: { user: `u_${i}`, tags: [`t${i % 7}`] } },
+          }),
+        ),
+      );
+      const byResponseId = new Map(rec.calls().map((c) => [c.responseId, c]));
+      let mismatches = 0;
+      results.forEach((result, i) => {
+        const call = byResponseId.get(result.response.id);
+        const ok =
+          result.text === replyText(`hello ${i}`) &&
+          call?.portkey.metadata?._user === `u_${i}` &&
+          call.portkey.metadata.tags === `t${i % 7}` &&
+          call.requesty?.user_id === `u_${i}`;
+        if (!ok) mismatches++;
+      });
+      for (const call of recorded.calls) {
+        if (call.input.at(-1)?.content !== `hello ${call.metadata.user?.slice(2)}`) mismatches++;
+      }
+      expect(byResponseId.size).toBe(n);
+      expect(recorded.calls).toHaveLength(n);
+      expect(mismatches).toBe(0);
+    }, 60_000);
+
+    it("end to end with PromptLayer: each call is logged with its metadata and prompt", async () => {
+      const tagalong = createTagalong({
+        destinations: [portkey(), promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],
+        metadata: DEFAULTS,
+      });
+      const model = m.ai.wrapLanguageModel({
+        model: pc.model(pc.provider(m, rec.openaiBaseURL), MODEL_ID),
+        middleware: tagalongMiddleware(tagalong),
+      });
+      const tagalongMeta: Metadata = {
+        user: "u_pl",
+        tags: ["pl"],
+        prompt: { name: "greeting", version: 2, variables: { who: "world" } },
+      };
+      await m.ai.generateText({ model, prompt: "hello", providerOptions: { tagalong: tagalongMeta } });
+      await m.ai.streamText({ model, prompt: "hello stream", providerOptions: { tagalong: tagalongMeta } })
+        .text;
+      await tagalong.flush();
+      const logs = rec.promptLayer.logs();
+      expect(logs).toHaveLength(2);
+      for (const [i, log] of logs.entries()) {
+        expect(log.metadata).toEqual({ user_id: "u_pl", environment: "test" });
+        expect(log.body.tags).toEqual(["pl"]);
+        expect(log.body.model).toBe(MODEL_ID);
+        expect(log.body.status).toBe("SUCCESS");
+        const prompt = ["hello", "hello stream"][i]!;
+        expect(log.body.output.messages[0].content).toEqual([{ type: "text", text: replyText(prompt) }]);
+        expect(log.prompt).toMatchObject({ prompt_name: "greeting", version: 2, request_id: log.id });
+      }
+      await tagalong.shutdown();
+    });
+  });
+});
+
+async function consume(stream: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of stream) {
+    // drain
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
