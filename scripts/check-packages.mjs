@@ -8,7 +8,8 @@ const root = resolve(import.meta.dirname, "..");
 const out = join(root, ".cache", "pack");
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
 
 let failed = 0;
 for (const dir of readdirSync(join(root, "packages"))) {
@@ -18,7 +19,11 @@ for (const dir of readdirSync(join(root, "packages"))) {
   const packed = run("pnpm", ["pack", "--pack-destination", out], cwd).trim().split("\n").pop();
   try {
     run(join(root, "node_modules/.bin/publint"), ["--pack", "pnpm", "--strict"], cwd);
-    run(join(root, "node_modules/.bin/attw"), [packed, "--profile", "node16", "--format", "table-flipped"], cwd);
+    run(
+      join(root, "node_modules/.bin/attw"),
+      [packed, "--profile", "node16", "--format", "table-flipped"],
+      cwd,
+    );
     console.log(`ok  ${pkg.name}: publint and attw clean (${packed.split("/").pop()})`);
   } catch (error) {
     failed++;

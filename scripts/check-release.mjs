@@ -2,14 +2,26 @@
 // public package a changeset names, write its CHANGELOG.md with the changeset's text, and leave the
 // private workspace packages (examples, e2e, bench, compat) untouched.
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
 const scratch = mkdtempSync(join(tmpdir(), "tagalong-release-"));
 try {
-  const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard"], { cwd: root, encoding: "utf8" })
+  const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard"], {
+    cwd: root,
+    encoding: "utf8",
+  })
     .split("\n")
     .filter((f) => f && existsSync(join(root, f)));
   for (const file of files) {
@@ -18,7 +30,9 @@ try {
   }
   symlinkSync(join(root, "node_modules"), join(scratch, "node_modules"));
 
-  const changesets = readdirSync(join(scratch, ".changeset")).filter((f) => f.endsWith(".md") && f !== "README.md");
+  const changesets = readdirSync(join(scratch, ".changeset")).filter(
+    (f) => f.endsWith(".md") && f !== "README.md",
+  );
   const named = new Map(); // package -> summaries
   for (const file of changesets) {
     const text = readFileSync(join(scratch, ".changeset", file), "utf8");
@@ -38,11 +52,15 @@ try {
     const p = join(scratch, d);
     if (!existsSync(p)) return [];
     if (existsSync(join(p, "package.json"))) return [p];
-    return readdirSync(p).map((x) => join(p, x)).filter((x) => existsSync(join(x, "package.json")));
+    return readdirSync(p)
+      .map((x) => join(p, x))
+      .filter((x) => existsSync(join(x, "package.json")));
   });
   for (const dir of dirs) {
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-    const before = JSON.parse(readFileSync(join(root, dir.slice(scratch.length + 1), "package.json"), "utf8"));
+    const before = JSON.parse(
+      readFileSync(join(root, dir.slice(scratch.length + 1), "package.json"), "utf8"),
+    );
     const changelog = join(dir, "CHANGELOG.md");
     if (pkg.private) {
       if (pkg.version !== before.version) problems.push(`${pkg.name}: private, but its version changed`);
@@ -53,10 +71,14 @@ try {
     }
     const summaries = named.get(pkg.name);
     if (!summaries) continue;
-    if (pkg.version === before.version) problems.push(`${pkg.name}: named in a changeset, but its version stayed ${pkg.version}`);
+    if (pkg.version === before.version)
+      problems.push(`${pkg.name}: named in a changeset, but its version stayed ${pkg.version}`);
     const log = existsSync(changelog) ? readFileSync(changelog, "utf8") : "";
-    for (const line of summaries) if (!log.includes(line)) problems.push(`${pkg.name}: CHANGELOG.md lacks "${line.slice(0, 60)}"`);
-    console.log(`ok  ${pkg.name}: ${before.version} -> ${pkg.version}, ${summaries.length} changelog entr${summaries.length === 1 ? "y" : "ies"}`);
+    for (const line of summaries)
+      if (!log.includes(line)) problems.push(`${pkg.name}: CHANGELOG.md lacks "${line.slice(0, 60)}"`);
+    console.log(
+      `ok  ${pkg.name}: ${before.version} -> ${pkg.version}, ${summaries.length} changelog entr${summaries.length === 1 ? "y" : "ies"}`,
+    );
   }
   const left = readdirSync(join(scratch, ".changeset")).filter((f) => f.endsWith(".md") && f !== "README.md");
   if (left.length) problems.push(`changesets not consumed: ${left.join(", ")}`);

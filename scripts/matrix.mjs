@@ -23,11 +23,21 @@ for (const major of wanted) {
   const spec = PINNED[major];
   if (!spec) throw new Error(`no pinned Node for major ${major}`);
   const report = join(outDir, `node${major}.json`);
-  const args = ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)];
+  const args = [
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${report}`,
+    ...process.argv.slice(2),
+  ];
   const [cmd, cmdArgs] =
     major === current ? [process.execPath, [vitest, ...args]] : ["npx", ["-y", spec, vitest, ...args]];
   console.log(`\n=== Node ${major} (${major === current ? process.version : spec}) ===`);
-  const run = spawnSync(cmd, cmdArgs, { cwd: root, stdio: "inherit", env: { ...process.env, TAGALONG_MATRIX_NODE: String(major) } });
+  const run = spawnSync(cmd, cmdArgs, {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, TAGALONG_MATRIX_NODE: String(major) },
+  });
   let result;
   try {
     result = JSON.parse(readFileSync(report, "utf8"));
@@ -41,7 +51,9 @@ for (const major of wanted) {
   totals.passed += passed;
   totals.failed += failed;
   totals.skipped += skipped;
-  rows.push(`node ${major}: ${passed} passed, ${failed} failed, ${skipped} skipped${run.status !== 0 ? ` (exit ${run.status})` : ""}`);
+  rows.push(
+    `node ${major}: ${passed} passed, ${failed} failed, ${skipped} skipped${run.status !== 0 ? ` (exit ${run.status})` : ""}`,
+  );
   // A suite whose report never appeared failed to run at all: count it.
   if (!result) totals.failed += 1;
 }

@@ -16,7 +16,9 @@ for (const [name, budget] of Object.entries(budgets)) {
   const bytes = gzipSync(min, { level: 9 }).length;
   const ok = bytes <= budget;
   if (!ok) over++;
-  console.log(`${name.padEnd(22)} ${`${(bytes / 1024).toFixed(2)} KB`.padStart(9)} ${`${(budget / 1024).toFixed(1)} KB`.padStart(8)}${ok ? "" : "  OVER BUDGET"}`);
+  console.log(
+    `${name.padEnd(22)} ${`${(bytes / 1024).toFixed(2)} KB`.padStart(9)} ${`${(budget / 1024).toFixed(1)} KB`.padStart(8)}${ok ? "" : "  OVER BUDGET"}`,
+  );
 }
 if (over) {
   console.error(`${over} package(s) over their size budget (size-budget.json)`);
