@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { judgeCloudflare, judgeHelicone, judgeLiteLLM, judgeOpenRouter } from "./gateway-judges";
 import {
   headerBlockBytes,
   judgePortkey,
@@ -294,6 +295,10 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
     const body = (r.body ?? {}) as Record<string, any>;
     const portkey = judgePortkey(r.headers);
     const requesty = judgeRequesty(r.body);
+    const helicone = judgeHelicone(r.headers);
+    const cloudflare = judgeCloudflare(r.headers);
+    const litellm = judgeLiteLLM(r.headers, r.body);
+    const openrouter = judgeOpenRouter(r.body);
     const call: ModelCall = {
       seq: r.seq,
       endpoint: OPENAI_ROUTES[r.path]!,
@@ -311,10 +316,18 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
       portkey: portkey.view,
       requesty: requesty.value,
       requestyHeaders: requestyHeaders(r.headers),
+      helicone: helicone.view,
+      cloudflare: cloudflare.view,
+      litellm: litellm.view,
+      openrouter: openrouter.view,
       violations: [
         ...r.violations,
         ...portkey.violations,
         ...requesty.violations,
+        ...helicone.violations,
+        ...cloudflare.violations,
+        ...litellm.violations,
+        ...openrouter.violations,
         ...judgePrivateBodyFields(r.body),
         ...secrets.judge(r),
       ],

@@ -1,3 +1,5 @@
+import type { CloudflareView, HeliconeView, LiteLLMView, OpenRouterView } from "./gateway-judges";
+
 /** Which API a request was addressed to, decided by its path. */
 export type RequestKind = "openai" | "promptlayer" | "unknown";
 
@@ -73,6 +75,14 @@ export interface ModelCall {
   requesty?: any;
   /** Every `x-requesty-*` header plus `x-title` and `http-referer` (lowercased names). */
   requestyHeaders: Record<string, string>;
+  /** What Helicone would receive: its `helicone-*` headers, parsed. */
+  helicone: HeliconeView;
+  /** What Cloudflare AI Gateway would receive: `cf-aig-metadata`, parsed. */
+  cloudflare: CloudflareView;
+  /** What a LiteLLM proxy would receive: its headers and `litellm_session_id`. */
+  litellm: LiteLLMView;
+  /** What OpenRouter would receive: body `user`, `session_id`, `trace`. */
+  openrouter: OpenRouterView;
   /** Every rule break found in this call, each prefixed with the destination or `wire:`. */
   violations: string[];
 }
