@@ -1,1 +1,6 @@
-export {};
+export {
+  TagalongCallbackHandler,
+  type TagalongCallbackHandlerOptions,
+} from "./callback-handler";
+export { METADATA_KEY } from "./run-metadata";
+export { withTagalong } from "./with-tagalong";

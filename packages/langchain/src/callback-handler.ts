@@ -1,0 +1,370 @@
+import {
+  type CompletedCall,
+  formatIssue,
+  type MetadataIssue,
+  type PreparedCall,
+  type Tagalong,
+} from "@tagalong/core";
+import { type LLMResultLike, type MessageLike, readResult, toChatMessages } from "./messages";
+import { prepareRun } from "./prepare-run";
+import { readRunLabels } from "./run-metadata";
+
+/** Marks a TagalongCallbackHandler across duplicate installs of this package. */
+export const HANDLER = Symbol.for("tagalong.langchain.handler");
+/** withTagalong's entry into a handler: a model run begins on the caller's path. */
+export const ENTER_RUN = Symbol.for("tagalong.langchain.enter-run");
+/** withTagalong's exit: the model's request is done (or its stream closed). */
+export const EXIT_RUN = Symbol.for("tagalong.langchain.exit-run");
+
+// Runs whose end never came (an abandoned stream) must not pile up.
+const MAX_RUNS = 10_000;
+const MAX_WARNED = 1_000;
+
+export interface TagalongCallbackHandlerOptions {
+  /**
+   * Let LangChain await this handler's callbacks (default true). They are synchronous bookkeeping,
+   * so awaiting them costs a tick; in exchange each model run's trace id and timing are exact and
+   * metadata errors are found on the caller's path, inside its `withMetadata` scopes. With false,
+   * LangChain runs them in its background queue like other handlers.
+   */
+  awaitHandlers?: boolean;
+  /** Use the LangChain trace (the root run's id) as `metadata.trace` when none is set (default true). */
+  traceFromRuns?: boolean;
+}
+
+/** The part of a LangChain run manager that withTagalong reads. */
+export interface RunManagerLike {
+  runId: string;
+  handlers?: readonly unknown[];
+  metadata?: Record<string, unknown>;
+  tags?: string[];
+  parentRunId?: string;
+  _parentRunId?: string;
+}
+
+interface ModelRun {
+  startTime: number;
+  endTime?: number;
+  metadata?: Record<string, unknown>;
+  tags?: string[];
+  prepared?: PreparedCall;
+  /** Why the metadata could not be prepared (an InvalidMetadataError, as a rule). */
+  error?: unknown;
+  /** withTagalong threw `error` into the chain itself. */
+  errorRaised?: boolean;
+  /** withTagalong carried the run's metadata onto the wire. */
+  inFlight?: boolean;
+  stream?: boolean;
+  // What a CompletedCall needs; kept only when the Tagalong records calls.
+  kind?: "chat" | "llm";
+  input?: readonly MessageLike[] | readonly string[];
+  invocationParams?: Record<string, unknown>;
+}
+
+interface RunState {
+  parentRunId?: string;
+  rootRunId: string;
+  model?: ModelRun;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+/** The TagalongCallbackHandler among a run's handlers, if any. */
+export function findHandler(handlers: readonly unknown[] | undefined): TagalongCallbackHandler | undefined {
+  if (!handlers) return undefined;
+  for (const handler of handlers) {
+    if (handler && (handler as Record<symbol, unknown>)[HANDLER] === true) {
+      return handler as TagalongCallbackHandler;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A LangChain callback handler that labels every LLM and chat-model run with Tagalong metadata:
+ * the `tagalong` key of `RunnableConfig.metadata` (a Metadata), the other user keys as `extra`,
+ * `RunnableConfig.tags` as tags and the LangChain trace as `trace`. It records each finished run
+ * for after-the-call destinations (PromptLayer). A handler only observes, so in-flight destinations
+ * (Portkey's header, Requesty's body field) also need the model class from `withTagalong`.
+ *
+ * It is structurally a LangChain `BaseCallbackHandler` and imports nothing from `@langchain/core`,
+ * so one handler works with every installed copy and major of it. It never throws into the chain.
+ */
+export class TagalongCallbackHandler {
+  readonly name = "TagalongCallbackHandler";
+  readonly tagalong: Tagalong;
+  awaitHandlers: boolean;
+  raiseError = false;
+  ignoreLLM = false;
+  ignoreChain: boolean;
+  ignoreAgent: boolean;
+  ignoreRetriever: boolean;
+  ignoreCustomEvent = true;
+  lc_serializable = false;
+  readonly [HANDLER] = true;
+
+  private readonly traceFromRuns: boolean;
+  private readonly runs = new Map<string, RunState>();
+  private readonly warned = new Set<string>();
+  private readonly inFlightDestinations: string[];
+
+  constructor(tagalong: Tagalong, options: TagalongCallbackHandlerOptions = {}) {
+    this.tagalong = tagalong;
+    this.awaitHandlers = options.awaitHandlers ?? true;
+    this.traceFromRuns = options.traceFromRuns ?? true;
+    // Only a trace needs the runs around the model's; without one, skip their callbacks entirely.
+    this.ignoreChain = this.ignoreAgent = this.ignoreRetriever = !this.traceFromRuns;
+    this.inFlightDestinations = tagalong.destinations.filter((d) => d.encode).map((d) => d.name);
+  }
+
+  /** LangChain copies handlers in places; every copy must share the runs. */
+  copy(): this {
+    return this;
+  }
+
+  // --- runs around the model's (chains, graph nodes, tools, retrievers): only their place in the trace ---
+
+  private readonly startRun = (_run: unknown, _input: unknown, runId: string, parentRunId?: string): void => {
+    this.safely(() => this.track(runId, parentRunId));
+  };
+  private readonly endRun = (_outputOrError: unknown, runId: string): void => {
+    this.runs.delete(runId);
+  };
+  handleChainStart = this.startRun;
+  handleChainEnd = this.endRun;
+  handleChainError = this.endRun;
+  handleToolStart = this.startRun;
+  handleToolEnd = this.endRun;
+  handleToolError = this.endRun;
+  handleRetrieverStart = this.startRun;
+  handleRetrieverEnd = this.endRun;
+  handleRetrieverError = this.endRun;
+
+  // --- model runs ---
+
+  handleChatModelStart(
+    _llm: unknown,
+    messages: unknown[][],
+    runId: string,
+    parentRunId?: string,
+    extraParams?: Record<string, unknown>,
+    tags?: string[],
+    metadata?: Record<string, unknown>,
+  ): void {
+    this.safely(() =>
+      this.beginModel("chat", messages[0] as MessageLike[], runId, parentRunId, extraParams, tags, metadata),
+    );
+  }
+
+  handleLLMStart(
+    _llm: unknown,
+    prompts: string[],
+    runId: string,
+    parentRunId?: string,
+    extraParams?: Record<string, unknown>,
+    tags?: string[],
+    metadata?: Record<string, unknown>,
+  ): void {
+    this.safely(() => this.beginModel("llm", prompts, runId, parentRunId, extraParams, tags, metadata));
+  }
+
+  handleLLMEnd(output: LLMResultLike, runId: string): void {
+    this.safely(() => this.endModel(runId, output, undefined));
+  }
+
+  handleLLMError(error: unknown, runId: string): void {
+    this.safely(() => this.endModel(runId, undefined, error));
+  }
+
+  // --- withTagalong's side ---
+
+  /** @internal The model begins its request: the run's prepared call, or its metadata error thrown. */
+  [ENTER_RUN](runManager: RunManagerLike): PreparedCall {
+    const run = this.track(runManager.runId, runManager.parentRunId ?? runManager._parentRunId);
+    const model = (run.model ??= {
+      startTime: Date.now(),
+      metadata: runManager.metadata,
+      tags: runManager.tags,
+    });
+    model.inFlight = true;
+    try {
+      return this.prepare(run, model);
+    } catch (error) {
+      model.errorRaised = true;
+      throw error;
+    }
+  }
+
+  /** @internal The model's request is done (or its stream closed). */
+  [EXIT_RUN](runId: string, stream: boolean): void {
+    const model = this.runs.get(runId)?.model;
+    if (model) {
+      model.endTime = Date.now();
+      if (stream) model.stream = true;
+    }
+  }
+
+  // --- internals ---
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.tagalong.reportError(error);
+    }
+  }
+
+  private track(runId: string, parentRunId: string | undefined): RunState {
+    let run = this.runs.get(runId);
+    if (run === undefined) {
+      const parent = parentRunId === undefined ? undefined : this.runs.get(parentRunId);
+      run = { parentRunId, rootRunId: parent?.rootRunId ?? parentRunId ?? runId };
+      if (this.runs.size >= MAX_RUNS) {
+        const oldest = this.runs.keys().next().value;
+        if (oldest !== undefined) this.runs.delete(oldest);
+      }
+      this.runs.set(runId, run);
+    }
+    return run;
+  }
+
+  private beginModel(
+    kind: "chat" | "llm",
+    input: readonly MessageLike[] | readonly string[],
+    runId: string,
+    parentRunId: string | undefined,
+    extraParams: Record<string, unknown> | undefined,
+    tags: string[] | undefined,
+    metadata: Record<string, unknown> | undefined,
+  ): void {
+    const run = this.track(runId, parentRunId);
+    const model = (run.model ??= { startTime: Date.now() });
+    model.metadata = metadata;
+    model.tags = tags;
+    if (this.tagalong.recordsCalls) {
+      model.kind = kind;
+      model.input = input;
+      model.invocationParams = extraParams?.invocation_params as Record<string, unknown> | undefined;
+    }
+    // Awaited, this runs on the caller's path at the start of the call: prepare here, once.
+    if (this.awaitHandlers && model.prepared === undefined && model.error === undefined) {
+      try {
+        this.prepare(run, model);
+      } catch {
+        // Kept on the run: withTagalong throws it before the request, or the end reports it.
+      }
+    }
+  }
+
+  private prepare(run: RunState, model: ModelRun): PreparedCall {
+    if (model.prepared !== undefined) return model.prepared;
+    if (model.error !== undefined) throw model.error;
+    try {
+      model.prepared = prepareRun(
+        this.tagalong,
+        readRunLabels(model.metadata, model.tags),
+        this.traceFromRuns ? run.rootRunId : undefined,
+        this.warnDropped,
+      );
+      return model.prepared;
+    } catch (error) {
+      model.error = error;
+      throw error;
+    }
+  }
+
+  private readonly warnDropped = (issues: readonly MetadataIssue[]): void => {
+    const fresh = issues.filter((issue) => !this.warned.has(issue.path));
+    if (fresh.length === 0) return;
+    if (this.warned.size < MAX_WARNED) for (const issue of fresh) this.warned.add(issue.path);
+    this.tagalong.logger.warn(
+      `ignored LangChain run metadata that a rule refuses (set it under metadata.tagalong to be told by an error): ${fresh
+        .map(formatIssue)
+        .join("; ")}`,
+    );
+  };
+
+  private endModel(runId: string, output: LLMResultLike | undefined, error: unknown): void {
+    const run = this.runs.get(runId);
+    this.runs.delete(runId);
+    const model = run?.model;
+    if (run === undefined || model === undefined) return;
+    if (!model.inFlight) this.warnNotInFlight();
+    let prepared = model.prepared;
+    if (prepared === undefined && model.error === undefined && this.tagalong.recordsCalls) {
+      try {
+        prepared = this.prepare(run, model);
+      } catch {
+        // reported below
+      }
+    }
+    if (model.error !== undefined) {
+      // Thrown into the chain by withTagalong, the user has it; otherwise it must not vanish.
+      if (!model.errorRaised) this.tagalong.reportError(model.error);
+      return;
+    }
+    if (prepared === undefined || !this.tagalong.recordsCalls) return;
+    this.tagalong.record(this.completedCall(runId, run, model, prepared, output, error));
+  }
+
+  private warnNotInFlight(): void {
+    if (this.inFlightDestinations.length === 0 || this.warned.has("(in-flight)")) return;
+    this.warned.add("(in-flight)");
+    this.tagalong.logger.warn(
+      `TagalongCallbackHandler saw a model run that was not made with withTagalong(...): its metadata did not reach ${this.inFlightDestinations.join(
+        ", ",
+      )}. A callback handler only observes; use the model class from withTagalong(ChatOpenAI).`,
+    );
+  }
+
+  private completedCall(
+    runId: string,
+    run: RunState,
+    model: ModelRun,
+    prepared: PreparedCall,
+    output: LLMResultLike | undefined,
+    error: unknown,
+  ): CompletedCall {
+    const params = model.invocationParams ?? {};
+    const meta = model.metadata ?? {};
+    const provider = str(meta.ls_provider) ?? "langchain";
+    const input: CompletedCall["input"] =
+      model.kind === "llm"
+        ? (model.input as readonly string[]).map((content) => ({ role: "user", content }))
+        : toChatMessages((model.input ?? []) as readonly MessageLike[]);
+    const result = output ? readResult(output) : { output: [] };
+    const context: Record<string, string> = { langchain_run_id: runId };
+    if (run.parentRunId !== undefined) context.langchain_parent_run_id = run.parentRunId;
+    const call: CompletedCall = {
+      provider,
+      model: str(params.model) ?? str(params.model_name) ?? str(meta.ls_model_name) ?? "unknown",
+      source: "langchain",
+      input,
+      ...result,
+      parameters: params,
+      startTime: new Date(model.startTime),
+      endTime: new Date(model.endTime ?? Date.now()),
+      status: "success",
+      stream: model.stream === true || params.stream === true,
+      metadata: prepared.metadata,
+      context,
+    };
+    if (provider === "openai" || provider === "azure") {
+      call.apiType =
+        model.kind === "llm"
+          ? "completions"
+          : call.responseId?.startsWith("resp_")
+            ? "responses"
+            : "chat-completions";
+    }
+    if (output === undefined) {
+      const name = (error as { name?: unknown } | null)?.name;
+      const type = typeof name === "string" ? name : "Error";
+      call.status = /abort/i.test(type) ? "aborted" : "error";
+      call.error = { type, message: String((error as { message?: unknown } | null)?.message ?? error) };
+    }
+    return call;
+  }
+}

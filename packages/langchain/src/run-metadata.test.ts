@@ -1,0 +1,131 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { addBodyFields } from "./fetch";
+import { readRunLabels, runMetadata } from "./run-metadata";
+
+describe("readRunLabels", () => {
+  it("keeps the tagalong key apart, user keys as extra, thread keys as the session", () => {
+    const labels = readRunLabels(
+      {
+        tagalong: { user: "u_1" },
+        team: "search",
+        attempt: 2,
+        beta: false,
+        thread_id: "t-1",
+        nested: { a: 1 },
+        list: ["a"],
+        missing: undefined,
+      },
+      ["checkout"],
+    );
+    expect(labels).toEqual({
+      explicit: { user: "u_1" },
+      implied: { session: "t-1", extra: { team: "search", attempt: 2, beta: false }, tags: ["checkout"] },
+    });
+  });
+
+  it("ignores LangChain's and LangGraph's own keys and tags", () => {
+    const labels = readRunLabels(
+      {
+        ls_provider: "openai",
+        ls_model_name: "gpt-4o-mini",
+        ls_integration: "langchain_chat_model",
+        langgraph_step: 1,
+        langgraph_node: "agent",
+        langgraph_checkpoint_ns: "agent:1",
+        checkpoint_ns: "agent:1",
+        checkpoint_id: "c-1",
+        __pregel_task_id: "x",
+        __pregel_resuming: false,
+        versions: { "@langchain/core": "1.4.0" },
+        run_attempt: 1,
+      },
+      [
+        "seq:step:2",
+        "graph:step:1",
+        "map:key:a",
+        "branch:default",
+        "condition:1",
+        "langsmith:hidden",
+        "mine",
+      ],
+    );
+    expect(labels).toEqual({ explicit: undefined, implied: { tags: ["mine"] } });
+  });
+
+  it("the first thread key wins the session", () => {
+    expect(readRunLabels({ session_id: "s", thread_id: "t" }, []).implied).toEqual({ session: "s" });
+  });
+});
+
+describe("runMetadata", () => {
+  const implied = { session: "t-1", tags: ["a", "b"], extra: { team: "search", stage: "x" } };
+
+  it("lays the tagalong key over the implied fields", () => {
+    expect(
+      runMetadata({ user: "u", session: "s", tags: ["b", "c"], extra: { stage: "y" } }, implied, "run-1"),
+    ).toEqual({
+      user: "u",
+      session: "s",
+      tags: ["a", "b", "c"],
+      extra: { team: "search", stage: "y" },
+      trace: "run-1",
+    });
+  });
+
+  it("a trace the user set wins over the run's", () => {
+    expect(runMetadata({ trace: "mine" }, {}, "run-1")).toEqual({ trace: "mine" });
+  });
+
+  it("passes ill-typed metadata on as given, so validation names it", () => {
+    expect(runMetadata("u_42", implied, "run-1")).toBe("u_42");
+    expect(runMetadata({ tags: "a", extra: 5, userId: "u" }, implied, undefined)).toEqual({
+      session: "t-1",
+      tags: "a",
+      extra: 5,
+      userId: "u",
+    });
+  });
+});
+
+describe("addBodyFields", () => {
+  const fields = { requesty: { user_id: "u", tags: ["a"] } };
+
+  it("splices the fields in without touching the rest of the body", () => {
+    const body = JSON.stringify({ model: "m", messages: [{ role: "user", content: 'say "hi" {}' }] });
+    const out = addBodyFields(body, fields);
+    expect(JSON.parse(out)).toEqual({ ...fields, ...JSON.parse(body) });
+    expect(out.endsWith(body.slice(1))).toBe(true);
+    expect(JSON.parse(addBodyFields("{}", fields))).toEqual(fields);
+    expect(JSON.parse(addBodyFields(" { } ", fields))).toEqual(fields);
+  });
+
+  it("merges with a field the caller set, the caller's keys winning", () => {
+    const body = JSON.stringify({ model: "m", requesty: { user_id: "mine", auto_cache: true } });
+    expect(JSON.parse(addBodyFields(body, fields))).toEqual({
+      model: "m",
+      requesty: { user_id: "mine", tags: ["a"], auto_cache: true },
+    });
+  });
+
+  it("leaves a body that is not a JSON object alone", () => {
+    expect(addBodyFields("not json", fields)).toBe("not json");
+    expect(addBodyFields("[1]", fields)).toBe("[1]");
+  });
+});
+
+describe("the package's runtime", () => {
+  it("imports nothing from @langchain/*, so it works with whichever copy the user has", () => {
+    const dir = new URL(".", import.meta.url);
+    const sources = readdirSync(dir).filter((f) => f.endsWith(".ts") && !/\.test(-d)?\.ts$/.test(f));
+    expect(sources.length).toBeGreaterThan(3);
+    for (const file of sources) {
+      const text = readFileSync(new URL(file, dir), "utf8");
+      const runtimeImports = [...text.matchAll(/^import (?!type )[^;]*from "([^"]+)"/gm)].map((m) => m[1]);
+      expect(
+        runtimeImports.filter((s) => s?.startsWith("@langchain/")),
+        file,
+      ).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,87 @@
+import type { ExtraValue, Metadata } from "@tagalong/core";
+
+/** The key of RunnableConfig.metadata that holds a Tagalong `Metadata`. */
+export const METADATA_KEY = "tagalong";
+
+// LangChain's and LangGraph's own bookkeeping, never user metadata.
+const INTERNAL_PREFIXES = ["ls_", "langgraph_", "lc_", "__"];
+const INTERNAL_KEYS = new Set(["checkpoint_ns", "checkpoint_id", "versions", "run_attempt"]);
+// LangSmith's thread keys (LangGraph copies `configurable.thread_id` into metadata): a conversation.
+const SESSION_KEYS = ["session_id", "thread_id", "conversation_id"];
+// Tags LangChain adds to child runs by itself (`seq:step:2`, `graph:step:1`, `langsmith:hidden`, ...).
+const INTERNAL_TAG = /^(?:seq:step|graph:step|map:key|branch|condition):|^langsmith:/;
+
+export function isInternalKey(key: string): boolean {
+  if (INTERNAL_KEYS.has(key)) return true;
+  for (const prefix of INTERNAL_PREFIXES) if (key.startsWith(prefix)) return true;
+  return false;
+}
+
+export function isInternalTag(tag: string): boolean {
+  return INTERNAL_TAG.test(tag);
+}
+
+/**
+ * What a run's LangChain metadata and tags say, split by how strictly it is held: `explicit` is the
+ * user's `tagalong` key (a Metadata, validated like any per-call metadata); `implied` comes from the
+ * rest of the run's metadata and tags, which were not written for Tagalong, so a value a destination
+ * refuses is dropped with a warning instead of failing the call.
+ */
+export interface RunLabels {
+  explicit: unknown;
+  implied: Metadata;
+}
+
+export function readRunLabels(
+  metadata: Record<string, unknown> | undefined,
+  tags: readonly string[] | undefined,
+): RunLabels {
+  const implied: Metadata = {};
+  let explicit: unknown;
+  let extra: Record<string, ExtraValue> | undefined;
+  if (metadata) {
+    for (const key in metadata) {
+      const value = metadata[key];
+      if (key === METADATA_KEY) {
+        explicit = value;
+        continue;
+      }
+      if (value === undefined || isInternalKey(key)) continue;
+      if (SESSION_KEYS.includes(key)) {
+        if (typeof value === "string" && implied.session === undefined) implied.session = value;
+        continue;
+      }
+      // Objects and arrays have no place in `extra` (and are usually someone else's bookkeeping).
+      if (typeof value === "string" || typeof value === "boolean" || typeof value === "number") {
+        (extra ??= {})[key] = value;
+      }
+    }
+  }
+  if (extra) implied.extra = extra;
+  if (tags && tags.length > 0) {
+    const own = tags.filter((tag) => !isInternalTag(tag));
+    if (own.length > 0) implied.tags = own;
+  }
+  return { explicit, implied };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The per-call metadata of a run: the implied fields, then the explicit ones over them (scalars
+ * replaced, tags unioned, extra merged key by key). Unknown or ill-typed explicit fields are kept
+ * as given so validation names them.
+ */
+export function runMetadata(explicit: unknown, implied: Metadata, trace: string | undefined): unknown {
+  if (explicit !== undefined && !isRecord(explicit)) return explicit;
+  const out: Record<string, unknown> = { ...implied, ...explicit };
+  if (implied.tags && explicit && Array.isArray(explicit.tags)) {
+    out.tags = [...new Set([...implied.tags, ...(explicit.tags as string[])])];
+  }
+  if (implied.extra && explicit && isRecord(explicit.extra))
+    out.extra = { ...implied.extra, ...explicit.extra };
+  if (trace !== undefined && out.trace === undefined) out.trace = trace;
+  return out;
+}
