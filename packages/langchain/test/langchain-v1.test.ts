@@ -1,0 +1,4 @@
+import * as langchain from "./langchain-v1";
+import { langchainSuite } from "./suite";
+
+langchainSuite(langchain);

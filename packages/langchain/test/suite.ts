@@ -1,0 +1,708 @@
+// The one suite every supported LangChain version pair runs: each *.test.ts beside it hands in the
+// LangChain modules of its pair (resolved from a compat package or from this package).
+import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import {
+  type CompletedCall,
+  createTagalong,
+  type Destination,
+  InvalidMetadataError,
+  type Logger,
+  portkey,
+  promptLayer,
+  requesty,
+  type Tagalong,
+  withMetadata,
+} from "@tagalong/core";
+import { createRecorder, type ModelCall, type Recorder, replyText } from "@tagalong/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { TagalongCallbackHandler, withTagalong } from "../src/index";
+import { useOffline } from "./offline";
+
+/** What each version pair hands the suite (see langchain-v1.ts and compat/langchain-*). */
+export interface LangChainModules {
+  label: string;
+  moduleURL: string;
+  awaitAllCallbacks: () => Promise<void>;
+  AIMessage: any;
+  HumanMessage: any;
+  SystemMessage: any;
+  ToolMessage: any;
+  ChatPromptTemplate: any;
+  RunnableLambda: any;
+  Annotation: any;
+  StateGraph: any;
+  MemorySaver: any;
+  START: string;
+  END: string;
+  ChatOpenAI: any;
+  OpenAI: any;
+}
+
+const MODEL = "gpt-4o-mini";
+const API_KEY = "sk-test-tagalong-langchain";
+
+const WEATHER_TOOL = {
+  type: "function",
+  function: {
+    name: "get_weather",
+    description: "The weather in a city",
+    parameters: {
+      type: "object",
+      properties: { city: { type: "string" } },
+      required: ["city"],
+      additionalProperties: false,
+    },
+  },
+};
+
+/** Whether this Node satisfies an `engines.node` range of the usual `>=N[.M]` form. */
+function nodeSatisfies(range: string | undefined): boolean {
+  const min = range && /^>=\s*(\d+)(?:\.(\d+))?/.exec(range.trim());
+  if (!min) return true;
+  const [major, minor] = process.versions.node.split(".").map(Number) as [number, number];
+  const wantMajor = Number(min[1]);
+  const wantMinor = Number(min[2] ?? 0);
+  return major > wantMajor || (major === wantMajor && minor >= wantMinor);
+}
+
+interface Manifest {
+  version: string;
+  engines?: { node?: string };
+}
+
+/** An after-the-call destination that keeps what it is given. */
+function memory(): Destination & { calls: CompletedCall[] } {
+  const calls: CompletedCall[] = [];
+  return { name: "memory", calls, record: (call) => void calls.push(call) };
+}
+
+function collectingLogger(): Logger & { warnings: string[] } {
+  const warnings: string[] = [];
+  const ignore = () => {};
+  return {
+    warnings,
+    debug: ignore,
+    info: ignore,
+    error: ignore,
+    warn: (message) => void warnings.push(message),
+  };
+}
+
+/** The text of the last user message a model call sent (chat, responses or legacy completions). */
+function lastUserText(call: ModelCall): string {
+  const body = call.body ?? {};
+  if (typeof body.prompt === "string") return body.prompt;
+  if (Array.isArray(body.prompt)) return body.prompt.join("\n");
+  const items: any[] = body.messages ?? (Array.isArray(body.input) ? body.input : []);
+  const user = [...items].reverse().find((m) => m?.role === "user");
+  const content = user?.content;
+  if (typeof content === "string") return content;
+  return Array.isArray(content) ? content.map((p: any) => p?.text ?? "").join("") : "";
+}
+
+async function drain(stream: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of stream) {
+    // read to the end
+  }
+}
+
+export function langchainSuite(lc: LangChainModules): void {
+  const require = createRequire(lc.moduleURL);
+  const manifest = (name: string): Manifest => require(`${name}/package.json`);
+  const versions = ["@langchain/core", "@langchain/openai", "@langchain/langgraph"]
+    .map((name) => `${name}@${manifest(name).version}`)
+    .join(", ");
+  const engine = manifest("@langchain/openai").engines?.node;
+
+  // The matrix, not a failure: a pair whose @langchain/openai needs a newer Node runs under that Node.
+  describe.skipIf(!nodeSatisfies(engine))(`${lc.label} (${versions})`, () => {
+    useOffline();
+    let rec: Recorder;
+    beforeAll(async () => {
+      rec = await createRecorder();
+    });
+    afterEach(async () => {
+      expect(rec.violations()).toEqual([]);
+      await rec.reset();
+    });
+    afterAll(async () => {
+      await rec.close();
+    });
+
+    const ChatModel = withTagalong(lc.ChatOpenAI);
+    const LLM = withTagalong(lc.OpenAI);
+
+    interface Setup {
+      tagalong: Tagalong;
+      handler: TagalongCallbackHandler;
+      memory: ReturnType<typeof memory>;
+      logger: ReturnType<typeof collectingLogger>;
+      errors: unknown[];
+      chat(fields?: Record<string, unknown>): any;
+      /** Every callback delivered and every recorded call handed on. */
+      settle(): Promise<void>;
+    }
+
+    function setup(
+      options: { awaitHandlers?: boolean; destinations?: Destination[]; recordThrows?: boolean } = {},
+    ): Setup {
+      const mem = memory();
+      if (options.recordThrows) {
+        mem.record = () => {
+          throw new Error("destination bug");
+        };
+      }
+      const logger = collectingLogger();
+      const errors: unknown[] = [];
+      const tagalong = createTagalong({
+        destinations: options.destinations ?? [portkey(), requesty(), mem],
+        logger,
+        onError: (error) => void errors.push(error),
+      });
+      const handler = new TagalongCallbackHandler(tagalong, { awaitHandlers: options.awaitHandlers });
+      return {
+        tagalong,
+        handler,
+        memory: mem,
+        logger,
+        errors,
+        chat: (fields = {}) =>
+          new ChatModel({
+            model: MODEL,
+            apiKey: API_KEY,
+            maxRetries: 0,
+            configuration: { baseURL: rec.openaiBaseURL },
+            ...fields,
+          }),
+        settle: async () => {
+          await lc.awaitAllCallbacks();
+          await tagalong.flush();
+        },
+      };
+    }
+
+    /** One way to reach the model: the LangChain path, and whether it streams on the wire. */
+    interface Path {
+      name: string;
+      stream: boolean;
+      /** A graph passes `configurable.thread_id`, which LangGraph copies into run metadata. */
+      graph?: boolean;
+      endpoint?: string;
+      /** LangChain's legacy OpenAI LLM keeps no completion id in its result. */
+      noResponseId?: boolean;
+      run(s: Setup, input: string, config: Record<string, any>): Promise<unknown>;
+    }
+
+    const graphOf = (model: any) => {
+      const State = lc.Annotation.Root({
+        question: lc.Annotation(),
+        answer: lc.Annotation(),
+      });
+      return new lc.StateGraph(State)
+        .addNode("agent", async (state: { question: string }, config: unknown) => {
+          const message = await model.invoke(state.question, config);
+          return { answer: String(message.content) };
+        })
+        .addEdge(lc.START, "agent")
+        .addEdge("agent", lc.END)
+        .compile({ checkpointer: new lc.MemorySaver() });
+    };
+
+    const paths: Path[] = [
+      { name: "invoke", stream: false, run: (s, input, config) => s.chat().invoke(input, config) },
+      { name: "batch", stream: false, run: (s, input, config) => s.chat().batch([input], [config]) },
+      {
+        name: "stream",
+        stream: true,
+        run: async (s, input, config) => drain(await s.chat().stream(input, config)),
+      },
+      {
+        name: "streamEvents (v2)",
+        stream: true,
+        run: (s, input, config) => drain(s.chat().streamEvents(input, { ...config, version: "v2" })),
+      },
+      {
+        name: "streaming: true",
+        stream: true,
+        run: (s, input, config) => s.chat({ streaming: true }).invoke(input, config),
+      },
+      {
+        name: "tools bound",
+        stream: false,
+        run: (s, input, config) => s.chat().bindTools([WEATHER_TOOL]).invoke(input, config),
+      },
+      {
+        name: "tools bound, streamed",
+        stream: true,
+        run: async (s, input, config) =>
+          drain(await s.chat().bindTools([WEATHER_TOOL]).stream(input, config)),
+      },
+      {
+        name: "withConfig",
+        stream: false,
+        run: (s, input, config) => s.chat().withConfig({ temperature: 0 }).invoke(input, config),
+      },
+      {
+        name: "chain: prompt | model",
+        stream: false,
+        run: (s, input, config) =>
+          lc.ChatPromptTemplate.fromMessages([
+            ["system", "Be brief."],
+            ["human", "{q}"],
+          ])
+            .pipe(s.chat())
+            .invoke({ q: input }, config),
+      },
+      {
+        name: "chain: streamEvents (v2)",
+        stream: true,
+        run: (s, input, config) =>
+          drain(
+            lc.ChatPromptTemplate.fromMessages([["human", "{q}"]])
+              .pipe(s.chat())
+              .streamEvents({ q: input }, { ...config, version: "v2" }),
+          ),
+      },
+      {
+        name: "chain: model inside a RunnableLambda",
+        stream: false,
+        run: (s, input, config) =>
+          lc.RunnableLambda.from(async (q: string, inner: unknown) => s.chat().invoke(q, inner)).invoke(
+            input,
+            config,
+          ),
+      },
+      {
+        name: "LangGraph: invoke",
+        stream: false,
+        graph: true,
+        run: (s, input, config) => graphOf(s.chat()).invoke({ question: input }, config),
+      },
+      {
+        name: "LangGraph: stream messages",
+        stream: true,
+        graph: true,
+        run: async (s, input, config) =>
+          drain(await graphOf(s.chat()).stream({ question: input }, { ...config, streamMode: "messages" })),
+      },
+      {
+        name: "Responses API",
+        stream: false,
+        endpoint: "responses",
+        run: (s, input, config) => s.chat({ useResponsesApi: true }).invoke(input, config),
+      },
+      {
+        name: "legacy completions LLM (OpenAI)",
+        stream: false,
+        endpoint: "completions",
+        noResponseId: true,
+        run: (_s, input, config) =>
+          new LLM({
+            model: "gpt-3.5-turbo-instruct",
+            apiKey: API_KEY,
+            maxRetries: 0,
+            configuration: { baseURL: rec.openaiBaseURL },
+          }).invoke(input, config),
+      },
+    ];
+
+    for (const awaitHandlers of [true, false]) {
+      describe(awaitHandlers ? "awaited handler (default)" : "background handler", () => {
+        it.each(paths)(
+          "$name: Portkey header and Requesty body on the wire, the run recorded",
+          async (path) => {
+            const s = setup({ awaitHandlers });
+            const runId = randomUUID();
+            const input = `where is my order (${path.name})`;
+            await path.run(s, input, {
+              runId,
+              callbacks: [s.handler],
+              metadata: { tagalong: { user: "u_42", environment: "production" }, team: "search" },
+              tags: ["checkout"],
+              ...(path.graph ? { configurable: { thread_id: "thread-7" } } : {}),
+            });
+
+            const calls = rec.calls();
+            expect(calls).toHaveLength(1);
+            const call = calls[0]!;
+            expect(call.endpoint).toBe(path.endpoint ?? "chat.completions");
+            expect(call.stream).toBe(path.stream);
+            expect(lastUserText(call)).toContain(input);
+            const session = path.graph ? { session_id: "thread-7" } : {};
+            expect(call.portkey.metadata).toEqual({
+              _user: "u_42",
+              _environment: "production",
+              team: "search",
+              tags: "checkout",
+              ...session,
+            });
+            // The LangChain trace: the id of the root run (the one invoked).
+            expect(call.portkey.traceId).toBe(runId);
+            expect(call.requesty).toEqual({
+              user_id: "u_42",
+              trace_id: runId,
+              tags: ["checkout"],
+              extra: { environment: "production", team: "search", ...session },
+            });
+            if (path.name.startsWith("tools")) expect(call.body.tools).toHaveLength(1);
+
+            await s.settle();
+            expect(s.memory.calls).toHaveLength(1);
+            const recorded = s.memory.calls[0]!;
+            expect(recorded.status).toBe("success");
+            expect(recorded.metadata).toMatchObject({ user: "u_42", trace: runId, tags: ["checkout"] });
+            expect(recorded.stream).toBe(path.stream);
+            expect(recorded.responseId).toBe(path.noResponseId ? undefined : call.responseId);
+            expect(recorded.input.at(-1)).toMatchObject({ role: "user", content: lastUserText(call) });
+            if (path.name.startsWith("tools")) {
+              expect(recorded.output[0]?.toolCalls?.map((t) => t.name)).toEqual(["get_weather"]);
+            } else {
+              expect(recorded.output).toEqual([
+                { role: "assistant", content: replyText(lastUserText(call)) },
+              ]);
+            }
+            expect(recorded.context?.langchain_run_id).toMatch(/^[0-9a-f-]{36}$/);
+            expect(s.errors).toEqual([]);
+            expect(s.logger.warnings).toEqual([]);
+          },
+        );
+
+        it("batch of 200 inputs with distinct users: every request carries its own", async () => {
+          const s = setup({ awaitHandlers });
+          const chain = lc.ChatPromptTemplate.fromMessages([["human", "question {i}"]]).pipe(s.chat());
+          const n = 200;
+          const inputs = Array.from({ length: n }, (_, i) => ({ i }));
+          const configs = inputs.map(({ i }) => ({
+            callbacks: [s.handler],
+            metadata: { tagalong: { user: `user-${i}` } },
+          }));
+          await chain.batch(inputs, configs);
+
+          const calls = rec.calls();
+          expect(calls).toHaveLength(n);
+          const mismatches = calls.filter((call) => {
+            const user = `user-${/question (\d+)/.exec(lastUserText(call))?.[1]}`;
+            return call.portkey.metadata?._user !== user || call.requesty?.user_id !== user;
+          });
+          expect(mismatches).toEqual([]);
+          expect(new Set(calls.map((c) => c.portkey.traceId)).size).toBe(n);
+
+          await s.settle();
+          expect(s.memory.calls).toHaveLength(n);
+          const recordMismatches = s.memory.calls.filter(
+            (c) => `user-${/question (\d+)/.exec(c.input.at(-1)?.content ?? "")?.[1]}` !== c.metadata.user,
+          );
+          expect(recordMismatches).toEqual([]);
+        }, 30_000);
+
+        it("invalid metadata: InvalidMetadataError before anything is sent, on every path", async () => {
+          const s = setup({ awaitHandlers });
+          const bad = [
+            { tagalong: { user: 42 } },
+            { tagalong: { userId: "u_1" } },
+            { tagalong: { user: "u".repeat(129) } }, // Portkey's 128-char limit
+          ];
+          for (const path of paths) {
+            for (const metadata of bad) {
+              const error = await path.run(s, "hello", { callbacks: [s.handler], metadata }).then(
+                () => undefined,
+                (e: unknown) => e,
+              );
+              expect(error, `${path.name} ${JSON.stringify(metadata).slice(0, 40)}`).toBeInstanceOf(
+                InvalidMetadataError,
+              );
+            }
+          }
+          expect(rec.requests).toHaveLength(0);
+          await s.settle();
+          // The caller has the error; it is not reported twice, and nothing was called to record.
+          expect(s.memory.calls).toEqual([]);
+          expect(s.errors).toEqual([]);
+        }, 30_000);
+      });
+    }
+
+    it("metadata from chains reaches the model run; LangChain's own keys and tags do not", async () => {
+      const s = setup();
+      const inner = lc.RunnableLambda.from(async (q: string, config: unknown) =>
+        s.chat().invoke(q, config),
+      ).withConfig({
+        metadata: { stage: "rerank" },
+        tags: ["inner"],
+      });
+      const graph = new lc.StateGraph(lc.Annotation.Root({ q: lc.Annotation() }))
+        .addNode("agent", async (state: { q: string }, config: unknown) => {
+          await inner.invoke(state.q, config);
+          return {};
+        })
+        .addEdge(lc.START, "agent")
+        .compile({ checkpointer: new lc.MemorySaver() });
+      await graph.invoke(
+        { q: "hi" },
+        {
+          callbacks: [s.handler],
+          metadata: { tagalong: { user: "u_7", tags: ["vip"] }, team: "search", attempt: 2, beta: true },
+          tags: ["checkout"],
+          configurable: { thread_id: "t-1" },
+        },
+      );
+      const [call] = rec.calls();
+      const { tags, ...rest } = call!.portkey.metadata!;
+      expect(rest).toEqual({
+        _user: "u_7",
+        session_id: "t-1",
+        team: "search",
+        stage: "rerank",
+        attempt: "2",
+        beta: "true",
+      });
+      expect(tags?.split(",").sort()).toEqual(["checkout", "inner", "vip"]);
+      expect(call!.requesty.extra).toEqual({
+        session_id: "t-1",
+        team: "search",
+        stage: "rerank",
+        attempt: 2,
+        beta: true,
+      });
+    });
+
+    it("the handler on the model alone: the chain's metadata still goes out; the trace is the model run", async () => {
+      const s = setup();
+      const model = s.chat({ callbacks: [s.handler] });
+      const runId = randomUUID();
+      const chain = lc.ChatPromptTemplate.fromMessages([["human", "{q}"]]).pipe(model);
+      await chain.invoke({ q: "hi" }, { runId, metadata: { tagalong: { user: "u_1" } } });
+      await s.settle();
+      // With no handler at the chain, LangChain starts no chain run: the model run is the root.
+      const [call] = rec.calls();
+      const [recorded] = s.memory.calls;
+      expect(call!.portkey.metadata).toEqual({ _user: "u_1" });
+      expect(call!.portkey.traceId).toBe(recorded!.context?.langchain_run_id);
+      expect(recorded!.context?.langchain_parent_run_id).toBeUndefined();
+    });
+
+    it("withMetadata scopes and createTagalong defaults merge under the run's metadata", async () => {
+      const mem = memory();
+      const tagalong = createTagalong({
+        destinations: [portkey(), requesty(), mem],
+        metadata: { environment: "staging", tags: ["app"] },
+      });
+      const handler = new TagalongCallbackHandler(tagalong);
+      const model = new ChatModel({
+        model: MODEL,
+        apiKey: API_KEY,
+        configuration: { baseURL: rec.openaiBaseURL },
+        callbacks: [handler],
+      });
+      await withMetadata({ organization: "acme", trace: "trace-from-scope" }, () =>
+        model.invoke("hi", { metadata: { tagalong: { user: "u_1" } }, tags: ["checkout"] }),
+      );
+      const [call] = rec.calls();
+      expect(call!.portkey.metadata).toEqual({
+        _user: "u_1",
+        _environment: "staging",
+        _organisation: "acme",
+        tags: "app,checkout",
+      });
+      // A trace the user set wins over the LangChain one.
+      expect(call!.portkey.traceId).toBe("trace-from-scope");
+    });
+
+    it("metadata not written for Tagalong that a destination refuses is dropped with one warning", async () => {
+      const s = setup();
+      const model = s.chat({ callbacks: [s.handler] });
+      const metadata = {
+        tagalong: { user: "u_1" },
+        note: "n".repeat(200),
+        tags: "not-a-list",
+        team: "search",
+      };
+      await model.invoke("one", { metadata });
+      await model.invoke("two", { metadata });
+      const calls = rec.calls();
+      expect(calls.map((c) => c.portkey.metadata)).toEqual([
+        { _user: "u_1", team: "search" },
+        { _user: "u_1", team: "search" },
+      ]);
+      expect(s.logger.warnings).toHaveLength(1);
+      expect(s.logger.warnings[0]).toContain("metadata.extra.note: 200 chars, Portkey allows 128");
+      expect(s.logger.warnings[0]).toContain("metadata.extra.tags");
+    });
+
+    it("a model with no TagalongCallbackHandler is left alone", async () => {
+      const s = setup();
+      const message = await s.chat().invoke("hi", { metadata: { tagalong: { user: "u_1" } } });
+      expect(message.content).toBe(replyText("hi"));
+      const [call] = rec.calls();
+      expect(call!.portkey.rawHeader).toBeUndefined();
+      expect(call!.portkey.traceId).toBeUndefined();
+      expect(call!.requesty).toBeUndefined();
+    });
+
+    it("the caller's own fetch, explicit headers and body fields are kept and win", async () => {
+      const s = setup();
+      const seen: string[] = [];
+      const model = s.chat({
+        callbacks: [s.handler],
+        modelKwargs: { requesty: { auto_cache: true, user_id: "from-kwargs" } },
+        configuration: {
+          baseURL: rec.openaiBaseURL,
+          defaultHeaders: { "X-Portkey-Trace-Id": "my-trace" },
+          fetch: (url: string, init: RequestInit) => {
+            seen.push(String(url));
+            return fetch(url, init);
+          },
+        },
+      });
+      await model.invoke("hi", { metadata: { tagalong: { user: "u_1" } } });
+      const [call] = rec.calls();
+      expect(seen).toHaveLength(1);
+      expect(call!.portkey.traceId).toBe("my-trace");
+      expect(call!.portkey.metadata).toEqual({ _user: "u_1" });
+      expect(call!.requesty).toMatchObject({ auto_cache: true, user_id: "from-kwargs" });
+      expect(call!.requesty.trace_id).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it("records messages, tool calls, usage, ids and errors as CompletedCalls", async () => {
+      const s = setup();
+      const model = s.chat().bindTools([WEATHER_TOOL]);
+      const messages = [new lc.SystemMessage("Be brief."), new lc.HumanMessage("Weather in Paris?")];
+      const parentRunId = randomUUID();
+      const config = { callbacks: [s.handler], metadata: { tagalong: { user: "u_1" } } };
+      const asked = await lc.RunnableLambda.from((m: unknown, c: unknown) => model.invoke(m, c)).invoke(
+        messages,
+        {
+          ...config,
+          runId: parentRunId,
+        },
+      );
+      expect(asked.tool_calls).toHaveLength(1);
+      const toolCall = asked.tool_calls[0];
+      const answered = await model.invoke(
+        [...messages, asked, new lc.ToolMessage({ tool_call_id: toolCall.id, content: "Sunny" })],
+        config,
+      );
+      await s.settle();
+
+      const [first, second] = s.memory.calls;
+      const wire = rec.calls();
+      expect(first).toMatchObject({
+        provider: "openai",
+        model: MODEL,
+        apiType: "chat-completions",
+        source: "langchain",
+        status: "success",
+        input: [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "Weather in Paris?" },
+        ],
+        output: [
+          {
+            role: "assistant",
+            content: asked.content,
+            toolCalls: [{ id: toolCall.id, name: "get_weather", arguments: JSON.stringify(toolCall.args) }],
+          },
+        ],
+        usage: {
+          inputTokens: asked.usage_metadata.input_tokens,
+          outputTokens: asked.usage_metadata.output_tokens,
+        },
+        responseId: wire[0]!.responseId,
+        finishReason: "tool_calls",
+        stream: false,
+        metadata: { user: "u_1", trace: parentRunId },
+        context: { langchain_parent_run_id: parentRunId },
+      });
+      expect(first!.parameters?.tools).toHaveLength(1);
+      expect(first!.endTime.getTime()).toBeGreaterThanOrEqual(first!.startTime.getTime());
+      expect(second!.input.slice(2)).toEqual([
+        {
+          role: "assistant",
+          content: "",
+          toolCalls: [{ id: toolCall.id, name: "get_weather", arguments: JSON.stringify(toolCall.args) }],
+        },
+        { role: "tool", content: "Sunny", toolCallId: toolCall.id },
+      ]);
+      expect(second!.output).toEqual([{ role: "assistant", content: answered.content }]);
+      expect(second!.responseId).toBe(wire[1]!.responseId);
+      expect(second!.context?.langchain_parent_run_id).toBeUndefined();
+
+      rec.fail({ path: "/v1/chat/completions", status: 500, times: 1 });
+      const failed = await model.invoke("again", config).catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(Error);
+      await s.settle();
+      expect(s.memory.calls[2]).toMatchObject({
+        status: "error",
+        error: { message: (failed as Error).message },
+        output: [],
+        metadata: { user: "u_1" },
+      });
+    });
+
+    it("never throws into the chain: a failing destination is reported to onError", async () => {
+      const s = setup({ recordThrows: true });
+      const message = await s.chat({ callbacks: [s.handler] }).invoke("hi");
+      expect(message.content).toBe(replyText("hi"));
+      await s.settle();
+      expect(s.errors).toHaveLength(1);
+      expect(String(s.errors[0])).toContain("destination bug");
+    });
+
+    it("the handler alone, without withTagalong: records the run, warns once that nothing went in flight", async () => {
+      const s = setup();
+      const plain = new lc.ChatOpenAI({
+        model: MODEL,
+        apiKey: API_KEY,
+        configuration: { baseURL: rec.openaiBaseURL },
+        callbacks: [s.handler],
+      });
+      await plain.invoke("one", { metadata: { tagalong: { user: "u_1" } } });
+      await plain.invoke("two", { metadata: { tagalong: { user: 5 } } });
+      await s.settle();
+      expect(rec.calls().map((c) => c.portkey.rawHeader)).toEqual([undefined, undefined]);
+      expect(s.memory.calls.map((c) => c.metadata.user)).toEqual(["u_1"]);
+      expect(s.logger.warnings).toHaveLength(1);
+      expect(s.logger.warnings[0]).toContain("withTagalong");
+      // Nothing could stop the call; the invalid metadata is reported instead of recorded.
+      expect(s.errors).toHaveLength(1);
+      expect(s.errors[0]).toBeInstanceOf(InvalidMetadataError);
+    });
+
+    it("withTagalong keeps the class: instanceof, name, idempotent", () => {
+      const s = setup();
+      const model = s.chat();
+      expect(model).toBeInstanceOf(lc.ChatOpenAI);
+      expect(ChatModel.name).toBe(lc.ChatOpenAI.name);
+      expect(withTagalong(ChatModel)).toBe(ChatModel);
+      expect(model.bindTools([WEATHER_TOOL]).constructor).not.toBe(undefined);
+    });
+
+    it("PromptLayer end to end: each run logged with its metadata and LangChain run ids", async () => {
+      const tagalong = createTagalong({
+        destinations: [portkey(), promptLayer({ apiKey: "pl_test_key", baseURL: rec.promptLayerURL })],
+      });
+      const handler = new TagalongCallbackHandler(tagalong);
+      const runId = randomUUID();
+      const chain = lc.ChatPromptTemplate.fromMessages([["human", "{q}"]]).pipe(
+        new ChatModel({ model: MODEL, apiKey: API_KEY, configuration: { baseURL: rec.openaiBaseURL } }),
+      );
+      await chain.invoke(
+        { q: "hello" },
+        { runId, callbacks: [handler], metadata: { tagalong: { user: "u_9", prompt: { name: "greet" } } } },
+      );
+      await lc.awaitAllCallbacks();
+      await tagalong.flush();
+      const logs = rec.promptLayer.logs();
+      expect(logs).toHaveLength(1);
+      expect(logs[0]!.metadata).toMatchObject({
+        user_id: "u_9",
+        trace_id: runId,
+        langchain_parent_run_id: runId,
+        langchain_run_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+      expect(logs[0]!.prompt).toMatchObject({ prompt_name: "greet" });
+      expect(rec.calls()[0]!.portkey.metadata).toEqual({ _user: "u_9", _prompt: "greet" });
+    });
+  });
+}
