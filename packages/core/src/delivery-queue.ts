@@ -7,7 +7,10 @@ import type { DeliveryStats, DestinationHost, Logger } from "./types";
 
 /** The delivery settings a user may tune on an after-the-call destination. */
 export interface DeliveryOptions {
-  /** Jobs in flight at once (default 4). */
+  /**
+   * Jobs in flight at once (default 4). A job handed to a serverless wait-until hook runs on its own,
+   * carried by the invocation that recorded it, and does not wait for a slot.
+   */
   concurrency?: number;
   /** Jobs waiting or in flight before new ones are dropped, counted and reported (default 1000). */
   maxQueue?: number;
@@ -131,8 +134,6 @@ function describeAnswer(text: string): string {
 interface Item {
   job: DeliveryJob;
   seq: number;
-  /** Settles the promise handed to the request's wait-until hook, when there was one. */
-  done?: () => void;
 }
 
 interface FlushWaiter {
@@ -366,7 +367,6 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
   });
 
   const settle = (item: Item): void => {
-    item.done?.();
     for (let i = flushWaiters.length - 1; i >= 0; i--) {
       const w = flushWaiters[i]!;
       if (item.seq <= w.upTo && --w.remaining === 0) {
@@ -447,17 +447,23 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
       if (pending() >= maxQueue) return drop(`the queue is full (maxQueue ${maxQueue})`, true);
       if (dropRun) endDropRun();
       const item: Item = { job, seq: ++seq };
+      registry?.add(drainable);
       const keepAlive = waitUntil?.();
       if (keepAlive) {
-        // Serverless: the invocation stays alive until this job is delivered or has failed for good.
+        // Serverless: the job runs on its own, started by a timer of the invocation that recorded it,
+        // which stays alive until the job is delivered or has failed for good. It never waits for a slot
+        // in the shared queue: Workers cancel an invocation's timers and requests when it ends, so a job
+        // started or continued by another invocation would die with that one.
+        active++;
+        const delivered = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => run(item));
         try {
-          keepAlive(new Promise<void>((resolve) => (item.done = resolve)));
+          keepAlive(delivered);
         } catch (error) {
           report(error);
         }
+        return true;
       }
       waiting.push(item);
-      registry?.add(drainable);
       if (!pumpScheduled) {
         pumpScheduled = true;
         // A macrotask: no byte is built or sent until the caller's own code has moved on.

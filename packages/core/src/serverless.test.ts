@@ -82,6 +82,33 @@ describe("serverless: deliveries outlive the request", () => {
     expect(logsFor("option_user_2")).toHaveLength(1);
   });
 
+  it("runs each handed delivery on its own: one invocation never carries another's (Workers cancel it)", async () => {
+    const handed: Promise<unknown>[] = [];
+    const tagalong = createTagalong({
+      destinations: [
+        promptLayer({
+          apiKey: "pl_key_serverless",
+          baseURL: recorder.rec.promptLayerURL,
+          concurrency: 1,
+          backoffMs: 20,
+        }),
+      ],
+      logger: silent,
+      waitUntil: (p) => void handed.push(p),
+    });
+    const stuck = recorder.rec.fail({ kind: "promptlayer", hang: true, times: 1 });
+    tagalong.record(call("first_invocation"));
+    await recorder.rec.waitFor((r) => r.promptLayer.requests().length === 1);
+    // The first invocation's delivery hangs; the second's does not wait for its slot.
+    tagalong.record(call("second_invocation"));
+    await Promise.race([handed[1], new Promise((r) => setTimeout(r, 2000))]);
+    expect(logsFor("second_invocation")).toHaveLength(1);
+    expect(logsFor("first_invocation")).toHaveLength(0);
+    stuck.clear();
+    await Promise.all(handed);
+    expect(logsFor("first_invocation")).toHaveLength(1);
+  });
+
   it("settles the handed promise when a delivery fails for good, and reports it", async () => {
     const handed: Promise<unknown>[] = [];
     recorder.rec.fail({ kind: "promptlayer", status: 401 });
