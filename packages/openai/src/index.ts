@@ -1,1 +1,1 @@
-export { callMetadata, type OpenAIRequestOptions, wrapOpenAI } from "./wrap-openai";
+export { type OpenAIRequestOptions, tagalongOptions, wrapOpenAI } from "./wrap-openai";

@@ -8,16 +8,11 @@ type Loose = Record<string, any>;
 /** What the SDK's request machinery resolves with (its `APIResponseProps`), read loosely. */
 interface ResponseProps {
   response: Response;
-  options: { stream?: boolean };
-  controller?: AbortController;
+  options?: { stream?: boolean };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
-}
-
-function isAbortError(error: unknown): boolean {
-  return (error as Error | undefined)?.name === "AbortError";
 }
 
 function errorInfo(error: unknown): { type: string; message: string } {
@@ -33,13 +28,13 @@ let warnedUnobservable = false;
 /**
  * Watches one call's outcome without touching what the caller holds. The SDK's `APIPromise` wraps a
  * promise of the final HTTP response (after retries): its `responsePromise` field in openai 5, 6 and 7.
- * Chaining on that inner promise, rather than on the APIPromise, keeps `.withResponse()`,
- * `.asResponse()` and lazy parsing as they are. Our reaction is registered first (right after the SDK
- * created the promise, before the caller could await it), so it runs before the SDK's parser and can
- * `clone()` the response; the copy is read in the background. Returns at once.
+ * Chaining on that inner promise, not on the APIPromise, keeps `.withResponse()`, `.asResponse()` and
+ * lazy parsing as they are. Our reaction is registered first (right after the SDK created the promise,
+ * before the caller could await it), so it runs before the SDK's parser: it swaps in a response whose
+ * body passes the bytes through as they are read (see `observedResponse`). Returns at once.
  *
- * Note: because this handles the inner promise, a failed call whose APIPromise the caller never
- * awaits does not surface as an unhandled rejection (it is recorded as an error instead).
+ * Because this handles the inner promise, a failed call whose APIPromise the caller never awaits is
+ * recorded as an error rather than surfacing as an unhandled rejection.
  */
 export function observeCall(
   apiPromise: unknown,
@@ -58,15 +53,18 @@ export function observeCall(
     return;
   }
   responsePromise.then(
-    (props) => {
+    (value) => {
       // Only model calls that were tagged (beginCall ran) are recorded.
       if (call.apiType === undefined) return;
+      const props = value as ResponseProps;
       try {
-        const { response, options, controller } = props as ResponseProps;
-        const copy = response.clone();
+        const { response } = props;
+        if (response.body === null) return;
         const stream =
-          options?.stream === true || /event-stream/i.test(response.headers.get("content-type") ?? "");
-        void readCopy(copy, stream, call, tagalong, controller?.signal);
+          props.options?.stream === true || /event-stream/i.test(response.headers.get("content-type") ?? "");
+        props.response = observedResponse(response, (chunks, end) =>
+          record(call, () => readOutcome(call, chunks, end, stream, isUserAbort), tagalong),
+        );
       } catch (error) {
         tagalong.reportError(error);
       }
@@ -74,73 +72,144 @@ export function observeCall(
     (error: unknown) => {
       // A call refused before it was sent (bad metadata) never reached a provider: nothing to record.
       if (call.apiType === undefined) return;
-      const outcome: CallOutcome = {
-        status: isUserAbort(error) ? "aborted" : "error",
-        error: errorInfo(error),
-        stream: call.params?.stream === true,
-        end: Date.now(),
-      };
-      record(call, outcome, tagalong);
+      const end = Date.now();
+      record(
+        call,
+        () => ({
+          status: isUserAbort(error) ? "aborted" : "error",
+          error: errorInfo(error),
+          stream: call.params?.stream === true,
+          end,
+        }),
+        tagalong,
+      );
     },
   );
 }
 
-function record(call: CallRecord, outcome: CallOutcome, tagalong: Tagalong): void {
+/** How a body ended: read to its end, cancelled by its reader, or failed (an abort shows as a failure). */
+type BodyEnd =
+  | { how: "done"; at: number }
+  | { how: "cancel"; at: number }
+  | { how: "error"; at: number; error: unknown };
+
+/**
+ * A response like `original` (status, headers, url) whose body hands each chunk to the reader as it
+ * is pulled (no buffering ahead, so backpressure holds) and keeps a reference to it. Cancelling it
+ * cancels the original (a `break` out of a stream still closes the connection at once). Chunks are only
+ * collected while they flow; `onEnd` parses them once, when the body ends, before the reader sees the
+ * end: so the call is recorded before the caller's `await` returns, and a `flush()` right after it
+ * waits for its delivery.
+ */
+function observedResponse(original: Response, onEnd: (chunks: Uint8Array[], end: BodyEnd) => void): Response {
+  const reader = original.body!.getReader();
+  const chunks: Uint8Array[] = [];
+  let ended = false;
+  const end = (how: BodyEnd) => {
+    if (ended) return;
+    ended = true;
+    onEnd(chunks, how);
+  };
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch (error) {
+          end({ how: "error", at: Date.now(), error });
+          controller.error(error);
+          return;
+        }
+        if (result.done) {
+          end({ how: "done", at: Date.now() });
+          controller.close();
+          return;
+        }
+        chunks.push(result.value);
+        controller.enqueue(result.value);
+      },
+      cancel(reason) {
+        end({ how: "cancel", at: Date.now() });
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const copy = new Response(body, {
+    status: original.status,
+    statusText: original.statusText,
+    headers: original.headers,
+  });
+  // What a constructed Response cannot take in its init: keep the original's values.
+  Object.defineProperties(copy, {
+    url: { value: original.url },
+    redirected: { value: original.redirected },
+    type: { value: original.type },
+  });
+  return copy;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  let length = 0;
+  for (const c of chunks) length += c.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+/** The call's outcome from the bytes its reader saw and how the body ended. */
+function readOutcome(
+  call: CallRecord,
+  chunks: Uint8Array[],
+  end: BodyEnd,
+  stream: boolean,
+  isUserAbort: (error: unknown) => boolean,
+): CallOutcome {
+  let response: Loose | undefined;
+  let complete: boolean;
+  let error: CallOutcome["error"];
+  if (!stream) {
+    // A body cut short does not parse: the call then has no output.
+    try {
+      response = JSON.parse(new TextDecoder().decode(concat(chunks))) as Loose;
+      complete = true;
+    } catch {
+      complete = false;
+    }
+  } else {
+    const accumulator = streamAccumulator(call.apiType!);
+    const decoder = new SseDecoder((event) => accumulator.push(event));
+    for (const chunk of chunks) decoder.push(chunk);
+    if (end.how === "done") decoder.end();
+    const result = accumulator.result();
+    response = result.response;
+    complete = result.complete;
+    error = result.error;
+  }
+  if (!stream && !complete && end.how === "done") {
+    error = { type: "SyntaxError", message: "the response body is not JSON" };
+  }
+  let status: CallOutcome["status"] = error ? "error" : "success";
+  // Stopping (or failing) before the answer was complete; a body read to its end counts as complete.
+  if (!complete && end.how !== "done" && !error) {
+    if (end.how === "cancel" || isUserAbort(end.error)) status = "aborted";
+    else status = "error";
+    if (end.how === "error") error = errorInfo(end.error);
+  }
+  return { status, response, error, stream, end: end.at };
+}
+
+/** Builds and hands over the completed call; a failure here is Tagalong's, so it goes to reportError. */
+function record(call: CallRecord, outcome: () => CallOutcome, tagalong: Tagalong): void {
   try {
-    tagalong.record(completedCall(call, outcome));
+    tagalong.record(completedCall(call, outcome()));
   } catch (error) {
     tagalong.reportError(error);
   }
-}
-
-/** Reads our copy of the response body to its end (or until the call is aborted) and records the call. */
-async function readCopy(
-  copy: Response,
-  stream: boolean,
-  call: CallRecord,
-  tagalong: Tagalong,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  let outcome: CallOutcome;
-  if (!stream) {
-    try {
-      const text = await copy.text();
-      outcome = { status: "success", response: JSON.parse(text) as Loose, stream, end: Date.now() };
-    } catch (error) {
-      outcome = {
-        status: signal?.aborted || isAbortError(error) ? "aborted" : "error",
-        error: errorInfo(error),
-        stream,
-        end: Date.now(),
-      };
-    }
-    record(call, outcome, tagalong);
-    return;
-  }
-  const accumulator = streamAccumulator(call.apiType!);
-  let parseError: unknown;
-  const decoder = new SseDecoder((event) => {
-    if (parseError !== undefined) return;
-    try {
-      accumulator.push(event);
-    } catch (error) {
-      parseError = error;
-    }
-  });
-  let status: CallOutcome["status"] = "success";
-  let error: CallOutcome["error"];
-  try {
-    for await (const chunk of copy.body as unknown as AsyncIterable<Uint8Array>) decoder.push(chunk);
-    decoder.end();
-  } catch (e) {
-    status = signal?.aborted || isAbortError(e) ? "aborted" : "error";
-    error = errorInfo(e);
-  }
-  if (parseError !== undefined) tagalong.reportError(parseError);
-  const result = accumulator.result();
-  if (result.error && status === "success") {
-    status = "error";
-    error = result.error;
-  }
-  record(call, { status, response: result.response, error, stream, end: Date.now() }, tagalong);
 }

@@ -7,6 +7,11 @@ type Loose = Record<string, any>;
 export interface StreamResult {
   response: Loose | undefined;
   error?: { type: string; message: string };
+  /**
+   * Whether the stream said it was finished (`[DONE]`, or a final Responses event). A reader may stop
+   * reading after that (openai 7 cancels the body at `[DONE]`): that is not an abort.
+   */
+  complete: boolean;
 }
 
 export interface StreamAccumulator {
@@ -35,10 +40,14 @@ function choicesAccumulator(): StreamAccumulator {
   let head: Loose | undefined;
   let usage: Loose | undefined;
   let error: StreamResult["error"];
+  let complete = false;
   const choices: ChoiceState[] = [];
   return {
     push({ event, data }) {
-      if (data === "[DONE]") return;
+      if (data === "[DONE]") {
+        complete = true;
+        return;
+      }
       const chunk = JSON.parse(data) as Loose;
       if (event === "error" || chunk?.error) {
         error = streamError(chunk?.error ?? chunk);
@@ -79,7 +88,7 @@ function choicesAccumulator(): StreamAccumulator {
       }
     },
     result() {
-      if (head === undefined) return { response: undefined, error };
+      if (head === undefined) return { response: undefined, error, complete };
       const response: Loose = {
         ...head,
         choices: choices.map((s, index) => ({
@@ -95,7 +104,7 @@ function choicesAccumulator(): StreamAccumulator {
         })),
       };
       if (usage) response.usage = usage;
-      return { response, error };
+      return { response, error, complete };
     },
   };
 }
@@ -137,8 +146,8 @@ function responsesAccumulator(): StreamAccumulator {
       }
     },
     result() {
-      if (final) return { response: final, error };
-      if (started === undefined) return { response: undefined, error };
+      if (final) return { response: final, error, complete: true };
+      if (started === undefined) return { response: undefined, error, complete: false };
       const output: Loose[] = [];
       const length = Math.max(items.length, partial.length);
       for (let i = 0; i < length; i++) {
@@ -151,7 +160,7 @@ function responsesAccumulator(): StreamAccumulator {
           });
         }
       }
-      return { response: { ...started, output }, error };
+      return { response: { ...started, output }, error, complete: false };
     },
   };
 }

@@ -14,10 +14,10 @@ export type OpenAIRequestOptions = NonNullable<Parameters<OpenAI["embeddings"]["
 /**
  * Request options that carry metadata for one call, merged over the scope (`withMetadata`) and the
  * defaults. Pass them as the second argument of any call of a wrapped client, alone or spread with
- * other options: `create(params, { ...callMetadata({ user: "u_42" }), timeout: 10_000 })`.
+ * other options: `create(params, { ...tagalongOptions({ user: "u_42" }), timeout: 10_000 })`.
  * The metadata travels under a symbol key, so it never reaches the wire as itself.
  */
-export function callMetadata(metadata: Metadata): OpenAIRequestOptions {
+export function tagalongOptions(metadata: Metadata): OpenAIRequestOptions {
   return { [CALL_METADATA]: metadata } as OpenAIRequestOptions;
 }
 
@@ -138,7 +138,7 @@ function tagalongSubclass(Base: ClientClass): ClientClass {
 
 /**
  * Returns a copy of `client` whose every call carries Tagalong's metadata: the current `withMetadata`
- * scope merged over the defaults and any `callMetadata(...)` option, as each in-flight destination's
+ * scope merged over the defaults and any `tagalongOptions(...)` option, as each in-flight destination's
  * headers and body fields; after-the-call destinations receive each finished model call.
  *
  * The copy is made with the client's own `withOptions()`, so it keeps every option (baseURL, apiKey,
@@ -161,7 +161,7 @@ export function wrapOpenAI<C extends OpenAI>(client: C, tagalong: Tagalong): C {
   }
   if (c[CONFIG] !== undefined) {
     throw new TagalongError(
-      "wrapOpenAI: this client is already wrapped; wrap the original client once, and use withMetadata() or callMetadata() for metadata",
+      "wrapOpenAI: this client is already wrapped; wrap the original client once, and use withMetadata() or tagalongOptions() for metadata",
     );
   }
   const Sub = tagalongSubclass(c.constructor as ClientClass);

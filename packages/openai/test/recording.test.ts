@@ -1,0 +1,498 @@
+// What after-the-call destinations receive from a wrapped client: one CompletedCall per model call,
+// with its input, output, usage, timing and status, for every openai major; and, end to end, what
+// reaches the recorder's PromptLayer endpoints. openai 7 needs Node 22.
+import {
+  type CompletedCall,
+  createTagalong,
+  type Destination,
+  type Metadata,
+  portkey,
+  promptLayer,
+  requesty,
+  withMetadata,
+} from "@tagalong/core";
+import { replyText } from "@tagalong/testing";
+import type OpenAI from "openai";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { tagalongOptions, wrapOpenAI } from "../src/index";
+import { API_KEY, MODEL, memory, streamText, useRecorder } from "./helpers";
+import { type ClientClass, MAJORS, nodeMajor } from "./sdk-majors";
+
+const PL_KEY = "pl_test_key_openai_0123456789";
+const recorder = useRecorder({ promptLayerApiKey: PL_KEY });
+
+const weatherTool = {
+  type: "function" as const,
+  function: {
+    name: "get_weather",
+    parameters: {
+      type: "object",
+      properties: { city: { type: "string" } },
+      required: ["city"],
+      additionalProperties: false,
+    },
+  },
+};
+
+/**
+ * A fetch that passes a streamed answer's first event on and holds the rest back until the request is
+ * aborted, like a slow network: the recorder still answers, the client just has not seen it all yet.
+ */
+function stallAfterFirstEvent(): typeof fetch {
+  return async (url, init) => {
+    const response = await fetch(url, init);
+    if (!response.headers.get("content-type")?.includes("event-stream")) return response;
+    const reader = response.body!.getReader();
+    const signal = init?.signal;
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        const decoder = new TextDecoder();
+        let text = "";
+        while (!text.includes("\n\n")) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += decoder.decode(value, { stream: true });
+        }
+        controller.enqueue(new TextEncoder().encode(text.slice(0, text.indexOf("\n\n") + 2)));
+        const fail = () => {
+          controller.error(signal?.reason ?? new DOMException("This operation was aborted", "AbortError"));
+          reader.cancel().catch(() => {});
+        };
+        if (signal?.aborted) fail();
+        else signal?.addEventListener("abort", fail, { once: true });
+      },
+    });
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+}
+
+describe.each(MAJORS)("$name", (major) => {
+  describe.skipIf(nodeMajor < major.minNode)("wrapOpenAI after the call", () => {
+    let OpenAIClass: ClientClass;
+    beforeAll(async () => {
+      OpenAIClass = await major.load();
+    });
+
+    const rec = () => recorder.rec;
+    function setup(
+      options: { client?: ConstructorParameters<ClientClass>[0]; destinations?: Destination[] } = {},
+    ) {
+      const recorded = memory();
+      const errors: unknown[] = [];
+      const tagalong = createTagalong({
+        destinations: [portkey(), requesty(), recorded, ...(options.destinations ?? [])],
+        metadata: { environment: "test" },
+        onError: (e) => errors.push(e),
+      });
+      const client = wrapOpenAI(
+        new OpenAIClass({ apiKey: API_KEY, baseURL: rec().openaiBaseURL, maxRetries: 0, ...options.client }),
+        tagalong,
+      );
+      return { client, recorded, errors, tagalong };
+    }
+    /** Waits for exactly one recorded call, and checks no second one follows. */
+    async function onlyRecord(recorded: { calls: CompletedCall[] }): Promise<CompletedCall> {
+      await vi.waitFor(() => expect(recorded.calls.length).toBeGreaterThan(0));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(recorded.calls).toHaveLength(1);
+      return recorded.calls[0]!;
+    }
+
+    it("a chat completion: its input, output, usage, timing, settings and metadata", async () => {
+      const { client, recorded } = setup();
+      const messages: OpenAI.ChatCompletionMessageParam[] = [
+        { role: "system", content: "Be brief." },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is in" },
+            { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } },
+            { type: "text", text: "this picture?" },
+          ],
+        },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [
+            { id: "call_1", type: "function", function: { name: "look", arguments: '{"zoom":2}' } },
+          ],
+        },
+        { role: "tool", tool_call_id: "call_1", content: [{ type: "text", text: "a cat" }] },
+        { role: "user", content: "Thanks", name: "ann" },
+      ];
+      const started = Date.now();
+      const { data, request_id } = await withMetadata({ user: "u_1" }, () =>
+        client.chat.completions
+          .create(
+            { model: MODEL, messages, temperature: 0.5, max_tokens: 64 },
+            tagalongOptions({ session: "s_1" }),
+          )
+          .withResponse(),
+      );
+      // Callers often push the reply onto their list at once: the record keeps the input as sent.
+      messages.push(data.choices[0]!.message);
+      const call = await onlyRecord(recorded);
+      const ended = Date.now();
+      expect(request_id).toBe(rec().calls()[0]!.requestId);
+      expect(call).toEqual({
+        provider: "openai",
+        source: "openai",
+        apiType: "chat-completions",
+        model: data.model,
+        input: [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "What is in\n[image]\nthis picture?" },
+          {
+            role: "assistant",
+            content: "",
+            toolCalls: [{ id: "call_1", name: "look", arguments: '{"zoom":2}' }],
+          },
+          { role: "tool", content: "a cat", toolCallId: "call_1" },
+          { role: "user", content: "Thanks", name: "ann" },
+        ],
+        output: [{ role: "assistant", content: data.choices[0]!.message.content }],
+        parameters: { temperature: 0.5, max_tokens: 64 },
+        usage: { inputTokens: data.usage!.prompt_tokens, outputTokens: data.usage!.completion_tokens },
+        startTime: expect.any(Date),
+        endTime: expect.any(Date),
+        status: "success",
+        stream: false,
+        responseId: data.id,
+        finishReason: "stop",
+        metadata: { environment: "test", user: "u_1", session: "s_1" },
+      });
+      expect(call.output[0]!.content).toBe(replyText("Thanks"));
+      expect(call.startTime.getTime()).toBeGreaterThanOrEqual(started);
+      expect(call.endTime.getTime()).toBeGreaterThanOrEqual(call.startTime.getTime());
+      expect(call.endTime.getTime()).toBeLessThanOrEqual(ended);
+    });
+
+    it("a streamed chat completion with a tool call: recorded once, when the stream ends", async () => {
+      const { client, recorded } = setup();
+      const stream = client.chat.completions.stream({
+        model: MODEL,
+        messages: [{ role: "user", content: "Weather in Paris?" }],
+        tools: [weatherTool],
+        stream_options: { include_usage: true },
+      });
+      const final = await stream.finalChatCompletion();
+      const toolCall = final.choices[0]!.message
+        .tool_calls![0]! as OpenAI.ChatCompletionMessageFunctionToolCall;
+      const call = await onlyRecord(recorded);
+      expect(call).toMatchObject({
+        apiType: "chat-completions",
+        model: final.model,
+        stream: true,
+        status: "success",
+        responseId: final.id,
+        finishReason: "tool_calls",
+        input: [{ role: "user", content: "Weather in Paris?" }],
+        output: [
+          {
+            role: "assistant",
+            content: "",
+            toolCalls: [{ id: toolCall.id, name: "get_weather", arguments: toolCall.function.arguments }],
+          },
+        ],
+        usage: { inputTokens: final.usage!.prompt_tokens, outputTokens: final.usage!.completion_tokens },
+      });
+      expect(call.parameters).toMatchObject({
+        tools: [weatherTool],
+        stream_options: { include_usage: true },
+      });
+      expect(JSON.parse(toolCall.function.arguments)).toEqual({ city: expect.any(String) });
+    });
+
+    it("a Responses call: instructions and input items in, output and usage out", async () => {
+      const { client, recorded } = setup();
+      const response = await client.responses.create({
+        model: MODEL,
+        instructions: "Be brief.",
+        input: [
+          { role: "user", content: [{ type: "input_text", text: "Weather?" }] },
+          { type: "function_call", call_id: "c_1", name: "get_weather", arguments: '{"city":"Paris"}' },
+          { type: "function_call_output", call_id: "c_1", output: "21C" },
+          { role: "user", content: "Thanks" },
+        ],
+      });
+      const call = await onlyRecord(recorded);
+      expect(call).toMatchObject({
+        apiType: "responses",
+        model: response.model,
+        stream: false,
+        status: "success",
+        responseId: response.id,
+        finishReason: "completed",
+        input: [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "Weather?" },
+          {
+            role: "assistant",
+            content: "",
+            toolCalls: [{ id: "c_1", name: "get_weather", arguments: '{"city":"Paris"}' }],
+          },
+          { role: "tool", content: "21C", toolCallId: "c_1" },
+          { role: "user", content: "Thanks" },
+        ],
+        output: [{ role: "assistant", content: replyText("Thanks") }],
+        usage: { inputTokens: response.usage!.input_tokens, outputTokens: response.usage!.output_tokens },
+      });
+    });
+
+    it("a streamed Responses call with a tool call", async () => {
+      const { client, recorded } = setup();
+      const stream = await client.responses.create({
+        model: MODEL,
+        input: "Weather in Paris?",
+        tools: [
+          {
+            type: "function",
+            name: "get_weather",
+            parameters: weatherTool.function.parameters,
+            strict: true,
+          },
+        ],
+        stream: true,
+      });
+      let completed: OpenAI.Responses.Response | undefined;
+      for await (const event of stream) if (event.type === "response.completed") completed = event.response;
+      const item = completed!.output[0] as OpenAI.Responses.ResponseFunctionToolCall;
+      const call = await onlyRecord(recorded);
+      expect(call).toMatchObject({
+        apiType: "responses",
+        stream: true,
+        status: "success",
+        responseId: completed!.id,
+        output: [
+          {
+            role: "assistant",
+            content: "",
+            toolCalls: [{ id: item.call_id, name: "get_weather", arguments: item.arguments }],
+          },
+        ],
+        usage: { inputTokens: completed!.usage!.input_tokens, outputTokens: completed!.usage!.output_tokens },
+      });
+    });
+
+    it("legacy completions, plain and streamed, and embeddings", async () => {
+      const { client, recorded } = setup();
+      const plain = await client.completions.create({ model: MODEL, prompt: "Say hi", max_tokens: 5 });
+      await vi.waitFor(() => expect(recorded.calls).toHaveLength(1));
+      expect(recorded.calls[0]).toMatchObject({
+        apiType: "completions",
+        stream: false,
+        input: [{ role: "user", content: "Say hi" }],
+        output: [{ role: "assistant", content: plain.choices[0]!.text }],
+        parameters: { max_tokens: 5 },
+        responseId: plain.id,
+        finishReason: "stop",
+        usage: { inputTokens: plain.usage!.prompt_tokens, outputTokens: plain.usage!.completion_tokens },
+      });
+
+      const text = await streamText(
+        await client.completions.create({
+          model: MODEL,
+          prompt: "Say hi",
+          stream: true,
+          stream_options: { include_usage: true },
+        }),
+      );
+      await vi.waitFor(() => expect(recorded.calls).toHaveLength(2));
+      expect(recorded.calls[1]).toMatchObject({
+        apiType: "completions",
+        stream: true,
+        status: "success",
+        output: [{ role: "assistant", content: text }],
+        finishReason: "stop",
+        usage: { inputTokens: plain.usage!.prompt_tokens, outputTokens: plain.usage!.completion_tokens },
+      });
+      expect(text).toBe(replyText("Say hi"));
+
+      const embedded = await client.embeddings.create({ model: MODEL, input: ["one", "two"], dimensions: 4 });
+      await vi.waitFor(() => expect(recorded.calls).toHaveLength(3));
+      expect(recorded.calls[2]).toMatchObject({
+        apiType: "embeddings",
+        stream: false,
+        status: "success",
+        input: [
+          { role: "user", content: "one" },
+          { role: "user", content: "two" },
+        ],
+        output: [],
+        parameters: { dimensions: 4 },
+        usage: { inputTokens: embedded.usage.prompt_tokens },
+      });
+    });
+
+    it("an HTTP error is recorded once, with its error", async () => {
+      const { client, recorded } = setup();
+      rec().fail({ path: "/v1/chat/completions", status: 400, times: 1 });
+      const failed = client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "hi" }],
+      });
+      await expect(failed).rejects.toBeInstanceOf(OpenAIClass.BadRequestError);
+      const call = await onlyRecord(recorded);
+      expect(call).toMatchObject({
+        apiType: "chat-completions",
+        model: MODEL,
+        status: "error",
+        error: { type: "BadRequestError", message: expect.stringContaining("recorder: injected 400") },
+        input: [{ role: "user", content: "hi" }],
+        output: [],
+        stream: false,
+      });
+      expect(call.responseId).toBeUndefined();
+    });
+
+    it("a call that succeeds after retries is recorded once, as a success", async () => {
+      const { client, recorded } = setup({ client: { maxRetries: 2 } });
+      rec().fail({ path: "/v1/chat/completions", status: 503, times: 2, retryAfter: 0.001 });
+      const data = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "hi" }],
+      });
+      const call = await onlyRecord(recorded);
+      expect(rec().requests).toHaveLength(3);
+      expect(call).toMatchObject({ status: "success", responseId: data.id });
+    });
+
+    it("a call aborted before its answer is recorded as aborted", async () => {
+      const { client, recorded } = setup();
+      const hang = rec().fail({ path: "/v1/chat/completions", hang: true });
+      const abort = new AbortController();
+      const call = client.chat.completions.create(
+        { model: MODEL, messages: [{ role: "user", content: "hi" }], stream: true },
+        { signal: abort.signal },
+      );
+      await rec().waitFor((r) => r.requests.length === 1);
+      abort.abort();
+      await expect(call).rejects.toBeInstanceOf(OpenAIClass.APIUserAbortError);
+      expect(await onlyRecord(recorded)).toMatchObject({ status: "aborted", stream: true, output: [] });
+      hang.clear();
+    });
+
+    it("a stream the caller stops early is recorded once, as aborted, with what had arrived", async () => {
+      const { client, recorded } = setup({ client: { fetch: stallAfterFirstEvent() } });
+      const stream = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "a long answer please" }],
+        stream: true,
+      });
+      let first: OpenAI.ChatCompletionChunk | undefined;
+      for await (const chunk of stream) {
+        first = chunk;
+        break;
+      }
+      const call = await onlyRecord(recorded);
+      expect(call).toMatchObject({
+        status: "aborted",
+        stream: true,
+        responseId: first!.id,
+        output: [{ role: "assistant", content: first!.choices[0]!.delta.content ?? "" }],
+      });
+      expect(call.output[0]!.content).not.toBe(replyText("a long answer please"));
+    });
+
+    it("tee() and .asResponse() leave the caller's data whole and record once", async () => {
+      const { client, recorded } = setup();
+      const [left, right] = (
+        await client.chat.completions.create({
+          model: MODEL,
+          messages: [{ role: "user", content: "tee" }],
+          stream: true,
+        })
+      ).tee();
+      expect(await streamText(left)).toBe(replyText("tee"));
+      expect(await streamText(right)).toBe(replyText("tee"));
+      expect((await onlyRecord(recorded)).output).toEqual([{ role: "assistant", content: replyText("tee") }]);
+
+      recorded.calls.length = 0;
+      const raw = await client.chat.completions
+        .create({ model: MODEL, messages: [{ role: "user", content: "raw" }] })
+        .asResponse();
+      const body = await raw.json();
+      expect(body.choices[0].message.content).toBe(replyText("raw"));
+      expect((await onlyRecord(recorded)).responseId).toBe(body.id);
+    });
+
+    it("a destination that fails while recording never reaches the caller", async () => {
+      const broken: Destination = {
+        name: "broken",
+        record() {
+          throw new Error("destination down");
+        },
+      };
+      const { client, recorded, errors } = setup({ destinations: [broken] });
+      const data = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "hi" }],
+      });
+      expect(data.choices[0]!.message.content).toBe(replyText("hi"));
+      await onlyRecord(recorded);
+      expect(errors.map((e) => (e as Error).message)).toEqual(["destination down"]);
+    });
+
+    it("end to end: wrapped calls reach PromptLayer with their metadata and prompt", async () => {
+      const tagalong = createTagalong({
+        destinations: [
+          portkey(),
+          requesty(),
+          promptLayer({ apiKey: PL_KEY, baseURL: rec().promptLayerURL, backoffMs: 5, timeoutMs: 2000 }),
+        ],
+        metadata: { environment: "test" },
+      });
+      const client = wrapOpenAI(
+        new OpenAIClass({ apiKey: API_KEY, baseURL: rec().openaiBaseURL, maxRetries: 0 }),
+        tagalong,
+      );
+      const metadata: Metadata = {
+        user: "u_pl",
+        session: "s_pl",
+        tags: ["checkout"],
+        prompt: { name: "greeting", version: 3, variables: { name: "Ann" } },
+      };
+      await withMetadata(metadata, async () => {
+        await client.chat.completions.create({
+          model: MODEL,
+          messages: [{ role: "user", content: "Hello Ann" }],
+        });
+        await streamText(
+          await client.chat.completions.create({
+            model: MODEL,
+            messages: [{ role: "user", content: "Hello again" }],
+            stream: true,
+          }),
+        );
+        await client.responses.create({ model: MODEL, input: "Bye Ann" });
+      });
+      await tagalong.flush();
+      const logs = rec().promptLayer.logs();
+      expect(logs).toHaveLength(3);
+      const byReply = new Map(logs.map((log) => [log.body.output.messages[0].content[0].text, log]));
+      for (const text of ["Hello Ann", "Hello again", "Bye Ann"]) {
+        const log = byReply.get(replyText(text))!;
+        expect(log).toBeDefined();
+        expect(log.body).toMatchObject({
+          provider: "openai",
+          model: MODEL,
+          tags: ["checkout"],
+          status: "SUCCESS",
+        });
+        expect(log.body.input.messages).toEqual([{ role: "user", content: [{ type: "text", text }] }]);
+        expect(log.metadata).toMatchObject({ user_id: "u_pl", session_id: "s_pl", environment: "test" });
+        expect(log.prompt).toMatchObject({
+          prompt_name: "greeting",
+          version: 3,
+          prompt_input_variables: { name: "Ann" },
+        });
+        expect(log.violations).toEqual([]);
+      }
+      expect(byReply.get(replyText("Bye Ann"))!.body.api_type).toBe("responses");
+      // In flight, the same calls carried the metadata to Portkey and Requesty.
+      for (const call of rec().calls())
+        expect(call.portkey.metadata).toMatchObject({ _user: "u_pl", _prompt: "greeting" });
+      await tagalong.shutdown();
+    });
+  });
+});
