@@ -59,6 +59,12 @@ describe("startGateway", () => {
     await rec?.close();
   });
 
+  it("reports the gateway's version", () => {
+    const pkg = createRequire(import.meta.url)("@portkey-ai/gateway/package.json");
+    expect(gateway.version).toBe(pkg.version);
+    expect(gateway.version).toMatch(/^1\.15\./);
+  });
+
   it.skipIf(!existsSync("/proc/net/tcp"))("listens on 127.0.0.1 and nowhere else", () => {
     expect(listeningAddresses(gateway.port)).toEqual(["0100007F"]);
   });

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
+import { dirname, join } from "node:path";
 
 /** A running open-source Portkey gateway (`@portkey-ai/gateway`), bound to 127.0.0.1 only. */
 export interface PortkeyGateway {
@@ -11,6 +13,8 @@ export interface PortkeyGateway {
   readonly port: number;
   /** The gateway process id. */
   readonly pid: number;
+  /** The `@portkey-ai/gateway` version running. */
+  readonly version: string;
   /** What the gateway printed so far (stdout and stderr, the last 64 KB), for diagnosing a failure. */
   output(): string;
   /** Stop the gateway and wait until its process has exited. Idempotent. */
@@ -93,15 +97,24 @@ export function freePort(): Promise<number> {
 }
 
 function resolveEntry(): string {
-  const require = createRequire(import.meta.url);
   try {
-    return require.resolve("@portkey-ai/gateway/build/start-server.js");
+    return createRequire(import.meta.url).resolve("@portkey-ai/gateway/build/start-server.js");
   } catch (cause) {
     throw new Error(
       "startGateway: @portkey-ai/gateway is not installed (add it as a devDependency, 1.15.x, and pin " +
         '"@portkey-ai/gateway>@hono/node-server" to 1.13.5 so streaming works)',
       { cause },
     );
+  }
+}
+
+/** The version in the package.json above `build/start-server.js`. */
+function gatewayVersion(entry: string): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8"));
+    return typeof pkg.version === "string" ? pkg.version : "unknown";
+  } catch {
+    return "unknown";
   }
 }
 
@@ -188,6 +201,7 @@ async function launch(entry: string, port: number, options: StartGatewayOptions)
     baseURL: `${url}/v1`,
     port,
     pid: child.pid!,
+    version: gatewayVersion(entry),
     output: () => output,
     close,
   };
