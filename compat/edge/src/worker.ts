@@ -1,0 +1,67 @@
+// A Cloudflare Worker set up the way the README tells users to: Tagalong created once at module scope
+// with `waitUntil` from "cloudflare:workers", so every queued delivery keeps the invocation alive after
+// the response has gone. Bundled by test/worker.ts and run in workerd by miniflare.
+//   GET /chat?user=U&via=scope   the call inside withMetadata, across an await (needs AsyncLocalStorage)
+//   GET /chat?user=U&via=call    per-call metadata with tagalongOptions (works in every runtime)
+
+import { env, waitUntil } from "cloudflare:workers";
+import {
+  createTagalong,
+  currentMetadata,
+  portkey,
+  promptLayer,
+  requesty,
+  scopesFollowAsync,
+  withMetadata,
+} from "@tagalong/core";
+import { tagalongOptions, wrapOpenAI } from "@tagalong/openai";
+import OpenAI from "openai";
+
+const tagalong = createTagalong({
+  destinations: [
+    portkey(),
+    requesty(),
+    promptLayer({
+      apiKey: env.PROMPTLAYER_API_KEY ?? "",
+      baseURL: env.PROMPTLAYER_BASE_URL,
+      backoffMs: 20,
+      // The test's two-invocation case narrows the shared queue to one slot.
+      concurrency: Number(env.DELIVERY_CONCURRENCY ?? 4),
+    }),
+  ],
+  metadata: { environment: "workers" },
+  // The test's control case turns this off, to show what is lost without it.
+  waitUntil: env.TAGALONG_WAIT_UNTIL === "off" ? undefined : waitUntil,
+  onError: (error) => console.error(`tagalong: ${error instanceof Error ? error.message : String(error)}`),
+});
+
+const openai = wrapOpenAI(new OpenAI({ apiKey: env.OPENAI_API_KEY, baseURL: env.OPENAI_BASE_URL }), tagalong);
+
+const ask = (user: string, options?: Parameters<typeof openai.chat.completions.create>[1]) =>
+  openai.chat.completions.create(
+    { model: "gpt-4o-mini", messages: [{ role: "user", content: `hello from ${user}` }] },
+    options,
+  );
+
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const user = url.searchParams.get("user") ?? "anonymous";
+    const via = url.searchParams.get("via");
+    let seenAfterAwait: string | null = null;
+    const completion =
+      via === "scope"
+        ? await withMetadata({ user, session: `s_${user}` }, async () => {
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            seenAfterAwait = currentMetadata().user ?? null;
+            return ask(user);
+          })
+        : await ask(user, tagalongOptions({ user, session: `s_${user}` }));
+    return Response.json({
+      id: completion.id,
+      text: completion.choices[0]?.message.content,
+      scopesFollowAsync: scopesFollowAsync(),
+      seenAfterAwait,
+    });
+  },
+};

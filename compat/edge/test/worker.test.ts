@@ -1,0 +1,160 @@
+// A Cloudflare Worker (src/worker.ts, bundled for workerd) run by miniflare, calling the loopback
+// recorder through wrapOpenAI. The Worker answers while PromptLayer is still hung; the tracking
+// must arrive afterwards all the same, kept alive by `waitUntil` from "cloudflare:workers".
+// miniflare 4 needs Node >= 22: on Node 20 this suite is skipped by the matrix's definition.
+import { createRecorder, type ModelCall, type Recorder } from "@tagalong/testing";
+import type { Miniflare } from "miniflare";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { bundleWorker } from "./bundle";
+
+const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
+
+interface WorkerAnswer {
+  id: string;
+  text: string;
+  scopesFollowAsync: boolean;
+  seenAfterAwait: string | null;
+}
+
+describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)", () => {
+  let rec: Recorder;
+  let script: string;
+  const workers: Miniflare[] = [];
+
+  beforeAll(async () => {
+    [rec, script] = await Promise.all([
+      createRecorder(),
+      bundleWorker(new URL("../src/worker.ts", import.meta.url)),
+    ]);
+  });
+  afterEach(async () => {
+    expect(rec.violations()).toEqual([]);
+    await Promise.all(workers.splice(0).map((w) => w.dispose()));
+    await rec.reset();
+  });
+  afterAll(() => rec?.close());
+
+  async function startWorker(compatibilityFlags: string[], bindings: Record<string, string> = {}) {
+    const { Miniflare } = await import("miniflare");
+    const mf = new Miniflare({
+      modules: true,
+      script,
+      compatibilityDate: "2025-09-01",
+      compatibilityFlags,
+      // A placeholder `request.cf`: the default fetches the real one from Cloudflare.
+      cf: false,
+      bindings: {
+        OPENAI_API_KEY: "sk-test-workers",
+        OPENAI_BASE_URL: rec.openaiBaseURL,
+        PROMPTLAYER_API_KEY: "pl_test_workers",
+        PROMPTLAYER_BASE_URL: rec.promptLayerURL,
+        ...bindings,
+      },
+    });
+    workers.push(mf);
+    await mf.ready;
+    return async (query: string): Promise<WorkerAnswer> => {
+      const res = await mf.dispatchFetch(`http://worker.test/chat?${query}`);
+      expect(res.status).toBe(200);
+      return (await res.json()) as WorkerAnswer;
+    };
+  }
+
+  const callFor = (user: string): ModelCall => {
+    const calls = rec.callsWhere((c) => c.body?.messages?.[0]?.content === `hello from ${user}`);
+    expect(calls).toHaveLength(1);
+    return calls[0]!;
+  };
+  /** The model call carried the user's metadata: Portkey's header and Requesty's body field. */
+  const expectTaggedInFlight = (user: string): void => {
+    const call = callFor(user);
+    expect(call.portkey.metadata).toEqual({ _user: user, session_id: `s_${user}`, _environment: "workers" });
+    expect(call.requesty).toEqual({
+      user_id: user,
+      extra: { session_id: `s_${user}`, environment: "workers" },
+    });
+  };
+  const logFor = (user: string) => rec.promptLayer.logs().find((l) => l.metadata.user_id === user);
+  const hungLogRequests = () =>
+    rec.promptLayer.requests().filter((r) => r.path === "/log-request" && r.outcome === "hung").length;
+
+  /** Answers, then PromptLayer recovers: the log and its track-metadata must arrive after the response. */
+  async function answersBeforePromptLayer(
+    ask: (query: string) => Promise<WorkerAnswer>,
+    user: string,
+    via: string,
+  ) {
+    const outage = rec.fail({ kind: "promptlayer", hang: true });
+    const answer = await ask(`user=${user}&via=${via}`);
+    expect(answer.text).toBe(`echo: hello from ${user}`);
+    // The delivery started inside the invocation and is still unanswered: nothing is logged yet.
+    await rec.waitFor(() => hungLogRequests() === 1);
+    expect(rec.promptLayer.logs()).toEqual([]);
+    // PromptLayer comes back: the hung request is cut, retried, and the log is tracked.
+    outage.clear();
+    const log = await rec.waitFor(() => {
+      const found = logFor(user);
+      return found?.trackRequests.some((t) => t.status === 200) ? found : undefined;
+    });
+    expect(log.metadata).toEqual({ user_id: user, session_id: `s_${user}`, environment: "workers" });
+    expect(log.headers["x-api-key"]).toBe("pl_test_workers");
+    return answer;
+  }
+
+  describe("with nodejs_compat (AsyncLocalStorage)", () => {
+    it("answers before PromptLayer does; a withMetadata scope held across awaits reaches every destination", async () => {
+      const ask = await startWorker(["nodejs_compat"]);
+      const answer = await answersBeforePromptLayer(ask, "alice_scope", "scope");
+      expect(answer.scopesFollowAsync).toBe(true);
+      expect(answer.seenAfterAwait).toBe("alice_scope");
+      expectTaggedInFlight("alice_scope");
+    });
+  });
+
+  describe("without nodejs_compat (no Node built-ins, no AsyncLocalStorage)", () => {
+    it("answers before PromptLayer does; per-call metadata reaches every destination", async () => {
+      const ask = await startWorker([]);
+      const answer = await answersBeforePromptLayer(ask, "bob_call", "call");
+      expect(answer.scopesFollowAsync).toBe(false);
+      expectTaggedInFlight("bob_call");
+    });
+
+    it("loses a withMetadata scope at the first await: the call carries only the defaults", async () => {
+      const ask = await startWorker([]);
+      const answer = await ask("user=carol_scope&via=scope");
+      expect(answer.scopesFollowAsync).toBe(false);
+      expect(answer.seenAfterAwait).toBeNull();
+      expect(callFor("carol_scope").portkey.metadata).toEqual({ _environment: "workers" });
+      expect(callFor("carol_scope").requesty).toEqual({ extra: { environment: "workers" } });
+    });
+  });
+
+  it("one invocation's hung delivery neither blocks nor carries another's", async () => {
+    const ask = await startWorker(["nodejs_compat"], { DELIVERY_CONCURRENCY: "1" });
+    const outage = rec.fail({ kind: "promptlayer", hang: true, times: 1 });
+    await ask("user=dave_first&via=call");
+    await rec.waitFor(() => hungLogRequests() === 1);
+    await ask("user=erin_second&via=call");
+    const second = await rec.waitFor(() =>
+      logFor("erin_second")?.trackRequests.find((t) => t.status === 200),
+    );
+    expect(second.body.metadata.user_id).toBe("erin_second");
+    expect(logFor("dave_first")).toBeUndefined();
+    outage.clear();
+    const first = await rec.waitFor(() => logFor("dave_first")?.trackRequests.find((t) => t.status === 200));
+    expect(first.body.metadata).toEqual({
+      user_id: "dave_first",
+      session_id: "s_dave_first",
+      environment: "workers",
+    });
+  });
+
+  it("control: without waitUntil the Worker's tracking is lost when the response is sent", async () => {
+    const ask = await startWorker(["nodejs_compat"], { TAGALONG_WAIT_UNTIL: "off" });
+    await ask("user=frank_lost&via=call");
+    expect(callFor("frank_lost").portkey.metadata?._user).toBe("frank_lost");
+    // Ample time for a delivery that would come (the ones above arrive within a few ms).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(rec.promptLayer.requests()).toEqual([]);
+  });
+});
