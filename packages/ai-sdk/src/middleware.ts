@@ -10,8 +10,9 @@ import {
   StreamOutcome,
 } from "./completed-call";
 import { fetchHelperInstalled, fileBodyFields } from "./fetch-channel";
+import { hasKeys } from "./objects";
 import { TAGALONG_OPTIONS_KEY } from "./provider-options";
-import { bodyRoute, withBodyFieldsInProviderOptions } from "./provider-route";
+import { bodyRoute, unreachableBodyFields, withBodyFieldsInProviderOptions } from "./provider-route";
 import type { CallParams, GenerateResult, ModelInfo, StreamPart, StreamResult } from "./spec";
 
 /**
@@ -53,11 +54,6 @@ interface CallState {
 const CALLS_KEY = Symbol.for("tagalong.ai-sdk.calls");
 const realm = globalThis as unknown as Record<symbol, WeakMap<object, CallState> | undefined>;
 const calls: WeakMap<object, CallState> = (realm[CALLS_KEY] ??= new WeakMap());
-
-function hasKeys(record: Readonly<Record<string, unknown>>): boolean {
-  for (const _ in record) return true;
-  return false;
-}
 
 /** Claims a call for recording; undefined when it is not ours or another middleware already did. */
 function claim(params: object): CallState | undefined {
@@ -102,16 +98,26 @@ export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
     if (hasKeys(prepared.headers)) out.headers = withHeaders(params.headers, prepared.headers);
     if (hasKeys(prepared.body)) {
       const route = bodyRoute(model.provider);
+      const helper = fetchHelperInstalled();
       if (route.kind !== "fetch") {
-        out.providerOptions = withBodyFieldsInProviderOptions(providerOptions ?? {}, route, prepared.body);
+        out.providerOptions = withBodyFieldsInProviderOptions(
+          providerOptions ?? {},
+          route,
+          prepared.body,
+          model,
+        );
       }
-      if (route.kind !== "requesty-flat" && fetchHelperInstalled()) {
+      if (route.kind !== "requesty-flat" && helper) {
         // For @ai-sdk/openai (and an openai-compatible provider given tagalongFetch all the same).
         out.abortSignal = fileBodyFields(params.abortSignal, prepared.body);
-      } else if (route.kind === "fetch" && !warned.has(route.providerName)) {
-        warned.add(route.providerName);
+      }
+      const lost = unreachableBodyFields(route, model, prepared.body, helper);
+      if (lost.length > 0 && !warned.has(model.provider)) {
+        warned.add(model.provider);
         tagalong.logger.warn(
-          `@tagalong/ai-sdk: the ${route.providerName} provider drops unknown body fields, so ${Object.keys(prepared.body).join(", ")} cannot reach the wire; create it with { fetch: tagalongFetch() }`,
+          route.kind === "fetch"
+            ? `@tagalong/ai-sdk: ${model.provider} drops unknown body fields, so ${lost.join(", ")} cannot reach its wire; create the provider with { fetch: tagalongFetch() }`
+            : `@tagalong/ai-sdk: ${model.provider} (@requesty/ai-sdk 2) takes no extra body fields per call, so ${lost.join(", ")} cannot reach its wire`,
         );
       }
     }

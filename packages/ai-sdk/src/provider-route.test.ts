@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { bodyRoute, withBodyFieldsInProviderOptions } from "./provider-route";
+import { bodyRoute, unreachableBodyFields, withBodyFieldsInProviderOptions } from "./provider-route";
 
 const body = { requesty: { user_id: "u_1", tags: ["a"] } };
+const V3 = { specificationVersion: "v3" };
 
 describe("where the body fields go, by model.provider", () => {
   it("routes each provider package its own way", () => {
@@ -24,17 +25,39 @@ describe("where the body fields go, by model.provider", () => {
 
   it("@requesty/ai-sdk takes the field's keys flat, the caller's keys winning", () => {
     const theirs = { requesty: { user_id: "mine", auto_cache: true } };
-    expect(withBodyFieldsInProviderOptions(theirs, bodyRoute("requesty.chat"), body)).toEqual({
+    expect(withBodyFieldsInProviderOptions(theirs, bodyRoute("requesty.chat"), body, V3)).toEqual({
       requesty: { user_id: "mine", auto_cache: true, tags: ["a"] },
     });
     expect(theirs).toEqual({ requesty: { user_id: "mine", auto_cache: true } });
   });
 
+  it("@requesty/ai-sdk takes other top-level fields through extraBody (version 3), merged with the caller's", () => {
+    const theirs = { requesty: { extraBody: { user: "mine" } } };
+    const fields = { ...body, user: "u_1", session_id: "s_1" };
+    expect(withBodyFieldsInProviderOptions(theirs, bodyRoute("requesty.chat"), fields, V3)).toEqual({
+      requesty: { user_id: "u_1", tags: ["a"], extraBody: { user: "mine", session_id: "s_1" } },
+    });
+    // @requesty/ai-sdk 2 would nest extraBody inside the body's requesty: it is left out there.
+    expect(
+      withBodyFieldsInProviderOptions(theirs, bodyRoute("requesty.chat"), fields, {
+        specificationVersion: "v2",
+      }),
+    ).toEqual({ requesty: { user_id: "u_1", tags: ["a"], extraBody: { user: "mine" } } });
+    const route = bodyRoute("requesty.chat");
+    expect(unreachableBodyFields(route, { specificationVersion: "v3" }, fields, false)).toEqual([]);
+    expect(unreachableBodyFields(route, { specificationVersion: "v2" }, fields, false)).toEqual([
+      "user",
+      "session_id",
+    ]);
+    expect(unreachableBodyFields(bodyRoute("openai.chat"), {}, fields, false)).toEqual(Object.keys(fields));
+    expect(unreachableBodyFields(bodyRoute("openai.chat"), {}, fields, true)).toEqual([]);
+  });
+
   it("openai-compatible: under the raw name, and under the camelCase name when the caller uses it", () => {
     const route = bodyRoute("my-gateway.chat");
-    expect(withBodyFieldsInProviderOptions({}, route, body)).toEqual({ "my-gateway": body });
+    expect(withBodyFieldsInProviderOptions({}, route, body, V3)).toEqual({ "my-gateway": body });
     const theirs = { myGateway: { requesty: { auto_cache: true }, reasoningEffort: "low" } };
-    expect(withBodyFieldsInProviderOptions(theirs, route, body)).toEqual({
+    expect(withBodyFieldsInProviderOptions(theirs, route, body, V3)).toEqual({
       "my-gateway": body,
       myGateway: { requesty: { user_id: "u_1", tags: ["a"], auto_cache: true }, reasoningEffort: "low" },
     });
@@ -42,6 +65,6 @@ describe("where the body fields go, by model.provider", () => {
 
   it("leaves the options alone for a provider only a fetch can reach", () => {
     const theirs = { openai: { user: "x" } };
-    expect(withBodyFieldsInProviderOptions(theirs, bodyRoute("openai.chat"), body)).toBe(theirs);
+    expect(withBodyFieldsInProviderOptions(theirs, bodyRoute("openai.chat"), body, V3)).toBe(theirs);
   });
 });

@@ -1,10 +1,12 @@
 import { withBodyFields } from "@tagalong/core";
+import { hasKeys, isObject } from "./objects";
 
 /**
  * How the request body fields Tagalong adds (Requesty's `requesty`) reach a provider's wire, decided by
  * the model's `provider` string:
  * - `requesty.chat` (`@requesty/ai-sdk`): it nests `providerOptions.requesty` as the body's `requesty`,
- *   so the field's own keys go in flat (nesting `requesty` inside it would double it).
+ *   so the field's own keys go in flat (nesting `requesty` inside it would double it). Other top-level
+ *   fields go in `providerOptions.requesty.extraBody`, which version 3 spreads into the body.
  * - `openai.*` / `azure.*` (`@ai-sdk/openai`, `@ai-sdk/azure`): unknown keys are dropped, so only a
  *   fetch can add them (`tagalongFetch`).
  * - anything else, e.g. `<name>.chat` (`@ai-sdk/openai-compatible`, or `requesty.completion` of
@@ -45,15 +47,19 @@ export function withBodyFieldsInProviderOptions(
   providerOptions: ProviderOptions,
   route: BodyRoute,
   body: Readonly<Record<string, unknown>>,
+  model: { readonly specificationVersion?: string },
 ): ProviderOptions {
   switch (route.kind) {
     case "fetch":
       return providerOptions;
     case "requesty-flat": {
-      const field = body.requesty;
-      if (field === undefined || field === null || typeof field !== "object") return providerOptions;
-      const theirs = providerOptions.requesty ?? {};
-      return { ...providerOptions, requesty: withBodyFields(theirs, field as Record<string, unknown>) };
+      const { requesty: field, ...others } = body;
+      let requesty: Record<string, unknown> = { ...providerOptions.requesty };
+      if (isObject(field)) requesty = withBodyFields(requesty, field);
+      if (hasKeys(others) && model.specificationVersion !== "v2") {
+        requesty.extraBody = withBodyFields(isObject(requesty.extraBody) ? requesty.extraBody : {}, others);
+      }
+      return { ...providerOptions, requesty };
     }
     case "provider-options": {
       // openai-compatible 2+ spreads both the raw and the camelCase key, camelCase last; 1.x only the raw
@@ -70,6 +76,24 @@ export function withBodyFieldsInProviderOptions(
       return out;
     }
   }
+}
+
+/**
+ * Body fields that cannot reach this model's wire: any, for a provider only a fetch can reach while no
+ * `tagalongFetch` exists; all but `requesty` for `@requesty/ai-sdk` 2 (a V2 model, no per-call
+ * `extraBody`).
+ */
+export function unreachableBodyFields(
+  route: BodyRoute,
+  model: { readonly specificationVersion?: string },
+  body: Readonly<Record<string, unknown>>,
+  fetchHelperInstalled: boolean,
+): string[] {
+  if (route.kind === "fetch" && !fetchHelperInstalled) return Object.keys(body);
+  if (route.kind === "requesty-flat" && model.specificationVersion === "v2") {
+    return Object.keys(body).filter((name) => name !== "requesty");
+  }
+  return [];
 }
 
 /** The values the raw key now carries for each of our fields (the caller's, merged over ours). */

@@ -31,6 +31,8 @@ export interface ModelInfo {
   /** e.g. `openai.chat`, `openai.responses`, `requesty.chat`, `<name>.chat`. */
   readonly provider: string;
   readonly modelId: string;
+  /** `v2` (ai 5), `v3` (ai 6) or `v4` (ai 7, also for the V2/V3 models it adapts). */
+  readonly specificationVersion?: string;
 }
 
 export interface ResponseInfo {

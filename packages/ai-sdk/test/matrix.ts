@@ -27,6 +27,8 @@ export interface Major {
   readonly name: string;
   /** The lowest Node major the ai major runs on. */
   readonly minNode: number;
+  /** Whether its @requesty/ai-sdk takes per-call `extraBody` (3 does; 2, for ai 5, does not). */
+  readonly requestyExtraBody: boolean;
   load(): Promise<ProviderModules>;
 }
 
@@ -34,6 +36,7 @@ export const MAJORS: readonly Major[] = [
   {
     name: "ai 5",
     minNode: 20,
+    requestyExtraBody: false,
     load: async () => ({
       ai: (await import("ai-v5")) as unknown as AiModule,
       createOpenAI: (await import("@ai-sdk/openai-v2")).createOpenAI,
@@ -44,6 +47,7 @@ export const MAJORS: readonly Major[] = [
   {
     name: "ai 6",
     minNode: 20,
+    requestyExtraBody: true,
     load: async () => ({
       ai: (await import("ai")) as unknown as AiModule,
       createOpenAI: (await import("@ai-sdk/openai")).createOpenAI,
@@ -54,6 +58,7 @@ export const MAJORS: readonly Major[] = [
   {
     name: "ai 7",
     minNode: 22,
+    requestyExtraBody: true,
     load: async () => ({
       ai: (await import("ai-v7")) as unknown as AiModule,
       createOpenAI: (await import("@ai-sdk/openai-v4")).createOpenAI,

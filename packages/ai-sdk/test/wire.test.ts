@@ -5,7 +5,10 @@ import {
   createTagalong,
   type Destination,
   InvalidMetadataError,
+  type Logger,
+  litellm,
   type Metadata,
+  openrouter,
   portkey,
   promptLayer,
   requesty,
@@ -30,9 +33,11 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   // Every test: nothing on the wire broke a vendor rule, and no request carried a `tagalong` key anywhere.
-  expect(rec.violations()).toEqual([]);
-  for (const request of rec.requests) expect(keysNamed("tagalong", request.body)).toEqual([]);
+  const violations = rec.violations();
+  const leaks = rec.requests.flatMap((request) => keysNamed("tagalong", request.body));
   await rec.reset();
+  expect(violations).toEqual([]);
+  expect(leaks).toEqual([]);
 });
 afterAll(async () => {
   await rec.close();
@@ -324,6 +329,36 @@ describe.each(MAJORS)("$name", (major) => {
       expect(calls).toHaveLength(1);
       expectPerCall(calls[0]!);
       expect(recorded.calls).toHaveLength(1);
+    });
+
+    it("every in-flight destination's body fields reach the wire (LiteLLM, OpenRouter)", async () => {
+      const warnings: string[] = [];
+      const logger: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} };
+      const { tagalong, model } = setup({
+        destinations: [portkey(), requesty(), litellm(), openrouter()],
+        logger,
+      });
+      await m.ai.generateText({ model, prompt: "hello", providerOptions: { tagalong: perCall } });
+      await m.ai.streamText({ model, prompt: "hello", providerOptions: { tagalong: perCall } }).text;
+      const { body } = tagalong.prepare(perCall);
+      expect(Object.keys(body).sort()).toEqual([
+        "litellm_session_id",
+        "requesty",
+        "session_id",
+        "trace",
+        "user",
+      ]);
+      // @requesty/ai-sdk 2 has no per-call way to add top-level fields: only `requesty` gets there.
+      const reachable =
+        pc.family === "requesty" && !major.requestyExtraBody ? ["requesty"] : Object.keys(body);
+      for (const call of rec.calls()) {
+        for (const [name, value] of Object.entries(body)) {
+          expect(call.body[name], name).toEqual(reachable.includes(name) ? value : undefined);
+        }
+        expect(call.portkey.metadata).toEqual(portkeyOf);
+      }
+      expect(rec.calls()).toHaveLength(2);
+      expect(warnings).toHaveLength(reachable.length === 1 ? 1 : 0);
     });
 
     it("a model wrapped twice is handled once", async () => {
