@@ -4,9 +4,10 @@ import { tagalongMiddleware, tagalongOptions } from "@tagalong/ai-sdk";
 import { createTagalong, PORTKEY_METADATA_HEADER, portkey, withMetadata } from "@tagalong/core";
 import { generateText, streamText, wrapLanguageModel } from "ai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type GatewayStack, METADATA, PORTKEY_METADATA, startGatewayStack } from "./stack";
+import { type GatewayStack, loopbackOnly, METADATA, PORTKEY_METADATA, startGatewayStack } from "./stack";
 
 describe("@tagalong/ai-sdk through the Portkey gateway", () => {
+  loopbackOnly();
   let stack: GatewayStack;
   beforeAll(async () => {
     stack = await startGatewayStack();

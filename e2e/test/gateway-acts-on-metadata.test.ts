@@ -8,11 +8,12 @@ import { createRecorder, type Recorder } from "@tagalong/testing";
 import { APICallError, generateText, streamText, wrapLanguageModel } from "ai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type GatewayStack, startGatewayStack } from "./stack";
+import { type GatewayStack, loopbackOnly, startGatewayStack } from "./stack";
 
 const ZOE = "Zoë 😀";
 
 describe("the Portkey gateway acts on Tagalong metadata", () => {
+  loopbackOnly();
   let stack: GatewayStack;
   let other: Recorder;
   beforeAll(async () => {

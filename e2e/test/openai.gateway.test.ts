@@ -3,9 +3,10 @@ import { createTagalong, PORTKEY_METADATA_HEADER, portkey, withMetadata } from "
 import { tagalongOptions, wrapOpenAI } from "@tagalong/openai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type GatewayStack, METADATA, PORTKEY_METADATA, startGatewayStack } from "./stack";
+import { type GatewayStack, loopbackOnly, METADATA, PORTKEY_METADATA, startGatewayStack } from "./stack";
 
 describe("@tagalong/openai through the Portkey gateway", () => {
+  loopbackOnly();
   let stack: GatewayStack;
   let openai: OpenAI;
   beforeAll(async () => {

@@ -1,6 +1,7 @@
 import type { Metadata } from "@tagalong/core";
 import { createRecorder, type Recorder } from "@tagalong/testing";
 import { gatewayRoute, type PortkeyGateway, startGateway } from "@tagalong/testing/portkey-gateway";
+import { afterAll, beforeAll, expect } from "vitest";
 
 /** The real Portkey gateway on loopback with a recorder as its upstream model. */
 export interface GatewayStack {
@@ -53,3 +54,25 @@ export const PORTKEY_METADATA = {
   team: "search",
   attempt: "2",
 };
+
+/**
+ * For a test file: the global fetch reaches loopback only, and any other request fails the file, so a
+ * test cannot quietly go online (LangChain's ChatOpenAI, for one, fetches tiktoken data on some paths).
+ */
+export function loopbackOnly(): void {
+  const blocked: string[] = [];
+  let original: typeof fetch;
+  beforeAll(() => {
+    original = globalThis.fetch;
+    globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+      const url = new URL(input instanceof Request ? input.url : input);
+      if (url.hostname === "127.0.0.1") return original(input, init);
+      blocked.push(url.href);
+      return Promise.reject(new TypeError(`e2e tests stay on loopback: blocked ${url.href}`));
+    }) as typeof fetch;
+  });
+  afterAll(() => {
+    globalThis.fetch = original;
+    expect(blocked).toEqual([]);
+  });
+}
