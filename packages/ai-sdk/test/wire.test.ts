@@ -449,20 +449,38 @@ describe.each(MAJORS)("$name", (major) => {
       expect(rec.calls().map((c) => c.portkey.metadata?._user)).toEqual(["u_42", undefined]);
     });
 
-    it("an aborted call is recorded as aborted", async () => {
+    it("an aborted call is recorded as aborted, generated or streamed", async () => {
       const { recorded, model } = setup();
       rec.fail({ kind: "openai", hang: true });
-      const controller = new AbortController();
+      const generating = new AbortController();
       const generated = m.ai.generateText({
         model,
         prompt: "hello",
-        abortSignal: controller.signal,
+        abortSignal: generating.signal,
         maxRetries: 0,
       });
       await rec.waitFor((r) => r.requests.length === 1);
-      controller.abort();
+      generating.abort();
       await expect(generated).rejects.toSatisfy((e) => (e as Error).name === "AbortError");
-      expect(recorded.calls.map((c) => c.status)).toEqual(["aborted"]);
+
+      const streaming = new AbortController();
+      const streamed = m.ai.streamText({
+        model,
+        prompt: "hello",
+        abortSignal: streaming.signal,
+        maxRetries: 0,
+        onError: () => {},
+      });
+      const drained = consume(streamed.fullStream).catch(() => {});
+      await rec.waitFor((r) => r.requests.length === 2);
+      streaming.abort();
+      await drained;
+      await expect
+        .poll(() => recorded.calls.map((c) => [c.status, c.stream]))
+        .toEqual([
+          ["aborted", false],
+          ["aborted", true],
+        ]);
     });
 
     it("1,000 concurrent calls with distinct users each arrive with their own metadata", async () => {
