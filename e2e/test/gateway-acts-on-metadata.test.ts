@@ -8,19 +8,19 @@ import { createRecorder, type Recorder } from "@tagalong/testing";
 import { APICallError, generateText, streamText, wrapLanguageModel } from "ai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type GatewayStack, loopbackOnly, startGatewayStack } from "./stack";
+import { useGatewayStack } from "./stack";
 
 const ZOE = "Zoë 😀";
 
 describe("the Portkey gateway acts on Tagalong metadata", () => {
-  loopbackOnly();
-  let stack: GatewayStack;
+  const stack = useGatewayStack();
+  // A second upstream, for the conditional route's other target.
   let other: Recorder;
   beforeAll(async () => {
-    [stack, other] = await Promise.all([startGatewayStack(), createRecorder()]);
+    other = await createRecorder();
   });
-  afterAll(() => Promise.all([stack?.close(), other?.close()]));
-  beforeEach(() => Promise.all([stack.upstream.reset(), other.reset()]));
+  afterAll(() => other?.close());
+  beforeEach(() => other.reset());
 
   const tagalong = createTagalong({
     destinations: [portkey({ forwardMetadata: true })],

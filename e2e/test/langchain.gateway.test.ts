@@ -2,17 +2,11 @@
 import { ChatOpenAI } from "@langchain/openai";
 import { createTagalong, PORTKEY_METADATA_HEADER, portkey, withMetadata } from "@tagalong/core";
 import { TagalongCallbackHandler, withTagalong } from "@tagalong/langchain";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type GatewayStack, loopbackOnly, METADATA, PORTKEY_METADATA, startGatewayStack } from "./stack";
+import { describe, expect, it } from "vitest";
+import { METADATA, PORTKEY_METADATA, useGatewayStack } from "./stack";
 
 describe("@tagalong/langchain through the Portkey gateway", () => {
-  loopbackOnly();
-  let stack: GatewayStack;
-  beforeAll(async () => {
-    stack = await startGatewayStack();
-  });
-  afterAll(() => stack?.close());
-  beforeEach(() => stack.upstream.reset());
+  const stack = useGatewayStack();
 
   const tagalong = createTagalong({ destinations: [portkey({ forwardMetadata: true })] });
   const sent = tagalong.prepare(METADATA).headers[PORTKEY_METADATA_HEADER];

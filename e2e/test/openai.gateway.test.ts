@@ -2,15 +2,13 @@
 import { createTagalong, PORTKEY_METADATA_HEADER, portkey, withMetadata } from "@tagalong/core";
 import { tagalongOptions, wrapOpenAI } from "@tagalong/openai";
 import OpenAI from "openai";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type GatewayStack, loopbackOnly, METADATA, PORTKEY_METADATA, startGatewayStack } from "./stack";
+import { beforeAll, describe, expect, it } from "vitest";
+import { METADATA, PORTKEY_METADATA, useGatewayStack } from "./stack";
 
 describe("@tagalong/openai through the Portkey gateway", () => {
-  loopbackOnly();
-  let stack: GatewayStack;
+  const stack = useGatewayStack();
   let openai: OpenAI;
-  beforeAll(async () => {
-    stack = await startGatewayStack();
+  beforeAll(() => {
     const client = new OpenAI({
       baseURL: stack.gateway.baseURL,
       apiKey: "sk-test",
@@ -18,8 +16,6 @@ describe("@tagalong/openai through the Portkey gateway", () => {
     });
     openai = wrapOpenAI(client, tagalong);
   });
-  afterAll(() => stack?.close());
-  beforeEach(() => stack.upstream.reset());
 
   const tagalong = createTagalong({ destinations: [portkey({ forwardMetadata: true })] });
   const sent = tagalong.prepare(METADATA).headers[PORTKEY_METADATA_HEADER];

@@ -1,7 +1,7 @@
 import type { Metadata } from "@tagalong/core";
 import { createRecorder, type Recorder } from "@tagalong/testing";
 import { gatewayRoute, type PortkeyGateway, startGateway } from "@tagalong/testing/portkey-gateway";
-import { afterAll, beforeAll, expect } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect } from "vitest";
 
 /** The real Portkey gateway on loopback with a recorder as its upstream model. */
 export interface GatewayStack {
@@ -30,6 +30,22 @@ export async function startGatewayStack(): Promise<GatewayStack> {
       await Promise.all([gateway.close(), upstream.close()]);
     },
   };
+}
+
+/**
+ * For a describe block: loopback-only fetch, and a gateway stack started before its tests, with the
+ * upstream's records cleared before each test and everything closed after. The object it returns is
+ * filled in by the time the tests (and later beforeAll hooks) run.
+ */
+export function useGatewayStack(): GatewayStack {
+  loopbackOnly();
+  const stack = {} as GatewayStack;
+  beforeAll(async () => {
+    Object.assign(stack, await startGatewayStack());
+  });
+  afterAll(() => stack.close?.());
+  beforeEach(() => stack.upstream.reset());
+  return stack;
 }
 
 /** Metadata touching every field, with a non-ASCII user and organisation. */
