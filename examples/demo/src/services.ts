@@ -30,6 +30,7 @@ export interface Services {
 export class ConfigError extends Error {}
 
 const MODEL = "gpt-4o-mini";
+const hostOf = (url: string) => new URL(url).host;
 
 /** Refuses a half-configured environment before anything starts. */
 export function checkConfig(env: NodeJS.ProcessEnv = process.env): void {
@@ -78,7 +79,7 @@ export async function startServices(env: NodeJS.ProcessEnv = process.env): Promi
         model,
         headers: gatewayRoute(upstream.openaiBaseURL),
         recorder: upstream,
-        description: `x-portkey-metadata as received by the model behind the real Portkey gateway (@portkey-ai/gateway ${gateway.version} at ${gateway.url})`,
+        description: `x-portkey-metadata, as the model behind the real Portkey gateway ${gateway.version} (${hostOf(gateway.url)}) received it`,
       });
     }
 
@@ -98,7 +99,7 @@ export async function startServices(env: NodeJS.ProcessEnv = process.env): Promi
         apiKey: "rq-local",
         model: `openai/${model}`,
         recorder: standIn,
-        description: `the \`requesty\` body field at a loopback stand-in for router.requesty.ai (${standIn.url})`,
+        description: `the \`requesty\` body field, at a stand-in for router.requesty.ai (${hostOf(standIn.url)})`,
       });
     }
 
@@ -114,7 +115,7 @@ export async function startServices(env: NodeJS.ProcessEnv = process.env): Promi
         apiKey: "pl-local",
         baseURL: standIn.promptLayerURL,
         recorder: standIn,
-        description: `/log-request, /rest/track-metadata and /rest/track-prompt at a loopback stand-in (${standIn.url})`,
+        description: `log-request, track-metadata and track-prompt, at a stand-in for api.promptlayer.com (${hostOf(standIn.url)})`,
       };
     }
 
