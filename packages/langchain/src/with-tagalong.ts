@@ -21,12 +21,23 @@ function exit(runManager: RunManagerLike, stream: boolean): void {
   findHandler(runManager.handlers)?.[EXIT_RUN](runManager.runId, stream);
 }
 
-/** Pulls `inner` with every step inside the scope, so whatever the step sends carries the run's metadata. */
-async function* inScope<T>(scope: CallScope, inner: AsyncGenerator<T>): AsyncGenerator<T> {
+/**
+ * A model stream for a run: the run is entered on the first step (as a generator's body would be),
+ * and every step of the model's stream is pulled inside its scope, so whatever a step sends carries
+ * the run's metadata. Without a TagalongCallbackHandler on the run, the model's stream as it is.
+ */
+async function* streamInRun<T>(
+  runManager: RunManagerLike | undefined,
+  open: () => AsyncGenerator<T>,
+): AsyncGenerator<T> {
+  const scope = enter(runManager);
+  const inner = open();
+  if (scope === undefined) return yield* inner;
+  const next = () => inner.next();
   let done = false;
   try {
     for (;;) {
-      const step = await callScope.run(scope, () => inner.next());
+      const step = await callScope.run(scope, next);
       if (step.done) {
         done = true;
         return;
@@ -34,6 +45,7 @@ async function* inScope<T>(scope: CallScope, inner: AsyncGenerator<T>): AsyncGen
       yield step.value;
     }
   } finally {
+    exit(runManager!, true);
     // The consumer stopped early: close the model's stream as `yield*` would.
     if (!done) await inner.return?.(undefined);
   }
@@ -104,34 +116,13 @@ export function withTagalong<C extends AnyClass>(Base: C): C {
       }
     }
 
-    async *_streamResponseChunks(
-      messages: unknown,
-      options: unknown,
-      runManager?: RunManagerLike,
-    ): AsyncGenerator<unknown> {
-      const scope = enter(runManager);
-      const chunks = super._streamResponseChunks(messages, options, runManager) as AsyncGenerator<unknown>;
-      if (scope === undefined) return yield* chunks;
-      try {
-        yield* inScope(scope, chunks);
-      } finally {
-        exit(runManager!, true);
-      }
+    // Plain methods returning the stream: one generator layer, not two, on every chunk.
+    _streamResponseChunks(messages: unknown, options: unknown, runManager?: RunManagerLike): AsyncGenerator {
+      return streamInRun(runManager, () => super._streamResponseChunks(messages, options, runManager));
     }
 
-    async *_streamChatModelEvents(
-      messages: unknown,
-      options: unknown,
-      runManager?: RunManagerLike,
-    ): AsyncGenerator<unknown> {
-      const scope = enter(runManager);
-      const events = super._streamChatModelEvents(messages, options, runManager) as AsyncGenerator<unknown>;
-      if (scope === undefined) return yield* events;
-      try {
-        yield* inScope(scope, events);
-      } finally {
-        exit(runManager!, true);
-      }
+    _streamChatModelEvents(messages: unknown, options: unknown, runManager?: RunManagerLike): AsyncGenerator {
+      return streamInRun(runManager, () => super._streamChatModelEvents(messages, options, runManager));
     }
 
     withConfig(config: unknown): unknown {
