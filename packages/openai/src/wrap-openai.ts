@@ -91,6 +91,19 @@ function userAbortCheck(Base: ClientClass): (error: unknown) => boolean {
     (typeof Abort === "function" && error instanceof Abort) || (error as Error)?.name === "AbortError";
 }
 
+/**
+ * Options `withOptions()` needs to copy this client but does not take from it itself: `AzureOpenAI`
+ * (openai 5, 6, 7) keeps `apiVersion` and `deployment` outside `_options`, so its own `withOptions()`
+ * throws without OPENAI_API_VERSION and drops the deployment.
+ */
+function copyOptions(client: ClientShape): Record<string, unknown> {
+  const azure = client as { apiVersion?: unknown; deploymentName?: unknown };
+  const out: Record<string, unknown> = {};
+  if (typeof azure.apiVersion === "string" && azure.apiVersion !== "") out.apiVersion = azure.apiVersion;
+  if (typeof azure.deploymentName === "string") out.deployment = azure.deploymentName;
+  return out;
+}
+
 const subclasses = new WeakMap<ClientClass, ClientClass>();
 
 /**
@@ -125,7 +138,7 @@ function tagalongSubclass(Base: ClientClass): ClientClass {
     }
 
     override withOptions(options: object): ClientShape {
-      const client = super.withOptions(options);
+      const client = super.withOptions({ ...copyOptions(this), ...options });
       const config = this[CONFIG];
       if (config !== undefined && client[CONFIG] === undefined) attach(client, config);
       return client;
@@ -165,7 +178,7 @@ export function wrapOpenAI<C extends OpenAI>(client: C, tagalong: Tagalong): C {
     );
   }
   const Sub = tagalongSubclass(c.constructor as ClientClass);
-  const copy = c.withOptions({});
+  const copy = c.withOptions(copyOptions(c));
   // The copy is a fresh object the SDK constructed with every option of the original; making it an
   // instance of the subclass keeps its private fields (they belong to the object, not the prototype).
   Object.setPrototypeOf(copy, Sub.prototype);

@@ -167,6 +167,23 @@ export const REQUEST_PATHS: readonly RequestPath[] = [
     helperWrapsErrors: true,
   },
   {
+    name: "responses.parse()",
+    endpoint: "responses",
+    stream: false,
+    run: async (client, text, options) =>
+      (
+        await client.responses.parse(
+          {
+            model: MODEL,
+            input: text,
+            text: { format: { type: "json_schema", name: "answer", schema: SCHEMA, strict: true } },
+          },
+          options,
+        )
+      ).output_parsed,
+    expected: () => fillSchema(SCHEMA),
+  },
+  {
     name: "embeddings.create",
     endpoint: "embeddings",
     stream: false,

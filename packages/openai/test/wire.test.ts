@@ -10,7 +10,7 @@ import {
   type TagalongOptions,
   withMetadata,
 } from "@tagalong/core";
-import { type ModelCall, replyText } from "@tagalong/testing";
+import { fillSchema, type ModelCall, replyText } from "@tagalong/testing";
 import type OpenAI from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
 import { tagalongOptions, wrapOpenAI } from "../src/index";
@@ -91,6 +91,39 @@ describe.each(MAJORS)("$name", (major) => {
         expect((error as Error).message).toContain("metadata.user: 200 chars, Portkey allows 128");
         expect(rec().requests).toHaveLength(0);
       });
+    });
+
+    it("chat.completions.runTools(): every call of the run carries the metadata", async () => {
+      const client = wrapped();
+      const runner = client.chat.completions.runTools(
+        {
+          model: MODEL,
+          messages: [{ role: "user", content: "Weather in Paris?" }],
+          tools: [
+            {
+              type: "function",
+              function: {
+                name: "get_weather",
+                description: "The weather in a city",
+                parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+                function: (args: { city: string }) => `sunny in ${args.city}`,
+                parse: JSON.parse,
+              },
+            },
+          ],
+        },
+        tagalongOptions({ user: "u_tools" }),
+      );
+      expect(await runner.finalContent()).toBe(replyText("Weather in Paris?"));
+      const calls = rec().calls();
+      expect(calls).toHaveLength(2);
+      // The recorder calls the tool with arguments filled from its schema.
+      const city = fillSchema({ type: "string" });
+      expect(calls[1]!.body.messages.at(-1)).toMatchObject({ role: "tool", content: `sunny in ${city}` });
+      for (const call of calls) {
+        expect(call.portkey.metadata?._user).toBe("u_tools");
+        expect(call.requesty?.user_id).toBe("u_tools");
+      }
     });
 
     it("merges defaults < outer scope < inner scope < per-call", async () => {
@@ -239,6 +272,36 @@ describe.each(MAJORS)("$name", (major) => {
       const call = onlyCall();
       expect(call.headers.authorization).toBe(`Bearer ${API_KEY}`);
       expect(call.headers["x-app"]).toBe("demo");
+    });
+
+    it("wraps an AzureOpenAI client, keeping its API version and deployment", async () => {
+      const AzureOpenAI = await major.loadAzure();
+      const azure = new AzureOpenAI({
+        apiKey: API_KEY,
+        endpoint: rec().url,
+        apiVersion: "2024-10-21",
+        deployment: "my-deployment",
+        maxRetries: 0,
+      });
+      const client = wrapOpenAI(azure, createTagalong({ destinations: [portkey(), requesty()] }));
+      expect(client).toBeInstanceOf(AzureOpenAI);
+      // The recorder does not serve Azure's routes (404): what matters is what was sent.
+      const sent = () =>
+        client.chat.completions.create(
+          { model: MODEL, messages: [{ role: "user", content: "hi" }] },
+          tagalongOptions({ user: "u_azure" }),
+        );
+      await expect(sent()).rejects.toBeInstanceOf(OpenAIClass.NotFoundError);
+      await expect(
+        client.withOptions({ timeout: 5_000 }).chat.completions.create({ model: MODEL, messages: [] }),
+      ).rejects.toBeInstanceOf(OpenAIClass.NotFoundError);
+      const [first, second] = rec().requests;
+      for (const request of [first!, second!]) {
+        expect(request.url).toBe("/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21");
+        expect(request.headers["api-key"]).toBe(API_KEY);
+      }
+      expect(JSON.parse(first!.headers["x-portkey-metadata"]!)).toEqual({ _user: "u_azure" });
+      expect((first!.body as any).requesty).toEqual({ user_id: "u_azure" });
     });
 
     it("withOptions() returns a client that is still wrapped, with the new options", async () => {
