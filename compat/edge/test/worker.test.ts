@@ -2,10 +2,11 @@
 // recorder through wrapOpenAI. The Worker answers while PromptLayer is still hung; the tracking
 // must arrive afterwards all the same, kept alive by `waitUntil` from "cloudflare:workers".
 // miniflare 4 needs Node >= 22: on Node 20 this suite is skipped by the matrix's definition.
-import { createRecorder, type ModelCall, type Recorder } from "@tagalong/testing";
+import type { ModelCall } from "@tagalong/testing";
 import type { Miniflare } from "miniflare";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { bundleWorker } from "./bundle";
+import { useRecorder } from "./use-recorder";
 
 const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
 
@@ -17,22 +18,17 @@ interface WorkerAnswer {
 }
 
 describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)", () => {
-  let rec: Recorder;
+  const recorder = useRecorder();
   let script: string;
   const workers: Miniflare[] = [];
 
   beforeAll(async () => {
-    [rec, script] = await Promise.all([
-      createRecorder(),
-      bundleWorker(new URL("../src/worker.ts", import.meta.url)),
-    ]);
+    script = await bundleWorker(new URL("../src/worker.ts", import.meta.url));
   });
+  // Runs before the recorder's own afterEach (hooks unwind in reverse order).
   afterEach(async () => {
-    expect(rec.violations()).toEqual([]);
     await Promise.all(workers.splice(0).map((w) => w.dispose()));
-    await rec.reset();
   });
-  afterAll(() => rec?.close());
 
   async function startWorker(compatibilityFlags: string[], bindings: Record<string, string> = {}) {
     const { Miniflare } = await import("miniflare");
@@ -45,9 +41,9 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
       cf: false,
       bindings: {
         OPENAI_API_KEY: "sk-test-workers",
-        OPENAI_BASE_URL: rec.openaiBaseURL,
+        OPENAI_BASE_URL: recorder.rec.openaiBaseURL,
         PROMPTLAYER_API_KEY: "pl_test_workers",
-        PROMPTLAYER_BASE_URL: rec.promptLayerURL,
+        PROMPTLAYER_BASE_URL: recorder.rec.promptLayerURL,
         ...bindings,
       },
     });
@@ -61,7 +57,7 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
   }
 
   const callFor = (user: string): ModelCall => {
-    const calls = rec.callsWhere((c) => c.body?.messages?.[0]?.content === `hello from ${user}`);
+    const calls = recorder.rec.callsWhere((c) => c.body?.messages?.[0]?.content === `hello from ${user}`);
     expect(calls).toHaveLength(1);
     return calls[0]!;
   };
@@ -74,9 +70,10 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
       extra: { session_id: `s_${user}`, environment: "workers" },
     });
   };
-  const logFor = (user: string) => rec.promptLayer.logs().find((l) => l.metadata.user_id === user);
+  const logFor = (user: string) => recorder.rec.promptLayer.logs().find((l) => l.metadata.user_id === user);
   const hungLogRequests = () =>
-    rec.promptLayer.requests().filter((r) => r.path === "/log-request" && r.outcome === "hung").length;
+    recorder.rec.promptLayer.requests().filter((r) => r.path === "/log-request" && r.outcome === "hung")
+      .length;
 
   /** Answers, then PromptLayer recovers: the log and its track-metadata must arrive after the response. */
   async function answersBeforePromptLayer(
@@ -84,15 +81,15 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     user: string,
     via: string,
   ) {
-    const outage = rec.fail({ kind: "promptlayer", hang: true });
+    const outage = recorder.rec.fail({ kind: "promptlayer", hang: true });
     const answer = await ask(`user=${user}&via=${via}`);
     expect(answer.text).toBe(`echo: hello from ${user}`);
     // The delivery started inside the invocation and is still unanswered: nothing is logged yet.
-    await rec.waitFor(() => hungLogRequests() === 1);
-    expect(rec.promptLayer.logs()).toEqual([]);
+    await recorder.rec.waitFor(() => hungLogRequests() === 1);
+    expect(recorder.rec.promptLayer.logs()).toEqual([]);
     // PromptLayer comes back: the hung request is cut, retried, and the log is tracked.
     outage.clear();
-    const log = await rec.waitFor(() => {
+    const log = await recorder.rec.waitFor(() => {
       const found = logFor(user);
       return found?.trackRequests.some((t) => t.status === 200) ? found : undefined;
     });
@@ -131,17 +128,19 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
 
   it("one invocation's hung delivery neither blocks nor carries another's", async () => {
     const ask = await startWorker(["nodejs_compat"], { DELIVERY_CONCURRENCY: "1" });
-    const outage = rec.fail({ kind: "promptlayer", hang: true, times: 1 });
+    const outage = recorder.rec.fail({ kind: "promptlayer", hang: true, times: 1 });
     await ask("user=dave_first&via=call");
-    await rec.waitFor(() => hungLogRequests() === 1);
+    await recorder.rec.waitFor(() => hungLogRequests() === 1);
     await ask("user=erin_second&via=call");
-    const second = await rec.waitFor(() =>
+    const second = await recorder.rec.waitFor(() =>
       logFor("erin_second")?.trackRequests.find((t) => t.status === 200),
     );
     expect(second.body.metadata.user_id).toBe("erin_second");
     expect(logFor("dave_first")).toBeUndefined();
     outage.clear();
-    const first = await rec.waitFor(() => logFor("dave_first")?.trackRequests.find((t) => t.status === 200));
+    const first = await recorder.rec.waitFor(() =>
+      logFor("dave_first")?.trackRequests.find((t) => t.status === 200),
+    );
     expect(first.body.metadata).toEqual({
       user_id: "dave_first",
       session_id: "s_dave_first",
@@ -155,6 +154,6 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     expect(callFor("frank_lost").portkey.metadata?._user).toBe("frank_lost");
     // Ample time for a delivery that would come (the ones above arrive within a few ms).
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(rec.promptLayer.requests()).toEqual([]);
+    expect(recorder.rec.promptLayer.requests()).toEqual([]);
   });
 });
