@@ -189,6 +189,8 @@ export function langchainSuite(lc: LangChainModules): void {
       /** A graph passes `configurable.thread_id`, which LangGraph copies into run metadata. */
       graph?: boolean;
       endpoint?: string;
+      /** The answer is not the recorder's echo (a tool call or structured output). */
+      structured?: boolean;
       /** LangChain's legacy OpenAI LLM keeps no completion id in its result. */
       noResponseId?: boolean;
       run(s: Setup, input: string, config: Record<string, any>): Promise<unknown>;
@@ -237,6 +239,25 @@ export function langchainSuite(lc: LangChainModules): void {
         stream: true,
         run: async (s, input, config) =>
           drain(await s.chat().bindTools([WEATHER_TOOL]).stream(input, config)),
+      },
+      {
+        name: "withStructuredOutput",
+        stream: false,
+        structured: true,
+        run: (s, input, config) =>
+          s
+            .chat()
+            .withStructuredOutput(
+              {
+                title: "Answer",
+                type: "object",
+                properties: { answer: { type: "string" } },
+                required: ["answer"],
+                additionalProperties: false,
+              },
+              { name: "Answer" },
+            )
+            .invoke(input, config),
       },
       {
         name: "withConfig",
@@ -315,7 +336,7 @@ export function langchainSuite(lc: LangChainModules): void {
             const s = setup({ awaitHandlers });
             const runId = randomUUID();
             const input = `where is my order (${path.name})`;
-            await path.run(s, input, {
+            const result = await path.run(s, input, {
               runId,
               callbacks: [s.handler],
               metadata: { tagalong: { user: "u_42", environment: "production" }, team: "search" },
@@ -357,6 +378,10 @@ export function langchainSuite(lc: LangChainModules): void {
             expect(recorded.input.at(-1)).toMatchObject({ role: "user", content: lastUserText(call) });
             if (path.name.startsWith("tools")) {
               expect(recorded.output[0]?.toolCalls?.map((t) => t.name)).toEqual(["get_weather"]);
+            } else if (path.structured) {
+              // The model's raw answer, which LangChain parsed into what the call returned.
+              const raw = recorded.output[0]?.toolCalls?.[0]?.arguments ?? recorded.output[0]?.content;
+              expect(JSON.parse(raw ?? "null")).toEqual(result);
             } else {
               expect(recorded.output).toEqual([
                 { role: "assistant", content: replyText(lastUserText(call)) },
