@@ -60,13 +60,14 @@ export async function startServices(env: NodeJS.ProcessEnv = process.env): Promi
           "PORTKEY_API_KEY is set: Portkey also needs OPENAI_API_KEY to call OpenAI with",
         );
       }
+      const baseURL = env.PORTKEY_BASE_URL || "https://api.portkey.ai/v1";
       routes.push({
         via: "portkey",
-        baseURL: env.PORTKEY_BASE_URL || "https://api.portkey.ai/v1",
+        baseURL,
         apiKey: env.OPENAI_API_KEY,
         model,
         headers: { "x-portkey-api-key": env.PORTKEY_API_KEY, "x-portkey-provider": "openai" },
-        description: "hosted Portkey (api.portkey.ai) in front of OpenAI: see the Logs page, filter by _user",
+        description: `hosted Portkey (${hostOf(baseURL)}) in front of OpenAI: see its Logs, filter by _user`,
       });
     } else {
       const upstream = await recorder();
@@ -84,12 +85,13 @@ export async function startServices(env: NodeJS.ProcessEnv = process.env): Promi
     }
 
     if (env.REQUESTY_API_KEY) {
+      const baseURL = env.REQUESTY_BASE_URL || "https://router.requesty.ai/v1";
       routes.push({
         via: "requesty",
-        baseURL: env.REQUESTY_BASE_URL || "https://router.requesty.ai/v1",
+        baseURL,
         apiKey: env.REQUESTY_API_KEY,
         model: `openai/${model}`,
-        description: "hosted Requesty (router.requesty.ai): see its request logs, filter by user",
+        description: `hosted Requesty (${hostOf(baseURL)}): see its request logs, filter by user`,
       });
     } else {
       const standIn = await recorder();
