@@ -47,7 +47,7 @@ function probe(): Destination & { resolved: Metadata[] } {
   return { name: "demo-probe", resolved, start: (metadata) => void resolved.push(metadata) };
 }
 
-/** Keeps Tagalong's own messages for the end, so the table stays readable. */
+/** Keeps Tagalong's own messages for the end, so the table stays readable; a clean run has none. */
 function collectingLogger(into: string[]): Logger {
   const keep = (level: string) => (message: string) => void into.push(`${level}: ${message}`);
   return { debug: () => {}, info: () => {}, warn: keep("warning"), error: keep("error") };
@@ -140,7 +140,7 @@ async function main(): Promise<number> {
     else throw started.reason;
     if (loaded.status === "rejected") throw loaded.reason;
     const { blocks, notes, stats } = await runExamples(services, loaded.value);
-    const problems = blocks.flatMap((b) => b.problems);
+    const problems = [...blocks.flatMap((b) => b.problems), ...notes.map((n) => `Tagalong ${n}`)];
     for (const rec of [...services.routes.map((r) => r.recorder), services.promptLayer.recorder]) {
       if (rec) problems.push(...rec.violations().map((v) => `vendor rule broken: ${v}`));
     }
@@ -167,7 +167,6 @@ async function main(): Promise<number> {
       );
     } else {
       out.push(`✗ ${problems.length} problem(s) (${seconds} s):`, ...problems.map((p) => `  - ${p}`));
-      out.push(...notes.map((n) => `  ${n}`));
     }
     console.log(out.join("\n"));
     return problems.length === 0 ? 0 : 1;
