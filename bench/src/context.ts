@@ -1,0 +1,105 @@
+// What every scenario gets: the run's settings, its sizes (full or smoke), the servers and endpoints.
+import type { Endpoint } from "./adapters";
+import type { CannedReplies } from "./fixtures";
+import type { Plan } from "./harness";
+import type { ModelWire, Servers } from "./servers";
+
+export interface Config {
+  smoke: boolean;
+  /** Length of the PromptLayer outage in the memory scenario. */
+  outageSeconds: number;
+  /** Scenarios to run (all when undefined). */
+  only?: Set<string>;
+  /** Rewrite BENCHMARKS.md at the end (never in smoke mode). */
+  write: boolean;
+}
+
+export interface Sizes {
+  rounds: number;
+  warmup: number;
+  /** Calls per variant per round: sequential, and with `concurrency` in flight. */
+  sequentialCalls: number;
+  concurrentCalls: number;
+  /** Calls in flight in the concurrent modes (64 in full runs). */
+  concurrency: number;
+  /** Samples and sample length of the ops/s measurements. */
+  opsSamples: number;
+  opsSampleMs: number;
+  /** Seconds of sustained delivery. */
+  deliverySeconds: number;
+  /** Concurrency levels of the scale scenario. */
+  scaleConcurrency: number[];
+  /** Extra-key counts of the scale scenario. */
+  scaleExtraKeys: number[];
+}
+
+export function sizesFor(smoke: boolean): Sizes {
+  return smoke
+    ? {
+        rounds: 1,
+        warmup: 0,
+        sequentialCalls: 3,
+        concurrentCalls: 8,
+        concurrency: 8,
+        opsSamples: 2,
+        opsSampleMs: 20,
+        deliverySeconds: 1,
+        scaleConcurrency: [1, 10, 100],
+        scaleExtraKeys: [1, 100],
+      }
+    : {
+        rounds: 20,
+        warmup: 3,
+        sequentialCalls: 40,
+        concurrentCalls: 256,
+        concurrency: 64,
+        opsSamples: 9,
+        opsSampleMs: 200,
+        deliverySeconds: 10,
+        scaleConcurrency: [1, 10, 100, 1000],
+        scaleExtraKeys: [1, 10, 30, 100],
+      };
+}
+
+export interface Context {
+  config: Config;
+  sizes: Sizes;
+  servers: Servers;
+  /** The loopback recorder that answers model calls (recorder name "model"). */
+  loopback: Endpoint;
+  /** Model calls answered in process from canned replies (no I/O). */
+  inProcess: Endpoint;
+  canned: CannedReplies;
+}
+
+/** What the model calls since the last check carried, per variant; forgets them at the recorder. */
+export function modelWire(ctx: Context): Promise<Record<string, ModelWire>> {
+  return ctx.servers.call("modelWire", { name: "model", reset: true });
+}
+
+/** A way of calling: sequential or many in flight, plain or streamed. */
+export interface Mode {
+  label: string;
+  stream: boolean;
+  concurrency: number;
+}
+
+/** The four modes every side-by-side comparison runs. */
+export function modes(sizes: Sizes): Mode[] {
+  const n = sizes.concurrency;
+  return [
+    { label: "sequential", stream: false, concurrency: 1 },
+    { label: "sequential, stream", stream: true, concurrency: 1 },
+    { label: `${n} in flight`, stream: false, concurrency: n },
+    { label: `${n} in flight, stream`, stream: true, concurrency: n },
+  ];
+}
+
+export function planFor(sizes: Sizes, concurrency: number): Plan {
+  return {
+    rounds: sizes.rounds,
+    warmup: sizes.warmup,
+    callsPerRound: concurrency === 1 ? sizes.sequentialCalls : sizes.concurrentCalls,
+    concurrency,
+  };
+}

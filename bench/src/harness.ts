@@ -1,0 +1,255 @@
+// The one timing harness: variants run side by side, interleaved round by round (the order rotates
+// each round) so drift on a shared, noisy machine hits them alike. Latency per call from
+// performance.now(); CPU per call from process.cpuUsage() deltas around each variant's share of a
+// round, background work it leaves (deliveries) included via `drain`.
+
+export interface Variant {
+  name: string;
+  /** The variant this one is compared against (its bare SDK); none for a baseline. */
+  vs?: string;
+  /** One call; `i` numbers the calls of this variant. */
+  call(i: number): Promise<unknown>;
+  /** Work the variant leaves running after its calls (background delivery); awaited inside its CPU window. */
+  drain?(): Promise<void>;
+}
+
+export interface Plan {
+  /** Measured rounds; each variant runs `callsPerRound` calls per round. */
+  rounds: number;
+  /** Rounds run first and thrown away (JIT, connection pools). */
+  warmup: number;
+  callsPerRound: number;
+  /** Calls in flight at once (1: sequential). */
+  concurrency: number;
+}
+
+export interface Measured {
+  name: string;
+  vs?: string;
+  /** Every measured call's latency, ms. */
+  latencies: number[];
+  /** CPU µs per call in each measured round (user + system, the whole process). */
+  cpuPerRound: number[];
+  calls: number;
+  /** Calls that threw (not counted in the latencies), and the first error. */
+  errors: number;
+  firstError?: string;
+}
+
+export interface Compared {
+  name: string;
+  vs?: string;
+  calls: number;
+  medianMs: number;
+  p99Ms: number;
+  cpuUsPerCall: number;
+  /** Against `vs`: median and p99 latency ratios, and the added CPU per call with its standard error. */
+  medianRatio?: number;
+  p99Ratio?: number;
+  addedCpuUs?: number;
+  addedCpuSeUs?: number;
+}
+
+/** Nearest-rank quantile of an ascending array. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+export function sortedCopy(values: readonly number[]): number[] {
+  return [...values].sort((a, b) => a - b);
+}
+
+export function mean(values: readonly number[]): number {
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}
+
+function standardError(values: readonly number[]): number {
+  if (values.length < 2) return Number.NaN;
+  const m = mean(values);
+  let ss = 0;
+  for (const v of values) ss += (v - m) ** 2;
+  return Math.sqrt(ss / (values.length - 1) / values.length);
+}
+
+function cpuMicros(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return d.user + d.system;
+}
+
+/** Runs `count` calls of `variant` with `concurrency` in flight, pushing each latency to `into`. */
+async function runCalls(
+  variant: Variant,
+  count: number,
+  concurrency: number,
+  counter: { next: number },
+  into: Measured | undefined,
+): Promise<void> {
+  let started = 0;
+  const worker = async (): Promise<void> => {
+    while (started < count) {
+      started++;
+      const i = counter.next++;
+      const t0 = performance.now();
+      try {
+        await variant.call(i);
+        into?.latencies.push(performance.now() - t0);
+      } catch (error) {
+        // A failed call (e.g. a keep-alive socket the server closed at that instant) is counted and
+        // reported, not timed; it does not end the run.
+        if (into) {
+          into.errors++;
+          into.firstError ??= error instanceof Error ? error.message : String(error);
+        }
+      }
+    }
+  };
+  const workers: Promise<void>[] = [];
+  for (let w = 0; w < Math.min(concurrency, count); w++) workers.push(worker());
+  await Promise.all(workers);
+}
+
+/** Runs the variants interleaved, round by round, and measures each one's latency and CPU. */
+export async function compare(variants: readonly Variant[], plan: Plan): Promise<Measured[]> {
+  const measured: Measured[] = variants.map((v) => ({
+    name: v.name,
+    vs: v.vs,
+    latencies: [],
+    cpuPerRound: [],
+    calls: 0,
+    errors: 0,
+  }));
+  const counters = variants.map(() => ({ next: 0 }));
+  for (let round = 0; round < plan.warmup + plan.rounds; round++) {
+    const keep = round >= plan.warmup;
+    for (let k = 0; k < variants.length; k++) {
+      const at = (round + k) % variants.length;
+      const variant = variants[at]!;
+      const m = measured[at]!;
+      const cpu0 = process.cpuUsage();
+      await runCalls(variant, plan.callsPerRound, plan.concurrency, counters[at]!, keep ? m : undefined);
+      await variant.drain?.();
+      const cpu = cpuMicros(cpu0);
+      if (keep) {
+        m.cpuPerRound.push(cpu / plan.callsPerRound);
+        m.calls += plan.callsPerRound;
+      }
+    }
+  }
+  return measured;
+}
+
+/** Medians, p99s, CPU per call, and each variant against its `vs`. */
+export function summarize(measured: readonly Measured[]): Compared[] {
+  const byName = new Map(measured.map((m) => [m.name, m]));
+  const stats = new Map(
+    measured.map((m) => {
+      const sorted = sortedCopy(m.latencies);
+      return [m.name, { median: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) }];
+    }),
+  );
+  return measured.map((m) => {
+    const own = stats.get(m.name)!;
+    const out: Compared = {
+      name: m.name,
+      vs: m.vs,
+      calls: m.calls,
+      medianMs: own.median,
+      p99Ms: own.p99,
+      cpuUsPerCall: mean(m.cpuPerRound),
+    };
+    const base = m.vs === undefined ? undefined : byName.get(m.vs);
+    if (base) {
+      const b = stats.get(base.name)!;
+      out.medianRatio = own.median / b.median;
+      out.p99Ratio = own.p99 / b.p99;
+      // Paired by round: both ran in the same round, so slow phases of the machine cancel.
+      const diffs = m.cpuPerRound.map((c, r) => c - base.cpuPerRound[r]!);
+      out.addedCpuUs = mean(diffs);
+      out.addedCpuSeUs = standardError(diffs);
+    }
+    return out;
+  });
+}
+
+export interface OpsTarget {
+  name: string;
+  /** One operation; its return value is kept so the work cannot be optimised away. */
+  op(i: number): unknown;
+  /** Runs each timed sample inside some context (e.g. a metadata scope). */
+  around?(sample: () => void): void;
+}
+
+/** Operations per second of each target: interleaved timed samples, the median sample reported. */
+export function opsPerSecond(
+  targets: readonly OpsTarget[],
+  options: { samples: number; sampleMs: number },
+): Map<string, number> {
+  const rates = targets.map(() => [] as number[]);
+  const keep: unknown[] = [];
+  let i = 0;
+  // One unmeasured sample each to warm the JIT.
+  for (let s = -1; s < options.samples; s++) {
+    for (let k = 0; k < targets.length; k++) {
+      const at = (Math.max(0, s) + k) % targets.length;
+      const target = targets[at]!;
+      let ops = 0;
+      let elapsed = 0;
+      const sample = (): void => {
+        const t0 = performance.now();
+        do {
+          for (let j = 0; j < 64; j++) keep[(ops + j) & 7] = target.op(i++);
+          ops += 64;
+          elapsed = performance.now() - t0;
+        } while (elapsed < options.sampleMs);
+      };
+      if (target.around) target.around(sample);
+      else sample();
+      if (s >= 0) rates[at]!.push((ops / elapsed) * 1000);
+    }
+  }
+  if (keep.length > 8) console.log(keep.length); // never: a use of `keep` the JIT cannot drop
+  return new Map(targets.map((t, k) => [t.name, quantile(sortedCopy(rates[k]!), 0.5)]));
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+export function fmtMs(ms: number): string {
+  if (!Number.isFinite(ms)) return "n/a";
+  if (ms < 1) return `${(ms * 1000).toFixed(0)} µs`;
+  if (ms < 100) return `${ms.toFixed(2)} ms`;
+  return `${ms.toFixed(0)} ms`;
+}
+
+export function fmtRatio(r: number | undefined): string {
+  return r === undefined || !Number.isFinite(r) ? "" : `${r.toFixed(3)}×`;
+}
+
+export function fmtUs(us: number | undefined, se?: number): string {
+  if (us === undefined || !Number.isFinite(us)) return "";
+  const sign = us >= 0 ? "+" : "−";
+  const value = `${sign}${Math.abs(us).toFixed(1)} µs`;
+  return se !== undefined && Number.isFinite(se) ? `${value} ± ${se.toFixed(1)}` : value;
+}
+
+/** A comparison cell: the baseline's own figures, or a variant against its baseline. */
+export function fmtCompared(c: Compared): string {
+  if (c.vs === undefined)
+    return `${fmtMs(c.medianMs)} · p99 ${fmtMs(c.p99Ms)} · ${c.cpuUsPerCall.toFixed(0)} µs CPU`;
+  return `${fmtRatio(c.medianRatio)} · p99 ${fmtRatio(c.p99Ratio)} · ${fmtUs(c.addedCpuUs, c.addedCpuSeUs)}`;
+}
+
+export function fmtRate(perSecond: number): string {
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)} M/s`;
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)} k/s`;
+  return `${perSecond.toFixed(0)} /s`;
+}
+
+export function fmtMB(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MB`;
+}

@@ -1,0 +1,125 @@
+// `pnpm bench`: every benchmark in one run, side by side against loopback servers; prints the figures
+// and (full runs) rewrites BENCHMARKS.md at the repo root.
+//   pnpm bench [--smoke] [--outage-seconds=60] [--only=overhead,vendors,encoding,scale,delivery] [--no-write]
+// First, before any SDK module loads: clear vendor env variables, refuse DNS lookups beyond localhost.
+import "./offline";
+
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import { type Config, type Context, sizesFor } from "./context";
+import { cannedFetch, captureReplies } from "./fixtures";
+import { blockedHosts } from "./offline";
+import { printGoals, type Section, toMarkdown, versions } from "./report";
+import { delivery } from "./scenarios/delivery";
+import { encoding } from "./scenarios/encoding";
+import { overhead } from "./scenarios/overhead";
+import { scale } from "./scenarios/scale";
+import { vendors } from "./scenarios/vendors";
+import { startServers } from "./servers";
+
+const SCENARIOS: Record<string, (ctx: Context) => Promise<Section>> = {
+  overhead,
+  vendors,
+  encoding,
+  scale,
+  // Last: its down and hanging PromptLayer receivers leave retrying queues behind until the process exits.
+  delivery,
+};
+
+const SDKS = [
+  "openai",
+  "ai",
+  "@ai-sdk/openai-compatible",
+  "@ai-sdk/openai",
+  "@langchain/core",
+  "@langchain/openai",
+  "portkey-ai",
+  "promptlayer",
+  "langsmith",
+];
+
+function parseArgs(argv: string[]): Config {
+  const flag = (name: string) => argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  const value = (name: string) => flag(name)?.split("=")[1];
+  const smoke = flag("smoke") !== undefined || process.env.BENCH_SMOKE === "1";
+  const only = value("only");
+  for (const name of only?.split(",") ?? []) {
+    if (!(name in SCENARIOS))
+      throw new Error(`--only: unknown scenario ${name} (${Object.keys(SCENARIOS).join(", ")})`);
+  }
+  const outage = Number(value("outage-seconds") ?? (smoke ? 2 : 60));
+  if (!(outage > 0)) throw new Error("--outage-seconds must be a positive number");
+  return {
+    smoke,
+    outageSeconds: outage,
+    only: only ? new Set(only.split(",")) : undefined,
+    write: !smoke && flag("no-write") === undefined,
+  };
+}
+
+async function main(): Promise<number> {
+  const config = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const loadBefore = os.loadavg();
+  console.log(
+    `Tagalong benchmarks (${config.smoke ? "smoke: tiny counts, figures are not meaningful" : "full run"}), node ${process.version}, ${os.cpus().length} cores, load ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
+  );
+  const servers = await startServers();
+  let failed = 0;
+  const sections: Section[] = [];
+  try {
+    const { openaiBaseURL } = await servers.call("recorder", { name: "model" });
+    const canned = await captureReplies(openaiBaseURL);
+    await servers.call("reset", { name: "model" });
+    const ctx: Context = {
+      config,
+      sizes: sizesFor(config.smoke),
+      servers,
+      loopback: { baseURL: openaiBaseURL },
+      // The base URL is never dialled: the canned fetch answers first.
+      inProcess: { baseURL: "http://127.0.0.1:9/v1", fetch: cannedFetch(canned) },
+      canned,
+    };
+    for (const [name, run] of Object.entries(SCENARIOS)) {
+      if (config.only && !config.only.has(name)) continue;
+      try {
+        sections.push(await run(ctx));
+      } catch (error) {
+        failed++;
+        console.error(`\nscenario ${name} failed:`, error);
+      }
+    }
+  } finally {
+    await servers.close();
+  }
+  printGoals(sections);
+  const blocked = blockedHosts();
+  if (blocked.length > 0)
+    console.log(`\nblocked DNS lookups (something tried to leave loopback): ${blocked.join(", ")}`);
+  const durationS = (Date.now() - started) / 1000;
+  console.log(`\ndone in ${durationS.toFixed(0)} s`);
+  if (config.write) {
+    if (failed > 0 || config.only) {
+      console.log("BENCHMARKS.md not written: this run was partial (--only) or a scenario failed.");
+    } else {
+      const file = new URL("../../BENCHMARKS.md", import.meta.url);
+      writeFileSync(
+        file,
+        toMarkdown(sections, {
+          date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+          command: "pnpm bench",
+          durationS,
+          loadBefore,
+          loadAfter: os.loadavg(),
+          versions: versions(SDKS),
+          blockedHosts: blocked,
+        }),
+      );
+      console.log(`wrote ${file.pathname}`);
+    }
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+// Exit explicitly: queues pointed at a hanging receiver would otherwise keep the process alive.
+process.exit(await main());

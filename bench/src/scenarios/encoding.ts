@@ -1,0 +1,38 @@
+// 3. Metadata encoding throughput: resolve + validate + encode for Portkey, Requesty and PromptLayer,
+// against JSON.stringify of the same object as the floor.
+import type { Context } from "../context";
+import { encodingTargets } from "../encode-all";
+import { fmtRate, opsPerSecond } from "../harness";
+import { Section } from "../report";
+
+export async function encoding(ctx: Context): Promise<Section> {
+  const section = new Section(
+    "3. Metadata encoding throughput",
+    [
+      "One operation: resolve the call's metadata (defaults < scope < per call), validate it against the",
+      "model and every destination's rules, encode Portkey's header and Requesty's body field (`prepare()`),",
+      "and build PromptLayer's metadata and track-prompt bodies (done per call at delivery). The metadata",
+      "sets every field (user, session, trace, organisation, 2 tags, a prompt with version and variables,",
+      "3 extra keys) over an `environment` default. Per-call: a different object each call, so nothing is",
+      "cached; scope-only: every call inside one `withMetadata` scope, where `prepare()` is a cache hit and",
+      "only PromptLayer's bodies are built. Floor: `JSON.stringify` of the same object. Single thread, median",
+      "of interleaved samples.",
+    ].join("\n"),
+  );
+  const rates = opsPerSecond(encodingTargets(3), {
+    samples: ctx.sizes.opsSamples,
+    sampleMs: ctx.sizes.opsSampleMs,
+  });
+  const floor = rates.get("JSON.stringify (floor)")!;
+  section.table({
+    title: "Operations per second",
+    columns: ["operation", "ops/s", "per op", "cost in JSON.stringify's"],
+    rows: [...rates.entries()].map(([name, rate]) => [
+      name,
+      fmtRate(rate),
+      `${(1e6 / rate).toFixed(2)} µs`,
+      `${(floor / rate).toFixed(1)}×`,
+    ]),
+  });
+  return section;
+}

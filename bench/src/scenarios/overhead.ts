@@ -1,0 +1,120 @@
+// 1. What each adapter adds to a call over its bare SDK: latency (median, p99) and CPU per call,
+// sequential and 64 in flight, plain and streamed, in process (no I/O: the adapter's own cost) and
+// over loopback HTTP (a real round trip: the ratio users see, at zero model latency).
+import {
+  type AdapterVariant,
+  aiSdkVariants,
+  type Endpoint,
+  langchainVariants,
+  openaiVariants,
+} from "../adapters";
+import { type Context, modelWire, modes, planFor } from "../context";
+import { compare, fmtCompared, fmtRatio, fmtUs, sleep, summarize } from "../harness";
+import { Section } from "../report";
+import { WireCheck } from "../wire";
+
+const MAX_RATIO = 1.02;
+const MAX_ADDED_CPU_US = 20;
+
+type Adapter = {
+  name: string;
+  variants: (endpoint: Endpoint, stream: boolean) => AdapterVariant[];
+};
+
+const ADAPTERS: Adapter[] = [
+  { name: "OpenAI SDK (@tagalong/openai)", variants: openaiVariants },
+  { name: "Vercel AI SDK (@tagalong/ai-sdk)", variants: aiSdkVariants },
+  { name: "LangChain (@tagalong/langchain)", variants: langchainVariants },
+];
+
+interface Worst {
+  value: number;
+  where: string;
+}
+
+function worse(current: Worst | undefined, value: number | undefined, where: string): Worst | undefined {
+  if (value === undefined || !Number.isFinite(value)) return current;
+  return current === undefined || value > current.value ? { value, where } : current;
+}
+
+export async function overhead(ctx: Context): Promise<Section> {
+  const section = new Section(
+    "1. Per-call overhead of each adapter over its bare SDK",
+    [
+      "Each cell: for the bare SDK, its median and p99 latency and CPU per call; for every other variant, its",
+      "median and p99 latency as a ratio of the bare SDK's, and the CPU it adds per call (mean of the",
+      "per-round differences ± standard error; process.cpuUsage() over each variant's share of each round,",
+      "so everything the call does, background callbacks included). `in process` answers from canned",
+      "replies through the SDK's `fetch` option (no I/O: the adapter's own cost, precisely); `loopback HTTP`",
+      "goes to the recorder over 127.0.0.1. Judged variants (per-call metadata, with and without recording)",
+      `are held to the goals: median ratio <= ${MAX_RATIO} over loopback HTTP, added CPU < ${MAX_ADDED_CPU_US} µs per call`,
+      "in process. Controls: `same fields by hand` sends what Tagalong would add without Tagalong (the cost",
+      "of bigger requests); `empty middleware` / `no-op handler` is what the framework spends on any",
+      "middleware or handler. Per-call metadata is a distinct object per call, so no cache hides the work.",
+    ].join("\n"),
+  );
+  const { sizes } = ctx;
+  const MODES = modes(sizes);
+  const wire = new WireCheck();
+  for (const adapter of ADAPTERS) {
+    let worstRatio: Worst | undefined;
+    let worstCpu: Worst | undefined;
+    let worstLoopbackCpu: Worst | undefined;
+    for (const [setting, endpoint] of [
+      ["in process", ctx.inProcess],
+      ["loopback HTTP", ctx.loopback],
+    ] as const) {
+      const columns: Map<string, string[]> = new Map();
+      for (const mode of MODES) {
+        const variants = adapter.variants(endpoint, mode.stream);
+        // Let the event loop see sockets the server closed while the in-process runs held it busy.
+        await sleep(50);
+        const measured = await compare(variants, planFor(sizes, mode.concurrency));
+        if (setting === "loopback HTTP") wire.add(await modelWire(ctx));
+        section.failedCalls(measured, `${setting}, ${mode.label}`);
+        for (const [k, c] of summarize(measured).entries()) {
+          const row = columns.get(c.name) ?? [];
+          row.push(fmtCompared(c));
+          columns.set(c.name, row);
+          if (!variants[k]!.judged) continue;
+          const where = `${c.name}, ${setting}, ${mode.label}`;
+          if (setting === "loopback HTTP") {
+            worstRatio = worse(worstRatio, c.medianRatio, where);
+            worstLoopbackCpu = worse(worstLoopbackCpu, c.addedCpuUs, where);
+          } else {
+            worstCpu = worse(worstCpu, c.addedCpuUs, where);
+          }
+        }
+      }
+      section.table({
+        title: `${adapter.name}, ${setting}`,
+        columns: ["variant", ...MODES.map((m) => m.label)],
+        rows: [...columns.entries()].map(([name, cells]) => [name, ...cells]),
+      });
+    }
+    const judged = !ctx.config.smoke;
+    section.goal({
+      what: `${adapter.name}: median latency ratio over the bare SDK (loopback HTTP, worst judged variant and mode)`,
+      target: `<= ${MAX_RATIO}`,
+      measured: worstRatio ? `${fmtRatio(worstRatio.value)} (${worstRatio.where})` : "n/a",
+      met: judged && worstRatio ? worstRatio.value <= MAX_RATIO : undefined,
+    });
+    section.goal({
+      what: `${adapter.name}: added CPU per call (in process, worst judged variant and mode)`,
+      target: `< ${MAX_ADDED_CPU_US} µs`,
+      measured: worstCpu
+        ? `${fmtUs(worstCpu.value)} (${worstCpu.where}); over loopback HTTP the worst was ${fmtUs(worstLoopbackCpu?.value)}`
+        : "n/a",
+      met: judged && worstCpu ? worstCpu.value < MAX_ADDED_CPU_US : undefined,
+    });
+  }
+  section.table(wire.table("What the loopback calls carried (as the recorder saw them)"));
+  const problems = wire.problems((model) => model.includes("tagalong") || model.includes("by-hand"));
+  for (const p of problems) section.note(`Wire problem: ${p}`);
+  if (problems.length === 0) {
+    section.note(
+      "Every Tagalong variant's loopback calls carried Portkey's header and Requesty's field, with no rule broken.",
+    );
+  }
+  return section;
+}

@@ -1,0 +1,287 @@
+// 2. Against the vendors' own SDKs: the same chat completions to the same loopback recorder, with the
+// same metadata, through portkey-ai (per-request metadata, and createHeaders on the OpenAI client),
+// the promptlayer SDK's wrapped OpenAI client, and LangSmith's wrapOpenAI, side by side with
+// wrapOpenAI sending to the same destinations. Every tracker's receiver is on loopback too.
+import { createRequire } from "node:module";
+import { portkey, promptLayer, requesty } from "@tagalong/core";
+import { Client as LangSmithClient } from "langsmith";
+import { wrapOpenAI as langsmithWrapOpenAI } from "langsmith/wrappers";
+import type OpenAI from "openai";
+import { createHeaders, Portkey } from "portkey-ai";
+import { chat, openaiClient, wrappedOpenAIVariant } from "../adapters";
+import { type Context, modelWire, modes as modesFor, planFor } from "../context";
+import { MODEL_KEY, PROMPTLAYER_KEY, tagalong, userMessage, userOf } from "../fixtures";
+import {
+  type Compared,
+  compare,
+  fmtCompared,
+  fmtRatio,
+  fmtUs,
+  sleep,
+  summarize,
+  type Variant,
+} from "../harness";
+import { Section } from "../report";
+import { WireCheck } from "../wire";
+
+// The promptlayer package's ESM build cannot require("openai") (its `.OpenAI` getter fails there);
+// its CommonJS build can, so load that one, as a CommonJS app would.
+const { PromptLayer } = createRequire(import.meta.url)("promptlayer") as typeof import("promptlayer");
+
+/** Portkey's form of call i's metadata, built by hand as a portkey-ai user would. */
+function portkeyForm(i: number): Record<string, string> {
+  return {
+    _environment: "bench",
+    _user: userOf(i),
+    session_id: `s_${i % 64}`,
+    tags: "bench",
+    attempt: String(i % 3),
+  };
+}
+
+/** PromptLayer's form (string values), as a promptlayer user would send with track.metadata. */
+function promptLayerForm(i: number): Record<string, string> {
+  return { environment: "bench", user_id: userOf(i), session_id: `s_${i % 64}`, attempt: String(i % 3) };
+}
+
+interface Pair {
+  ours: string;
+  theirs: string;
+  what: string;
+}
+
+export async function vendors(ctx: Context): Promise<Section> {
+  const section = new Section(
+    "2. Against the vendors' own SDKs",
+    [
+      "The same chat completion (openai client underneath every one) to the same loopback recorder, with",
+      "the same metadata per call; every after-the-call tracker delivers to a receiver on loopback (ours and",
+      "LangSmith in the background, drained inside each variant's CPU window, so delivery CPU counts; the",
+      "promptlayer SDK logs inline, awaited by the call, as it is built to). Ratios below 1 mean Tagalong is",
+      "faster. Goal: faster than each.",
+    ].join("\n"),
+  );
+  const { sizes, servers } = ctx;
+  const endpoint = ctx.loopback;
+  const { url: plURL } = await servers.call("recorder", { name: "promptlayer" });
+  const { url: sinkURL } = await servers.call("sinks", {});
+
+  const portkeyClient = new Portkey({
+    apiKey: "pk-bench",
+    baseURL: endpoint.baseURL,
+    provider: "openai",
+    Authorization: `Bearer ${MODEL_KEY}`,
+  });
+  const bare = openaiClient(endpoint);
+  const pl = new PromptLayer({ apiKey: PROMPTLAYER_KEY, baseURL: sinkURL });
+  const PLOpenAI = pl.OpenAI as typeof OpenAI;
+  const plClient = new PLOpenAI({ apiKey: MODEL_KEY, baseURL: endpoint.baseURL, maxRetries: 0 });
+  const langsmith = new LangSmithClient({ apiUrl: sinkURL, apiKey: "ls-bench-key" });
+  const lsClient = langsmithWrapOpenAI(openaiClient(endpoint), { client: langsmith, tracingEnabled: true });
+  const ours = {
+    portkey: tagalong([portkey()]),
+    promptLayer: tagalong([promptLayer({ apiKey: PROMPTLAYER_KEY, baseURL: plURL })]),
+    all: tagalong([portkey(), requesty(), promptLayer({ apiKey: PROMPTLAYER_KEY, baseURL: plURL })]),
+  };
+
+  const variants = (stream: boolean): Variant[] => {
+    const messages = (i: number) => [{ role: "user" as const, content: userMessage(i) }];
+    const streamFields = stream ? { stream: true, stream_options: { include_usage: true } } : {};
+    return [
+      { name: "openai", call: (i) => chat(bare, "vs-openai", i, stream) },
+      wrappedOpenAIVariant("Tagalong → Portkey", endpoint, ours.portkey, "vs-tagalong-portkey", stream),
+      {
+        name: "portkey-ai, per-request metadata",
+        vs: "openai",
+        async call(i) {
+          const body = { model: "vs-portkey-ai", messages: messages(i), ...streamFields };
+          const res = await portkeyClient.chat.completions.create(body as never, {
+            metadata: portkeyForm(i),
+          });
+          if (stream) for await (const _ of res as unknown as AsyncIterable<unknown>);
+        },
+      },
+      {
+        name: "openai + portkey-ai createHeaders",
+        vs: "openai",
+        call: (i) =>
+          chat(bare, "vs-portkey-createheaders", i, stream, {
+            headers: createHeaders({ metadata: portkeyForm(i) }),
+          }),
+      },
+      {
+        ...wrappedOpenAIVariant(
+          "Tagalong → PromptLayer",
+          endpoint,
+          ours.promptLayer,
+          "vs-tagalong-promptlayer",
+          stream,
+        ),
+        drain: () => ours.promptLayer.flush(),
+      },
+      {
+        name: "promptlayer SDK (logs inline) + track.metadata",
+        vs: "openai",
+        async call(i) {
+          const body = {
+            model: "vs-promptlayer",
+            messages: messages(i),
+            ...streamFields,
+            pl_tags: ["bench"],
+            return_pl_id: true,
+          };
+          // With return_pl_id it answers [response, id], or yields [chunk, id] with the id on the last.
+          const answer = (await plClient.chat.completions.create(body as never)) as unknown;
+          let id: number | undefined;
+          if (!stream) {
+            [, id] = answer as [unknown, number];
+          } else {
+            for await (const [, plId] of answer as AsyncIterable<[unknown, number | null]>) {
+              if (plId != null) id = plId;
+            }
+          }
+          await pl.track.metadata({ request_id: id!, metadata: promptLayerForm(i) });
+        },
+      },
+      {
+        name: "langsmith wrapOpenAI (tracing)",
+        vs: "openai",
+        call: (i) =>
+          chat(lsClient as unknown as OpenAI, "vs-langsmith", i, stream, {
+            langsmithExtra: { metadata: promptLayerForm(i), tags: ["bench"] },
+          } as never),
+        drain: () => langsmith.awaitPendingTraceBatches(),
+      },
+      {
+        ...wrappedOpenAIVariant(
+          "Tagalong → Portkey + Requesty + PromptLayer",
+          endpoint,
+          ours.all,
+          "vs-tagalong-all",
+          stream,
+        ),
+        drain: () => ours.all.flush(),
+      },
+    ];
+  };
+
+  const pairs: Pair[] = [
+    { ours: "Tagalong → Portkey", theirs: "portkey-ai, per-request metadata", what: "Portkey metadata" },
+    { ours: "Tagalong → Portkey", theirs: "openai + portkey-ai createHeaders", what: "Portkey metadata" },
+    {
+      ours: "Tagalong → PromptLayer",
+      theirs: "promptlayer SDK (logs inline) + track.metadata",
+      what: "PromptLayer logging + metadata",
+    },
+    {
+      ours: "Tagalong → PromptLayer",
+      theirs: "langsmith wrapOpenAI (tracing)",
+      what: "after-the-call tracking",
+    },
+  ];
+
+  const wire = new WireCheck();
+  const headToHead: string[][] = [];
+  const slowest = new Map<string, { ratio: number; where: string }>();
+  const modes = modesFor(sizes);
+  const columns = new Map<string, string[]>();
+  for (const mode of modes) {
+    await sleep(50);
+    const measured = await compare(variants(mode.stream), planFor(sizes, mode.concurrency));
+    section.failedCalls(measured, mode.label);
+    wire.add(await modelWire(ctx));
+    const summary = summarize(measured);
+    const byName = new Map(summary.map((c) => [c.name, c]));
+    for (const c of summary) {
+      const cells = columns.get(c.name) ?? [];
+      cells.push(fmtCompared(c));
+      columns.set(c.name, cells);
+    }
+    for (const p of pairs) {
+      const o = byName.get(p.ours) as Compared;
+      const t = byName.get(p.theirs) as Compared;
+      const ratio = o.medianMs / t.medianMs;
+      headToHead.push([
+        `${p.ours} vs ${p.theirs}`,
+        mode.label,
+        fmtRatio(ratio),
+        fmtRatio(o.p99Ms / t.p99Ms),
+        fmtUs(o.cpuUsPerCall - t.cpuUsPerCall),
+      ]);
+      const key = `${p.ours} vs ${p.theirs}`;
+      const prev = slowest.get(key);
+      if (!prev || ratio > prev.ratio) slowest.set(key, { ratio, where: mode.label });
+    }
+  }
+  section.table({
+    title: "Each against the bare openai client (median ratio · p99 ratio · added CPU per call)",
+    columns: ["variant", ...modes.map((m) => m.label)],
+    rows: [...columns.entries()].map(([name, cells]) => [name, ...cells]),
+  });
+  section.table({
+    title: "Head to head (below 1×: Tagalong is faster; CPU: ours minus theirs, per call)",
+    columns: ["comparison", "mode", "median ours/theirs", "p99 ours/theirs", "CPU per call"],
+    rows: headToHead,
+  });
+  for (const [key, { ratio, where }] of slowest) {
+    section.goal({
+      what: `Faster than the vendor's SDK: ${key} (median latency, worst mode)`,
+      target: "< 1× (faster)",
+      measured: `${fmtRatio(ratio)} (${where}): ${ratio < 1 ? `${((1 - ratio) * 100).toFixed(0)}% faster` : `${((ratio - 1) * 100).toFixed(0)}% slower`}`,
+      met: ctx.config.smoke ? undefined : ratio < 1,
+    });
+  }
+
+  // What the receivers got: every variant did the work it is credited with.
+  await ours.all.flush();
+  await langsmith.awaitPendingTraceBatches();
+  const plWire = await servers.call("promptLayerWire", { name: "promptlayer", reset: true });
+  const sinks = await servers.call("sinkCounts", { reset: true });
+  section.table(wire.table("What the model calls carried"));
+  section.table({
+    title: "What the trackers' receivers accepted",
+    columns: ["receiver", "accepted"],
+    rows: [
+      [
+        "Tagalong → PromptLayer (recorder)",
+        `${plWire.logs} log-request, ${plWire.trackMetadata} track-metadata; ${plWire.violations} rule breaks${plWire.sample.length ? ` (${plWire.sample.join("; ")})` : ""}`,
+      ],
+      [
+        "promptlayer SDK (bench sink)",
+        `${sinks.byRoute["POST /track-request"] ?? 0} track-request, ${sinks.byRoute["POST /library-track-metadata"] ?? 0} library-track-metadata`,
+      ],
+      [
+        "langsmith (bench sink)",
+        `${sinks.langsmithRuns} runs in ${Object.entries(sinks.byRoute)
+          .filter(([r]) => r.includes("/runs"))
+          .map(([r, n]) => `${n} × ${r}`)
+          .join(", ")}`,
+      ],
+    ],
+  });
+  for (const p of wire.problems((model) => model === "vs-tagalong-all")) section.note(`Wire problem: ${p}`);
+  if (sinks.unknown > 0)
+    section.note(`The bench sink saw ${sinks.unknown} requests to routes it does not know.`);
+
+  // portkey-ai's per-request metadata is stored on the client: does it stick to the next call? The
+  // second call names user u_2 in its message and passes no metadata.
+  const fresh = new Portkey({
+    apiKey: "pk-bench",
+    baseURL: endpoint.baseURL,
+    provider: "openai",
+    Authorization: `Bearer ${MODEL_KEY}`,
+  });
+  const sticky = (i: number) => ({
+    model: "vs-portkey-sticky",
+    messages: [{ role: "user" as const, content: userMessage(i) }],
+  });
+  await fresh.chat.completions.create(sticky(1), { metadata: { _user: userOf(1) } });
+  await fresh.chat.completions.create(sticky(2));
+  const stuck = (await modelWire(ctx))["vs-portkey-sticky"]?.mislabelled === 1;
+  section.note(
+    stuck
+      ? `portkey-ai: a call made without metadata right after one with \`_user: ${userOf(1)}\` still carried that user (per-request metadata is stored on the shared client), so one client cannot safely serve several users' calls.`
+      : "portkey-ai: a call made without metadata after one with metadata did not carry the earlier user.",
+  );
+  return section;
+}
