@@ -17,8 +17,9 @@ export interface Config {
 export interface Sizes {
   rounds: number;
   warmup: number;
-  /** Calls per variant per round: sequential, and with `concurrency` in flight. */
+  /** Calls per variant per round: sequential (over HTTP, in process), and with `concurrency` in flight. */
   sequentialCalls: number;
+  inProcessSequentialCalls: number;
   concurrentCalls: number;
   /** Calls in flight in the concurrent modes (64 in full runs). */
   concurrency: number;
@@ -39,6 +40,7 @@ export function sizesFor(smoke: boolean): Sizes {
         rounds: 1,
         warmup: 0,
         sequentialCalls: 3,
+        inProcessSequentialCalls: 3,
         concurrentCalls: 8,
         concurrency: 8,
         opsSamples: 2,
@@ -48,10 +50,11 @@ export function sizesFor(smoke: boolean): Sizes {
         scaleExtraKeys: [1, 100],
       }
     : {
-        rounds: 20,
-        warmup: 3,
+        rounds: 16,
+        warmup: 2,
         sequentialCalls: 40,
-        concurrentCalls: 256,
+        inProcessSequentialCalls: 200,
+        concurrentCalls: 192,
         concurrency: 64,
         opsSamples: 9,
         opsSampleMs: 200,
@@ -67,14 +70,19 @@ export interface Context {
   servers: Servers;
   /** The loopback recorder that answers model calls (recorder name "model"). */
   loopback: Endpoint;
+  /** A loopback recorder that answers after SLOW_MODEL_MS (recorder name "model-slow"). */
+  slowLoopback: Endpoint;
   /** Model calls answered in process from canned replies (no I/O). */
   inProcess: Endpoint;
   canned: CannedReplies;
 }
 
+/** The slow recorder's model latency: still faster than any hosted LLM. */
+export const SLOW_MODEL_MS = 20;
+
 /** What the model calls since the last check carried, per variant; forgets them at the recorder. */
-export function modelWire(ctx: Context): Promise<Record<string, ModelWire>> {
-  return ctx.servers.call("modelWire", { name: "model", reset: true });
+export function modelWire(ctx: Context, recorder = "model"): Promise<Record<string, ModelWire>> {
+  return ctx.servers.call("modelWire", { name: recorder, reset: true });
 }
 
 /** A way of calling: sequential or many in flight, plain or streamed. */
@@ -95,11 +103,12 @@ export function modes(sizes: Sizes): Mode[] {
   ];
 }
 
-export function planFor(sizes: Sizes, concurrency: number): Plan {
+export function planFor(sizes: Sizes, concurrency: number, inProcess = false): Plan {
+  const sequential = inProcess ? sizes.inProcessSequentialCalls : sizes.sequentialCalls;
   return {
     rounds: sizes.rounds,
     warmup: sizes.warmup,
-    callsPerRound: concurrency === 1 ? sizes.sequentialCalls : sizes.concurrentCalls,
+    callsPerRound: concurrency === 1 ? sequential : sizes.concurrentCalls,
     concurrency,
   };
 }

@@ -45,6 +45,8 @@ export interface Compared {
   cpuUsPerCall: number;
   /** Against `vs`: median and p99 latency ratios, and the added CPU per call with its standard error. */
   medianRatio?: number;
+  /** Median latency minus the baseline's, µs. */
+  addedMedianUs?: number;
   p99Ratio?: number;
   addedCpuUs?: number;
   addedCpuSeUs?: number;
@@ -164,6 +166,7 @@ export function summarize(measured: readonly Measured[]): Compared[] {
     if (base) {
       const b = stats.get(base.name)!;
       out.medianRatio = own.median / b.median;
+      out.addedMedianUs = (own.median - b.median) * 1000;
       out.p99Ratio = own.p99 / b.p99;
       // Paired by round: both ran in the same round, so slow phases of the machine cancel.
       const diffs = m.cpuPerRound.map((c, r) => c - base.cpuPerRound[r]!);
@@ -241,7 +244,7 @@ export function fmtUs(us: number | undefined, se?: number): string {
 export function fmtCompared(c: Compared): string {
   if (c.vs === undefined)
     return `${fmtMs(c.medianMs)} · p99 ${fmtMs(c.p99Ms)} · ${c.cpuUsPerCall.toFixed(0)} µs CPU`;
-  return `${fmtRatio(c.medianRatio)} · p99 ${fmtRatio(c.p99Ratio)} · ${fmtUs(c.addedCpuUs, c.addedCpuSeUs)}`;
+  return `${fmtRatio(c.medianRatio)} (${fmtUs(c.addedMedianUs)}) · p99 ${fmtRatio(c.p99Ratio)} · CPU ${fmtUs(c.addedCpuUs, c.addedCpuSeUs)}`;
 }
 
 export function fmtRate(perSecond: number): string {

@@ -6,7 +6,7 @@ import "./offline";
 
 import { writeFileSync } from "node:fs";
 import os from "node:os";
-import { type Config, type Context, sizesFor } from "./context";
+import { type Config, type Context, SLOW_MODEL_MS, sizesFor } from "./context";
 import { cannedFetch, captureReplies } from "./fixtures";
 import { blockedHosts } from "./offline";
 import { printGoals, type Section, toMarkdown, versions } from "./report";
@@ -64,11 +64,18 @@ async function main(): Promise<number> {
   console.log(
     `Tagalong benchmarks (${config.smoke ? "smoke: tiny counts, figures are not meaningful" : "full run"}), node ${process.version}, ${os.cpus().length} cores, load ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`,
   );
+  // The machine is shared: sample the load while measuring, to say how busy it was.
+  const load: number[] = [];
+  const loadSampler = setInterval(() => load.push(os.loadavg()[0]!), 5000);
   const servers = await startServers();
   let failed = 0;
   const sections: Section[] = [];
   try {
     const { openaiBaseURL } = await servers.call("recorder", { name: "model" });
+    const slow = await servers.call("recorder", {
+      name: "model-slow",
+      options: { latencyMs: SLOW_MODEL_MS },
+    });
     const canned = await captureReplies(openaiBaseURL);
     await servers.call("reset", { name: "model" });
     const ctx: Context = {
@@ -76,6 +83,7 @@ async function main(): Promise<number> {
       sizes: sizesFor(config.smoke),
       servers,
       loopback: { baseURL: openaiBaseURL },
+      slowLoopback: { baseURL: slow.openaiBaseURL },
       // The base URL is never dialled: the canned fetch answers first.
       inProcess: { baseURL: "http://127.0.0.1:9/v1", fetch: cannedFetch(canned) },
       canned,
@@ -90,6 +98,7 @@ async function main(): Promise<number> {
       }
     }
   } finally {
+    clearInterval(loadSampler);
     await servers.close();
   }
   printGoals(sections);
@@ -110,7 +119,7 @@ async function main(): Promise<number> {
           command: "pnpm bench",
           durationS,
           loadBefore,
-          loadAfter: os.loadavg(),
+          loadDuring: load,
           versions: versions(SDKS),
           blockedHosts: blocked,
         }),

@@ -90,10 +90,25 @@ export interface RunInfo {
   command: string;
   durationS: number;
   loadBefore: number[];
-  loadAfter: number[];
+  /** 1-minute load average sampled every 5 s during the run. */
+  loadDuring: number[];
   versions: Record<string, string>;
   blockedHosts: string[];
-  busyNote?: string;
+}
+
+function loadLine(info: RunInfo): string {
+  const cores = os.cpus().length;
+  const sorted = [...info.loadDuring].sort((a, b) => a - b);
+  const at = (q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]?.toFixed(1) ?? "?";
+  const busy = sorted.length > 0 && sorted[Math.floor(sorted.length / 2)]! > cores;
+  return [
+    `- 1-minute load average during the run: min ${at(0)}, median ${at(0.5)}, max ${at(1)} on ${cores} cores`,
+    busy
+      ? " (above the core count: other work was running on the machine, so absolute times are inflated and noisier)"
+      : "",
+    `; before the run ${info.loadBefore.map((l) => l.toFixed(2)).join(" / ")} (1/5/15 min).`,
+  ].join("");
 }
 
 export function toMarkdown(sections: readonly Section[], info: RunInfo): string {
@@ -112,7 +127,8 @@ export function toMarkdown(sections: readonly Section[], info: RunInfo): string 
     "`@tagalong/testing` recorder, and small sinks for the vendors' own ingestion APIs) run in a child",
     "process, so their CPU and memory are not counted against the code being measured. Model latency is",
     "zero (the recorder answers at once), which makes every ratio as strict as it can be: with a real",
-    "model's hundreds of milliseconds the same overhead is a far smaller fraction.",
+    "model's hundreds of milliseconds the same overhead is a far smaller fraction. The machine (2 cores) is",
+    "shared with other people's builds and tests while this runs: see the load line below.",
     "",
     "## How to reproduce",
     "",
@@ -127,7 +143,7 @@ export function toMarkdown(sections: readonly Section[], info: RunInfo): string 
     "## Machine and versions",
     "",
     `- ${os.type()} ${os.release()}, ${cpu.length} × ${cpu[0]?.model ?? "?"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
-    `- load average (1/5/15 min) before: ${info.loadBefore.map((l) => l.toFixed(2)).join(" / ")}, after: ${info.loadAfter.map((l) => l.toFixed(2)).join(" / ")}`,
+    loadLine(info),
     `- node ${process.version}; ${Object.entries(info.versions)
       .map(([n, v]) => `${n} ${v}`)
       .join(", ")}`,
@@ -135,7 +151,6 @@ export function toMarkdown(sections: readonly Section[], info: RunInfo): string 
       ? "- no request left loopback (every DNS lookup but localhost is refused during the run: none was attempted)"
       : `- blocked DNS lookups during the run (endpoints that tried to leave loopback): ${info.blockedHosts.join(", ")}`,
   ];
-  if (info.busyNote) out.push(`- ${info.busyNote}`);
   out.push(
     "",
     "## Goals",

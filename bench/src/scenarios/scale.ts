@@ -36,7 +36,7 @@ export async function scale(ctx: Context): Promise<Section> {
       await compare([bare, wrapped], {
         rounds: sizes.rounds,
         warmup: sizes.warmup,
-        callsPerRound: sizes.sequentialCalls * 2,
+        callsPerRound: sizes.inProcessSequentialCalls,
         concurrency: 1,
       }),
     );
