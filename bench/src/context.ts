@@ -20,6 +20,8 @@ export interface Sizes {
   /** Calls per variant per round: sequential (over HTTP, in process), and with `concurrency` in flight. */
   sequentialCalls: number;
   inProcessSequentialCalls: number;
+  /** Sequential calls per variant per round against the slow model. */
+  slowSequentialCalls: number;
   concurrentCalls: number;
   /** Calls in flight in the concurrent modes (64 in full runs). */
   concurrency: number;
@@ -41,6 +43,7 @@ export function sizesFor(smoke: boolean): Sizes {
         warmup: 0,
         sequentialCalls: 3,
         inProcessSequentialCalls: 3,
+        slowSequentialCalls: 2,
         concurrentCalls: 8,
         concurrency: 8,
         opsSamples: 2,
@@ -54,6 +57,7 @@ export function sizesFor(smoke: boolean): Sizes {
         warmup: 2,
         sequentialCalls: 40,
         inProcessSequentialCalls: 200,
+        slowSequentialCalls: 10,
         concurrentCalls: 192,
         concurrency: 64,
         opsSamples: 9,

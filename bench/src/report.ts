@@ -157,9 +157,7 @@ export function toMarkdown(sections: readonly Section[], info: RunInfo): string 
     "",
     unmet.length === 0
       ? "Every goal judged in this run was met."
-      : `**${unmet.length} of ${goals.filter((g) => g.met !== undefined).length} goals judged in this run were not met:** ${unmet
-          .map((g) => g.what)
-          .join("; ")}.`,
+      : `**${unmet.length} of ${goals.filter((g) => g.met !== undefined).length} goals judged in this run were not met** (marked NOT MET below; the sections after the table have the figures and the controls that explain them).`,
     "",
     "| goal | target | measured | |",
     "| --- | --- | --- | --- |",

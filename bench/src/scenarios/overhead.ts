@@ -20,6 +20,8 @@ interface Run extends Mode {
   endpoint: Endpoint;
   /** Held to the goals (the zero-latency runs). */
   judged: boolean;
+  /** Calls per variant per round, when not the plan's. */
+  calls?: number;
 }
 
 type Adapter = {
@@ -71,20 +73,21 @@ export async function overhead(ctx: Context): Promise<Section> {
       name: "loopback HTTP",
       runs: [
         ...modes(sizes).map((m) => ({ ...m, endpoint: ctx.loopback, judged: true })),
+        // Sequential: with many in flight the 2 cores saturate and the column would measure CPU again.
         {
-          label: `${sizes.concurrency} in flight, model ${SLOW_MODEL_MS} ms`,
+          label: `sequential, model ${SLOW_MODEL_MS} ms`,
           stream: false,
-          concurrency: sizes.concurrency,
+          concurrency: 1,
           endpoint: ctx.slowLoopback,
           judged: false,
+          calls: sizes.slowSequentialCalls,
         },
       ],
     },
   ];
   for (const adapter of ADAPTERS) {
-    let worstRatio: Worst | undefined;
-    let worstCpu: Worst | undefined;
-    let worstLoopbackCpu: Worst | undefined;
+    // Per judged variant: its worst median ratio (loopback) and worst added CPU (in process, and loopback).
+    const worst = new Map<string, { ratio?: Worst; cpu?: Worst; loopbackCpu?: Worst }>();
     for (const setting of settings) {
       const inProcess = setting.name === "in process";
       const columns: Map<string, string[]> = new Map();
@@ -92,22 +95,25 @@ export async function overhead(ctx: Context): Promise<Section> {
         const variants = adapter.variants(run.endpoint, run.stream);
         // Let the event loop see sockets the server closed while the in-process runs held it busy.
         await sleep(50);
-        const measured = await compare(variants, planFor(sizes, run.concurrency, inProcess));
-        if (!inProcess)
+        const plan = planFor(sizes, run.concurrency, inProcess);
+        const measured = await compare(variants, { ...plan, callsPerRound: run.calls ?? plan.callsPerRound });
+        if (!inProcess) {
           wire.add(await modelWire(ctx, run.endpoint === ctx.slowLoopback ? "model-slow" : "model"));
+        }
         section.failedCalls(measured, `${setting.name}, ${run.label}`);
         for (const [k, c] of summarize(measured).entries()) {
           const row = columns.get(c.name) ?? [];
           row.push(fmtCompared(c));
           columns.set(c.name, row);
           if (!variants[k]!.judged || !run.judged) continue;
-          const where = `${c.name}, ${setting.name}, ${run.label}`;
+          const w = worst.get(c.name) ?? {};
           if (inProcess) {
-            worstCpu = worse(worstCpu, c.addedCpuUs, where);
+            w.cpu = worse(w.cpu, c.addedCpuUs, run.label);
           } else {
-            worstRatio = worse(worstRatio, c.medianRatio, where);
-            worstLoopbackCpu = worse(worstLoopbackCpu, c.addedCpuUs, where);
+            w.ratio = worse(w.ratio, c.medianRatio, run.label);
+            w.loopbackCpu = worse(w.loopbackCpu, c.addedCpuUs, run.label);
           }
+          worst.set(c.name, w);
         }
       }
       section.table({
@@ -117,20 +123,22 @@ export async function overhead(ctx: Context): Promise<Section> {
       });
     }
     const judged = !ctx.config.smoke;
-    section.goal({
-      what: `${adapter.name}: median latency ratio over the bare SDK (loopback HTTP, worst judged variant and mode)`,
-      target: `<= ${MAX_RATIO}`,
-      measured: worstRatio ? `${fmtRatio(worstRatio.value)} (${worstRatio.where})` : "n/a",
-      met: judged && worstRatio ? worstRatio.value <= MAX_RATIO : undefined,
-    });
-    section.goal({
-      what: `${adapter.name}: added CPU per call (in process, worst judged variant and mode)`,
-      target: `< ${MAX_ADDED_CPU_US} µs`,
-      measured: worstCpu
-        ? `${fmtUs(worstCpu.value)} (${worstCpu.where}); over loopback HTTP the worst was ${fmtUs(worstLoopbackCpu?.value)}`
-        : "n/a",
-      met: judged && worstCpu ? worstCpu.value < MAX_ADDED_CPU_US : undefined,
-    });
+    for (const [variant, w] of worst) {
+      section.goal({
+        what: `${adapter.name}, ${variant}: median latency over the bare SDK (loopback HTTP, worst mode)`,
+        target: `<= ${MAX_RATIO}×`,
+        measured: w.ratio ? `${fmtRatio(w.ratio.value)} (${w.ratio.where})` : "n/a",
+        met: judged && w.ratio ? w.ratio.value <= MAX_RATIO : undefined,
+      });
+      section.goal({
+        what: `${adapter.name}, ${variant}: added CPU per call (in process, worst mode)`,
+        target: `< ${MAX_ADDED_CPU_US} µs`,
+        measured: w.cpu
+          ? `${fmtUs(w.cpu.value)} (${w.cpu.where}); over loopback HTTP, worst ${fmtUs(w.loopbackCpu?.value)}`
+          : "n/a",
+        met: judged && w.cpu ? w.cpu.value < MAX_ADDED_CPU_US : undefined,
+      });
+    }
   }
   section.table(wire.table("What the loopback calls carried (as the recorder saw them)"));
   const problems = wire.problems((model) => model.includes("tagalong") || model.includes("by-hand"));

@@ -8,8 +8,9 @@ import { Client as LangSmithClient } from "langsmith";
 import { wrapOpenAI as langsmithWrapOpenAI } from "langsmith/wrappers";
 import type OpenAI from "openai";
 import { createHeaders, Portkey } from "portkey-ai";
+import type { Endpoint } from "../adapters";
 import { chat, openaiClient, wrappedOpenAIVariant } from "../adapters";
-import { type Context, modelWire, modes as modesFor, planFor } from "../context";
+import { type Context, modelWire, modes as modesFor, planFor, SLOW_MODEL_MS } from "../context";
 import { MODEL_KEY, PROMPTLAYER_KEY, tagalong, userMessage, userOf } from "../fixtures";
 import {
   type Compared,
@@ -50,22 +51,8 @@ interface Pair {
   what: string;
 }
 
-export async function vendors(ctx: Context): Promise<Section> {
-  const section = new Section(
-    "2. Against the vendors' own SDKs",
-    [
-      "The same chat completion (openai client underneath every one) to the same loopback recorder, with",
-      "the same metadata per call; every after-the-call tracker delivers to a receiver on loopback (ours and",
-      "LangSmith in the background, drained inside each variant's CPU window, so delivery CPU counts; the",
-      "promptlayer SDK logs inline, awaited by the call, as it is built to). Ratios below 1 mean Tagalong is",
-      "faster. Goal: faster than each.",
-    ].join("\n"),
-  );
-  const { sizes, servers } = ctx;
-  const endpoint = ctx.loopback;
-  const { url: plURL } = await servers.call("recorder", { name: "promptlayer" });
-  const { url: sinkURL } = await servers.call("sinks", {});
-
+/** Each tool's client for one endpoint; the trackers deliver to loopback receivers. */
+function vendorVariants(endpoint: Endpoint, stream: boolean, plURL: string, sinkURL: string): Variant[] {
   const portkeyClient = new Portkey({
     apiKey: "pk-bench",
     baseURL: endpoint.baseURL,
@@ -83,87 +70,110 @@ export async function vendors(ctx: Context): Promise<Section> {
     promptLayer: tagalong([promptLayer({ apiKey: PROMPTLAYER_KEY, baseURL: plURL })]),
     all: tagalong([portkey(), requesty(), promptLayer({ apiKey: PROMPTLAYER_KEY, baseURL: plURL })]),
   };
-
-  const variants = (stream: boolean): Variant[] => {
-    const messages = (i: number) => [{ role: "user" as const, content: userMessage(i) }];
-    const streamFields = stream ? { stream: true, stream_options: { include_usage: true } } : {};
-    return [
-      { name: "openai", call: (i) => chat(bare, "vs-openai", i, stream) },
-      wrappedOpenAIVariant("Tagalong → Portkey", endpoint, ours.portkey, "vs-tagalong-portkey", stream),
-      {
-        name: "portkey-ai, per-request metadata",
-        vs: "openai",
-        async call(i) {
-          const body = { model: "vs-portkey-ai", messages: messages(i), ...streamFields };
-          const res = await portkeyClient.chat.completions.create(body as never, {
-            metadata: portkeyForm(i),
-          });
-          if (stream) for await (const _ of res as unknown as AsyncIterable<unknown>);
-        },
+  const messages = (i: number) => [{ role: "user" as const, content: userMessage(i) }];
+  const streamFields = stream ? { stream: true, stream_options: { include_usage: true } } : {};
+  return [
+    { name: "openai", call: (i) => chat(bare, "vs-openai", i, stream) },
+    wrappedOpenAIVariant("Tagalong → Portkey", endpoint, ours.portkey, "vs-tagalong-portkey", stream),
+    {
+      name: "portkey-ai, per-request metadata",
+      vs: "openai",
+      async call(i) {
+        const body = { model: "vs-portkey-ai", messages: messages(i), ...streamFields };
+        const res = await portkeyClient.chat.completions.create(body as never, { metadata: portkeyForm(i) });
+        if (stream) for await (const _ of res as unknown as AsyncIterable<unknown>);
       },
-      {
-        name: "openai + portkey-ai createHeaders",
-        vs: "openai",
-        call: (i) =>
-          chat(bare, "vs-portkey-createheaders", i, stream, {
-            headers: createHeaders({ metadata: portkeyForm(i) }),
-          }),
-      },
-      {
-        ...wrappedOpenAIVariant(
-          "Tagalong → PromptLayer",
-          endpoint,
-          ours.promptLayer,
-          "vs-tagalong-promptlayer",
-          stream,
-        ),
-        drain: () => ours.promptLayer.flush(),
-      },
-      {
-        name: "promptlayer SDK (logs inline) + track.metadata",
-        vs: "openai",
-        async call(i) {
-          const body = {
-            model: "vs-promptlayer",
-            messages: messages(i),
-            ...streamFields,
-            pl_tags: ["bench"],
-            return_pl_id: true,
-          };
-          // With return_pl_id it answers [response, id], or yields [chunk, id] with the id on the last.
-          const answer = (await plClient.chat.completions.create(body as never)) as unknown;
-          let id: number | undefined;
-          if (!stream) {
-            [, id] = answer as [unknown, number];
-          } else {
-            for await (const [, plId] of answer as AsyncIterable<[unknown, number | null]>) {
-              if (plId != null) id = plId;
-            }
+    },
+    {
+      name: "openai + portkey-ai createHeaders",
+      vs: "openai",
+      call: (i) =>
+        chat(bare, "vs-portkey-createheaders", i, stream, {
+          headers: createHeaders({ metadata: portkeyForm(i) }),
+        }),
+    },
+    {
+      ...wrappedOpenAIVariant(
+        "Tagalong → PromptLayer",
+        endpoint,
+        ours.promptLayer,
+        "vs-tagalong-promptlayer",
+        stream,
+      ),
+      drain: () => ours.promptLayer.flush(),
+    },
+    {
+      name: "promptlayer SDK (logs inline) + track.metadata",
+      vs: "openai",
+      async call(i) {
+        const body = {
+          model: "vs-promptlayer",
+          messages: messages(i),
+          ...streamFields,
+          pl_tags: ["bench"],
+          return_pl_id: true,
+        };
+        // With return_pl_id it answers [response, id], or yields [chunk, id] with the id on the last.
+        const answer = (await plClient.chat.completions.create(body as never)) as unknown;
+        let id: number | undefined;
+        if (!stream) {
+          [, id] = answer as [unknown, number];
+        } else {
+          for await (const [, plId] of answer as AsyncIterable<[unknown, number | null]>) {
+            if (plId != null) id = plId;
           }
-          await pl.track.metadata({ request_id: id!, metadata: promptLayerForm(i) });
-        },
+        }
+        await pl.track.metadata({ request_id: id!, metadata: promptLayerForm(i) });
       },
-      {
-        name: "langsmith wrapOpenAI (tracing)",
-        vs: "openai",
-        call: (i) =>
-          chat(lsClient as unknown as OpenAI, "vs-langsmith", i, stream, {
-            langsmithExtra: { metadata: promptLayerForm(i), tags: ["bench"] },
-          } as never),
-        drain: () => langsmith.awaitPendingTraceBatches(),
-      },
-      {
-        ...wrappedOpenAIVariant(
-          "Tagalong → Portkey + Requesty + PromptLayer",
-          endpoint,
-          ours.all,
-          "vs-tagalong-all",
-          stream,
-        ),
-        drain: () => ours.all.flush(),
-      },
-    ];
-  };
+    },
+    {
+      name: "langsmith wrapOpenAI (tracing)",
+      vs: "openai",
+      call: (i) =>
+        chat(lsClient as unknown as OpenAI, "vs-langsmith", i, stream, {
+          langsmithExtra: { metadata: promptLayerForm(i), tags: ["bench"] },
+        } as never),
+      drain: () => langsmith.awaitPendingTraceBatches(),
+    },
+    {
+      ...wrappedOpenAIVariant(
+        "Tagalong → Portkey + Requesty + PromptLayer",
+        endpoint,
+        ours.all,
+        "vs-tagalong-all",
+        stream,
+      ),
+      drain: () => ours.all.flush(),
+    },
+  ];
+}
+
+export async function vendors(ctx: Context): Promise<Section> {
+  const section = new Section(
+    "2. Against the vendors' own SDKs",
+    [
+      "The same chat completion to the same loopback recorder, with the same metadata per call; every",
+      "after-the-call tracker delivers to a receiver on loopback (ours and LangSmith in the background,",
+      "drained inside each variant's CPU window, so delivery CPU counts; the promptlayer SDK logs inline,",
+      "awaited by the call, as it is built to). Every variant but portkey-ai runs the openai client",
+      "underneath; portkey-ai has its own HTTP client. Ratios below 1 mean Tagalong is faster. Goal: faster",
+      `than each, judged at zero model latency (worst mode); the last column is a model that takes ${SLOW_MODEL_MS} ms.`,
+    ].join("\n"),
+  );
+  const { sizes, servers } = ctx;
+  const { url: plURL } = await servers.call("recorder", { name: "promptlayer" });
+  const { url: sinkURL } = await servers.call("sinks", {});
+  const runs = [
+    ...modesFor(sizes).map((m) => ({ ...m, endpoint: ctx.loopback, calls: undefined, judged: true })),
+    {
+      label: `sequential, model ${SLOW_MODEL_MS} ms`,
+      stream: false,
+      concurrency: 1,
+      endpoint: ctx.slowLoopback,
+      calls: sizes.slowSequentialCalls,
+      judged: false,
+    },
+  ];
 
   const pairs: Pair[] = [
     { ours: "Tagalong → Portkey", theirs: "portkey-ai, per-request metadata", what: "Portkey metadata" },
@@ -183,13 +193,16 @@ export async function vendors(ctx: Context): Promise<Section> {
   const wire = new WireCheck();
   const headToHead: string[][] = [];
   const slowest = new Map<string, { ratio: number; where: string }>();
-  const modes = modesFor(sizes);
   const columns = new Map<string, string[]>();
-  for (const mode of modes) {
+  for (const run of runs) {
     await sleep(50);
-    const measured = await compare(variants(mode.stream), planFor(sizes, mode.concurrency));
-    section.failedCalls(measured, mode.label);
-    wire.add(await modelWire(ctx));
+    const plan = planFor(sizes, run.concurrency);
+    const measured = await compare(vendorVariants(run.endpoint, run.stream, plURL, sinkURL), {
+      ...plan,
+      callsPerRound: run.calls ?? plan.callsPerRound,
+    });
+    section.failedCalls(measured, run.label);
+    wire.add(await modelWire(ctx, run.endpoint === ctx.slowLoopback ? "model-slow" : "model"));
     const summary = summarize(measured);
     const byName = new Map(summary.map((c) => [c.name, c]));
     for (const c of summary) {
@@ -203,19 +216,19 @@ export async function vendors(ctx: Context): Promise<Section> {
       const ratio = o.medianMs / t.medianMs;
       headToHead.push([
         `${p.ours} vs ${p.theirs}`,
-        mode.label,
+        run.label,
         fmtRatio(ratio),
         fmtRatio(o.p99Ms / t.p99Ms),
         fmtUs(o.cpuUsPerCall - t.cpuUsPerCall),
       ]);
       const key = `${p.ours} vs ${p.theirs}`;
       const prev = slowest.get(key);
-      if (!prev || ratio > prev.ratio) slowest.set(key, { ratio, where: mode.label });
+      if (run.judged && (!prev || ratio > prev.ratio)) slowest.set(key, { ratio, where: run.label });
     }
   }
   section.table({
     title: "Each against the bare openai client (median ratio · p99 ratio · added CPU per call)",
-    columns: ["variant", ...modes.map((m) => m.label)],
+    columns: ["variant", ...runs.map((r) => r.label)],
     rows: [...columns.entries()].map(([name, cells]) => [name, ...cells]),
   });
   section.table({
@@ -232,9 +245,7 @@ export async function vendors(ctx: Context): Promise<Section> {
     });
   }
 
-  // What the receivers got: every variant did the work it is credited with.
-  await ours.all.flush();
-  await langsmith.awaitPendingTraceBatches();
+  // What the receivers got (every share was drained): each variant did the work it is credited with.
   const plWire = await servers.call("promptLayerWire", { name: "promptlayer", reset: true });
   const sinks = await servers.call("sinkCounts", { reset: true });
   section.table(wire.table("What the model calls carried"));
@@ -267,7 +278,7 @@ export async function vendors(ctx: Context): Promise<Section> {
   // second call names user u_2 in its message and passes no metadata.
   const fresh = new Portkey({
     apiKey: "pk-bench",
-    baseURL: endpoint.baseURL,
+    baseURL: ctx.loopback.baseURL,
     provider: "openai",
     Authorization: `Bearer ${MODEL_KEY}`,
   });
