@@ -13,8 +13,8 @@ export interface Goal {
   what: string;
   target: string;
   measured: string;
-  /** undefined: not judged (e.g. too few calls in smoke mode). */
-  met: boolean | undefined;
+  /** undefined: not judged (smoke mode); "inconclusive": the noise spans the target. */
+  met: boolean | "inconclusive" | undefined;
 }
 
 export class Section {
@@ -69,7 +69,14 @@ function formatMarkdown(t: Table): string {
   ].join("\n");
 }
 
-const mark = (met: boolean | undefined) => (met === undefined ? "not judged" : met ? "met" : "**NOT MET**");
+const mark = (met: Goal["met"]) =>
+  met === undefined
+    ? "not judged"
+    : met === "inconclusive"
+      ? "inconclusive (noise)"
+      : met
+        ? "met"
+        : "**NOT MET**";
 
 /** Versions of the SDKs the benchmark ran, as installed for the bench package. */
 export function versions(names: readonly string[]): Record<string, string> {
@@ -114,6 +121,7 @@ function loadLine(info: RunInfo): string {
 export function toMarkdown(sections: readonly Section[], info: RunInfo): string {
   const goals = sections.flatMap((s) => s.goals.map((g) => ({ section: s.title, ...g })));
   const unmet = goals.filter((g) => g.met === false);
+  const inconclusive = goals.filter((g) => g.met === "inconclusive").length;
   const cpu = os.cpus();
   const out: string[] = [
     "# Benchmarks",
@@ -156,15 +164,17 @@ export function toMarkdown(sections: readonly Section[], info: RunInfo): string 
     "## Goals",
     "",
     unmet.length === 0
-      ? "Every goal judged in this run was met."
-      : `**${unmet.length} of ${goals.filter((g) => g.met !== undefined).length} goals judged in this run were not met** (marked NOT MET below; the sections after the table have the figures and the controls that explain them).`,
+      ? `Every goal judged in this run was met${inconclusive ? `, but ${inconclusive} were inconclusive (the noise spans the target)` : ""}.`
+      : `**${unmet.length} of ${goals.filter((g) => g.met !== undefined).length} goals judged in this run were not met** (marked NOT MET below${inconclusive ? `; ${inconclusive} more were inconclusive, the noise spanning the target` : ""}; the sections after the table have the figures and the controls that explain them).`,
     "",
     "| goal | target | measured | |",
     "| --- | --- | --- | --- |",
     ...goals.map((g) => `| ${g.what} | ${g.target} | ${g.measured} | ${mark(g.met)} |`),
     "",
   );
-  for (const s of sections) {
+  // In the issue's order (the delivery scenario runs last, for its leftover retrying queues).
+  const ordered = [...sections].sort((a, b) => Number.parseInt(a.title, 10) - Number.parseInt(b.title, 10));
+  for (const s of ordered) {
     out.push(`## ${s.title}`, "", s.intro, "");
     for (const t of s.tables) out.push(formatMarkdown(t));
     for (const n of s.notes) out.push(`- ${n}`);
@@ -178,7 +188,7 @@ export function printGoals(sections: readonly Section[]): void {
   for (const s of sections) {
     for (const g of s.goals)
       console.log(
-        `  ${mark(g.met).replaceAll("*", "").padEnd(10)}  ${g.what}: ${g.measured} (target ${g.target})`,
+        `  ${mark(g.met).replaceAll("*", "").padEnd(20)}  ${g.what}: ${g.measured} (target ${g.target})`,
       );
   }
 }

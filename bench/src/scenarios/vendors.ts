@@ -26,8 +26,13 @@ import { Section } from "../report";
 import { WireCheck } from "../wire";
 
 // The promptlayer package's ESM build cannot require("openai") (its `.OpenAI` getter fails there);
-// its CommonJS build can, so load that one, as a CommonJS app would.
-const { PromptLayer } = createRequire(import.meta.url)("promptlayer") as typeof import("promptlayer");
+// its CommonJS build can, so load that one, as a CommonJS app would. It does not declare openai: it
+// gets whichever copy resolves from its own directory (said in the report).
+const requireCjs = createRequire(import.meta.url);
+const { PromptLayer } = requireCjs("promptlayer") as typeof import("promptlayer");
+const promptLayerOpenAI = (
+  createRequire(requireCjs.resolve("promptlayer"))("openai/version") as { VERSION: string }
+).VERSION;
 
 /** Portkey's form of call i's metadata, built by hand as a portkey-ai user would. */
 function portkeyForm(i: number): Record<string, string> {
@@ -158,6 +163,7 @@ export async function vendors(ctx: Context): Promise<Section> {
       "awaited by the call, as it is built to). Every variant but portkey-ai runs the openai client",
       "underneath; portkey-ai has its own HTTP client. Ratios below 1 mean Tagalong is faster. Goal: faster",
       `than each, judged at zero model latency (worst mode); the last column is a model that takes ${SLOW_MODEL_MS} ms.`,
+      `The promptlayer SDK wraps the openai ${promptLayerOpenAI} it finds (it does not declare openai as a dependency).`,
     ].join("\n"),
   );
   const { sizes, servers } = ctx;
