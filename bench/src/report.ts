@@ -118,10 +118,14 @@ function loadLine(info: RunInfo): string {
   ].join("");
 }
 
+function goalCounts(goals: readonly Goal[]): string {
+  const count = (met: Goal["met"]) => goals.filter((g) => g.met === met).length;
+  const judged = goals.filter((g) => g.met !== undefined).length;
+  return `Of the ${judged} goals judged in this run, **${count(false)} were not met**, ${count(true)} were met and ${count("inconclusive")} were inconclusive (the noise spans the target). The sections after the table have the figures, and the controls that explain them.`;
+}
+
 export function toMarkdown(sections: readonly Section[], info: RunInfo): string {
   const goals = sections.flatMap((s) => s.goals.map((g) => ({ section: s.title, ...g })));
-  const unmet = goals.filter((g) => g.met === false);
-  const inconclusive = goals.filter((g) => g.met === "inconclusive").length;
   const cpu = os.cpus();
   const out: string[] = [
     "# Benchmarks",
@@ -163,9 +167,7 @@ export function toMarkdown(sections: readonly Section[], info: RunInfo): string 
     "",
     "## Goals",
     "",
-    unmet.length === 0
-      ? `Every goal judged in this run was met${inconclusive ? `, but ${inconclusive} were inconclusive (the noise spans the target)` : ""}.`
-      : `**${unmet.length} of ${goals.filter((g) => g.met !== undefined).length} goals judged in this run were not met** (marked NOT MET below${inconclusive ? `; ${inconclusive} more were inconclusive, the noise spanning the target` : ""}; the sections after the table have the figures and the controls that explain them).`,
+    goalCounts(goals),
     "",
     "| goal | target | measured | |",
     "| --- | --- | --- | --- |",
