@@ -69,7 +69,7 @@ try {
     scenario
       .replace("/*@IMPORTS@*/", imports)
       .replace("/*@LANGCHAIN@*/", langchain)
-      .replace("/*@VARIANT@*/", JSON.stringify(variant));
+      .replace('"/*@VARIANT@*/"', JSON.stringify(variant));
   const esmImports = [
     ...modules.map(([names, from]) => `import { ${names} } from "${from}";`),
     'import OpenAI from "openai";',

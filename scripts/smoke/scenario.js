@@ -3,7 +3,7 @@
 // The /*@...@*/ markers are replaced by the variant's code (imports or requires, the LangChain part).
 /*@IMPORTS@*/
 
-const VARIANT = process.env.SMOKE_VARIANT ?? /*@VARIANT@*/;
+const VARIANT = process.env.SMOKE_VARIANT ?? "/*@VARIANT@*/";
 
 async function main() {
   const rec = await createRecorder();

@@ -60,6 +60,7 @@ export {
   type WithMetadataOptions,
   withMetadata,
 } from "./scope";
+export { createScopeStore, type ScopeStore } from "./scope-store";
 export { flushAfter } from "./serverless";
 export {
   createTagalong,
