@@ -1,5 +1,6 @@
 import { headerJson, isSafeHeaderValue } from "../header";
 import type { Destination, Metadata, MetadataIssue } from "../types";
+import { reservedExtraKeys } from "./reserved-keys";
 
 const NAME = "litellm";
 export const LITELLM_USER_HEADER = "x-litellm-end-user-id";
@@ -65,16 +66,9 @@ export function litellm(): Destination {
             destination: NAME,
           });
       });
-      if (m.extra) {
-        for (const key in m.extra) {
-          if (RESERVED.has(key))
-            issues.push({
-              path: `extra.${key}`,
-              rule: "collides with a key LiteLLM's metadata gets from the model",
-              destination: NAME,
-            });
-        }
-      }
+      issues.push(
+        ...reservedExtraKeys(m, RESERVED, "collides with a key LiteLLM's metadata gets from the model", NAME),
+      );
       return issues;
     },
     encode(m) {

@@ -1,4 +1,5 @@
 import type { Destination, Metadata, MetadataIssue } from "../types";
+import { reservedExtraKeys } from "./reserved-keys";
 
 const NAME = "openrouter";
 export const OPENROUTER_SESSION_MAX = 128;
@@ -57,16 +58,9 @@ export function openrouter(): Destination {
           destination: NAME,
         });
       }
-      if (m.extra) {
-        for (const key in m.extra) {
-          if (RESERVED.has(key))
-            issues.push({
-              path: `extra.${key}`,
-              rule: "collides with a key of OpenRouter's trace object",
-              destination: NAME,
-            });
-        }
-      }
+      issues.push(
+        ...reservedExtraKeys(m, RESERVED, "collides with a key of OpenRouter's trace object", NAME),
+      );
       return issues;
     },
     encode(m) {

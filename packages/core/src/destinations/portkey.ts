@@ -1,5 +1,6 @@
 import { headerJson, isSafeHeaderValue } from "../header";
 import type { Destination, Metadata, MetadataIssue } from "../types";
+import { reservedExtraKeys } from "./reserved-keys";
 
 export interface PortkeyOptions {
   /** Longest value Portkey accepts in the metadata JSON (its documented limit is 128). */
@@ -45,17 +46,7 @@ export function portkey(options: PortkeyOptions = {}): Destination {
     name: NAME,
     check(m) {
       const issues: MetadataIssue[] = [];
-      if (m.extra) {
-        for (const key in m.extra) {
-          if (RESERVED.has(key)) {
-            issues.push({
-              path: `extra.${key}`,
-              rule: "collides with a key Portkey sets itself",
-              destination: NAME,
-            });
-          }
-        }
-      }
+      issues.push(...reservedExtraKeys(m, RESERVED, "collides with a key Portkey sets itself", NAME));
       m.tags?.forEach((tag, i) => {
         if (tag.includes(",")) {
           issues.push({

@@ -1,4 +1,5 @@
 import type { Destination, Metadata, MetadataIssue } from "../types";
+import { reservedExtraKeys } from "./reserved-keys";
 
 export interface RequestyOptions {
   /** Sets `requesty.auto_cache`. */
@@ -43,17 +44,9 @@ export function requesty(options: RequestyOptions = {}): Destination {
     name: NAME,
     check(m) {
       const issues: MetadataIssue[] = [];
-      if (m.extra) {
-        for (const key in m.extra) {
-          if (RESERVED.has(key)) {
-            issues.push({
-              path: `extra.${key}`,
-              rule: "collides with a key Requesty's extra gets from the model",
-              destination: NAME,
-            });
-          }
-        }
-      }
+      issues.push(
+        ...reservedExtraKeys(m, RESERVED, "collides with a key Requesty's extra gets from the model", NAME),
+      );
       return issues;
     },
     encode(m) {
