@@ -1,4 +1,4 @@
-import { withBodyFields } from "@tagalong/core";
+import { withBodyFieldsInJson } from "@tagalong/core";
 
 /**
  * How the middleware hands one call's body fields to `tagalongFetch` without any private header (which
@@ -45,14 +45,8 @@ export function tagalongFetch(baseFetch?: Fetch): Fetch {
     const fields = signal ? channel.fields.get(signal) : undefined;
     const base = baseFetch ?? globalThis.fetch;
     if (fields === undefined || typeof init?.body !== "string") return base(input, init);
-    let body: unknown;
-    try {
-      body = JSON.parse(init.body);
-    } catch {
-      return base(input, init);
-    }
-    if (body === null || typeof body !== "object" || Array.isArray(body)) return base(input, init);
-    return base(input, { ...init, body: JSON.stringify(withBodyFields(body, fields)) });
+    const body = withBodyFieldsInJson(init.body, fields);
+    return base(input, body === init.body ? init : { ...init, body });
   };
   return fetchImpl;
 }

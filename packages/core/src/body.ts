@@ -32,3 +32,49 @@ export function withHeaders(
   }
   return out;
 }
+
+// JSON of each prepared call's body fields, computed once per fields object (prepared calls are
+// cached per scope and frozen, so the text never goes stale).
+const fieldsJsonCache = new WeakMap<object, string>();
+
+function fieldsJson(fields: Readonly<Record<string, unknown>>): string {
+  let json = fieldsJsonCache.get(fields);
+  if (json === undefined) {
+    json = JSON.stringify(fields);
+    fieldsJsonCache.set(fields, json);
+  }
+  return json;
+}
+
+/**
+ * A JSON request body (as sent by a `fetch`) with Tagalong's fields added at the top level, the
+ * caller's own keys winning, for fetch helpers that see the body only as text. When none of our keys
+ * occurs in the text the fields are spliced in without re-serialising the (possibly large) body;
+ * otherwise it is parsed and merged like `withBodyFields`. Text that is not a JSON object is
+ * returned as it is.
+ */
+export function withBodyFieldsInJson(text: string, fields: Readonly<Record<string, unknown>>): string {
+  let any = false;
+  let clash = false;
+  for (const key in fields) {
+    any = true;
+    if (text.includes(JSON.stringify(key))) {
+      clash = true;
+      break;
+    }
+  }
+  if (!any) return text;
+  const rest = text.trimStart();
+  if (!rest.startsWith("{")) return text;
+  if (!clash) {
+    const inner = rest.slice(1).trimStart();
+    const ours = fieldsJson(fields).slice(1, -1);
+    return inner.startsWith("}") ? `{${ours}${inner}` : `{${ours},${inner}`;
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isPlainObject(parsed) ? JSON.stringify(withBodyFields(parsed, fields)) : text;
+  } catch {
+    return text;
+  }
+}

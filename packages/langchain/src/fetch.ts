@@ -1,4 +1,4 @@
-import { withBodyFields } from "@tagalong/core";
+import { withBodyFieldsInJson } from "@tagalong/core";
 import { type CallScope, callScope } from "./call-scope";
 
 export type FetchLike = (input: any, init?: any) => Promise<any>;
@@ -9,46 +9,6 @@ export function isTagalongFetch(fetch: unknown): boolean {
   return (
     typeof fetch === "function" && (fetch as unknown as Record<symbol, unknown>)[TAGALONG_FETCH] === true
   );
-}
-
-// JSON of each prepared call's body fields, computed once per prepared call (they are cached per scope).
-const bodyJsonCache = new WeakMap<object, string>();
-
-function bodyJson(body: Readonly<Record<string, unknown>>): string {
-  let json = bodyJsonCache.get(body);
-  if (json === undefined) {
-    json = JSON.stringify(body);
-    bodyJsonCache.set(body, json);
-  }
-  return json;
-}
-
-/**
- * The request body with the call's fields added at the top level, the caller's own keys winning.
- * When none of our keys occurs in the text, the fields are spliced in without re-serialising the
- * (possibly large) body; otherwise it is parsed and merged like `withBodyFields`.
- */
-export function addBodyFields(text: string, body: Readonly<Record<string, unknown>>): string {
-  let clash = false;
-  for (const key in body) {
-    if (text.includes(JSON.stringify(key))) {
-      clash = true;
-      break;
-    }
-  }
-  const start = text.indexOf("{");
-  if (!clash && start !== -1) {
-    const ours = bodyJson(body).slice(1, -1);
-    const rest = text.slice(start + 1).trimStart();
-    return rest.startsWith("}") ? `{${ours}${rest}` : `{${ours},${rest}`;
-  }
-  try {
-    const parsed = JSON.parse(text);
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return text;
-    return JSON.stringify(withBodyFields(parsed, body));
-  } catch {
-    return text;
-  }
 }
 
 function hasFields(fields: Readonly<Record<string, unknown>>): boolean {
@@ -68,7 +28,7 @@ function withCall(
   for (const name in ours) if (!headers.has(name)) headers.set(name, ours[name]!);
   const out: Record<string, any> = { ...init, headers };
   if (typeof init?.body === "string" && hasFields(body)) {
-    out.body = addBodyFields(init.body, body);
+    out.body = withBodyFieldsInJson(init.body, body);
     // The SDK may have counted the old body; let fetch compute the length of the new one.
     headers.delete("content-length");
   }

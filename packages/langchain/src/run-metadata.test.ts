@@ -1,6 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { addBodyFields } from "./fetch";
 import { readRunLabels, runMetadata } from "./run-metadata";
 
 describe("readRunLabels", () => {
@@ -85,32 +84,6 @@ describe("runMetadata", () => {
       extra: 5,
       userId: "u",
     });
-  });
-});
-
-describe("addBodyFields", () => {
-  const fields = { requesty: { user_id: "u", tags: ["a"] } };
-
-  it("splices the fields in without touching the rest of the body", () => {
-    const body = JSON.stringify({ model: "m", messages: [{ role: "user", content: 'say "hi" {}' }] });
-    const out = addBodyFields(body, fields);
-    expect(JSON.parse(out)).toEqual({ ...fields, ...JSON.parse(body) });
-    expect(out.endsWith(body.slice(1))).toBe(true);
-    expect(JSON.parse(addBodyFields("{}", fields))).toEqual(fields);
-    expect(JSON.parse(addBodyFields(" { } ", fields))).toEqual(fields);
-  });
-
-  it("merges with a field the caller set, the caller's keys winning", () => {
-    const body = JSON.stringify({ model: "m", requesty: { user_id: "mine", auto_cache: true } });
-    expect(JSON.parse(addBodyFields(body, fields))).toEqual({
-      model: "m",
-      requesty: { user_id: "mine", tags: ["a"], auto_cache: true },
-    });
-  });
-
-  it("leaves a body that is not a JSON object alone", () => {
-    expect(addBodyFields("not json", fields)).toBe("not json");
-    expect(addBodyFields("[1]", fields)).toBe("[1]");
   });
 });
 
