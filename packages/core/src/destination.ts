@@ -1,0 +1,24 @@
+// `@tagalong/core/destination`: what a destination (a place the metadata goes) is built from: the
+// `Destination` contract, the background delivery engine and the header helpers.
+export {
+  createDeliveryQueue,
+  type DeliveryContext,
+  type DeliveryJob,
+  type DeliveryOptions,
+  type DeliveryQueue,
+  type DeliveryQueueOptions,
+  type DeliveryRequest,
+  parseRetryAfter,
+} from "./delivery-queue";
+export { DeliveryError, formatIssue, InvalidMetadataError, TagalongError } from "./errors";
+export { headerBytes, headerJson, isSafeHeaderValue } from "./header";
+export type {
+  CompletedCall,
+  DeliveryStats,
+  Destination,
+  DestinationHost,
+  InFlight,
+  Logger,
+  Metadata,
+  MetadataIssue,
+} from "./types";
