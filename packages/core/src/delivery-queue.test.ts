@@ -68,7 +68,7 @@ describe("createDeliveryQueue", () => {
     expect(q.stats().queued).toBe(1);
     await q.flush();
     expect(started).toBe(true);
-    expect(q.stats()).toEqual({ queued: 0, sent: 1, retried: 0, failed: 0, dropped: 0 });
+    expect(q.stats()).toEqual({ queued: 0, sent: 1, retried: 0, failed: 0, dropped: 0, abandoned: 0 });
   });
 
   it("runs at most `concurrency` jobs at once, in the order pushed", async () => {

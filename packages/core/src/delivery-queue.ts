@@ -3,7 +3,7 @@
 // caller's code: failures go to the host's reportError, counts to stats().
 import { DeliveryError } from "./errors";
 import { consoleLogger } from "./logger";
-import type { DeliveryStats, DestinationHost, Logger } from "./types";
+import type { DeliveryStats, DestinationHost, FlushOptions, Logger } from "./types";
 
 /** The delivery settings a user may tune on an after-the-call destination. */
 export interface DeliveryOptions {
@@ -73,9 +73,12 @@ export interface DeliveryQueue {
    */
   push(job: DeliveryJob): boolean;
   /** Resolves when every job pushed so far has been delivered or has failed for good. Never rejects. */
-  flush(): Promise<void>;
-  /** Flushes, then refuses new jobs (they are counted as dropped and reported). */
-  shutdown(): Promise<void>;
+  flush(options?: FlushOptions): Promise<void>;
+  /**
+   * Refuses new jobs (they are counted as dropped and reported) and flushes; at `timeoutMs` (default
+   * 5000) what is still pending is abandoned, counted and reported.
+   */
+  shutdown(options?: FlushOptions): Promise<void>;
   /**
    * Counts of jobs: `queued` waiting or in flight now, `sent` delivered, `failed` given up on,
    * `dropped` never accepted; `retried` counts retry attempts of single requests.
@@ -194,7 +197,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
     log().warn(error instanceof Error ? error.message : String(error));
   const log = (): Logger => (logger ??= consoleLogger());
 
-  const counts: DeliveryStats = { queued: 0, sent: 0, retried: 0, failed: 0, dropped: 0 };
+  const counts: DeliveryStats = { queued: 0, sent: 0, retried: 0, failed: 0, dropped: 0, abandoned: 0 };
   const waiting: Item[] = [];
   let active = 0;
   let seq = 0;
@@ -384,9 +387,11 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
       await item.job(makeContext(jobEpoch));
       counts.sent++;
     } catch (error) {
-      counts.failed++;
-      // Abandoned jobs are summed up in one report by abandonAll.
-      if (jobEpoch === epoch) report(error);
+      // Abandoned jobs are counted and summed up in one report by abandonAll.
+      if (jobEpoch === epoch) {
+        counts.failed++;
+        report(error);
+      }
     } finally {
       active--;
       settle(item);
@@ -404,20 +409,21 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
   }
 
   // At the exit deadline: stop waiting jobs, wake sleeping retries, abort requests; report once.
-  const abandonAll = (): void => {
+  const abandonAll = (why = `the process exited (waited ${exitTimeoutMs} ms)`): void => {
     const notStarted = waiting.splice(0);
     const total = notStarted.length + active;
+    if (total === 0) return;
     epoch++;
     for (const controller of [...inFlight]) controller.abort();
     for (const wake of [...sleepers]) wake();
-    counts.failed += notStarted.length;
+    counts.abandoned += total;
     for (const item of notStarted) settle(item);
     // Running jobs see the new epoch on their next step and settle themselves.
     report(
-      new DeliveryError(
-        `${name}: abandoned ${total} deliveries still pending when the process exited (waited ${exitTimeoutMs} ms)`,
-        { destination: name, attempts: 0 },
-      ),
+      new DeliveryError(`${name}: abandoned ${total} deliveries still pending when ${why}`, {
+        destination: name,
+        attempts: 0,
+      }),
     );
   };
 
@@ -427,7 +433,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
       if (exitTimeoutMs <= 0) return abandonAll();
       exitDraining = true;
       // A referenced timer keeps the process alive while the (unreferenced) retries and requests finish.
-      const deadline = setTimeout(abandonAll, exitTimeoutMs);
+      const deadline = setTimeout(() => abandonAll(), exitTimeoutMs);
       void flush().then(() => {
         clearTimeout(deadline);
         exitDraining = false;
@@ -435,10 +441,15 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
     },
   };
 
-  function flush(): Promise<void> {
+  function flush(flushOptions?: FlushOptions): Promise<void> {
     const remaining = pending();
     if (remaining === 0) return Promise.resolve();
-    return new Promise((resolve) => flushWaiters.push({ upTo: seq, remaining, resolve }));
+    const done = new Promise<void>((resolve) => flushWaiters.push({ upTo: seq, remaining, resolve }));
+    const timeoutMs = flushOptions?.timeoutMs;
+    if (timeoutMs === undefined) return done;
+    let timer: Timer | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, timeoutMs))));
+    return Promise.race([done, deadline]).finally(() => clearTimeout(timer));
   }
 
   return {
@@ -472,9 +483,11 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
       return true;
     },
     flush,
-    async shutdown() {
+    async shutdown(shutdownOptions) {
       stopped = true;
-      await flush();
+      const timeoutMs = shutdownOptions?.timeoutMs ?? DEFAULTS.exitTimeoutMs;
+      await flush({ timeoutMs });
+      abandonAll(`the destination shut down (waited ${timeoutMs} ms)`);
       endDropRun();
       registry?.delete(drainable);
     },

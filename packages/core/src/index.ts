@@ -77,6 +77,7 @@ export type {
   Destination,
   DestinationHost,
   ExtraValue,
+  FlushOptions,
   InFlight,
   Logger,
   Metadata,

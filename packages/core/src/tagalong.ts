@@ -7,6 +7,7 @@ import type {
   CompletedCall,
   DeliveryStats,
   Destination,
+  FlushOptions,
   Logger,
   Metadata,
   MetadataIssue,
@@ -53,10 +54,17 @@ export interface Tagalong {
   prepare(perCall?: Metadata): PreparedCall;
   /** Hands a finished call to the after-the-call destinations. Never throws, never waits. */
   record(call: CompletedCall): void;
-  /** Resolves when everything recorded so far is delivered or has failed for good. */
-  flush(): Promise<void>;
-  /** Flushes and stops every destination. */
-  shutdown(): Promise<void>;
+  /**
+   * Resolves when everything recorded so far is delivered or has failed for good, or at
+   * `timeoutMs` (default: no limit); what is still pending then keeps going in the background.
+   * Never rejects.
+   */
+  flush(options?: FlushOptions): Promise<void>;
+  /**
+   * Stops every destination: flushes, and at `timeoutMs` (default 5000) abandons what is still
+   * pending, counting it in `stats()` and reporting it to `onError` with its last error. Never rejects.
+   */
+  shutdown(options?: FlushOptions): Promise<void>;
   /** Delivery counts per after-the-call destination. */
   stats(): Record<string, DeliveryStats>;
   /** Reports a failure that happened off the caller's path to onError and the logger. Never throws. */
@@ -64,6 +72,21 @@ export interface Tagalong {
 }
 
 const DEFAULT_MAX_HEADER_BYTES = 8 * 1024;
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
+
+/**
+ * Resolves when every promise has settled or at `timeoutMs`, whichever comes first; never rejects.
+ * The deadline holds even for a destination that ignores its own `timeoutMs`.
+ */
+function settleBy(work: Array<Promise<unknown> | undefined>, timeoutMs: number | undefined): Promise<void> {
+  const all = Promise.allSettled(work).then(() => undefined);
+  if (timeoutMs === undefined || !Number.isFinite(timeoutMs)) return all;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, timeoutMs));
+  });
+  return Promise.race([all, deadline]).finally(() => clearTimeout(timer));
+}
 
 // Vercel Functions expose the current request's context here (what @vercel/functions' waitUntil reads).
 const VERCEL_REQUEST_CONTEXT = Symbol.for("@vercel/request-context");
@@ -75,6 +98,21 @@ export function vercelWaitUntil(): WaitUntil | undefined {
   )[VERCEL_REQUEST_CONTEXT];
   const hook = context?.get?.()?.waitUntil;
   return typeof hook === "function" ? hook : undefined;
+}
+
+/** A destination's flush or shutdown, with a throw or rejection reported instead of passed on. */
+function safely(
+  call: (d: Destination) => Promise<void> | undefined,
+  reportError: (error: unknown) => void,
+): (d: Destination) => Promise<void> | undefined {
+  return (d) => {
+    try {
+      return call(d)?.catch(reportError);
+    } catch (error) {
+      reportError(error);
+      return undefined;
+    }
+  };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -225,11 +263,16 @@ export function createTagalong(options: TagalongOptions): Tagalong {
         }
       }
     },
-    async flush() {
-      await Promise.all(destinations.map((d) => d.flush?.()));
+    flush(flushOptions) {
+      const timeoutMs = flushOptions?.timeoutMs;
+      const call = (d: Destination) => (d.flush ? d.flush({ timeoutMs }) : undefined);
+      return settleBy(destinations.map(safely(call, reportError)), timeoutMs);
     },
-    async shutdown() {
-      await Promise.all(destinations.map((d) => (d.shutdown ? d.shutdown() : d.flush?.())));
+    shutdown(shutdownOptions) {
+      const timeoutMs = shutdownOptions?.timeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+      const call = (d: Destination) =>
+        d.shutdown ? d.shutdown({ timeoutMs }) : d.flush ? d.flush({ timeoutMs }) : undefined;
+      return settleBy(destinations.map(safely(call, reportError)), timeoutMs);
     },
     stats() {
       const out: Record<string, DeliveryStats> = {};

@@ -112,22 +112,44 @@ export interface Destination {
   start?(metadata: Readonly<Metadata>): void;
   /** Receive a finished call. Must return at once and never throw: queue and deliver in the background. */
   record?(call: CompletedCall): void;
-  /** Resolves when everything recorded so far is delivered or has failed for good. */
-  flush?(): Promise<void>;
-  /** Flush and stop accepting work. */
-  shutdown?(): Promise<void>;
+  /**
+   * Resolves when everything recorded so far is delivered or has failed for good, or at
+   * `options.timeoutMs` (what is still pending then keeps going in the background).
+   */
+  flush?(options?: FlushOptions): Promise<void>;
+  /**
+   * Stops accepting work and flushes; at `options.timeoutMs` what is still pending is abandoned,
+   * counted in `stats().abandoned` and reported with its last error.
+   */
+  shutdown?(options?: FlushOptions): Promise<void>;
   /** Delivery counts, for after-the-call destinations. */
   stats?(): DeliveryStats;
   /** Called once by createTagalong with its shared hooks (logger, error hook). */
   attach?(host: DestinationHost): void;
 }
 
+/** A deadline for `flush()` and `shutdown()`. */
+export interface FlushOptions {
+  /**
+   * Resolve by this many ms at the latest. `flush()` waits without a limit by default and leaves what is
+   * still pending at its deadline running; `shutdown()` waits at most 5000 ms by default and abandons it.
+   */
+  timeoutMs?: number;
+}
+
 export interface DeliveryStats {
+  /** Calls waiting or in flight now. */
   queued: number;
+  /** Delivered (a late answer within the timeout counts as delivered). */
   sent: number;
+  /** Retry attempts of single requests. */
   retried: number;
+  /** Given up on: refused for good (4xx other than 408/429), or retried until `maxRetryMs` ran out. */
   failed: number;
+  /** Never accepted: the queue was full (`maxQueue`) or the destination was shut down. */
   dropped: number;
+  /** Still pending when `shutdown()`'s deadline or the process's exit drain ran out. */
+  abandoned: number;
 }
 
 export interface Logger {

@@ -151,7 +151,14 @@ describe("promptLayer: what reaches PromptLayer", () => {
     ]);
     expect(log!.trackRequests.every((t) => t.seq > log!.seq && t.status === 200)).toBe(true);
     expect(errors).toEqual([]);
-    expect(tagalong.stats().promptlayer).toEqual({ queued: 0, sent: 1, retried: 0, failed: 0, dropped: 0 });
+    expect(tagalong.stats().promptlayer).toEqual({
+      queued: 0,
+      sent: 1,
+      retried: 0,
+      failed: 0,
+      dropped: 0,
+      abandoned: 0,
+    });
     expectKeyOnlyInHeader();
   });
 
@@ -341,7 +348,7 @@ describe("promptLayer: annotating a request PromptLayer already holds", () => {
     expect(() => pl.trackMetadata(0, { user: "u" })).toThrow(/positive integer/);
     await pl.flush();
     expect(recorder.rec.requests).toHaveLength(0);
-    expect(pl.stats()).toEqual({ queued: 0, sent: 0, retried: 0, failed: 0, dropped: 0 });
+    expect(pl.stats()).toEqual({ queued: 0, sent: 0, retried: 0, failed: 0, dropped: 0, abandoned: 0 });
   });
 
   it("sends what was given, even if the caller changes the object afterwards", async () => {
@@ -405,7 +412,14 @@ describe("promptLayer: outages", () => {
     expect(logs.find((l) => l.metadata.user_id === "u_1")!.prompt.prompt_name).toBe("p");
     expect(recorder.rec.violations()).toEqual([]);
     expect(errors).toEqual([]);
-    expect(tagalong.stats().promptlayer).toEqual({ queued: 0, sent: 2, retried: 4, failed: 0, dropped: 0 });
+    expect(tagalong.stats().promptlayer).toEqual({
+      queued: 0,
+      sent: 2,
+      retried: 4,
+      failed: 0,
+      dropped: 0,
+      abandoned: 0,
+    });
   });
 
   it("a 500 on track-metadata retries that request alone; the call is logged once", async () => {
@@ -445,7 +459,14 @@ describe("promptLayer: outages", () => {
     expect(error.attempts).toBe(3);
     expect(error.status).toBeUndefined();
     expect(error.message).toMatch(/log-request .*network error.*after 3 attempts/);
-    expect(tagalong.stats().promptlayer).toEqual({ queued: 0, sent: 0, retried: 2, failed: 1, dropped: 0 });
+    expect(tagalong.stats().promptlayer).toEqual({
+      queued: 0,
+      sent: 0,
+      retried: 2,
+      failed: 1,
+      dropped: 0,
+      abandoned: 0,
+    });
     expectKeyOnlyInHeader(errors);
   });
 
@@ -487,7 +508,7 @@ describe("promptLayer: outages", () => {
     expect(error.attempts).toBe(1);
     expect(error.message).toMatch(/HTTP 401 .*not retried/);
     expect(error.message).not.toContain("pl_wrong_key_abcdef");
-    expect(pl.stats()).toEqual({ queued: 0, sent: 0, retried: 0, failed: 1, dropped: 0 });
+    expect(pl.stats()).toEqual({ queued: 0, sent: 0, retried: 0, failed: 1, dropped: 0, abandoned: 0 });
   });
 
   it("a 422 on log-request is not retried and names PromptLayer's complaint", async () => {
@@ -579,11 +600,40 @@ describe("promptLayer: flush and shutdown", () => {
     await tagalong.flush();
     expect(recorder.rec.promptLayer.logs()).toHaveLength(1);
     expect(recorder.rec.promptLayer.tracks()).toHaveLength(1);
-    expect(pl.stats()).toEqual({ queued: 0, sent: 1, retried: 1, failed: 0, dropped: 2 });
+    expect(pl.stats()).toEqual({ queued: 0, sent: 1, retried: 1, failed: 0, dropped: 2, abandoned: 0 });
     expect(errorMessages(errors)).toEqual([
       "promptlayer: dropped a delivery: the destination was shut down",
       "promptlayer: dropped a delivery: the destination was shut down",
     ]);
+  });
+
+  it("shutdown({ timeoutMs }) against a hanging receiver resolves at its deadline and reports what it abandoned", async () => {
+    const hang = recorder.rec.fail({ path: "/log-request", hang: true });
+    const { tagalong, pl, errors } = setup({ timeoutMs: 60_000 });
+    tagalong.record(completedCall({ metadata: { user: "u_1" } }));
+    tagalong.record(completedCall({ metadata: { user: "u_2" } }));
+    await recorder.rec.waitFor((r) => r.promptLayer.requests().length === 2);
+    await tagalong.shutdown({ timeoutMs: 200 });
+    expect(pl.stats()).toMatchObject({ queued: 0, sent: 0, failed: 0, abandoned: 2 });
+    expect(errorMessages(errors)).toEqual([
+      expect.stringMatching(
+        /^promptlayer: abandoned 2 deliveries still pending when the destination shut down/,
+      ),
+    ]);
+    expect(hang.hits).toBe(2);
+    expectKeyOnlyInHeader(errors);
+  });
+
+  it("flush({ timeoutMs }) resolves at its deadline and leaves the delivery running", async () => {
+    const hang = recorder.rec.fail({ path: "/log-request", hang: true, times: 1 });
+    const { tagalong, pl } = setup({ timeoutMs: 300 });
+    tagalong.record(completedCall({ metadata: { user: "u_1" } }));
+    await tagalong.flush({ timeoutMs: 50 });
+    expect(pl.stats()).toMatchObject({ queued: 1, abandoned: 0 });
+    await tagalong.flush();
+    expect(hang.hits).toBe(1);
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(1);
+    expect(pl.stats()).toMatchObject({ queued: 0, sent: 1, abandoned: 0 });
   });
 
   it("a throwing onError reaches no one", async () => {
