@@ -2,6 +2,7 @@ import { InvalidMetadataError, TagalongError } from "./errors";
 import { headerBytes } from "./header";
 import { consoleLogger } from "./logger";
 import { freezeMetadata, mergeMetadata } from "./merge";
+import { checkOptions } from "./options";
 import { currentScope, type ScopeFrame } from "./scope";
 import type {
   CompletedCall,
@@ -123,18 +124,65 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export function createTagalong(options: TagalongOptions): Tagalong {
-  if (!options || !Array.isArray(options.destinations)) {
+const OPTION_KEYS = [
+  "destinations",
+  "metadata",
+  "onInvalid",
+  "maxHeaderBytes",
+  "onError",
+  "logger",
+  "waitUntil",
+] as const satisfies ReadonlyArray<keyof TagalongOptions>;
+
+/** What a destination slot holds when it is not a destination, in words for the error. */
+function notADestination(value: unknown): string | undefined {
+  if (typeof value === "function") {
+    const name = value.name || "a function";
+    return `is the function ${name}, not a destination: call it (${name}(...))`;
+  }
+  if (typeof value !== "object" || value === null)
+    return `is ${value === null ? "null" : typeof value}, not a destination`;
+  const name = (value as { name?: unknown }).name;
+  if (typeof name !== "string" || name === "") return "is an object without a name, not a destination";
+  return undefined;
+}
+
+/** The options' destinations, refused with a TagalongError naming the mistake when they cannot work. */
+function checkedDestinations(options: TagalongOptions): readonly Destination[] {
+  if (typeof options !== "object" || options === null) {
+    throw new TagalongError(
+      "createTagalong: pass an options object, e.g. createTagalong({ destinations: [portkey()] })",
+    );
+  }
+  checkOptions("createTagalong", options, OPTION_KEYS);
+  if (!Array.isArray(options.destinations)) {
     throw new TagalongError("createTagalong: options.destinations must be an array of destinations");
   }
-  const destinations = Object.freeze([...options.destinations]);
-  for (const [i, d] of destinations.entries()) {
-    if (!d || typeof d.name !== "string") {
+  const seen = new Set<string>();
+  for (const [i, d] of options.destinations.entries()) {
+    const mistake = notADestination(d);
+    if (mistake) {
       throw new TagalongError(
-        `createTagalong: destinations[${i}] is not a destination (use portkey(), requesty(), ...)`,
+        `createTagalong: destinations[${i}] ${mistake} (use portkey(), requesty(), ...)`,
       );
     }
+    if (seen.has(d.name)) {
+      throw new TagalongError(
+        `createTagalong: destinations[${i}] repeats the destination "${d.name}"; list each once`,
+      );
+    }
+    seen.add(d.name);
   }
+  if (options.onInvalid !== undefined && options.onInvalid !== "throw" && options.onInvalid !== "drop") {
+    throw new TagalongError(
+      `createTagalong: onInvalid must be "throw" or "drop", got ${JSON.stringify(options.onInvalid)}`,
+    );
+  }
+  return Object.freeze([...options.destinations]);
+}
+
+export function createTagalong(options: TagalongOptions): Tagalong {
+  const destinations = checkedDestinations(options);
   const drop = options.onInvalid === "drop";
   const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   const logger = options.logger ?? consoleLogger();
@@ -193,10 +241,10 @@ export function createTagalong(options: TagalongOptions): Tagalong {
   };
 
   // Defaults are checked against the model and every destination once, here, where the user gives them.
-  const defaults = modelChecked(options.metadata, "in createTagalong") ?? {};
+  let defaults = modelChecked(options.metadata, "in createTagalong") ?? {};
   {
     const issues = destinationIssues(defaults);
-    if (issues.length) repair(defaults, issues, "in createTagalong");
+    if (issues.length) defaults = repair(defaults, issues, "in createTagalong");
   }
   const frozenDefaults = freezeMetadata(mergeMetadata(defaults));
 

@@ -1,5 +1,6 @@
 import { TagalongError } from "../errors";
 import { headerJson } from "../header";
+import { checkOptions } from "../options";
 import type { Destination, ExtraValue, Metadata, MetadataIssue } from "../types";
 
 /** A model field, `extra` (every extra key) or `extra.<key>` (one). */
@@ -53,6 +54,7 @@ function cloudflareEntries(
 
 /** Cloudflare AI Gateway: the `cf-aig-metadata` JSON header, at most 5 entries of your choosing. */
 export function cloudflare(options: CloudflareOptions = {}): Destination {
+  checkOptions("cloudflare", options, ["fields"]);
   const fields = options.fields ?? DEFAULT_FIELDS;
   const plain = fields.filter((f) => f !== "extra" && !f.startsWith("extra."));
   if (plain.length > CLOUDFLARE_MAX_ENTRIES) {

@@ -1,4 +1,5 @@
 import { isSafeHeaderValue } from "../header";
+import { checkOptions } from "../options";
 import type { Destination, Metadata, MetadataIssue } from "../types";
 
 export interface HeliconeOptions {
@@ -48,6 +49,7 @@ const RESERVED_PROPERTIES = new Set(["trace", "environment", "organization", "ta
 
 /** Helicone: user, session and prompt headers, and one `Helicone-Property-<Key>` per other field. */
 export function helicone(options: HeliconeOptions = {}): Destination {
+  checkOptions("helicone", options, ["sessionName", "sessionPath"]);
   return {
     name: NAME,
     check(m) {

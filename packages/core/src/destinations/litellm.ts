@@ -1,4 +1,5 @@
 import { headerJson, isSafeHeaderValue } from "../header";
+import { checkOptions } from "../options";
 import type { Destination, Metadata, MetadataIssue } from "../types";
 import { reservedExtraKeys } from "./reserved-keys";
 
@@ -40,7 +41,8 @@ const RESERVED = new Set([
  * `x-litellm-spend-logs-metadata` JSON. The session also goes as body `litellm_session_id`, a field
  * the proxy consumes itself.
  */
-export function litellm(): Destination {
+export function litellm(options?: Record<string, never>): Destination {
+  checkOptions("litellm", options, []);
   return {
     name: NAME,
     check(m) {

@@ -1,3 +1,4 @@
+import { checkOptions } from "../options";
 import type { Destination, Metadata, MetadataIssue } from "../types";
 import { reservedExtraKeys } from "./reserved-keys";
 
@@ -46,7 +47,8 @@ const RESERVED = new Set([
 ]);
 
 /** OpenRouter: body `user`, `session_id` (<= 128 chars) and `trace` (trace_id plus custom keys). */
-export function openrouter(): Destination {
+export function openrouter(options?: Record<string, never>): Destination {
+  checkOptions("openrouter", options, []);
   return {
     name: NAME,
     check(m) {

@@ -1,4 +1,5 @@
 import { headerJson, isSafeHeaderValue } from "../header";
+import { checkOptions } from "../options";
 import type { Destination, Metadata, MetadataIssue } from "../types";
 import { reservedExtraKeys } from "./reserved-keys";
 
@@ -41,6 +42,7 @@ const SOURCE: Record<string, string> = {
 
 /** Portkey: the `x-portkey-metadata` JSON header, plus `x-portkey-trace-id` from `trace`. */
 export function portkey(options: PortkeyOptions = {}): Destination {
+  checkOptions("portkey", options, ["maxValueLength", "legacyHeader", "forwardMetadata"]);
   const max = options.maxValueLength ?? 128;
   return {
     name: NAME,

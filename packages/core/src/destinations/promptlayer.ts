@@ -1,6 +1,7 @@
 import { createDeliveryQueue, type DeliveryContext, type DeliveryOptions } from "../delivery-queue";
 import { DeliveryError, InvalidMetadataError, TagalongError } from "../errors";
 import { mergeMetadata } from "../merge";
+import { checkOptions, DELIVERY_OPTION_KEYS } from "../options";
 import type {
   ChatMessage,
   CompletedCall,
@@ -231,6 +232,7 @@ function checkPromptLayer(m: Metadata): MetadataIssue[] {
  * `X-API-KEY` header, retried and bounded (see DeliveryOptions).
  */
 export function promptLayer(options: PromptLayerOptions): PromptLayerDestination {
+  checkOptions("promptLayer", options, ["apiKey", "baseURL", ...DELIVERY_OPTION_KEYS]);
   const apiKey = options?.apiKey;
   if (typeof apiKey !== "string" || apiKey.trim() === "") {
     throw new TagalongError(

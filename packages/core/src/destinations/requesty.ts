@@ -1,3 +1,4 @@
+import { checkOptions } from "../options";
 import type { Destination, Metadata, MetadataIssue } from "../types";
 import { reservedExtraKeys } from "./reserved-keys";
 
@@ -40,6 +41,7 @@ export function requestyField(m: Metadata, options: RequestyOptions = {}): Reque
 
 /** Requesty: the `requesty` body field `{tags, user_id, trace_id, extra}`. */
 export function requesty(options: RequestyOptions = {}): Destination {
+  checkOptions("requesty", options, ["autoCache"]);
   return {
     name: NAME,
     check(m) {
