@@ -117,7 +117,7 @@ export async function startServices(env: NodeJS.ProcessEnv = process.env): Promi
         apiKey: "pl-local",
         baseURL: standIn.promptLayerURL,
         recorder: standIn,
-        description: `log-request, track-metadata and track-prompt, at a stand-in for api.promptlayer.com (${hostOf(standIn.url)})`,
+        description: `log-request (and track-prompt for a prompt named by label), at a stand-in for api.promptlayer.com (${hostOf(standIn.url)})`,
       };
     }
 

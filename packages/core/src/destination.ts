@@ -12,11 +12,13 @@ export {
 } from "./delivery-queue";
 export { DeliveryError, formatIssue, InvalidMetadataError, TagalongError } from "./errors";
 export { headerBytes, headerJson, isSafeHeaderValue } from "./header";
+export { scrubSecrets } from "./redact";
 export type {
   CompletedCall,
   DeliveryStats,
   Destination,
   DestinationHost,
+  FlushOptions,
   InFlight,
   Logger,
   Metadata,

@@ -52,6 +52,7 @@ export { DeliveryError, formatIssue, InvalidMetadataError, TagalongError } from 
 export { headerBytes, headerJson, isSafeHeaderValue } from "./header";
 export { consoleLogger, type LogLevel } from "./logger";
 export { mergeMetadata } from "./merge";
+export { scrubSecrets } from "./redact";
 export {
   currentMetadata,
   currentScope,

@@ -52,7 +52,8 @@ describe("a process that exits normally", { timeout: 20_000 }, () => {
     const exit = await runChild({ BACKOFF_MS: "50", TIMEOUT_MS: "2000", EXIT_MS: "5000" });
     expect(exit.code).toBe(0);
     expect(exit.stderr).toBe("");
-    expect(paths()).toEqual(["/log-request 201", "/rest/track-metadata 200", "/rest/track-prompt 200"]);
+    // A prompt named by label: log-request, then track-prompt.
+    expect(paths()).toEqual(["/log-request 201", "/rest/track-prompt 200"]);
     expect(recorder.rec.violations()).toEqual([]);
   });
 
@@ -65,7 +66,6 @@ describe("a process that exits normally", { timeout: 20_000 }, () => {
       "/log-request 500",
       "/log-request 500",
       "/log-request 201",
-      "/rest/track-metadata 200",
       "/rest/track-prompt 200",
     ]);
   });

@@ -155,6 +155,23 @@ function logRequest(body: unknown, state: PromptLayerState, violations: string[]
         });
     }
     if ("metadata" in body) checkStringMap(body.metadata, ["metadata"], issues);
+    if (
+      "prompt_version_number" in body &&
+      body.prompt_version_number !== null &&
+      !(Number.isInteger(body.prompt_version_number) && body.prompt_version_number >= 1)
+    ) {
+      issues.push({
+        loc: ["body", "prompt_version_number"],
+        msg: "Input should be an integer >= 1",
+        type: "int_type",
+      });
+    }
+    if (
+      ("prompt_version_number" in body || "prompt_input_variables" in body) &&
+      !("prompt_name" in body || "prompt_id" in body)
+    ) {
+      soft.push("prompt_version_number or prompt_input_variables without prompt_name or prompt_id");
+    }
     if ("prompt_input_variables" in body && !isObject(body.prompt_input_variables)) {
       issues.push({
         loc: ["body", "prompt_input_variables"],

@@ -54,6 +54,14 @@ function kindOf(path: string): RequestKind {
   return "unknown";
 }
 
+function promptOfLog(id: number, body: Record<string, any>): Record<string, unknown> | undefined {
+  if (typeof body.prompt_name !== "string") return undefined;
+  const prompt: Record<string, unknown> = { request_id: id, prompt_name: body.prompt_name };
+  if (body.prompt_version_number != null) prompt.version = body.prompt_version_number;
+  if (body.prompt_input_variables != null) prompt.prompt_input_variables = body.prompt_input_variables;
+  return prompt;
+}
+
 function matches(rule: Rule, req: RecordedRequest): boolean {
   const { path, kind } = rule.options;
   if (kind !== undefined && req.kind !== kind) return false;
@@ -357,7 +365,8 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
       if (id === undefined) continue;
       const body = r.body as Record<string, any>;
       const metadata: Record<string, string> = { ...(body.metadata ?? {}) };
-      let prompt: unknown;
+      // A prompt named in the log-request itself, in track-prompt's shape; a later track-prompt wins.
+      let prompt: unknown = promptOfLog(id, body);
       const trackRequests = allTracks.filter((t) => t.requestId === id);
       const violations = [...r.violations, ...secrets.judge(r)];
       for (const t of trackRequests) {

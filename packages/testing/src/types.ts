@@ -108,7 +108,11 @@ export interface PromptLayerLog {
   time: number;
   /** The log's own `metadata` merged with every accepted track-metadata for this id, in arrival order. */
   metadata: Record<string, string>;
-  /** The last accepted track-prompt body for this id. */
+  /**
+   * The prompt associated with this id, in track-prompt's body shape (`request_id`, `prompt_name`,
+   * `version` or `label`, `prompt_input_variables`): the last accepted track-prompt body, else the
+   * log-request's own `prompt_name` / `prompt_version_number` / `prompt_input_variables`.
+   */
   prompt?: any;
   /** Every track-* request that named this id (accepted or not), in arrival order. */
   trackRequests: PromptLayerTrack[];

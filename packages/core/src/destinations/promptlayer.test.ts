@@ -80,7 +80,7 @@ const FULL: Metadata = {
 };
 
 describe("promptLayer: what reaches PromptLayer", () => {
-  it("logs the call, then tracks its metadata and prompt: three valid requests in order", async () => {
+  it("logs the call with its tags, metadata and prompt in one valid request", async () => {
     const { tagalong, errors } = setup();
     const prepared = tagalong.prepare(FULL);
     tagalong.record(completedCall({ metadata: prepared.metadata, context: { langchain_run_id: "run-abc" } }));
@@ -120,36 +120,36 @@ describe("promptLayer: what reaches PromptLayer", () => {
       request_end_time: "2026-11-22T10:00:01.250Z",
       parameters: { temperature: 0.2, max_tokens: 64 },
       tags: ["checkout", "beta"],
+      metadata: {
+        langchain_run_id: "run-abc",
+        user_id: "u_42",
+        session_id: "s_7",
+        trace_id: "t_1",
+        environment: "production",
+        organization: "acme",
+        team: "growth",
+        attempt: "2",
+        cached: "false",
+      },
+      prompt_name: "weather-answer",
+      prompt_version_number: 3,
+      prompt_input_variables: { city: "Paris" },
       input_tokens: 42,
       output_tokens: 7,
       api_type: "chat-completions",
       function_name: "openai.chat.completions.create",
       status: "SUCCESS",
     });
-    expect(log!.metadata).toEqual({
-      user_id: "u_42",
-      session_id: "s_7",
-      trace_id: "t_1",
-      environment: "production",
-      organization: "acme",
-      team: "growth",
-      attempt: "2",
-      cached: "false",
-      langchain_run_id: "run-abc",
-    });
+    // With no track-metadata, what the stand-in holds is the log-request's own metadata.
+    expect(log!.metadata).toEqual(log!.body.metadata);
     expect(log!.prompt).toEqual({
       request_id: log!.id,
       prompt_name: "weather-answer",
       version: 3,
       prompt_input_variables: { city: "Paris" },
     });
-    // Order on the wire: log-request, then track-metadata, then track-prompt, each for the logged id.
-    expect(recorder.rec.promptLayer.requests().map((r) => r.path)).toEqual([
-      "/log-request",
-      "/rest/track-metadata",
-      "/rest/track-prompt",
-    ]);
-    expect(log!.trackRequests.every((t) => t.seq > log!.seq && t.status === 200)).toBe(true);
+    // One request on the wire: log-request carries everything.
+    expect(recorder.rec.promptLayer.requests().map((r) => r.path)).toEqual(["/log-request"]);
     expect(errors).toEqual([]);
     expect(tagalong.stats().promptlayer).toEqual({
       queued: 0,
@@ -162,7 +162,7 @@ describe("promptLayer: what reaches PromptLayer", () => {
     expectKeyOnlyInHeader();
   });
 
-  it("sends a prompt label instead of a version, and only the requests the metadata needs", async () => {
+  it("a prompt named by label follows in track-prompt (log-request takes no label); nothing else does", async () => {
     const { tagalong } = setup();
     tagalong.record(completedCall({ metadata: { prompt: { name: "greet", label: "prod" } } }));
     tagalong.record(completedCall({ metadata: { user: "u_1" } }));
@@ -174,11 +174,15 @@ describe("promptLayer: what reaches PromptLayer", () => {
     expect(logs).toHaveLength(3);
     const withPrompt = logs.find((l) => l.prompt)!;
     expect(withPrompt.prompt).toEqual({ request_id: withPrompt.id, prompt_name: "greet", label: "prod" });
-    expect(withPrompt.trackRequests.map((t) => t.endpoint)).toEqual(["track-prompt"]);
+    expect("prompt_name" in withPrompt.body).toBe(false);
+    expect(withPrompt.trackRequests.map((t) => [t.endpoint, t.seq > withPrompt.seq])).toEqual([
+      ["track-prompt", true],
+    ]);
     const withUser = logs.find((l) => l.metadata.user_id === "u_1")!;
-    expect(withUser.trackRequests.map((t) => t.endpoint)).toEqual(["track-metadata"]);
-    expect(logs.filter((l) => l.trackRequests.length === 0)).toHaveLength(1);
-    expect(recorder.rec.promptLayer.requests()).toHaveLength(5);
+    expect(withUser.body.metadata).toEqual({ user_id: "u_1" });
+    expect(withUser.trackRequests).toEqual([]);
+    expect(logs.find((l) => !l.prompt && !l.body.metadata)!.trackRequests).toEqual([]);
+    expect(recorder.rec.promptLayer.requests()).toHaveLength(4);
   });
 
   it("logs a streamed call once, with its full output and usage", async () => {
@@ -222,6 +226,29 @@ describe("promptLayer: what reaches PromptLayer", () => {
     expect(body.error_message.startsWith("Rate limit reached. xxx")).toBe(true);
     expect(body.output).toEqual({ type: "chat", messages: [] });
     expect("input_tokens" in body).toBe(false);
+  });
+
+  it("scrubs credentials from the error_message it forwards (its own key, Bearer tokens, sk- keys)", async () => {
+    const { tagalong } = setup();
+    const upstream =
+      `401 Incorrect API key provided: Bearer sk-proj-AbCdEf0123456789xyz; x-portkey-api-key: pk9Zq8Yw7Xv6Ut5Sr4; ` +
+      `promptlayer key ${KEY} rejected`;
+    tagalong.record(
+      completedCall({
+        status: "error",
+        output: [],
+        error: { type: "AuthenticationError", message: upstream },
+      }),
+    );
+    await tagalong.flush();
+    const wire = recorder.rec.promptLayer.requests()[0]!.rawBody;
+    expect(wire).not.toContain("sk-proj-AbCdEf0123456789xyz");
+    expect(wire).not.toContain("pk9Zq8Yw7Xv6Ut5Sr4");
+    expect(wire).not.toContain(KEY);
+    expect(recorder.rec.promptLayer.logs()[0]!.body.error_message).toBe(
+      "401 Incorrect API key provided: Bearer [redacted]; x-portkey-api-key: [redacted]; promptlayer key [redacted] rejected",
+    );
+    expect(recorder.rec.violations()).toEqual([]);
   });
 
   it("logs an aborted call as WARNING with error_type aborted, keeping the partial output", async () => {
@@ -396,7 +423,7 @@ describe("promptLayer: never on the caller's path", () => {
 });
 
 describe("promptLayer: outages", () => {
-  it("500s then recovery: everything delivered, each log before its tracks", async () => {
+  it("500s then recovery: everything delivered, each call logged once", async () => {
     const outage = recorder.rec.fail({ kind: "promptlayer", status: 500, times: 4 });
     const { tagalong, errors } = setup();
     tagalong.record(completedCall({ metadata: { user: "u_1", prompt: { name: "p" } } }));
@@ -405,10 +432,7 @@ describe("promptLayer: outages", () => {
     expect(outage.hits).toBe(4);
     const logs = recorder.rec.promptLayer.logs();
     expect(logs.map((l) => l.metadata.user_id).sort()).toEqual(["u_1", "u_2"]);
-    for (const log of logs) {
-      expect(log.trackRequests.length).toBeGreaterThan(0);
-      expect(log.trackRequests.every((t) => t.seq > log.seq)).toBe(true);
-    }
+    expect(recorder.rec.promptLayer.tracks()).toEqual([]);
     expect(logs.find((l) => l.metadata.user_id === "u_1")!.prompt.prompt_name).toBe("p");
     expect(recorder.rec.violations()).toEqual([]);
     expect(errors).toEqual([]);
@@ -422,18 +446,19 @@ describe("promptLayer: outages", () => {
     });
   });
 
-  it("a 500 on track-metadata retries that request alone; the call is logged once", async () => {
-    recorder.rec.fail({ path: "/rest/track-metadata", status: 503, times: 2 });
+  it("a 500 on track-prompt retries that request alone; the call is logged once", async () => {
+    recorder.rec.fail({ path: "/rest/track-prompt", status: 503, times: 2 });
     const { tagalong } = setup();
-    tagalong.record(completedCall({ metadata: { user: "u_1" } }));
+    tagalong.record(completedCall({ metadata: { user: "u_1", prompt: { name: "p", label: "prod" } } }));
     await tagalong.flush();
     expect(recorder.rec.promptLayer.requests().map((r) => `${r.path} ${r.status}`)).toEqual([
       "/log-request 201",
-      "/rest/track-metadata 503",
-      "/rest/track-metadata 503",
-      "/rest/track-metadata 200",
+      "/rest/track-prompt 503",
+      "/rest/track-prompt 503",
+      "/rest/track-prompt 200",
     ]);
     expect(recorder.rec.promptLayer.logs()[0]!.metadata).toEqual({ user_id: "u_1" });
+    expect(recorder.rec.promptLayer.logs()[0]!.prompt).toMatchObject({ prompt_name: "p", label: "prod" });
   });
 
   it("a refused connection is retried until PromptLayer is back", async () => {
@@ -478,7 +503,7 @@ describe("promptLayer: outages", () => {
     await tagalong.flush();
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     const outcomes = recorder.rec.promptLayer.requests().map((r) => `${r.path} ${r.outcome}`);
-    expect(outcomes).toEqual(["/log-request hung", "/log-request answered", "/rest/track-metadata answered"]);
+    expect(outcomes).toEqual(["/log-request hung", "/log-request answered"]);
     expect(pl.stats()).toMatchObject({ sent: 1, retried: 1, failed: 0 });
     expect(errors).toEqual([]);
   });
@@ -567,7 +592,7 @@ describe("promptLayer: flush and shutdown", () => {
     const { tagalong } = setup();
     await tagalong.flush();
     recorder.rec.fail({ path: "/log-request", status: 500, times: 2 });
-    tagalong.record(completedCall({ metadata: { user: "u_1" } }));
+    tagalong.record(completedCall({ metadata: { user: "u_1", prompt: { name: "p", label: "l" } } }));
     await tagalong.flush();
     // Everything recorded before flush() is on the wire when it resolves.
     expect(recorder.rec.promptLayer.logs()[0]!.trackRequests).toHaveLength(1);
@@ -599,7 +624,7 @@ describe("promptLayer: flush and shutdown", () => {
     pl.trackMetadata(1, { user: "late" });
     await tagalong.flush();
     expect(recorder.rec.promptLayer.logs()).toHaveLength(1);
-    expect(recorder.rec.promptLayer.tracks()).toHaveLength(1);
+    expect(recorder.rec.promptLayer.tracks()).toHaveLength(0);
     expect(pl.stats()).toEqual({ queued: 0, sent: 1, retried: 1, failed: 0, dropped: 2, abandoned: 0 });
     expect(errorMessages(errors)).toEqual([
       "promptlayer: dropped a delivery: the destination was shut down",
@@ -663,7 +688,7 @@ describe("promptLayer: observability", () => {
       // The default logger reads the level when createTagalong makes it.
       const pl = promptLayer({ apiKey: KEY, baseURL: recorder.rec.promptLayerURL, ...FAST });
       const tagalong = createTagalong({ destinations: [pl], onError: () => {} });
-      tagalong.record(completedCall({ metadata: { user: "u", prompt: { name: "p" } } }));
+      tagalong.record(completedCall({ metadata: { user: "u", prompt: { name: "p", label: "l" } } }));
       await tagalong.flush();
     } finally {
       debug.mockRestore();
@@ -674,7 +699,6 @@ describe("promptLayer: observability", () => {
       expect.stringMatching(
         /^\[tagalong\] promptlayer: POST http:\/\/127.0.0.1:\d+\/log-request -> 201 in \d+ ms \(attempt 1\)$/,
       ),
-      expect.stringMatching(/\/rest\/track-metadata -> 200 /),
       expect.stringMatching(/\/rest\/track-prompt -> HTTP 500 .* retry 1 in \d+ ms$/),
       expect.stringMatching(/\/rest\/track-prompt -> 200 .*\(attempt 2\)$/),
     ]);

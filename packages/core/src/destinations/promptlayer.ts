@@ -2,6 +2,7 @@ import { createDeliveryQueue, type DeliveryContext, type DeliveryOptions } from 
 import { DeliveryError, InvalidMetadataError, TagalongError } from "../errors";
 import { mergeMetadata } from "../merge";
 import { checkOptions, DELIVERY_OPTION_KEYS } from "../options";
+import { scrubSecrets } from "../redact";
 import type {
   ChatMessage,
   CompletedCall,
@@ -34,7 +35,7 @@ export interface PromptLayerDestination extends Destination {
   attach(host: DestinationHost): void;
   /**
    * Tracks metadata on a request PromptLayer already holds (say, logged by PromptLayer's own SDK):
-   * `/rest/track-metadata` with API.md's mapping and, when `metadata.prompt` is set,
+   * `/rest/track-metadata` with the same mapping as log-request's `metadata` and, when `metadata.prompt` is set,
    * `/rest/track-prompt`. Validates at once (throws InvalidMetadataError, or TagalongError for a bad
    * id), then delivers in the background through the same queue; returns nothing to await — use
    * `flush()`. Tags are refused: PromptLayer takes them only when a request is logged.
@@ -122,12 +123,22 @@ const FUNCTION_NAMES = {
   embeddings: "embeddings.create",
 } as const;
 
+/** Whether `/log-request` can carry the prompt itself; a label needs `/rest/track-prompt`. */
+const promptFitsLogRequest = (prompt: PromptRef): boolean => prompt.label === undefined;
+
 /**
- * The `/log-request` body for a finished call. An aborted call is logged with status WARNING and
- * `error_type` "aborted": the caller stopped it, the provider did not fail, so it must not count as
- * an error in PromptLayer's failure rates; whatever output arrived before the abort is kept.
+ * The `/log-request` body for a finished call: the call, its tags, its metadata (PromptLayer's string
+ * map, as `promptLayerMetadata` builds it) and its prompt (name, version number, input variables)
+ * in one request. A prompt named by label is left to `/rest/track-prompt`: log-request takes no label.
+ * An aborted call is logged with status WARNING and `error_type` "aborted": the caller stopped it, the
+ * provider did not fail, so it must not count as an error in PromptLayer's failure rates; whatever
+ * output arrived before the abort is kept. Error messages are scrubbed of credentials (`secrets`, and
+ * anything shaped like a key) before they leave.
  */
-export function promptLayerLogRequest(call: CompletedCall): Record<string, unknown> {
+export function promptLayerLogRequest(
+  call: CompletedCall,
+  secrets: readonly string[] = [],
+): Record<string, unknown> {
   const body: Record<string, unknown> = {
     provider: call.provider,
     model: call.model,
@@ -137,8 +148,19 @@ export function promptLayerLogRequest(call: CompletedCall): Record<string, unkno
     request_end_time: call.endTime.toISOString(),
     parameters: call.parameters ?? {},
   };
-  const tags = call.metadata.tags;
+  const m = call.metadata;
+  const tags = m.tags;
   if (tags && tags.length > 0) body.tags = tags.map((t) => truncate(t, PROMPTLAYER_TAG_MAX));
+  const metadata = promptLayerMetadata(m, call.context);
+  for (const _ in metadata) {
+    body.metadata = metadata;
+    break;
+  }
+  if (m.prompt !== undefined && promptFitsLogRequest(m.prompt)) {
+    body.prompt_name = m.prompt.name;
+    if (m.prompt.version !== undefined) body.prompt_version_number = m.prompt.version;
+    if (m.prompt.variables !== undefined) body.prompt_input_variables = { ...m.prompt.variables };
+  }
   if (call.usage?.inputTokens !== undefined) body.input_tokens = call.usage.inputTokens;
   if (call.usage?.outputTokens !== undefined) body.output_tokens = call.usage.outputTokens;
   if (call.apiType === "chat-completions" || call.apiType === "responses") body.api_type = call.apiType;
@@ -148,17 +170,20 @@ export function promptLayerLogRequest(call: CompletedCall): Record<string, unkno
   } else if (call.status === "aborted") {
     body.status = "WARNING";
     body.error_type = "aborted";
-    body.error_message = truncate(
+    body.error_message = errorMessage(
       call.error?.message ?? "The caller aborted the call before it finished",
-      PROMPTLAYER_ERROR_MESSAGE_MAX,
+      secrets,
     );
   } else {
     body.status = "ERROR";
     body.error_type = call.error?.type || "error";
-    body.error_message = truncate(call.error?.message || "The call failed", PROMPTLAYER_ERROR_MESSAGE_MAX);
+    body.error_message = errorMessage(call.error?.message || "The call failed", secrets);
   }
   return body;
 }
+
+const errorMessage = (text: string, secrets: readonly string[]): string =>
+  truncate(scrubSecrets(text, secrets), PROMPTLAYER_ERROR_MESSAGE_MAX);
 
 function requestIdOf(answer: unknown): number | undefined {
   const id = (answer as { id?: unknown } | undefined)?.id;
@@ -227,9 +252,10 @@ function checkPromptLayer(m: Metadata): MetadataIssue[] {
 }
 
 /**
- * PromptLayer: after each call, `POST /log-request` (the answer's `id` is the request id), then
- * `/rest/track-metadata` and, with a prompt, `/rest/track-prompt`; all in the background with the
- * `X-API-KEY` header, retried and bounded (see DeliveryOptions).
+ * PromptLayer: after each call, one `POST /log-request` carrying the call, its tags, metadata and prompt
+ * (the answer's `id` is the request id); `/rest/track-prompt` follows only for a prompt named by label,
+ * which log-request cannot take. All in the background with the `X-API-KEY` header, retried and bounded
+ * (see DeliveryOptions).
  */
 export function promptLayer(options: PromptLayerOptions): PromptLayerDestination {
   checkOptions("promptLayer", options, ["apiKey", "baseURL", ...DELIVERY_OPTION_KEYS]);
@@ -241,6 +267,7 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
   }
   const baseURL = (options.baseURL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
   const headers = { "X-API-KEY": apiKey };
+  const secrets = [apiKey];
   const queue = createDeliveryQueue({ ...options, destination: NAME, secrets: [apiKey] });
 
   // A 2xx with `success: false` is PromptLayer refusing the request: not worth retrying.
@@ -304,16 +331,18 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
           label: "log-request",
           url: `${baseURL}/log-request`,
           headers,
-          body: promptLayerLogRequest(call),
+          body: promptLayerLogRequest(call, secrets),
         });
+        const prompt = call.metadata.prompt;
+        if (prompt === undefined || promptFitsLogRequest(prompt)) return;
         const id = requestIdOf(answer);
         if (id === undefined) {
           throw new DeliveryError(
-            `${NAME}: log-request answered without a request id; metadata and prompt not tracked`,
+            `${NAME}: log-request answered without a request id; the prompt (label ${JSON.stringify(prompt.label)}) was not tracked`,
             { destination: NAME, attempts: 1 },
           );
         }
-        await track(ctx, id, call.metadata, call.context);
+        await trackPrompt(ctx, id, prompt);
       });
     },
     trackMetadata(requestId, metadata) {
