@@ -16,6 +16,7 @@ export {
   cloudflare,
 } from "./destinations/cloudflare";
 export { type HeliconeOptions, helicone } from "./destinations/helicone";
+export { langfuseAttributes } from "./destinations/langfuse";
 export {
   LITELLM_METADATA_HEADER,
   LITELLM_TAGS_HEADER,
@@ -24,9 +25,14 @@ export {
 } from "./destinations/litellm";
 export { openRouterFields, openrouter } from "./destinations/openrouter";
 export {
+  genAiAttributes,
   type OpenTelemetryOptions,
+  type OtelAttributeMap,
+  type OtelAttributes,
+  type OtelMetadataField,
   type OtelTraceApi,
   openTelemetry,
+  otelAttributeKeys,
   otelAttributes,
 } from "./destinations/opentelemetry";
 export {
@@ -47,6 +53,7 @@ export {
   promptLayerMetadata,
   promptLayerTrackPrompt,
 } from "./destinations/promptlayer";
+export { promptLayerAttributes } from "./destinations/promptlayer-attributes";
 export { type RequestyField, type RequestyOptions, requesty, requestyField } from "./destinations/requesty";
 export { DeliveryError, formatIssue, InvalidMetadataError, TagalongError } from "./errors";
 export { headerBytes, headerJson, isSafeHeaderValue } from "./header";

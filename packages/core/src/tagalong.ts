@@ -190,6 +190,7 @@ export function createTagalong(options: TagalongOptions): Tagalong {
   const encoders = destinations.filter((d) => d.encode);
   const recorders = destinations.filter((d) => d.record);
   const starters = destinations.filter((d) => d.start);
+  const traceSources = destinations.filter((d) => d.defaultTrace);
 
   const reportError = (error: unknown): void => {
     try {
@@ -282,11 +283,29 @@ export function createTagalong(options: TagalongOptions): Tagalong {
     return prepared;
   };
 
+  // A call that sets no trace, in no scope or defaults that set one, takes a destination's default trace.
+  const withDefaultTrace = (perCall: Metadata | undefined): Metadata | undefined => {
+    if ((perCall?.trace ?? currentScope()?.metadata.trace ?? frozenDefaults.trace) !== undefined)
+      return perCall;
+    for (const d of traceSources) {
+      let trace: string | undefined;
+      try {
+        trace = d.defaultTrace!();
+      } catch (error) {
+        reportError(error);
+      }
+      if (trace !== undefined) return { ...perCall, trace };
+    }
+    return perCall;
+  };
+  const resolveCall =
+    traceSources.length === 0 ? resolve : (perCall?: Metadata) => resolve(withDefaultTrace(perCall));
+
   const prepare =
     starters.length === 0
-      ? resolve
+      ? resolveCall
       : (perCall?: Metadata): PreparedCall => {
-          const prepared = resolve(perCall);
+          const prepared = resolveCall(perCall);
           for (const d of starters) {
             try {
               d.start!(prepared.metadata);

@@ -110,6 +110,12 @@ export interface Destination {
    * (for example to set attributes on the active tracing span). Must be cheap and never throw.
    */
   start?(metadata: Readonly<Metadata>): void;
+  /**
+   * A trace for a call whose metadata sets none, read from the caller's context at the start of the
+   * call (e.g. the active OpenTelemetry trace id). The first destination that returns one sets it.
+   * Must be cheap and never throw.
+   */
+  defaultTrace?(): string | undefined;
   /** Receive a finished call. Must return at once and never throw: queue and deliver in the background. */
   record?(call: CompletedCall): void;
   /**

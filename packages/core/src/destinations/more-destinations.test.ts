@@ -1,18 +1,11 @@
-import { trace } from "@opentelemetry/api";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import { InvalidMetadataError, TagalongError } from "../errors";
 import { createTagalong } from "../tagalong";
-import type { CompletedCall, Destination, Metadata } from "../types";
+import type { Destination, Metadata } from "../types";
 import { CLOUDFLARE_METADATA_HEADER, cloudflare } from "./cloudflare";
 import { helicone } from "./helicone";
 import { LITELLM_METADATA_HEADER, litellm } from "./litellm";
 import { openrouter } from "./openrouter";
-import { openTelemetry } from "./opentelemetry";
 
 const FULL: Metadata = {
   user: "u_42",
@@ -132,82 +125,5 @@ describe("openrouter()", () => {
     expect(() => prepare(openrouter(), { session: "s".repeat(129) })).toThrow(
       "metadata.session: 129 chars, OpenRouter allows 128 (openrouter)",
     );
-  });
-});
-
-describe("openTelemetry()", () => {
-  function setup(namespaces?: Array<"promptlayer" | "langfuse">) {
-    const exporter = new InMemorySpanExporter();
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    const api = {
-      getActiveSpan: trace.getActiveSpan,
-      getTracer: (n: string, v?: string) => provider.getTracer(n, v),
-    };
-    return {
-      exporter,
-      provider,
-      tagalong: createTagalong({ destinations: [openTelemetry({ trace: api, namespaces })] }),
-    };
-  }
-
-  it("emits one GenAI span per completed call with the metadata", async () => {
-    const { exporter, tagalong } = setup(["promptlayer", "langfuse"]);
-    const start = new Date(Date.now() - 50);
-    const call: CompletedCall = {
-      provider: "openai",
-      model: "gpt-4o-mini",
-      apiType: "chat-completions",
-      input: [],
-      output: [],
-      usage: { inputTokens: 11, outputTokens: 7 },
-      startTime: start,
-      endTime: new Date(),
-      status: "error",
-      error: { type: "APIError", message: "bad" },
-      responseId: "chatcmpl-1",
-      metadata: FULL,
-      context: { run_id: "r1" },
-    };
-    tagalong.record(call);
-    const [span] = exporter.getFinishedSpans();
-    expect(span?.name).toBe("chat gpt-4o-mini");
-    expect(span?.status.code).toBe(2);
-    expect(span?.attributes).toMatchObject({
-      "gen_ai.provider.name": "openai",
-      "gen_ai.request.model": "gpt-4o-mini",
-      "gen_ai.response.id": "chatcmpl-1",
-      "gen_ai.usage.input_tokens": 11,
-      "gen_ai.usage.output_tokens": 7,
-      "gen_ai.conversation.id": "s_1",
-      "gen_ai.prompt.name": "welcome",
-      "user.id": "u_42",
-      "session.id": "s_1",
-      "deployment.environment.name": "production",
-      "tagalong.tags": ["checkout", "beta"],
-      "tagalong.extra.team": "search",
-      "tagalong.context.run_id": "r1",
-      "promptlayer.metadata.user_id": "u_42",
-      "promptlayer.metadata.retries": "3",
-      "promptlayer.prompt.name": "welcome",
-      "promptlayer.prompt.version": 2,
-      "langfuse.trace.metadata.team": "search",
-      "langfuse.trace.tags": ["checkout", "beta"],
-      "langfuse.observation.prompt.name": "welcome",
-    });
-  });
-
-  it("sets the metadata on the active span when a call starts", () => {
-    const { exporter, provider, tagalong } = setup();
-    const tracer = provider.getTracer("app");
-    const outer = tracer.startSpan("handler");
-    // No context manager is registered: make the span active by hand the way the API allows.
-    const api = { getActiveSpan: () => outer, getTracer: (n: string) => provider.getTracer(n) };
-    const t2 = createTagalong({ destinations: [openTelemetry({ trace: api, emitSpans: false })] });
-    t2.prepare({ user: "u_7", environment: "staging" });
-    outer.end();
-    const [span] = exporter.getFinishedSpans();
-    expect(span?.attributes).toMatchObject({ "user.id": "u_7", "deployment.environment.name": "staging" });
-    expect(tagalong.recordsCalls).toBe(true);
-    expect(t2.recordsCalls).toBe(false);
   });
 });

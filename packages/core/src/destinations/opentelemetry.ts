@@ -1,4 +1,4 @@
-import type { CompletedCall, Destination, Metadata } from "../types";
+import type { CompletedCall, Destination, ExtraValue, Metadata } from "../types";
 
 /** The few pieces of `@opentelemetry/api` this destination uses; pass its `trace` export. */
 export interface OtelTraceApi {
@@ -17,125 +17,252 @@ export interface OtelSpan {
   setAttributes(attributes: OtelAttributes): unknown;
   setStatus(status: { code: number; message?: string }): unknown;
   end(endTime?: Date): void;
+  /** The span's ids; read only with `propagateTraceId`. */
+  spanContext?(): { traceId: string };
 }
 export type OtelAttributes = Record<string, string | number | boolean | string[]>;
+
+/** A metadata field an attribute map can name; `prompt.*` are the prompt reference's parts. */
+export type OtelMetadataField =
+  | "user"
+  | "session"
+  | "trace"
+  | "environment"
+  | "organization"
+  | "tags"
+  | "prompt.name"
+  | "prompt.version"
+  | "prompt.label";
+
+/**
+ * Where one backend reads Tagalong's metadata in OTLP, declared as data: each field's attribute keys,
+ * and optionally a prefix for each `extra` key and a prefix for the flat string form. The
+ * `openTelemetry()` destination compiles the maps it is given into one pass per span.
+ */
+export interface OtelAttributeMap {
+  /** Names the map in docs and errors, e.g. `"gen_ai"`, `"langfuse"`. */
+  readonly name: string;
+  /** Field -> the attribute keys that carry it (values keep their type; tags are a string array). */
+  readonly fields?: Readonly<Partial<Record<OtelMetadataField, readonly string[]>>>;
+  /** Each `extra` key as `<extraPrefix><key>`, its value kept as a string, number or boolean. */
+  readonly extraPrefix?: string;
+  /**
+   * The flat string form some backends read as "metadata": `user_id`, `session_id`, `trace_id`,
+   * `environment`, `organization` and each `extra` key (stringified), each as `<flatPrefix><key>`.
+   */
+  readonly flatPrefix?: string;
+}
+
+/**
+ * The default map: OpenTelemetry's semantic conventions where one exists (`user.id`, `session.id`,
+ * `gen_ai.conversation.id`, `deployment.environment.name`, `gen_ai.prompt.name`, as of Semantic
+ * Conventions v1.41.0), the rest under `tagalong.*`.
+ */
+export const genAiAttributes: OtelAttributeMap = {
+  name: "gen_ai",
+  fields: {
+    user: ["user.id"],
+    session: ["session.id", "gen_ai.conversation.id"],
+    environment: ["deployment.environment.name"],
+    trace: ["tagalong.trace"],
+    organization: ["tagalong.organization"],
+    tags: ["tagalong.tags"],
+    "prompt.name": ["gen_ai.prompt.name"],
+    "prompt.version": ["tagalong.prompt.version"],
+    "prompt.label": ["tagalong.prompt.label"],
+  },
+  extraPrefix: "tagalong.extra.",
+};
 
 export interface OpenTelemetryOptions {
   /** `trace` from `@opentelemetry/api` (an optional peer: Tagalong core never imports it). */
   trace: OtelTraceApi;
-  /** Also write the attribute namespaces these backends read from OTLP. */
-  namespaces?: Array<"promptlayer" | "langfuse">;
+  /**
+   * Where the metadata goes on each span: attribute maps, written in order (a later map's key wins).
+   * Default `[genAiAttributes]`; add `langfuseAttributes` or `promptLayerAttributes` for the backends
+   * that read their own namespaces from OTLP, e.g. `[genAiAttributes, langfuseAttributes]`.
+   */
+  attributes?: readonly OtelAttributeMap[];
   /** Set the metadata on the active span when a call starts (default true). */
   annotateActiveSpan?: boolean;
   /** Emit one GenAI client span per completed call (default true). */
   emitSpans?: boolean;
+  /**
+   * When a call's metadata sets no `trace`, use the active span's trace id (32 hex characters) as the
+   * call's trace, so Portkey's trace header, Requesty's `trace_id` and every other destination's trace
+   * field join the application's OpenTelemetry trace (default false).
+   */
+  propagateTraceId?: boolean;
 }
 
 const SPAN_KIND_CLIENT = 2;
 const STATUS_ERROR = 2;
+const INVALID_TRACE_ID = "00000000000000000000000000000000";
 
-/** The metadata as span attributes: semantic conventions first, the rest under `tagalong.*`. */
-export function otelAttributes(
-  m: Metadata,
-  namespaces: OpenTelemetryOptions["namespaces"] = [],
-): OtelAttributes {
-  const a: OtelAttributes = {};
-  if (m.user !== undefined) a["user.id"] = m.user;
-  if (m.session !== undefined) {
-    a["session.id"] = m.session;
-    a["gen_ai.conversation.id"] = m.session;
-  }
-  if (m.environment !== undefined) a["deployment.environment.name"] = m.environment;
-  if (m.trace !== undefined) a["tagalong.trace"] = m.trace;
-  if (m.organization !== undefined) a["tagalong.organization"] = m.organization;
-  if (m.tags !== undefined && m.tags.length > 0) a["tagalong.tags"] = [...m.tags];
-  if (m.prompt !== undefined) {
-    a["gen_ai.prompt.name"] = m.prompt.name;
-    if (m.prompt.version !== undefined) a["tagalong.prompt.version"] = m.prompt.version;
-    if (m.prompt.label !== undefined) a["tagalong.prompt.label"] = m.prompt.label;
-  }
-  if (m.extra) for (const key in m.extra) a[`tagalong.extra.${key}`] = m.extra[key]!;
+type Write = (m: Readonly<Metadata>, out: OtelAttributes) => void;
 
-  // Flat string metadata, as PromptLayer and Langfuse read it.
-  const flat: Record<string, string> = {};
-  if (m.user !== undefined) flat.user_id = m.user;
-  if (m.session !== undefined) flat.session_id = m.session;
-  if (m.trace !== undefined) flat.trace_id = m.trace;
-  if (m.environment !== undefined) flat.environment = m.environment;
-  if (m.organization !== undefined) flat.organization = m.organization;
-  if (m.extra) for (const key in m.extra) flat[key] = String(m.extra[key]);
-  if (namespaces.includes("promptlayer")) {
-    for (const key in flat) a[`promptlayer.metadata.${key}`] = flat[key]!;
-    if (m.prompt !== undefined) {
-      a["promptlayer.prompt.name"] = m.prompt.name;
-      if (m.prompt.version !== undefined) a["promptlayer.prompt.version"] = m.prompt.version;
-      if (m.prompt.label !== undefined) a["promptlayer.prompt.label"] = m.prompt.label;
+const FIELD_VALUE: Record<OtelMetadataField, (m: Readonly<Metadata>) => OtelAttributes[string] | undefined> =
+  {
+    user: (m) => m.user,
+    session: (m) => m.session,
+    trace: (m) => m.trace,
+    environment: (m) => m.environment,
+    organization: (m) => m.organization,
+    tags: (m) => (m.tags !== undefined && m.tags.length > 0 ? [...m.tags] : undefined),
+    "prompt.name": (m) => m.prompt?.name,
+    "prompt.version": (m) => m.prompt?.version,
+    "prompt.label": (m) => m.prompt?.label,
+  };
+
+/** The flat string form's fixed keys, in the order they are written. */
+const FLAT_FIELDS: ReadonlyArray<[key: string, field: OtelMetadataField]> = [
+  ["user_id", "user"],
+  ["session_id", "session"],
+  ["trace_id", "trace"],
+  ["environment", "environment"],
+  ["organization", "organization"],
+];
+
+/** Compiles attribute maps into one function that writes every map's attributes for some metadata. */
+export function compileAttributeMaps(maps: readonly OtelAttributeMap[]): Write {
+  const writes: Write[] = [];
+  for (const map of maps) {
+    for (const field in map.fields ?? {}) {
+      const keys = map.fields![field as OtelMetadataField]!;
+      const value = FIELD_VALUE[field as OtelMetadataField];
+      if (value === undefined) throw new TypeError(`attribute map ${map.name}: unknown field ${field}`);
+      writes.push((m, out) => {
+        const v = value(m);
+        if (v !== undefined) for (const key of keys) out[key] = v;
+      });
+    }
+    const { extraPrefix, flatPrefix } = map;
+    if (extraPrefix !== undefined) {
+      writes.push((m, out) => {
+        if (m.extra) for (const key in m.extra) out[extraPrefix + key] = m.extra[key] as ExtraValue;
+      });
+    }
+    if (flatPrefix !== undefined) {
+      writes.push((m, out) => {
+        for (const [key, field] of FLAT_FIELDS) {
+          const v = FIELD_VALUE[field](m);
+          if (v !== undefined) out[flatPrefix + key] = v as string;
+        }
+        if (m.extra) for (const key in m.extra) out[flatPrefix + key] = String(m.extra[key]);
+      });
     }
   }
-  if (namespaces.includes("langfuse")) {
-    for (const key in flat) a[`langfuse.trace.metadata.${key}`] = flat[key]!;
-    if (m.user !== undefined) a["langfuse.user.id"] = m.user;
-    if (m.session !== undefined) a["langfuse.session.id"] = m.session;
-    if (m.tags !== undefined && m.tags.length > 0) a["langfuse.trace.tags"] = [...m.tags];
-    if (m.prompt !== undefined) {
-      a["langfuse.observation.prompt.name"] = m.prompt.name;
-      if (m.prompt.version !== undefined) a["langfuse.observation.prompt.version"] = m.prompt.version;
-    }
-  }
-  return a;
+  return (m, out) => {
+    for (const write of writes) write(m, out);
+  };
 }
 
-function callAttributes(call: CompletedCall): OtelAttributes {
-  const a: OtelAttributes = {
-    "gen_ai.provider.name": call.provider,
-    "gen_ai.request.model": call.model,
-    "gen_ai.operation.name":
-      call.apiType === "embeddings"
-        ? "embeddings"
-        : call.apiType === "completions"
-          ? "text_completion"
-          : "chat",
-  };
-  if (call.responseId !== undefined) a["gen_ai.response.id"] = call.responseId;
-  if (call.usage?.inputTokens !== undefined) a["gen_ai.usage.input_tokens"] = call.usage.inputTokens;
-  if (call.usage?.outputTokens !== undefined) a["gen_ai.usage.output_tokens"] = call.usage.outputTokens;
-  if (call.finishReason !== undefined) a["gen_ai.response.finish_reasons"] = [call.finishReason];
-  if (call.error) a["error.type"] = call.error.type;
-  if (call.context) for (const key in call.context) a[`tagalong.context.${key}`] = call.context[key]!;
-  return a;
+/** The metadata as span attributes, by the given maps (default: the semantic conventions and `tagalong.*`). */
+export function otelAttributes(
+  m: Readonly<Metadata>,
+  maps: readonly OtelAttributeMap[] = [genAiAttributes],
+): OtelAttributes {
+  const out: OtelAttributes = {};
+  compileAttributeMaps(maps)(m, out);
+  return out;
+}
+
+/** Each GenAI client span's own attributes (Semantic Conventions v1.41.0), from the finished call. */
+const CALL_ATTRIBUTES: ReadonlyArray<
+  [key: string, value: (call: CompletedCall) => OtelAttributes[string] | undefined]
+> = [
+  ["gen_ai.provider.name", (call) => call.provider],
+  ["gen_ai.request.model", (call) => call.model],
+  ["gen_ai.operation.name", operationName],
+  ["gen_ai.response.id", (call) => call.responseId],
+  ["gen_ai.usage.input_tokens", (call) => call.usage?.inputTokens],
+  ["gen_ai.usage.output_tokens", (call) => call.usage?.outputTokens],
+  [
+    "gen_ai.response.finish_reasons",
+    (call) => (call.finishReason === undefined ? undefined : [call.finishReason]),
+  ],
+  ["error.type", (call) => call.error?.type],
+];
+
+/** Adapter-specific context keys (LangChain run ids, ...) go under this prefix. */
+const CONTEXT_PREFIX = "tagalong.context.";
+
+function operationName(call: CompletedCall): string {
+  if (call.apiType === "embeddings") return "embeddings";
+  return call.apiType === "completions" ? "text_completion" : "chat";
+}
+
+function callAttributes(call: CompletedCall, out: OtelAttributes): void {
+  for (const [key, value] of CALL_ATTRIBUTES) {
+    const v = value(call);
+    if (v !== undefined) out[key] = v;
+  }
+  if (call.context) for (const key in call.context) out[CONTEXT_PREFIX + key] = call.context[key]!;
+}
+
+/**
+ * Every attribute key the destination can write with these maps: exact keys, and the prefixes under
+ * which `extra`, flat metadata and adapter context keys go. For Collector rules and backend queries.
+ */
+export function otelAttributeKeys(maps: readonly OtelAttributeMap[] = [genAiAttributes]): {
+  keys: string[];
+  prefixes: string[];
+} {
+  const keys = new Set<string>(CALL_ATTRIBUTES.map(([key]) => key));
+  const prefixes = new Set<string>([CONTEXT_PREFIX]);
+  for (const map of maps) {
+    for (const list of Object.values(map.fields ?? {})) for (const key of list ?? []) keys.add(key);
+    if (map.extraPrefix !== undefined) prefixes.add(map.extraPrefix);
+    if (map.flatPrefix !== undefined) prefixes.add(map.flatPrefix);
+  }
+  return { keys: [...keys], prefixes: [...prefixes] };
+}
+
+/** A failed call's span status message. */
+function statusMessage(call: CompletedCall): string {
+  return call.error?.message ?? call.status;
 }
 
 /**
  * OpenTelemetry: the metadata as attributes on the active span when a call starts, and one GenAI
- * client span per completed call, so any OTLP backend gets it.
+ * client span per completed call (a child of the span active where the call completes), so any OTLP
+ * backend gets it.
  */
 export function openTelemetry(options: OpenTelemetryOptions): Destination {
-  const { trace, namespaces = [] } = options;
+  const { trace } = options;
+  const write = compileAttributeMaps(options.attributes ?? [genAiAttributes]);
   const tracer = trace.getTracer("@tagalong/core");
-  return {
-    name: "opentelemetry",
-    ...(options.annotateActiveSpan === false
-      ? {}
-      : {
-          start(m: Readonly<Metadata>) {
-            trace.getActiveSpan()?.setAttributes(otelAttributes(m, namespaces));
-          },
-        }),
-    ...(options.emitSpans === false
-      ? {}
-      : {
-          record(call: CompletedCall) {
-            const attributes = callAttributes(call);
-            const span = tracer.startSpan(`${attributes["gen_ai.operation.name"]} ${call.model}`, {
-              kind: SPAN_KIND_CLIENT,
-              startTime: call.startTime,
-              attributes: { ...attributes, ...otelAttributes(call.metadata, namespaces) },
-            });
-            if (call.status !== "success") {
-              span.setStatus({ code: STATUS_ERROR, message: call.error?.message ?? call.status });
-            }
-            span.end(call.endTime);
-          },
-        }),
-  };
+  const destination: Destination = { name: "opentelemetry" };
+  if (options.annotateActiveSpan !== false) {
+    destination.start = (m) => {
+      const span = trace.getActiveSpan();
+      if (span === undefined) return;
+      const attributes: OtelAttributes = {};
+      write(m, attributes);
+      span.setAttributes(attributes);
+    };
+  }
+  if (options.propagateTraceId === true) {
+    destination.defaultTrace = () => {
+      const traceId = trace.getActiveSpan()?.spanContext?.().traceId;
+      return traceId && traceId !== INVALID_TRACE_ID ? traceId : undefined;
+    };
+  }
+  if (options.emitSpans !== false) {
+    destination.record = (call) => {
+      const attributes: OtelAttributes = {};
+      callAttributes(call, attributes);
+      write(call.metadata, attributes);
+      const span = tracer.startSpan(`${operationName(call)} ${call.model}`, {
+        kind: SPAN_KIND_CLIENT,
+        startTime: call.startTime,
+        attributes,
+      });
+      if (call.status !== "success") {
+        span.setStatus({ code: STATUS_ERROR, message: statusMessage(call) });
+      }
+      span.end(call.endTime);
+    };
+  }
+  return destination;
 }

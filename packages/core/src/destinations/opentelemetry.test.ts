@@ -1,0 +1,214 @@
+import { trace } from "@opentelemetry/api";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+import { describe, expect, it } from "vitest";
+import { withMetadata } from "../scope";
+import { createTagalong } from "../tagalong";
+import type { CompletedCall, Metadata } from "../types";
+import { langfuseAttributes } from "./langfuse";
+import {
+  compileAttributeMaps,
+  genAiAttributes,
+  type OpenTelemetryOptions,
+  type OtelSpan,
+  openTelemetry,
+  otelAttributeKeys,
+} from "./opentelemetry";
+import { PORTKEY_TRACE_HEADER, portkey } from "./portkey";
+import { promptLayerAttributes } from "./promptlayer-attributes";
+import { requesty } from "./requesty";
+
+const FULL: Metadata = {
+  user: "u_42",
+  session: "s_1",
+  trace: "t_9",
+  environment: "production",
+  organization: "acme",
+  tags: ["checkout", "beta"],
+  prompt: { name: "welcome", version: 2 },
+  extra: { team: "search", retries: 3 },
+};
+
+function call(over: Partial<CompletedCall> = {}): CompletedCall {
+  return {
+    provider: "openai",
+    model: "gpt-4o-mini",
+    apiType: "chat-completions",
+    input: [],
+    output: [],
+    usage: { inputTokens: 11, outputTokens: 7 },
+    startTime: new Date(Date.now() - 50),
+    endTime: new Date(),
+    status: "success",
+    responseId: "chatcmpl-1",
+    finishReason: "stop",
+    metadata: FULL,
+    context: { run_id: "r1" },
+    ...over,
+  };
+}
+
+/** A real SDK tracer provider with an in-memory exporter; `active` stands in for the active span. */
+function setup(options: Omit<OpenTelemetryOptions, "trace"> = {}, active?: () => OtelSpan | undefined) {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const api = {
+    getActiveSpan: active ?? trace.getActiveSpan,
+    getTracer: (n: string, v?: string) => provider.getTracer(n, v),
+  };
+  const tagalong = createTagalong({
+    destinations: [openTelemetry({ trace: api, ...options }), portkey(), requesty()],
+  });
+  return { exporter, provider, tagalong };
+}
+
+const only = (spans: ReadableSpan[]): ReadableSpan => {
+  expect(spans).toHaveLength(1);
+  return spans[0]!;
+};
+
+describe("openTelemetry()", () => {
+  it("emits one GenAI client span per completed call: the call's attributes and the default map's", () => {
+    const { exporter, tagalong } = setup();
+    tagalong.record(call());
+    const span = only(exporter.getFinishedSpans());
+    expect(span.name).toBe("chat gpt-4o-mini");
+    expect(span.kind).toBe(2);
+    expect(span.attributes).toEqual({
+      "gen_ai.provider.name": "openai",
+      "gen_ai.request.model": "gpt-4o-mini",
+      "gen_ai.operation.name": "chat",
+      "gen_ai.response.id": "chatcmpl-1",
+      "gen_ai.usage.input_tokens": 11,
+      "gen_ai.usage.output_tokens": 7,
+      "gen_ai.response.finish_reasons": ["stop"],
+      "tagalong.context.run_id": "r1",
+      "user.id": "u_42",
+      "session.id": "s_1",
+      "gen_ai.conversation.id": "s_1",
+      "deployment.environment.name": "production",
+      "tagalong.trace": "t_9",
+      "tagalong.organization": "acme",
+      "tagalong.tags": ["checkout", "beta"],
+      "gen_ai.prompt.name": "welcome",
+      "tagalong.prompt.version": 2,
+      "tagalong.extra.team": "search",
+      "tagalong.extra.retries": 3,
+    });
+  });
+
+  it("writes the attribute maps it is given, and only those", () => {
+    const { exporter, tagalong } = setup({ attributes: [langfuseAttributes, promptLayerAttributes] });
+    tagalong.record(call({ context: undefined }));
+    const { attributes } = only(exporter.getFinishedSpans());
+    const metadataKeys = Object.keys(attributes).filter((key) => !key.startsWith("gen_ai."));
+    expect(Object.fromEntries(metadataKeys.map((key) => [key, attributes[key]]))).toEqual({
+      "langfuse.user.id": "u_42",
+      "langfuse.session.id": "s_1",
+      "langfuse.trace.tags": ["checkout", "beta"],
+      "langfuse.observation.prompt.name": "welcome",
+      "langfuse.observation.prompt.version": 2,
+      "langfuse.trace.metadata.user_id": "u_42",
+      "langfuse.trace.metadata.session_id": "s_1",
+      "langfuse.trace.metadata.trace_id": "t_9",
+      "langfuse.trace.metadata.environment": "production",
+      "langfuse.trace.metadata.organization": "acme",
+      "langfuse.trace.metadata.team": "search",
+      "langfuse.trace.metadata.retries": "3",
+      "promptlayer.prompt.name": "welcome",
+      "promptlayer.prompt.version": 2,
+      "promptlayer.metadata.user_id": "u_42",
+      "promptlayer.metadata.session_id": "s_1",
+      "promptlayer.metadata.trace_id": "t_9",
+      "promptlayer.metadata.environment": "production",
+      "promptlayer.metadata.organization": "acme",
+      "promptlayer.metadata.team": "search",
+      "promptlayer.metadata.retries": "3",
+    });
+  });
+
+  it("names every key it writes in otelAttributeKeys (exact keys or prefixes)", () => {
+    const maps = [genAiAttributes, langfuseAttributes, promptLayerAttributes];
+    const { exporter, tagalong } = setup({ attributes: maps });
+    tagalong.record(call({ status: "error", error: { type: "APIError", message: "bad" } }));
+    const { keys, prefixes } = otelAttributeKeys(maps);
+    const written = Object.keys(only(exporter.getFinishedSpans()).attributes);
+    const unnamed = written.filter((key) => !keys.includes(key) && !prefixes.some((p) => key.startsWith(p)));
+    expect(unnamed).toEqual([]);
+    expect(written).toContain("error.type");
+  });
+
+  it("marks a failed call's span as an error with its type", () => {
+    const { exporter, tagalong } = setup();
+    tagalong.record(call({ status: "error", error: { type: "RateLimitError", message: "slow down" } }));
+    tagalong.record(call({ status: "aborted" }));
+    const [failed, aborted] = exporter.getFinishedSpans();
+    expect(failed?.status).toEqual({ code: 2, message: "slow down" });
+    expect(failed?.attributes["error.type"]).toBe("RateLimitError");
+    expect(aborted?.status).toEqual({ code: 2, message: "aborted" });
+  });
+
+  it("refuses an attribute map that names a field the model has not", () => {
+    expect(() => compileAttributeMaps([{ name: "odd", fields: { userId: ["x"] } as never }])).toThrow(
+      "attribute map odd: unknown field userId",
+    );
+  });
+
+  it("sets the metadata on the active span when a call starts", () => {
+    const provider = new BasicTracerProvider();
+    const outer = provider.getTracer("app").startSpan("handler");
+    const { tagalong } = setup({ emitSpans: false }, () => outer);
+    tagalong.prepare({ user: "u_7", environment: "staging" });
+    expect((outer as unknown as ReadableSpan).attributes).toMatchObject({
+      "user.id": "u_7",
+      "deployment.environment.name": "staging",
+    });
+    expect(tagalong.recordsCalls).toBe(false);
+  });
+
+  describe("propagateTraceId", () => {
+    const provider = new BasicTracerProvider();
+    const outer = provider.getTracer("app").startSpan("handler");
+    const traceId = outer.spanContext().traceId;
+
+    it("gives a call that sets no trace the active trace id, in every destination's trace field", () => {
+      const { tagalong } = setup({ propagateTraceId: true }, () => outer);
+      const prepared = tagalong.prepare({ user: "u_1" });
+      expect(prepared.metadata.trace).toBe(traceId);
+      expect(prepared.headers[PORTKEY_TRACE_HEADER]).toBe(traceId);
+      expect(prepared.body.requesty).toMatchObject({ trace_id: traceId });
+      expect(tagalong.prepare().metadata.trace).toBe(traceId);
+    });
+
+    it("never overrides a trace the call, a scope or the defaults set", () => {
+      const { tagalong } = setup({ propagateTraceId: true }, () => outer);
+      expect(tagalong.prepare({ trace: "mine" }).metadata.trace).toBe("mine");
+      expect(withMetadata({ trace: "scoped" }, () => tagalong.prepare()).metadata.trace).toBe("scoped");
+      const api = { getActiveSpan: () => outer, getTracer: (n: string) => provider.getTracer(n) };
+      const withDefaults = createTagalong({
+        destinations: [openTelemetry({ trace: api, propagateTraceId: true })],
+        metadata: { trace: "default" },
+      });
+      expect(withDefaults.prepare().metadata.trace).toBe("default");
+    });
+
+    it("sets nothing without an active span, with an invalid one, or when not asked", () => {
+      expect(
+        setup({ propagateTraceId: true }, () => undefined).tagalong.prepare().metadata.trace,
+      ).toBeUndefined();
+      const invalid = trace.wrapSpanContext({
+        traceId: "0".repeat(32),
+        spanId: "0".repeat(16),
+        traceFlags: 0,
+      });
+      expect(
+        setup({ propagateTraceId: true }, () => invalid).tagalong.prepare().metadata.trace,
+      ).toBeUndefined();
+      expect(setup({}, () => outer).tagalong.prepare().metadata.trace).toBeUndefined();
+    });
+  });
+});
