@@ -152,9 +152,18 @@ describe("openTelemetry()", () => {
     expect(aborted?.status).toEqual({ code: 2, message: "aborted" });
   });
 
-  it("refuses an attribute map that names a field the model has not", () => {
+  it("refuses, at setup, a map field the model has not, a missing trace API and an unknown option", () => {
     expect(() => compileAttributeMaps([{ name: "odd", fields: { userId: ["x"] } as never }])).toThrow(
-      "attribute map odd: unknown field userId",
+      'openTelemetry: attribute map odd names an unknown field "userId"; known fields: user, session,',
+    );
+    expect(() => openTelemetry({} as never)).toThrow(
+      'openTelemetry: options.trace must be the `trace` export of "@opentelemetry/api"',
+    );
+    expect(() => openTelemetry({ trace, namespaces: ["langfuse"] } as never)).toThrow(
+      'openTelemetry: unknown option "namespaces"; known options: trace, attributes,',
+    );
+    expect(() => openTelemetry({ trace, propagateTraceID: true } as never)).toThrow(
+      '(did you mean "propagateTraceId"?)',
     );
   });
 

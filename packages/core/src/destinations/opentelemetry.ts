@@ -1,3 +1,5 @@
+import { TagalongError } from "../errors";
+import { checkOptions } from "../options";
 import type { CompletedCall, Destination, ExtraValue, Metadata } from "../types";
 
 /** The few pieces of `@opentelemetry/api` this destination uses; pass its `trace` export. */
@@ -95,6 +97,15 @@ export interface OpenTelemetryOptions {
   propagateTraceId?: boolean;
 }
 
+// Every option, checked complete against OpenTelemetryOptions by the compiler.
+const OPTION_KEYS = Object.keys({
+  trace: true,
+  attributes: true,
+  annotateActiveSpan: true,
+  emitSpans: true,
+  propagateTraceId: true,
+} satisfies Record<keyof OpenTelemetryOptions, true>);
+
 const SPAN_KIND_CLIENT = 2;
 const STATUS_ERROR = 2;
 const INVALID_TRACE_ID = "00000000000000000000000000000000";
@@ -130,7 +141,11 @@ export function compileAttributeMaps(maps: readonly OtelAttributeMap[]): Write {
     for (const field in map.fields ?? {}) {
       const keys = map.fields![field as OtelMetadataField]!;
       const value = FIELD_VALUE[field as OtelMetadataField];
-      if (value === undefined) throw new TypeError(`attribute map ${map.name}: unknown field ${field}`);
+      if (value === undefined) {
+        throw new TagalongError(
+          `openTelemetry: attribute map ${map.name} names an unknown field "${field}"; known fields: ${Object.keys(FIELD_VALUE).join(", ")}`,
+        );
+      }
       writes.push((m, out) => {
         const v = value(m);
         if (v !== undefined) for (const key of keys) out[key] = v;
@@ -229,7 +244,13 @@ function statusMessage(call: CompletedCall): string {
  * backend gets it.
  */
 export function openTelemetry(options: OpenTelemetryOptions): Destination {
-  const { trace } = options;
+  checkOptions("openTelemetry", options, OPTION_KEYS);
+  const { trace } = options ?? {};
+  if (typeof trace?.getTracer !== "function" || typeof trace.getActiveSpan !== "function") {
+    throw new TagalongError(
+      'openTelemetry: options.trace must be the `trace` export of "@opentelemetry/api" (getTracer, getActiveSpan)',
+    );
+  }
   const write = compileAttributeMaps(options.attributes ?? [genAiAttributes]);
   const tracer = trace.getTracer("@tagalong/core");
   const destination: Destination = { name: "opentelemetry" };
