@@ -152,6 +152,17 @@ describe("openTelemetry()", () => {
     expect(aborted?.status).toEqual({ code: 2, message: "aborted" });
   });
 
+  it("scrubs credentials an upstream echoed in the error message from the span status", () => {
+    const { exporter, tagalong } = setup();
+    const key = "sk-proj-4f9Kq2ZxW8rT1mN7bV3cL0pA";
+    const message = `401 Incorrect API key provided: Bearer ${key}. x-portkey-api-key: pk-live-9aB8cD7eF6gH5iJ4`;
+    tagalong.record(call({ status: "error", error: { type: "AuthenticationError", message } }));
+    const { status } = only(exporter.getFinishedSpans());
+    expect(status.message).toContain("401 Incorrect API key provided");
+    expect(status.message).not.toContain(key);
+    expect(status.message).not.toContain("pk-live-9aB8cD7eF6gH5iJ4");
+  });
+
   it("refuses, at setup, a map field the model has not, a missing trace API and an unknown option", () => {
     expect(() => compileAttributeMaps([{ name: "odd", fields: { userId: ["x"] } as never }])).toThrow(
       'openTelemetry: attribute map odd names an unknown field "userId"; known fields: user, session,',

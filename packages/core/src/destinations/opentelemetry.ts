@@ -1,5 +1,6 @@
 import { TagalongError } from "../errors";
 import { checkOptions } from "../options";
+import { scrubSecrets } from "../redact";
 import type { CompletedCall, Destination, ExtraValue, Metadata } from "../types";
 
 /** The few pieces of `@opentelemetry/api` this destination uses; pass its `trace` export. */
@@ -233,9 +234,9 @@ export function otelAttributeKeys(maps: readonly OtelAttributeMap[] = [genAiAttr
   return { keys: [...keys], prefixes: [...prefixes] };
 }
 
-/** A failed call's span status message. */
+/** A failed call's span status message, without credentials an upstream may have echoed in it. */
 function statusMessage(call: CompletedCall): string {
-  return call.error?.message ?? call.status;
+  return call.error ? scrubSecrets(call.error.message) : call.status;
 }
 
 /**
