@@ -1,4 +1,11 @@
-import type { CallStatus, ChatMessage, CompletedCall, Metadata } from "@tagalong/core";
+import {
+  type CallStatus,
+  type ChatMessage,
+  type CompletedCall,
+  errorInfo,
+  hasKeys,
+  type Metadata,
+} from "@tagalong/core/adapter";
 import type { CallParams, ModelInfo, PromptMessage } from "./spec";
 
 type ToolCall = NonNullable<ChatMessage["toolCalls"]>[number];
@@ -169,21 +176,7 @@ function parameters(params: CallParams): Record<string, unknown> | undefined {
   }
   const format = str(record(params.responseFormat).type);
   if (format !== undefined && format !== "text") out.response_format = format;
-  for (const _ in out) return out;
-  return undefined;
-}
-
-export function isAbortError(error: unknown): boolean {
-  const name = record(error).name;
-  return name === "AbortError" || name === "TimeoutError";
-}
-
-export function errorInfo(error: unknown): { type: string; message: string } {
-  const e = record(error);
-  return {
-    type: str(e.name) ?? typeof error,
-    message: str(e.message) ?? String(error),
-  };
+  return hasKeys(out) ? out : undefined;
 }
 
 /** Everything a completed call needs that is known when the call starts. */

@@ -1,4 +1,4 @@
-import { withBodyFieldsInJson } from "@tagalong/core";
+import { callFetch, type FetchLike, realmSingleton } from "@tagalong/core/adapter";
 
 /**
  * How the middleware hands one call's body fields to `tagalongFetch` without any private header (which
@@ -13,9 +13,10 @@ interface FetchChannel {
 }
 
 // Shared by duplicate installs of this package, so a helper from one copy serves a middleware from another.
-const KEY = Symbol.for("tagalong.ai-sdk.fetch-channel");
-const realm = globalThis as unknown as Record<symbol, FetchChannel | undefined>;
-const channel: FetchChannel = (realm[KEY] ??= { fields: new WeakMap(), helpers: 0 });
+const channel = realmSingleton<FetchChannel>("tagalong.ai-sdk.fetch-channel", () => ({
+  fields: new WeakMap(),
+  helpers: 0,
+}));
 
 export function fetchHelperInstalled(): boolean {
   return channel.helpers > 0;
@@ -35,18 +36,14 @@ type Fetch = typeof globalThis.fetch;
 
 /**
  * A `fetch` for providers that drop unknown body keys (`createOpenAI({ fetch: tagalongFetch() })`):
- * it adds the body fields `tagalongMiddleware` prepared for this very call (Requesty's `requesty`).
+ * it adds the body fields `tagalongMiddleware` prepared for this very call.
  * Requests that are not such calls pass through untouched. Wraps `baseFetch` (default: global fetch).
  */
 export function tagalongFetch(baseFetch?: Fetch): Fetch {
   channel.helpers++;
-  const fetchImpl: Fetch = (input, init) => {
-    const signal = init?.signal;
-    const fields = signal ? channel.fields.get(signal) : undefined;
-    const base = baseFetch ?? globalThis.fetch;
-    if (fields === undefined || typeof init?.body !== "string") return base(input, init);
-    const body = withBodyFieldsInJson(init.body, fields);
-    return base(input, body === init.body ? init : { ...init, body });
-  };
-  return fetchImpl;
+  return callFetch("ai-sdk", baseFetch as FetchLike | undefined, (_input, init) => {
+    const signal = init?.signal as AbortSignal | undefined;
+    const body = signal ? channel.fields.get(signal) : undefined;
+    return body === undefined ? undefined : { body };
+  }) as Fetch;
 }

@@ -1,16 +1,23 @@
-import { type Metadata, type PreparedCall, type Tagalong, withHeaders } from "@tagalong/core";
+import type { Metadata } from "@tagalong/core";
+import {
+  failedStatus,
+  hasKeys,
+  mergeHeaders,
+  observeStream,
+  type PreparedCall,
+  realmSingleton,
+  type Tagalong,
+} from "@tagalong/core/adapter";
 import {
   type CallEnd,
   type CallStart,
   completedCall,
-  isAbortError,
   normalizeFinishReason,
   normalizeUsage,
   outputMessages,
   StreamOutcome,
 } from "./completed-call";
 import { fetchHelperInstalled, fileBodyFields } from "./fetch-channel";
-import { hasKeys } from "./objects";
 import { TAGALONG_OPTIONS_KEY } from "./provider-options";
 import { bodyRoute, unreachableBodyFields, withBodyFieldsInProviderOptions } from "./provider-route";
 import type { CallParams, GenerateResult, ModelInfo, StreamPart, StreamResult } from "./spec";
@@ -51,9 +58,7 @@ interface CallState {
 
 // The params objects a tagalongMiddleware produced, shared by every instance (and by duplicate installs
 // of the package), so a model wrapped twice is handled once: by the outermost middleware.
-const CALLS_KEY = Symbol.for("tagalong.ai-sdk.calls");
-const realm = globalThis as unknown as Record<symbol, WeakMap<object, CallState> | undefined>;
-const calls: WeakMap<object, CallState> = (realm[CALLS_KEY] ??= new WeakMap());
+const calls = realmSingleton("tagalong.ai-sdk.calls", () => new WeakMap<object, CallState>());
 
 /** Claims a call for recording; undefined when it is not ours or another middleware already did. */
 function claim(params: object): CallState | undefined {
@@ -95,7 +100,7 @@ export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
     const prepared = tagalong.prepare(perCall);
     const out: { -readonly [K in keyof CallParams]: CallParams[K] } = { ...params };
     if (providerOptions !== params.providerOptions) out.providerOptions = providerOptions;
-    if (hasKeys(prepared.headers)) out.headers = withHeaders(params.headers, prepared.headers);
+    if (hasKeys(prepared.headers)) out.headers = mergeHeaders(params.headers, prepared.headers);
     if (hasKeys(prepared.body)) {
       const route = bodyRoute(model.provider);
       const helper = fetchHelperInstalled();
@@ -147,7 +152,7 @@ export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
     try {
       return await call();
     } catch (error) {
-      finish(start, { status: isAbortError(error) ? "aborted" : "error", output: [], error });
+      finish(start, { status: failedStatus(error), output: [], error });
       throw error;
     }
   };
@@ -192,54 +197,32 @@ export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
     const start = begin(params, model, true);
     if (start === undefined) return doStream();
     const result = await run(start, doStream);
-    return { ...result, stream: observed(result.stream, (end) => finish(start, end)) };
+    return {
+      ...result,
+      stream: observed(result.stream, (end) => finish(start, end), tagalong.reportError),
+    };
   };
 
   return { specificationVersion: "v3", transformParams, wrapGenerate, wrapStream };
 }
 
-/**
- * The same stream, part for part (no read-ahead: highWaterMark 0), reporting the call's outcome once:
- * when it ends, errors, or the reader cancels it. A reader rather than a TransformStream because a
- * transformer cannot tell an upstream error from a downstream cancel, and not every runtime calls
- * `transformer.cancel`.
- */
+/** The same stream, part for part, reporting the call's outcome once: when it ends, errors, or the reader cancels it. */
 function observed<T extends StreamPart>(
   source: ReadableStream<T>,
   done: (end: CallEnd) => void,
+  fail: (error: unknown) => void,
 ): ReadableStream<T> {
-  const reader = source.getReader();
   const outcome = new StreamOutcome();
-  let ended = false;
-  const end = (status: CallEnd["status"], error?: unknown): void => {
-    if (ended) return;
-    ended = true;
-    done(outcome.end(status, error));
-  };
-  return new ReadableStream<T>(
-    {
-      async pull(controller) {
-        let next: ReadableStreamReadResult<T>;
-        try {
-          next = await reader.read();
-        } catch (error) {
-          end(isAbortError(error) ? "aborted" : "error", error);
-          controller.error(error);
-          return;
-        }
-        if (next.done) {
-          end("success");
-          controller.close();
-          return;
-        }
-        outcome.observe(next.value);
-        controller.enqueue(next.value);
-      },
-      cancel(reason) {
-        end("aborted", reason);
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  return observeStream(source, {
+    chunk: (part) => outcome.observe(part),
+    end: (end) =>
+      done(
+        end.how === "done"
+          ? outcome.end("success")
+          : end.how === "cancel"
+            ? outcome.end("aborted", end.reason)
+            : outcome.end(failedStatus(end.error), end.error),
+      ),
+    fail,
+  });
 }

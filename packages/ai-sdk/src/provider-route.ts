@@ -1,5 +1,4 @@
-import { withBodyFields } from "@tagalong/core";
-import { hasKeys, isObject } from "./objects";
+import { hasKeys, isObject, withBodyFields } from "@tagalong/core/adapter";
 
 /**
  * How the request body fields Tagalong adds (Requesty's `requesty`) reach a provider's wire, decided by

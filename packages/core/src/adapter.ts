@@ -1,6 +1,18 @@
 // `@tagalong/core/adapter`: what an adapter (a framework integration) needs to attach Tagalong to a call
 // and to hand the finished call back. Users of Tagalong do not need this entry point.
-export { withBodyFields, withBodyFieldsInJson, withHeaders } from "./body";
+export { errorInfo, failedStatus, isAbortError } from "./adapter-kit/call-errors";
+export {
+  callFetch,
+  type FetchLike,
+  isCallFetch,
+  type RequestAdditions,
+  withAdditions,
+} from "./adapter-kit/call-fetch";
+export { eachHeaderName, mergeHeaders } from "./adapter-kit/headers";
+export { hasKeys, isObject, isPlainObject } from "./adapter-kit/objects";
+export { observeStream, type StreamEnd, type StreamObserver } from "./adapter-kit/observe-stream";
+export { realmSingleton } from "./adapter-kit/realm";
+export { withBodyFields, withBodyFieldsInJson } from "./body";
 export { currentScope, type ScopeFrame, scopesFollowAsync } from "./scope";
 export { createScopeStore, type ScopeStore } from "./scope-store";
 export type { PreparedCall, Tagalong } from "./tagalong";

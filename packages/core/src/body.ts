@@ -1,4 +1,4 @@
-import { isPlainObject } from "./validate";
+import { isPlainObject } from "./adapter-kit/objects";
 
 /**
  * A new request body with Tagalong's fields added; the caller's object is not touched. Where the
@@ -15,22 +15,6 @@ export function withBodyFields<T extends object>(params: T, fields: Readonly<Rec
     else if (isPlainObject(theirs) && isPlainObject(ours)) out[key] = { ...ours, ...theirs };
   }
   return (out as T | undefined) ?? params;
-}
-
-/** Headers with Tagalong's added; a header the caller set explicitly wins. Names compare case-insensitively. */
-export function withHeaders(
-  headers: Record<string, string | undefined> | undefined,
-  ours: Readonly<Record<string, string>>,
-): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = { ...ours };
-  if (headers) {
-    for (const name in headers) {
-      const lower = name.toLowerCase();
-      if (lower !== name && lower in out) delete out[lower];
-      out[name] = headers[name];
-    }
-  }
-  return out;
 }
 
 // JSON of each prepared call's body fields, computed once per fields object (prepared calls are

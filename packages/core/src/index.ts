@@ -1,4 +1,4 @@
-export { withBodyFields, withBodyFieldsInJson, withHeaders } from "./body";
+export { withBodyFields, withBodyFieldsInJson } from "./body";
 export {
   createDeliveryQueue,
   type DeliveryContext,

@@ -1,3 +1,4 @@
+import { realmSingleton } from "./adapter-kit/realm";
 import { InvalidMetadataError } from "./errors";
 import { freezeMetadata, mergeMetadata } from "./merge";
 import { createScopeStore } from "./scope-store";
@@ -10,9 +11,7 @@ export interface ScopeFrame {
 }
 
 // One store per realm, shared by duplicate installs of the package so scopes cross them.
-const STORE_KEY = Symbol.for("tagalong.scope-store");
-const globalStore = globalThis as unknown as Record<symbol, ReturnType<typeof createScopeStore<ScopeFrame>>>;
-const store = (globalStore[STORE_KEY] ??= createScopeStore<ScopeFrame>());
+const store = realmSingleton("tagalong.scope-store", () => createScopeStore<ScopeFrame>());
 
 const EMPTY: Metadata = Object.freeze({});
 

@@ -1,3 +1,4 @@
+import { isPlainObject } from "./adapter-kit/objects";
 import type { Metadata, MetadataIssue } from "./types";
 
 const FIELDS = [
@@ -35,12 +36,6 @@ function describe(value: unknown): string {
   if (typeof value === "bigint") return "a BigInt";
   if (typeof value === "object" || typeof value === "undefined") return `an ${typeof value}`;
   return `a ${typeof value}`;
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 function checkString(value: unknown, path: string, issues: MetadataIssue[]): void {

@@ -1,7 +1,7 @@
 // The store that carries a model call's prepared headers and body fields from the model
 // (withTagalong) to its client's fetch: core's scope store, so no Node built-in is imported here and
 // the adapter loads in edge runtimes (async propagation wherever the runtime has AsyncLocalStorage).
-import { createScopeStore, type PreparedCall, type ScopeStore } from "@tagalong/core";
+import { createScopeStore, type PreparedCall, realmSingleton } from "@tagalong/core/adapter";
 
 /** What the fetch of a model's client adds to the request of the run in scope. */
 export interface CallScope {
@@ -11,6 +11,4 @@ export interface CallScope {
 
 // One store per realm, shared by duplicate installs, so a model wrapped by one copy of the
 // package reaches a fetch installed by another.
-const KEY = Symbol.for("tagalong.langchain.call-scope");
-const slot = globalThis as unknown as Record<symbol, ScopeStore<CallScope> | undefined>;
-export const callScope: ScopeStore<CallScope> = (slot[KEY] ??= createScopeStore<CallScope>());
+export const callScope = realmSingleton("tagalong.langchain.call-scope", () => createScopeStore<CallScope>());

@@ -1,10 +1,11 @@
+import { formatIssue, type MetadataIssue } from "@tagalong/core";
 import {
   type CompletedCall,
-  formatIssue,
-  type MetadataIssue,
+  errorInfo,
+  failedStatus,
   type PreparedCall,
   type Tagalong,
-} from "@tagalong/core";
+} from "@tagalong/core/adapter";
 import { type LLMResultLike, type MessageLike, readResult, toChatMessages } from "./messages";
 import { prepareRun } from "./prepare-run";
 import { readRunLabels } from "./run-metadata";
@@ -360,10 +361,8 @@ export class TagalongCallbackHandler {
             : "chat-completions";
     }
     if (output === undefined) {
-      const name = (error as { name?: unknown } | null)?.name;
-      const type = typeof name === "string" ? name : "Error";
-      call.status = /abort/i.test(type) ? "aborted" : "error";
-      call.error = { type, message: String((error as { message?: unknown } | null)?.message ?? error) };
+      call.status = failedStatus(error);
+      call.error = errorInfo(error);
     }
     return call;
   }

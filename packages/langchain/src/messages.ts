@@ -1,4 +1,4 @@
-import type { ChatMessage, CompletedCall } from "@tagalong/core";
+import type { ChatMessage, CompletedCall } from "@tagalong/core/adapter";
 
 // Structural views of LangChain's classes, so that this module works with every @langchain/core copy.
 export interface MessageLike {

@@ -1,4 +1,5 @@
 import type { ExtraValue, Metadata } from "@tagalong/core";
+import { isObject } from "@tagalong/core/adapter";
 
 /** The key of RunnableConfig.metadata that holds a Tagalong `Metadata`. */
 export const METADATA_KEY = "tagalong";
@@ -65,22 +66,18 @@ export function readRunLabels(
   return { explicit, implied };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /**
  * The per-call metadata of a run: the implied fields, then the explicit ones over them (scalars
  * replaced, tags unioned, extra merged key by key). Unknown or ill-typed explicit fields are kept
  * as given so validation names them.
  */
 export function runMetadata(explicit: unknown, implied: Metadata, trace: string | undefined): unknown {
-  if (explicit !== undefined && !isRecord(explicit)) return explicit;
+  if (explicit !== undefined && !isObject(explicit)) return explicit;
   const out: Record<string, unknown> = { ...implied, ...explicit };
   if (implied.tags && explicit && Array.isArray(explicit.tags)) {
     out.tags = [...new Set([...implied.tags, ...(explicit.tags as string[])])];
   }
-  if (implied.extra && explicit && isRecord(explicit.extra))
+  if (implied.extra && explicit && isObject(explicit.extra))
     out.extra = { ...implied.extra, ...explicit.extra };
   if (trace !== undefined && out.trace === undefined) out.trace = trace;
   return out;

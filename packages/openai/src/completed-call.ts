@@ -1,4 +1,4 @@
-import type { CallStatus, ChatMessage, CompletedCall, Metadata } from "@tagalong/core";
+import type { CallStatus, ChatMessage, CompletedCall, Metadata } from "@tagalong/core/adapter";
 import {
   chatInput,
   chatOutput,

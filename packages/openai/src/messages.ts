@@ -1,4 +1,4 @@
-import type { ChatMessage } from "@tagalong/core";
+import type { ChatMessage } from "@tagalong/core/adapter";
 
 // The OpenAI request and response shapes, read loosely: these functions take what the caller and the
 // server sent (any SDK major) and never throw on a shape they do not know; they skip it.

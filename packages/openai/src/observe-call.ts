@@ -1,4 +1,11 @@
-import type { Tagalong } from "@tagalong/core";
+import {
+  errorInfo,
+  failedStatus,
+  isAbortError,
+  observeStream,
+  type StreamEnd,
+  type Tagalong,
+} from "@tagalong/core/adapter";
 import { type CallOutcome, type CallRecord, completedCall } from "./completed-call";
 import { SseDecoder } from "./sse";
 import { streamAccumulator } from "./stream-output";
@@ -15,14 +22,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === "function";
 }
 
-function errorInfo(error: unknown): { type: string; message: string } {
-  if (error instanceof Error) {
-    const ctor = error.constructor?.name;
-    return { type: ctor && ctor !== "Error" ? ctor : error.name, message: error.message };
-  }
-  return { type: "Error", message: String(error) };
-}
-
 let warnedUnobservable = false;
 
 /**
@@ -36,12 +35,7 @@ let warnedUnobservable = false;
  * Because this handles the inner promise, a failed call whose APIPromise the caller never awaits is
  * recorded as an error rather than surfacing as an unhandled rejection.
  */
-export function observeCall(
-  apiPromise: unknown,
-  call: CallRecord,
-  tagalong: Tagalong,
-  isUserAbort: (error: unknown) => boolean,
-): void {
+export function observeCall(apiPromise: unknown, call: CallRecord, tagalong: Tagalong): void {
   const responsePromise = (apiPromise as { responsePromise?: unknown } | undefined)?.responsePromise;
   if (!isThenable(responsePromise)) {
     if (!warnedUnobservable) {
@@ -62,8 +56,10 @@ export function observeCall(
         if (response.body === null) return;
         const stream =
           props.options?.stream === true || /event-stream/i.test(response.headers.get("content-type") ?? "");
-        props.response = observedResponse(response, (chunks, end) =>
-          record(call, () => readOutcome(call, chunks, end, stream, isUserAbort), tagalong),
+        props.response = observedResponse(
+          response,
+          (chunks, end) => record(call, () => readOutcome(call, chunks, end, stream), tagalong),
+          tagalong.reportError,
         );
       } catch (error) {
         tagalong.reportError(error);
@@ -76,7 +72,7 @@ export function observeCall(
       record(
         call,
         () => ({
-          status: isUserAbort(error) ? "aborted" : "error",
+          status: failedStatus(error),
           error: errorInfo(error),
           stream: call.params?.stream === true,
           end,
@@ -87,55 +83,23 @@ export function observeCall(
   );
 }
 
-/** How a body ended: read to its end, cancelled by its reader, or failed (an abort shows as a failure). */
-type BodyEnd =
-  | { how: "done"; at: number }
-  | { how: "cancel"; at: number }
-  | { how: "error"; at: number; error: unknown };
-
 /**
- * A response like `original` (status, headers, url) whose body hands each chunk to the reader as it
- * is pulled (no buffering ahead, so backpressure holds) and keeps a reference to it. Cancelling it
- * cancels the original (a `break` out of a stream still closes the connection at once). Chunks are only
- * collected while they flow; `onEnd` parses them once, when the body ends, before the reader sees the
- * end: so the call is recorded before the caller's `await` returns, and a `flush()` right after it
- * waits for its delivery.
+ * A response like `original` (status, headers, url) whose body passes each chunk to the reader as it
+ * is pulled (the kit's observed stream) and keeps a reference to it. `onEnd` parses the chunks once,
+ * when the body ends, before the reader sees the end: so the call is recorded before the caller's
+ * `await` returns, and a `flush()` right after it waits for its delivery.
  */
-function observedResponse(original: Response, onEnd: (chunks: Uint8Array[], end: BodyEnd) => void): Response {
-  const reader = original.body!.getReader();
+function observedResponse(
+  original: Response,
+  onEnd: (chunks: Uint8Array[], end: StreamEnd) => void,
+  onFail: (error: unknown) => void,
+): Response {
   const chunks: Uint8Array[] = [];
-  let ended = false;
-  const end = (how: BodyEnd) => {
-    if (ended) return;
-    ended = true;
-    onEnd(chunks, how);
-  };
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch (error) {
-          end({ how: "error", at: Date.now(), error });
-          controller.error(error);
-          return;
-        }
-        if (result.done) {
-          end({ how: "done", at: Date.now() });
-          controller.close();
-          return;
-        }
-        chunks.push(result.value);
-        controller.enqueue(result.value);
-      },
-      cancel(reason) {
-        end({ how: "cancel", at: Date.now() });
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  const body = observeStream(original.body!, {
+    chunk: (chunk) => chunks.push(chunk),
+    end: (end) => onEnd(chunks, end),
+    fail: onFail,
+  });
   const copy = new Response(body, {
     status: original.status,
     statusText: original.statusText,
@@ -164,13 +128,7 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 }
 
 /** The call's outcome from the bytes its reader saw and how the body ended. */
-function readOutcome(
-  call: CallRecord,
-  chunks: Uint8Array[],
-  end: BodyEnd,
-  stream: boolean,
-  isUserAbort: (error: unknown) => boolean,
-): CallOutcome {
+function readOutcome(call: CallRecord, chunks: Uint8Array[], end: StreamEnd, stream: boolean): CallOutcome {
   let response: Loose | undefined;
   let complete: boolean;
   let error: CallOutcome["error"];
@@ -198,9 +156,11 @@ function readOutcome(
   let status: CallOutcome["status"] = error ? "error" : "success";
   // Stopping (or failing) before the answer was complete; a body read to its end counts as complete.
   if (!complete && end.how !== "done" && !error) {
-    if (end.how === "cancel" || isUserAbort(end.error)) status = "aborted";
-    else status = "error";
-    if (end.how === "error") error = errorInfo(end.error);
+    if (end.how === "cancel") status = "aborted";
+    else {
+      status = isAbortError(end.error) ? "aborted" : "error";
+      error = errorInfo(end.error);
+    }
   }
   return { status, response, error, stream, end: end.at };
 }

@@ -1,4 +1,5 @@
-import { type Metadata, type Tagalong, TagalongError, withBodyFields } from "@tagalong/core";
+import { type Metadata, TagalongError } from "@tagalong/core";
+import { isPlainObject, type Tagalong, withBodyFields } from "@tagalong/core/adapter";
 import type OpenAI from "openai";
 import { beginCall, type CallRecord, MODEL_PATHS } from "./completed-call";
 import { observeCall } from "./observe-call";
@@ -44,12 +45,6 @@ interface ClientShape {
 
 type ClientClass = new (...args: any[]) => ClientShape;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
 function attach(client: ClientShape, config: WrapConfig): void {
   Object.defineProperty(client, CONFIG, { value: config, enumerable: false, configurable: false });
 }
@@ -83,14 +78,6 @@ function tagRequest(
   return tagged;
 }
 
-/** Whether an error is the SDK's APIUserAbortError (a static of every client class) or a DOM AbortError. */
-function userAbortCheck(Base: ClientClass): (error: unknown) => boolean {
-  const Abort = (Base as unknown as { APIUserAbortError?: abstract new (...args: any[]) => unknown })
-    .APIUserAbortError;
-  return (error) =>
-    (typeof Abort === "function" && error instanceof Abort) || (error as Error)?.name === "AbortError";
-}
-
 /**
  * Options `withOptions()` needs to copy this client but does not take from it itself: `AzureOpenAI`
  * (openai 5, 6, 7) keeps `apiVersion` and `deployment` outside `_options`, so its own `withOptions()`
@@ -120,7 +107,6 @@ const subclasses = new WeakMap<ClientClass, ClientClass>();
 function tagalongSubclass(Base: ClientClass): ClientClass {
   let Sub = subclasses.get(Base);
   if (Sub !== undefined) return Sub;
-  const isUserAbort = userAbortCheck(Base);
   Sub = class extends Base {
     override request(options: unknown, remainingRetries?: number | null): unknown {
       const config = this[CONFIG];
@@ -133,7 +119,7 @@ function tagalongSubclass(Base: ClientClass): ClientClass {
         tagRequest(this, tagalong, o, call),
       );
       const promise = super.request(tagged, remainingRetries);
-      if (call !== undefined) observeCall(promise, call, tagalong, isUserAbort);
+      if (call !== undefined) observeCall(promise, call, tagalong);
       return promise;
     }
 

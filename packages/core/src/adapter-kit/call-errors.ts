@@ -1,0 +1,38 @@
+import type { CallStatus, CompletedCall } from "../types";
+import { isObject } from "./objects";
+
+function nameOf(error: Record<string, unknown>): string | undefined {
+  const name = error.name;
+  if (typeof name === "string" && name !== "" && name !== "Error") return name;
+  const ctor = (error.constructor as { name?: unknown } | undefined)?.name;
+  return typeof ctor === "string" && ctor !== "" && ctor !== "Error" && ctor !== "Object" ? ctor : undefined;
+}
+
+/**
+ * Whether an error means the caller stopped the call: a DOM `AbortError` or `TimeoutError` (an
+ * `AbortSignal.timeout`), or an SDK's own abort class (`APIUserAbortError`), by name, so it holds
+ * across copies of an SDK.
+ */
+export function isAbortError(error: unknown): boolean {
+  if (!isObject(error)) return false;
+  const name = nameOf(error);
+  return name !== undefined && (name === "TimeoutError" || name.endsWith("AbortError"));
+}
+
+/** How a call that failed with `error` ended: "aborted" when the caller stopped it, else "error". */
+export function failedStatus(error: unknown): Exclude<CallStatus, "success"> {
+  return isAbortError(error) ? "aborted" : "error";
+}
+
+/**
+ * A thrown value as `CompletedCall.error`: `type` is the error's name, or its class's when the name
+ * is the generic "Error" (SDK error classes often leave it so), else "Error".
+ */
+export function errorInfo(error: unknown): NonNullable<CompletedCall["error"]> {
+  if (!isObject(error)) return { type: "Error", message: String(error) };
+  const message = error.message;
+  return {
+    type: nameOf(error) ?? "Error",
+    message: typeof message === "string" ? message : String(error),
+  };
+}

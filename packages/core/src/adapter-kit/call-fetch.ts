@@ -1,0 +1,70 @@
+import { withBodyFieldsInJson } from "../body";
+import { mergeHeaders } from "./headers";
+import { hasKeys } from "./objects";
+
+/** A `fetch` as SDKs take it (`configuration.fetch`, `createOpenAI({ fetch })`), typed loosely across runtimes. */
+export type FetchLike = (input: any, init?: any) => Promise<any>;
+
+/** What a call fetch adds to one request. */
+export interface RequestAdditions {
+  /** Headers to add; a header the request already sets wins. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Top-level JSON body fields to add; the body's own keys win. */
+  readonly body?: Readonly<Record<string, unknown>>;
+  /** When present, the signal the request is sent with instead of its own (`undefined`: none). */
+  readonly signal?: { readonly value: AbortSignal | undefined };
+}
+
+const CALL_FETCH = Symbol.for("tagalong.call-fetch");
+
+/** Whether `fetch` is a call fetch of this kind, made by any copy of Tagalong (so it is not wrapped twice). */
+export function isCallFetch(fetch: unknown, kind: string): boolean {
+  return typeof fetch === "function" && (fetch as unknown as Record<symbol, unknown>)[CALL_FETCH] === kind;
+}
+
+/** The request init with the additions: headers (the request's own win), body fields, signal. */
+export function withAdditions(
+  input: unknown,
+  init: Readonly<Record<string, any>> | undefined,
+  add: RequestAdditions,
+): Record<string, any> {
+  const out: Record<string, any> = { ...init };
+  const bodyChanges = add.body !== undefined && typeof init?.body === "string" && hasKeys(add.body);
+  if ((add.headers !== undefined && hasKeys(add.headers)) || bodyChanges) {
+    // Headers in init replace a Request's own, so start from the Request's when init has none.
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    out.headers = add.headers ? mergeHeaders(headers, add.headers) : headers;
+    if (bodyChanges) {
+      out.body = withBodyFieldsInJson(init!.body, add.body!);
+      // The SDK may have counted the old body; let fetch compute the length of the new one.
+      (out.headers as Headers).delete("content-length");
+    }
+  }
+  if (add.signal !== undefined) {
+    if (add.signal.value === undefined) delete out.signal;
+    else out.signal = add.signal.value;
+  }
+  return out;
+}
+
+/**
+ * A fetch that adds to each request what `find` returns for it (the body-field and header channel
+ * from an adapter to the wire, for SDKs that take no per-call body fields or headers); requests it
+ * returns nothing for pass through untouched. `base` is the caller's own fetch (default: the global
+ * fetch, looked up on every request). `kind` names the adapter's channel: given a call fetch of the
+ * same kind as `base`, it returns that one as it is.
+ */
+export function callFetch(
+  kind: string,
+  base: FetchLike | undefined,
+  find: (input: unknown, init: Readonly<Record<string, any>> | undefined) => RequestAdditions | undefined,
+): FetchLike {
+  if (base !== undefined && isCallFetch(base, kind)) return base;
+  const fetch: FetchLike = (input, init) => {
+    const target = base ?? (globalThis.fetch as FetchLike);
+    const add = find(input, init);
+    return add === undefined ? target(input, init) : target(input, withAdditions(input, init, add));
+  };
+  Object.defineProperty(fetch, CALL_FETCH, { value: kind });
+  return fetch;
+}

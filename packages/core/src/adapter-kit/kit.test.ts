@@ -1,0 +1,179 @@
+import { describe, expect, it } from "vitest";
+import { errorInfo, failedStatus, isAbortError } from "./call-errors";
+import { callFetch } from "./call-fetch";
+import { mergeHeaders } from "./headers";
+import { hasKeys, isObject, isPlainObject } from "./objects";
+import { observeStream, type StreamEnd } from "./observe-stream";
+import { realmSingleton } from "./realm";
+
+function entries(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    out[name] = value;
+  });
+  return out;
+}
+
+const ours = { "x-portkey-metadata": '{"_user":"u"}', "x-portkey-trace-id": "t" };
+
+describe("mergeHeaders", () => {
+  it("keeps the caller's header in every shape, names compared case-insensitively", () => {
+    const record = { "X-Portkey-Metadata": "mine" };
+    expect(mergeHeaders(record, ours)).toEqual({ "X-Portkey-Metadata": "mine", "x-portkey-trace-id": "t" });
+    const headers = mergeHeaders(new Headers({ "X-PORTKEY-METADATA": "mine" }), ours);
+    expect(entries(headers)).toEqual({ "x-portkey-metadata": "mine", "x-portkey-trace-id": "t" });
+    expect(mergeHeaders([["x-portkey-metadata", null]], ours)).toEqual([
+      ["x-portkey-trace-id", "t"],
+      ["x-portkey-metadata", null],
+    ]);
+  });
+
+  it("an undefined value is not set; a taken name is left out; nothing added returns the caller's object", () => {
+    expect(mergeHeaders({ "x-portkey-metadata": undefined }, ours)).toEqual(ours);
+    expect(mergeHeaders(undefined, ours, new Set(["x-portkey-trace-id"]))).toEqual({
+      "x-portkey-metadata": '{"_user":"u"}',
+    });
+    const all = { "x-portkey-metadata": "a", "X-Portkey-Trace-Id": "b" };
+    expect(mergeHeaders(all, ours)).toBe(all);
+    expect(mergeHeaders(undefined, ours)).toBe(ours);
+  });
+});
+
+describe("errors", () => {
+  class APIUserAbortError extends Error {}
+  class RateLimitError extends Error {}
+  it("an abort is told by name or class, across copies of an SDK", () => {
+    expect(isAbortError(new DOMException("x", "AbortError"))).toBe(true);
+    expect(isAbortError(new DOMException("x", "TimeoutError"))).toBe(true);
+    expect(isAbortError(new APIUserAbortError("x"))).toBe(true);
+    expect(isAbortError({ name: "AbortError" })).toBe(true);
+    expect(isAbortError(new RateLimitError("x"))).toBe(false);
+    expect(isAbortError("AbortError")).toBe(false);
+    expect(failedStatus(new Error("x"))).toBe("error");
+  });
+
+  it("errorInfo names the error by its name, else its class", () => {
+    expect(errorInfo(new RateLimitError("slow down"))).toEqual({
+      type: "RateLimitError",
+      message: "slow down",
+    });
+    expect(errorInfo(Object.assign(new Error("m"), { name: "AI_APICallError" }))).toEqual({
+      type: "AI_APICallError",
+      message: "m",
+    });
+    expect(errorInfo(new Error("m"))).toEqual({ type: "Error", message: "m" });
+    expect(errorInfo("boom")).toEqual({ type: "Error", message: "boom" });
+  });
+});
+
+describe("objects", () => {
+  it("tells plain objects from class instances, arrays and null", () => {
+    expect(isPlainObject({})).toBe(true);
+    expect(isPlainObject(Object.create(null))).toBe(true);
+    for (const v of [new Map(), new Date(), [], null, "x", new (class {})()])
+      expect(isPlainObject(v)).toBe(false);
+    expect(isObject(new Date())).toBe(true);
+    expect(isObject([])).toBe(false);
+    expect(hasKeys({})).toBe(false);
+    expect(hasKeys({ a: undefined })).toBe(true);
+  });
+});
+
+describe("realmSingleton", () => {
+  it("creates once per key and shares it through globalThis", () => {
+    const key = `tagalong.test.${Math.random()}`;
+    const a = realmSingleton(key, () => ({ n: 1 }));
+    expect(realmSingleton(key, () => ({ n: 2 }))).toBe(a);
+    expect((globalThis as unknown as Record<symbol, unknown>)[Symbol.for(key)]).toBe(a);
+  });
+});
+
+function source(chunks: string[], fail?: Error): ReadableStream<string> {
+  let i = 0;
+  return new ReadableStream<string>(
+    {
+      pull(controller) {
+        if (i < chunks.length) controller.enqueue(chunks[i++]!);
+        else if (fail) controller.error(fail);
+        else controller.close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+async function readAll(stream: ReadableStream<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const chunk of stream as unknown as AsyncIterable<string>) out.push(chunk);
+  return out;
+}
+
+describe("observeStream", () => {
+  const watch = (stream: ReadableStream<string>) => {
+    const seen: string[] = [];
+    const ends: StreamEnd["how"][] = [];
+    const failures: unknown[] = [];
+    const out = observeStream(stream, {
+      chunk: (c) => seen.push(c),
+      end: (e) => ends.push(e.how),
+      fail: (e) => failures.push(e),
+    });
+    return { out, seen, ends, failures };
+  };
+
+  it("passes every chunk through and reports the end once, before the reader sees it", async () => {
+    const w = watch(source(["a", "b"]));
+    expect(await readAll(w.out)).toEqual(["a", "b"]);
+    expect(w.seen).toEqual(["a", "b"]);
+    expect(w.ends).toEqual(["done"]);
+  });
+
+  it("reports an upstream error as an error and a reader's cancel as a cancel", async () => {
+    const failing = watch(source(["a"], new Error("reset")));
+    await expect(readAll(failing.out)).rejects.toThrow("reset");
+    expect(failing.ends).toEqual(["error"]);
+    const cancelled = watch(source(["a", "b", "c"]));
+    for await (const _ of cancelled.out as unknown as AsyncIterable<string>) break;
+    expect(cancelled.seen).toEqual(["a"]);
+    expect(cancelled.ends).toEqual(["cancel"]);
+  });
+
+  it("an observer that throws is reported and the reader still gets every chunk", async () => {
+    const failures: unknown[] = [];
+    const out = observeStream(source(["a", "b"]), {
+      chunk: () => {
+        throw new Error("ours");
+      },
+      end: () => {},
+      fail: (e) => failures.push(e),
+    });
+    expect(await readAll(out)).toEqual(["a", "b"]);
+    expect(failures).toHaveLength(2);
+  });
+});
+
+describe("callFetch", () => {
+  it("adds headers (the request's win) and body fields to what `find` picks, and passes the rest through", async () => {
+    const sent: Array<{ headers: Headers; body: unknown }> = [];
+    const base = async (_input: unknown, init?: { headers?: HeadersInit; body?: unknown }) => {
+      sent.push({ headers: new Headers(init?.headers), body: init?.body });
+      return new Response("{}");
+    };
+    const fetch = callFetch("test", base, (_input, init) =>
+      init?.tagged ? { headers: ours, body: { requesty: { user_id: "u" } } } : undefined,
+    );
+    expect(callFetch("test", fetch, () => undefined)).toBe(fetch);
+    await fetch("http://x", {
+      tagged: true,
+      headers: { "x-portkey-trace-id": "mine", "content-length": "2" },
+      body: "{}",
+    });
+    await fetch("http://x", { body: "{}" });
+    expect(entries(sent[0]!.headers)).toEqual({
+      "x-portkey-metadata": '{"_user":"u"}',
+      "x-portkey-trace-id": "mine",
+    });
+    expect(JSON.parse(sent[0]!.body as string)).toEqual({ requesty: { user_id: "u" } });
+    expect(sent[1]!.body).toBe("{}");
+  });
+});

@@ -1,0 +1,67 @@
+/** How an observed stream ended: read to its end, failed (an abort shows as a failure), or cancelled by its reader. */
+export type StreamEnd =
+  | { readonly how: "done"; readonly at: number }
+  | { readonly how: "error"; readonly at: number; readonly error: unknown }
+  | { readonly how: "cancel"; readonly at: number; readonly reason: unknown };
+
+export interface StreamObserver<T> {
+  /** Each chunk, as the reader pulls it. */
+  chunk?(chunk: T): void;
+  /** Once, when the stream ends, before the reader sees the end (so a record is made before the caller's `await` returns). */
+  end(end: StreamEnd): void;
+  /** A throw from `chunk` or `end`: Tagalong's failure, never the reader's. */
+  fail(error: unknown): void;
+}
+
+/**
+ * The same stream, chunk for chunk, watched on the way through: no read-ahead (highWaterMark 0), so
+ * backpressure holds, and cancelling it cancels the source (a `break` out of a stream still closes the
+ * connection at once). A reader rather than a TransformStream because a transformer cannot tell an
+ * upstream error from a downstream cancel, and not every runtime calls `transformer.cancel`.
+ */
+export function observeStream<T>(source: ReadableStream<T>, observer: StreamObserver<T>): ReadableStream<T> {
+  const reader = source.getReader();
+  let ended = false;
+  const end = (how: StreamEnd): void => {
+    if (ended) return;
+    ended = true;
+    try {
+      observer.end(how);
+    } catch (error) {
+      observer.fail(error);
+    }
+  };
+  const onChunk = observer.chunk;
+  return new ReadableStream<T>(
+    {
+      async pull(controller) {
+        let next: ReadableStreamReadResult<T>;
+        try {
+          next = await reader.read();
+        } catch (error) {
+          end({ how: "error", at: Date.now(), error });
+          controller.error(error);
+          return;
+        }
+        if (next.done) {
+          end({ how: "done", at: Date.now() });
+          controller.close();
+          return;
+        }
+        if (onChunk !== undefined) {
+          try {
+            onChunk(next.value);
+          } catch (error) {
+            observer.fail(error);
+          }
+        }
+        controller.enqueue(next.value);
+      },
+      cancel(reason) {
+        end({ how: "cancel", at: Date.now(), reason });
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
