@@ -2,53 +2,41 @@
 // consumer project OUTSIDE the workspace (so nothing resolves from the repo's node_modules), and run a
 // real call through each adapter from plain ESM, plain CJS and an esbuild bundle; type-check the
 // published declarations with moduleResolution node16 and bundler.
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { consumerCompilerOptions, consumerVersions, createConsumerApp, root, sh } from "./lib/consumer.mjs";
 
-const root = resolve(import.meta.dirname, "..");
 const here = join(root, "scripts/smoke");
-const app = mkdtempSync(join(tmpdir(), "tagalong-smoke-"));
-const packs = join(app, "packs");
-mkdirSync(packs);
-const sh = (cmd, args, cwd, extra = {}) =>
-  execFileSync(cmd, args, {
-    cwd,
-    stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, ...extra },
-  });
+// The testing README's npm form of the gateway pin: npm's nested override (pnpm's "a>b" key is an
+// invalid package name to npm). The install below must resolve the gateway's @hono/node-server to it.
+const HONO_PIN = "1.13.5";
+const versions = consumerVersions();
+const hostSdks = [
+  "openai",
+  "ai",
+  "@ai-sdk/openai",
+  "@langchain/core",
+  "@langchain/openai",
+  "@portkey-ai/gateway",
+];
+const tools = ["typescript", "esbuild", "@types/node"];
+const { app, writePackageJson } = createConsumerApp("tagalong-smoke-", {
+  extra: Object.fromEntries([...hostSdks, ...tools].map((name) => [name, versions[name]])),
+  overrides: { "@portkey-ai/gateway": { "@hono/node-server": HONO_PIN } },
+});
 
 let failed = false;
 try {
-  const deps = {};
-  for (const dir of readdirSync(join(root, "packages"))) {
-    const pkg = JSON.parse(readFileSync(join(root, "packages", dir, "package.json"), "utf8"));
-    if (pkg.private) continue;
-    const out = execFileSync("pnpm", ["pack", "--pack-destination", packs], {
-      cwd: join(root, "packages", dir),
-      encoding: "utf8",
-    });
-    deps[pkg.name] = `file:${out.trim().split("\n").pop()}`;
+  // Node's lookup from the gateway's folder: its own node_modules first, then the app's.
+  const honoAt = [join(app, "node_modules/@portkey-ai/gateway"), app]
+    .map((dir) => join(dir, "node_modules/@hono/node-server/package.json"))
+    .find((path) => existsSync(path));
+  const hono = honoAt ? JSON.parse(readFileSync(honoAt, "utf8")).version : "nothing";
+  if (hono === HONO_PIN) console.log(`npm override: @portkey-ai/gateway gets @hono/node-server ${hono}: ok`);
+  else {
+    console.error(`npm override: @portkey-ai/gateway gets @hono/node-server ${hono}, not ${HONO_PIN}: FAIL`);
+    failed = true;
   }
-  // The host SDKs a user would install (the newest majors that run on Node 20), and the tools.
-  Object.assign(deps, {
-    openai: "^6.9.0",
-    ai: "^6.0.0",
-    "@ai-sdk/openai": "^3.0.0",
-    "@langchain/core": "^1.0.0",
-    "@langchain/openai": JSON.parse(readFileSync(join(root, "packages/langchain/package.json"), "utf8"))
-      .devDependencies["@langchain/openai"],
-    typescript: "~5.9.3",
-    esbuild: "^0.25.0",
-    "@types/node": "^20.19.0",
-  });
-  writeFileSync(
-    join(app, "package.json"),
-    JSON.stringify({ name: "smoke-app", private: true, dependencies: deps }, null, 2),
-  );
-  console.log(`smoke: installing the packed tarballs into ${app}`);
-  sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], app);
 
   const scenario = readFileSync(join(here, "scenario.js"), "utf8");
   const modules = [
@@ -108,23 +96,11 @@ try {
   writeFileSync(join(app, "types.ts"), readFileSync(join(here, "types.ts"), "utf8"));
   for (const resolution of ["node16", "bundler"]) {
     const tsconfig = {
-      compilerOptions: {
-        strict: true,
-        noEmit: true,
-        skipLibCheck: true,
-        target: "es2022",
-        module: resolution === "node16" ? "node16" : "esnext",
-        moduleResolution: resolution,
-        esModuleInterop: true,
-        types: ["node"],
-      },
+      compilerOptions: consumerCompilerOptions(resolution),
       files: ["types.ts"],
     };
     writeFileSync(join(app, `tsconfig.${resolution}.json`), JSON.stringify(tsconfig));
-    writeFileSync(
-      join(app, "package.json"),
-      JSON.stringify({ name: "smoke-app", private: true, type: "module", dependencies: deps }, null, 2),
-    );
+    writePackageJson({ type: "module" });
     try {
       sh(join(app, "node_modules/.bin/tsc"), ["-p", `tsconfig.${resolution}.json`], app);
       console.log(`typescript (moduleResolution ${resolution}): ok`);
