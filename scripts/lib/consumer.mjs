@@ -48,6 +48,7 @@ export function consumerVersions() {
     "@langchain/core": "^1.0.0",
     "@langchain/openai": langchain.devDependencies["@langchain/openai"],
     "@portkey-ai/gateway": testing.peerDependencies?.["@portkey-ai/gateway"] ?? "~1.15.2",
+    "@opentelemetry/api": "^1.9.0",
     "@cloudflare/workers-types": "^4.20250101.0",
     next: "^15.5.0",
     typescript: "~5.9.3",
