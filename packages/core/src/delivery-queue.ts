@@ -2,7 +2,7 @@
 // JSON POSTs, run with bounded concurrency, retries and timeouts. Nothing here ever reaches the
 // caller's code: failures go to the host's reportError, counts to stats().
 import { DeliveryError } from "./errors";
-import { consoleLogger } from "./logger";
+import { consoleLogger, debugEnabled } from "./logger";
 import type { DeliveryStats, DestinationHost, FlushOptions, Logger } from "./types";
 
 /** The delivery settings a user may tune on an after-the-call destination. */
@@ -217,6 +217,11 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
     for (const s of secrets) text = text.split(s).join("[redacted]");
     return text;
   };
+  // One line per request, on topics `delivery` and the destination's name (DEBUG=tagalong:delivery).
+  const debug = (message: () => string): void => {
+    const l = log();
+    if (debugEnabled(l, "delivery") || debugEnabled(l, name)) l.debug(redact(message()));
+  };
 
   const report = (error: unknown): void => {
     try {
@@ -343,11 +348,11 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
         if (jobEpoch !== epoch) throw abandoned(label, url, tries);
         const took = Date.now() - started;
         if (result.ok) {
-          log().debug(redact(`${name}: POST ${url} -> ${result.status} in ${took} ms (attempt ${tries})`));
+          debug(() => `${name}: POST ${url} -> ${result.status} in ${took} ms (attempt ${tries})`);
           return result.body;
         }
         if (!result.retryable || tries >= maxAttempts) {
-          log().debug(redact(`${name}: POST ${url} -> ${result.reason} in ${took} ms, giving up`));
+          debug(() => `${name}: POST ${url} -> ${result.reason} in ${took} ms, giving up`);
           const why = result.retryable ? `after ${tries} attempts` : "not retried";
           throw new DeliveryError(
             redact(`${name}: ${label} to ${url} failed with ${result.reason}, ${why}`),
@@ -361,9 +366,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
         }
         const delay = delayFor(tries, result.retryAfterMs);
         counts.retried++;
-        log().debug(
-          redact(`${name}: POST ${url} -> ${result.reason} in ${took} ms, retry ${tries} in ${delay} ms`),
-        );
+        debug(() => `${name}: POST ${url} -> ${result.reason} in ${took} ms, retry ${tries} in ${delay} ms`);
         await sleep(delay);
       }
     },

@@ -1,3 +1,4 @@
+import { withCallDebug } from "./debug";
 import { InvalidMetadataError, TagalongError } from "./errors";
 import { headerBytes } from "./header";
 import { consoleLogger } from "./logger";
@@ -320,7 +321,7 @@ export function createTagalong(options: TagalongOptions): Tagalong {
     destinations,
     recordsCalls: recorders.length > 0,
     logger,
-    prepare,
+    prepare: withCallDebug(prepare, logger, destinations),
     record(call) {
       for (const d of recorders) {
         try {
