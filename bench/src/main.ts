@@ -1,6 +1,6 @@
 // `pnpm bench`: every benchmark in one run, side by side against loopback servers; prints the figures
 // and (full runs) rewrites BENCHMARKS.md at the repo root.
-//   pnpm bench [--smoke] [--outage-seconds=60] [--only=overhead,vendors,encoding,scale,delivery] [--no-write]
+//   pnpm bench [--smoke] [--outage-seconds=60] [--only=overhead,vendors,encoding,scale,otel,delivery] [--no-write]
 // First, before any SDK module loads: clear vendor env variables, refuse DNS lookups beyond localhost.
 import "./offline";
 
@@ -12,6 +12,7 @@ import { blockedHosts } from "./offline";
 import { printGoals, type Section, toMarkdown, versions } from "./report";
 import { delivery } from "./scenarios/delivery";
 import { encoding } from "./scenarios/encoding";
+import { otel } from "./scenarios/otel";
 import { overhead } from "./scenarios/overhead";
 import { scale } from "./scenarios/scale";
 import { vendors } from "./scenarios/vendors";
@@ -22,6 +23,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<Section>> = {
   vendors,
   encoding,
   scale,
+  otel,
   // Last: its down and hanging PromptLayer receivers leave retrying queues behind until the process exits.
   delivery,
 };

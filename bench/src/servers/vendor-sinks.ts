@@ -1,6 +1,6 @@
 // Loopback receivers for the vendors' own SDKs, where the recorder does not speak their API: the
-// PromptLayer SDK's legacy `/track-request` + `/library-track-metadata`, and LangSmith's run
-// ingestion. A benchmark fixture: it answers like the real service and counts what arrived.
+// PromptLayer SDK's legacy `/track-request` + `/library-track-metadata`, LangSmith's run
+// ingestion, and OTLP/HTTP trace exports. A benchmark fixture: it answers like the real service and counts what arrived.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 
 export interface SinkCounts {
@@ -10,6 +10,8 @@ export interface SinkCounts {
   langsmithRuns: number;
   /** Requests the sink did not know (answered 404). */
   unknown: number;
+  /** Bytes of OTLP trace exports received. */
+  otlpBytes: number;
 }
 
 export interface VendorSinks {
@@ -52,6 +54,7 @@ export async function startVendorSinks(): Promise<VendorSinks> {
   let byRoute: Record<string, number> = {};
   let langsmithRuns = 0;
   let unknown = 0;
+  let otlpBytes = 0;
   let nextId = 1;
 
   const server = createServer(async (req, res) => {
@@ -80,6 +83,11 @@ export async function startVendorSinks(): Promise<VendorSinks> {
       case "PATCH /runs/:id":
         langsmithRuns += countRuns(path, body);
         return send(res, path === "/runs/multipart" ? 202 : 200, {});
+      // OTLP/HTTP traces (the OpenTelemetry exporters): an empty ExportTraceServiceResponse, full success.
+      case "POST /v1/traces":
+        otlpBytes += body.length;
+        res.writeHead(200, { "content-type": req.headers["content-type"] ?? "application/x-protobuf" });
+        return res.end();
       default:
         unknown++;
         return send(res, 404, { detail: `bench sink: unknown route ${route}` });
@@ -92,11 +100,12 @@ export async function startVendorSinks(): Promise<VendorSinks> {
 
   return {
     url: `http://127.0.0.1:${address.port}`,
-    counts: () => ({ byRoute: { ...byRoute }, langsmithRuns, unknown }),
+    counts: () => ({ byRoute: { ...byRoute }, langsmithRuns, unknown, otlpBytes }),
     reset() {
       byRoute = {};
       langsmithRuns = 0;
       unknown = 0;
+      otlpBytes = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

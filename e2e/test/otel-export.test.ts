@@ -1,0 +1,283 @@
+// Tagalong's OpenTelemetry spans through the real OpenTelemetry JS SDK: a NodeTracerProvider with
+// BatchSpanProcessors and both OTLP/HTTP exporters (JSON and protobuf), to a loopback OTLP receiver that
+// decodes each export with the OTLP definitions. Many concurrent calls through each adapter, each
+// inside its own request span with its own user: every span arrives once per encoding, a child of its
+// own request span, with its own call's metadata and the response its own request got.
+//
+// TAGALONG_OTEL_CALLS sets the number of calls per adapter (default 10,000; `pnpm test:otel-load` in e2e).
+import { readFileSync } from "node:fs";
+import { createOpenAI } from "@ai-sdk/openai";
+import { ChatOpenAI } from "@langchain/openai";
+import { trace } from "@opentelemetry/api";
+import { OTLPTraceExporter as OTLPJsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as OTLPProtoExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { BatchSpanProcessor, NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import * as semconv from "@opentelemetry/semantic-conventions/incubating";
+import { tagalongFetch, tagalongMiddleware } from "@tagalong/ai-sdk";
+import {
+  createTagalong,
+  genAiAttributes,
+  langfuseAttributes,
+  type Metadata,
+  openTelemetry,
+  PORTKEY_TRACE_HEADER,
+  portkey,
+  requesty,
+  type Tagalong,
+  withMetadata,
+} from "@tagalong/core";
+import { TagalongCallbackHandler, withTagalong } from "@tagalong/langchain";
+import { wrapOpenAI } from "@tagalong/openai";
+import { createRecorder, type Recorder } from "@tagalong/testing";
+import { generateText, wrapLanguageModel } from "ai";
+import OpenAI from "openai";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type Encoding, type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./otlp-receiver";
+import { loopbackOnly } from "./stack";
+
+const CALLS = Number(process.env.TAGALONG_OTEL_CALLS ?? 10_000);
+const CONCURRENCY = 64;
+const ENCODINGS: Encoding[] = ["json", "protobuf"];
+const OTLP_CLIENT = 3; // OTLP's SpanKind enum: SPAN_KIND_CLIENT
+
+loopbackOnly();
+let receiver: OtlpReceiver;
+let rec: Recorder;
+let provider: NodeTracerProvider;
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+  rec = await createRecorder();
+  const url = receiver.tracesURL;
+  provider = new NodeTracerProvider({
+    spanProcessors: [
+      new BatchSpanProcessor(new OTLPJsonExporter({ url })),
+      new BatchSpanProcessor(new OTLPProtoExporter({ url })),
+    ],
+  });
+  // The AsyncLocalStorage context manager and the global provider, as an application sets them up.
+  provider.register();
+});
+afterAll(async () => {
+  await provider?.shutdown();
+  await Promise.all([receiver?.close(), rec?.close()]);
+});
+beforeEach(async () => {
+  await rec.reset();
+  receiver.reset();
+});
+
+type Call = (tagalong: Tagalong, i: number) => Promise<unknown>;
+const messages = (i: number) => [{ role: "user" as const, content: `call ${i}` }];
+
+/** Each adapter's call against the recorder; `langchain` options go to its callback handler. */
+function adapters(
+  langchain: { traceFromRuns?: boolean } = {},
+): Array<[string, (tagalong: Tagalong) => Call]> {
+  return [
+    [
+      "openai",
+      (tagalong) => {
+        const client = wrapOpenAI(new OpenAI({ apiKey: "sk-otel", baseURL: rec.openaiBaseURL }), tagalong);
+        return (_, i) => client.chat.completions.create({ model: "gpt-4o-mini", messages: messages(i) });
+      },
+    ],
+    [
+      "ai-sdk",
+      (tagalong) => {
+        const openai = createOpenAI({
+          apiKey: "sk-otel",
+          baseURL: rec.openaiBaseURL,
+          fetch: tagalongFetch(),
+        });
+        const model = wrapLanguageModel({
+          model: openai.chat("gpt-4o-mini"),
+          middleware: tagalongMiddleware(tagalong),
+        });
+        return (_, i) => generateText({ model, prompt: `call ${i}` });
+      },
+    ],
+    [
+      "langchain",
+      (tagalong) => {
+        const ChatModel = withTagalong(ChatOpenAI);
+        const chat = new ChatModel({
+          model: "gpt-4o-mini",
+          apiKey: "sk-otel",
+          maxRetries: 0,
+          configuration: { baseURL: rec.openaiBaseURL },
+          callbacks: [new TagalongCallbackHandler(tagalong, langchain)],
+        });
+        return (_, i) => chat.invoke(`call ${i}`);
+      },
+    ],
+  ];
+}
+
+/** Runs `count` calls, `CONCURRENCY` at a time, each in its own request span and its own scope. */
+async function runCalls(tagalong: Tagalong, call: Call, count: number, metadata: (i: number) => Metadata) {
+  const tracer = trace.getTracer("app");
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      await tracer.startActiveSpan(`request ${i}`, async (span) => {
+        span.setAttribute("app.call", i);
+        try {
+          await withMetadata(metadata(i), () => call(tagalong, i));
+        } finally {
+          span.end();
+        }
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count) }, worker));
+  await provider.forceFlush();
+}
+
+const isTagalong = (s: ReceivedSpan) => s.scope === "@tagalong/core";
+
+describe(`OTLP export through the real OpenTelemetry SDK, ${CALLS} concurrent calls per adapter`, () => {
+  const GEN_AI_KEYS = new Set(
+    Object.entries(semconv)
+      .filter(([name]) => name.startsWith("ATTR_GEN_AI_"))
+      .map(([, key]) => key as string),
+  );
+
+  for (const [name, build] of adapters()) {
+    it(`${name}: every span arrives in JSON and protobuf, a child of its own request, with its own call's metadata`, async () => {
+      const tagalong = createTagalong({
+        destinations: [
+          portkey(),
+          openTelemetry({ trace, attributes: [genAiAttributes, langfuseAttributes] }),
+        ],
+      });
+      const user = (i: number) => `u-${name}-${i}`;
+      const started = performance.now();
+      await runCalls(tagalong, build(tagalong), CALLS, (i) => ({
+        user: user(i),
+        session: `s-${i}`,
+        extra: { call: i },
+      }));
+      const seconds = (performance.now() - started) / 1000;
+
+      // What the model answered each user: the recorder saw the user in Portkey's metadata header.
+      const calls = rec.calls();
+      expect(calls).toHaveLength(CALLS);
+      const answered = new Map(calls.map((c) => [c.portkey.metadata?._user, c.responseId]));
+      expect(answered.size).toBe(CALLS);
+
+      for (const encoding of ENCODINGS) {
+        const spans = receiver.spans(encoding);
+        const requests = new Map(spans.filter((s) => !isTagalong(s)).map((s) => [s.spanId, s]));
+        const ours = spans.filter(isTagalong);
+        const wrong: string[] = [];
+        const seen = new Set<number>();
+        for (const s of ours) {
+          const i = s.attributes["tagalong.extra.call"] as number;
+          const parent = requests.get(s.parentSpanId);
+          const problems = [
+            seen.has(i) && "twice",
+            s.attributes["user.id"] !== user(i) && `user.id ${s.attributes["user.id"]}`,
+            s.attributes["langfuse.user.id"] !== user(i) && "langfuse.user.id",
+            s.attributes["session.id"] !== `s-${i}` && "session.id",
+            s.attributes["gen_ai.conversation.id"] !== `s-${i}` && "gen_ai.conversation.id",
+            s.attributes["gen_ai.response.id"] !== answered.get(user(i)) && "gen_ai.response.id",
+            s.attributes["gen_ai.request.model"] !== "gpt-4o-mini" && "gen_ai.request.model",
+            s.attributes["gen_ai.operation.name"] !== "chat" && "gen_ai.operation.name",
+            s.name !== "chat gpt-4o-mini" && `name ${s.name}`,
+            s.kind !== OTLP_CLIENT && `kind ${s.kind}`,
+            s.status.code !== 0 && `status ${s.status.code}`,
+            parent?.attributes["app.call"] !== i && "parent: not its own request span",
+            parent?.traceId !== s.traceId && "trace id: not its request's",
+            parent?.attributes["user.id"] !== user(i) && "request span: not annotated with its own user",
+            ...Object.keys(s.attributes)
+              .filter((key) => key.startsWith("gen_ai.") && !GEN_AI_KEYS.has(key))
+              .map((key) => `${key}: not in Semantic Conventions 1.41`),
+          ].filter(Boolean);
+          if (problems.length) wrong.push(`call ${i}: ${problems.join(", ")}`);
+          seen.add(i);
+        }
+        const lost = CALLS - seen.size;
+        console.log(
+          `[otel-export] ${name} ${encoding}: ${ours.length} spans for ${CALLS} calls, ${lost} lost, ${wrong.length} wrong, ` +
+            `${receiver.requests[encoding]} export requests; calls took ${seconds.toFixed(1)} s`,
+        );
+        expect(wrong.slice(0, 5)).toEqual([]);
+        expect(lost).toBe(0);
+        expect(ours).toHaveLength(CALLS);
+        expect(requests.size).toBe(CALLS);
+      }
+      expect(receiver.rejected).toEqual([]);
+      expect(rec.violations()).toEqual([]);
+    }, 600_000);
+  }
+
+  it("names the Semantic Conventions version it checks against in the README", () => {
+    const installed = new URL(
+      "../node_modules/@opentelemetry/semantic-conventions/package.json",
+      import.meta.url,
+    );
+    const pkg = JSON.parse(readFileSync(installed, "utf8"));
+    const [major, minor] = pkg.version.split(".");
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    expect(readme).toContain(`Semantic Conventions\n  v${major}.${minor}.0`);
+    expect(GEN_AI_KEYS.has("gen_ai.provider.name")).toBe(true);
+  });
+});
+
+describe("trace continuity", () => {
+  // LangChain's handler makes its root run id the trace unless traceFromRuns is off.
+  for (const [name, build] of adapters({ traceFromRuns: false })) {
+    it(`${name}: with propagateTraceId, the active trace id reaches Portkey's trace header and Requesty's trace_id`, async () => {
+      const tagalong = createTagalong({
+        destinations: [portkey(), requesty(), openTelemetry({ trace, propagateTraceId: true })],
+      });
+      const call = build(tagalong);
+      const traceIds: string[] = [];
+      await runCalls(
+        tagalong,
+        async (t, i) => {
+          traceIds[i] = trace.getActiveSpan()!.spanContext().traceId;
+          // The second call sets its own trace: it wins.
+          return i === 1 ? withMetadata({ trace: "mine" }, () => call(t, i)) : call(t, i);
+        },
+        2,
+        (i) => ({ user: `u-${i}` }),
+      );
+      const byUser = new Map(rec.calls().map((c) => [c.portkey.metadata?._user, c]));
+      const first = byUser.get("u-0")!;
+      expect(traceIds[0]).toMatch(/^[0-9a-f]{32}$/);
+      expect(first.portkey.headers[PORTKEY_TRACE_HEADER]).toBe(traceIds[0]);
+      expect(first.requesty?.trace_id).toBe(traceIds[0]);
+      expect(byUser.get("u-1")!.portkey.headers[PORTKEY_TRACE_HEADER]).toBe("mine");
+      expect(byUser.get("u-1")!.requesty?.trace_id).toBe("mine");
+      // And the span joined that trace.
+      const span = receiver.spans("protobuf").find((s) => isTagalong(s) && s.attributes["user.id"] === "u-0");
+      expect(span?.traceId).toBe(traceIds[0]);
+      expect(rec.violations()).toEqual([]);
+    });
+  }
+});
+
+describe("a failed call", () => {
+  for (const [name, build] of adapters()) {
+    it(`${name}: its span has status ERROR with the upstream's message, scrubbed of the key it echoed`, async () => {
+      const key = "sk-otel-live-7Qm2Rt9Wx4Ky8Zp3Lv6N";
+      rec.fail({
+        path: "/v1",
+        status: 401,
+        body: { error: { message: `Incorrect API key provided: ${key}` } },
+      });
+      const tagalong = createTagalong({ destinations: [openTelemetry({ trace })] });
+      await expect(runCalls(tagalong, build(tagalong), 1, () => ({ user: "u-failed" }))).rejects.toThrow();
+      await provider.forceFlush();
+      const span = receiver.spans("protobuf").find(isTagalong);
+      expect(span?.attributes["user.id"]).toBe("u-failed");
+      expect(span?.status.code).toBe(2);
+      expect(span?.status.message).toContain("Incorrect API key provided");
+      expect(span?.status.message).not.toContain(key);
+      expect(span?.attributes["error.type"]).toEqual(expect.any(String));
+    });
+  }
+});
