@@ -49,6 +49,8 @@ export function consumerVersions() {
     "@langchain/openai": langchain.devDependencies["@langchain/openai"],
     "@portkey-ai/gateway": testing.peerDependencies?.["@portkey-ai/gateway"] ?? "~1.15.2",
     "@opentelemetry/api": "^1.9.0",
+    "@opentelemetry/sdk-trace-node": "^2.12.1",
+    "@opentelemetry/exporter-trace-otlp-proto": "^0.223.1",
     "@cloudflare/workers-types": "^4.20250101.0",
     next: "^15.5.0",
     typescript: "~5.9.3",
