@@ -18,7 +18,7 @@ describe("usage and finish reason across spec versions", () => {
   });
 
   it("reads V2's string finish reason and V3/V4's { unified, raw }", () => {
-    expect(normalizeFinishReason("tool-calls")).toBe("tool-calls");
+    expect(normalizeFinishReason("tool-calls")).toBe("tool_calls");
     expect(normalizeFinishReason({ unified: "length", raw: "max_tokens" })).toBe("length");
     expect(normalizeFinishReason(undefined)).toBeUndefined();
   });
@@ -65,7 +65,7 @@ describe("prompt and output as chat messages", () => {
     ];
     expect(inputMessages(prompt)).toEqual([
       { role: "system", content: "Be terse." },
-      { role: "user", content: "What is in [cat.png]?" },
+      { role: "user", content: "What is in \n[image: cat.png]\n?" },
       {
         role: "assistant",
         content: "Checking.",

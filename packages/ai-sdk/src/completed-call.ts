@@ -1,10 +1,14 @@
 import {
+  type CallParameters,
   type CallStatus,
   type ChatMessage,
   type CompletedCall,
   errorInfo,
   hasKeys,
+  joinParts,
   type Metadata,
+  mediaKind,
+  mediaPlaceholder,
 } from "@tagalong/core/adapter";
 import type { CallParams, ModelInfo, PromptMessage } from "./spec";
 
@@ -52,18 +56,20 @@ function toolOutputText(output: unknown): string {
   }
 }
 
-/** Text of message parts; files become a short placeholder, reasoning is left out. */
-function partsText(parts: readonly unknown[]): string {
-  let text = "";
-  for (const raw of parts) {
-    const part = record(raw);
-    if (part.type === "text") text += str(part.text) ?? "";
-    else if (part.type === "file" || part.type === "image" || part.type === "media") {
-      const name = str(part.filename) ?? str(part.mediaType) ?? "file";
-      text += `[${name}]`;
-    }
+/** A part's text in the convention: text as it is, a media part as its placeholder, reasoning left out. */
+function partText(raw: unknown): string {
+  const part = record(raw);
+  if (part.type === "text") return str(part.text) ?? "";
+  if (part.type === "image") return mediaPlaceholder("image");
+  if (part.type === "file" || part.type === "media") {
+    return mediaPlaceholder(mediaKind(part.mediaType ?? part.mimeType), part.filename);
   }
-  return text;
+  return "";
+}
+
+/** Text of message parts, joined with newlines. */
+function partsText(parts: readonly unknown[]): string {
+  return joinParts(parts.map(partText));
 }
 
 /** The prompt as provider-neutral chat messages: parts flattened to text, tool calls and results kept. */
@@ -141,10 +147,13 @@ export function normalizeUsage(usage: unknown): CompletedCall["usage"] {
   return { inputTokens, outputTokens };
 }
 
-/** The finish reason from V2's string or V3/V4's `{ unified, raw }`. */
+/**
+ * The finish reason from V2's string or V3/V4's `{ unified, raw }`, in the convention's snake_case
+ * (`tool-calls` -> `tool_calls`, as providers name them on the wire).
+ */
 export function normalizeFinishReason(reason: unknown): string | undefined {
-  if (typeof reason === "string") return reason;
-  return str(record(reason).unified);
+  const unified = typeof reason === "string" ? reason : str(record(reason).unified);
+  return unified?.replaceAll("-", "_");
 }
 
 const API_TYPES: Record<string, CompletedCall["apiType"]> = {
@@ -153,29 +162,38 @@ const API_TYPES: Record<string, CompletedCall["apiType"]> = {
   completion: "completions",
 };
 
-// Call settings under the names OpenAI's API gives them, as after-the-call destinations expect.
-const PARAMETER_NAMES = [
+// The call settings the AI SDK and CallParameters both have, by their names in each.
+const SETTINGS = [
   ["temperature", "temperature"],
-  ["maxOutputTokens", "max_tokens"],
-  ["topP", "top_p"],
-  ["topK", "top_k"],
-  ["presencePenalty", "presence_penalty"],
-  ["frequencyPenalty", "frequency_penalty"],
+  ["maxOutputTokens", "maxTokens"],
+  ["topP", "topP"],
+  ["topK", "topK"],
+  ["presencePenalty", "presencePenalty"],
+  ["frequencyPenalty", "frequencyPenalty"],
   ["seed", "seed"],
-  ["stopSequences", "stop"],
 ] as const;
 
+/** `toolChoice` as CallParameters has it: the mode, or the one tool's name; the default "auto" left out. */
+function toolChoice(choice: unknown): string | undefined {
+  const c = record(choice);
+  if (c.type === "tool") return str(c.toolName);
+  return c.type === "auto" ? undefined : str(c.type);
+}
+
 /** The model settings worth recording, without the prompt. */
-function parameters(params: CallParams): Record<string, unknown> | undefined {
-  const out: Record<string, unknown> = {};
-  for (const [from, to] of PARAMETER_NAMES) if (params[from] !== undefined) out[to] = params[from];
+function parameters(params: CallParams): CallParameters | undefined {
+  const out: CallParameters = {};
+  for (const [from, to] of SETTINGS) if (params[from] !== undefined) out[to] = params[from];
+  if (params.stopSequences !== undefined && params.stopSequences.length > 0)
+    out.stop = [...params.stopSequences];
   if (params.tools !== undefined && params.tools.length > 0) {
     out.tools = params.tools.map((tool) => str(record(tool).name) ?? str(record(tool).id) ?? "");
     // ai 7 passes a tool choice even without tools; it means something only beside them.
-    if (params.toolChoice !== undefined) out.tool_choice = params.toolChoice;
+    const choice = toolChoice(params.toolChoice);
+    if (choice !== undefined) out.toolChoice = choice;
   }
-  const format = str(record(params.responseFormat).type);
-  if (format !== undefined && format !== "text") out.response_format = format;
+  const format = record(params.responseFormat);
+  if (format.type === "json") out.responseFormat = format.schema === undefined ? "json" : "json_schema";
   return hasKeys(out) ? out : undefined;
 }
 

@@ -258,7 +258,7 @@ describe.each(MAJORS)("$name", (major) => {
       for (const [i, stream] of [false, true].entries()) {
         const [first, second] = recorded.calls.slice(i * 2, i * 2 + 2);
         expect(first!.stream).toBe(stream);
-        expect(first!.finishReason).toBe("tool-calls");
+        expect(first!.finishReason).toBe("tool_calls");
         expect(first!.output).toEqual([
           {
             role: "assistant",
@@ -305,7 +305,7 @@ describe.each(MAJORS)("$name", (major) => {
       await expect.poll(() => recorded.calls.length).toBe(2);
       for (const call of recorded.calls) {
         expect(JSON.parse(call.output[0]!.content)).toEqual(generated.object);
-        expect(call.parameters?.response_format).toBe("json");
+        expect(call.parameters?.responseFormat).toBe("json_schema");
       }
     });
 
@@ -403,7 +403,7 @@ describe.each(MAJORS)("$name", (major) => {
             { role: "user", content: "hello" },
           ],
           output: [{ role: "assistant", content: replyText("hello") }],
-          parameters: { temperature: 0.5, max_tokens: 50 },
+          parameters: { temperature: 0.5, maxTokens: 50 },
           usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens },
           startTime: expect.any(Date),
           endTime: expect.any(Date),

@@ -8,6 +8,14 @@ export {
   type RequestAdditions,
   withAdditions,
 } from "./adapter-kit/call-fetch";
+export {
+  joinParts,
+  type MediaKind,
+  mediaKind,
+  mediaPlaceholder,
+  openAIApiType,
+  openAIParameters,
+} from "./adapter-kit/convention";
 export { eachHeaderName, mergeHeaders } from "./adapter-kit/headers";
 export { hasKeys, isObject, isPlainObject } from "./adapter-kit/objects";
 export { observeStream, type StreamEnd, type StreamObserver } from "./adapter-kit/observe-stream";
@@ -16,4 +24,4 @@ export { withBodyFields, withBodyFieldsInJson } from "./body";
 export { currentScope, type ScopeFrame, scopesFollowAsync } from "./scope";
 export { createScopeStore, type ScopeStore } from "./scope-store";
 export type { PreparedCall, Tagalong } from "./tagalong";
-export type { CallStatus, ChatMessage, CompletedCall, Metadata } from "./types";
+export type { CallParameters, CallStatus, ChatMessage, CompletedCall, Metadata } from "./types";

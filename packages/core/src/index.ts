@@ -78,6 +78,7 @@ export {
   vercelWaitUntil,
 } from "./tagalong";
 export type {
+  CallParameters,
   CallStatus,
   ChatMessage,
   CompletedCall,

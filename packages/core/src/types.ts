@@ -46,10 +46,17 @@ export interface MetadataIssue {
   destination?: string;
 }
 
-/** A chat message in a provider-neutral form, as after-the-call destinations receive it. */
+/**
+ * A chat message in a provider-neutral form, as after-the-call destinations receive it.
+ *
+ * `content` is the message's text. Every adapter flattens structured content the same way: text parts
+ * as they are, joined with a newline; a media part as a placeholder naming its kind, with its file
+ * name when the call gave one: `[image]`, `[image: cat.png]`, `[audio]`, `[video]`, `[file]`,
+ * `[file: report.pdf]` (see `mediaPlaceholder` in `@tagalong/core/adapter`). Reasoning is left out.
+ */
 export interface ChatMessage {
   role: "system" | "developer" | "user" | "assistant" | "tool";
-  /** Text content; structured parts are flattened to text by the adapter. */
+  /** Text content; structured parts are flattened to text by the adapter (see above). */
   content: string;
   name?: string;
   toolCalls?: Array<{ id: string; name: string; arguments: string }>;
@@ -58,19 +65,43 @@ export interface ChatMessage {
 
 export type CallStatus = "success" | "error" | "aborted";
 
+/**
+ * A call's model settings under one set of names, whichever adapter and SDK made the call (the AI
+ * SDK's `maxOutputTokens`, OpenAI's `max_tokens` or `max_completion_tokens` all become `maxTokens`).
+ * Only settings the call carried are present. A destination that wants a vendor's names renames them.
+ */
+export type CallParameters = {
+  temperature?: number;
+  maxTokens?: number;
+  topP?: number;
+  topK?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  seed?: number;
+  stop?: string[];
+  /** The names of the tools offered to the model. */
+  tools?: string[];
+  /** "auto", "none", "required", or the name of the one tool the model must call; only beside tools. */
+  toolChoice?: string;
+  /** The answer's format when it is not plain text: "json" or "json_schema". */
+  responseFormat?: string;
+  /** Other settings the call carried, under the provider's own names (e.g. `reasoning_effort`). */
+  other?: Record<string, unknown>;
+};
+
 /** A finished model call, handed by an adapter to every after-the-call destination. */
 export interface CompletedCall {
   /** Provider family, e.g. "openai". */
   provider: string;
   model: string;
-  /** Which API shape the call used. */
+  /** Which API shape the call used, as the adapter saw it on the request; absent when it could not tell. */
   apiType?: "chat-completions" | "responses" | "completions" | "embeddings";
   /** The adapter that saw the call, e.g. "openai", "ai-sdk", "langchain". */
   source?: string;
   input: ChatMessage[];
   output: ChatMessage[];
-  /** Model settings (temperature, max tokens, tools, ...). */
-  parameters?: Record<string, unknown>;
+  /** The model settings the call was made with, under neutral names (destinations rename them). */
+  parameters?: CallParameters;
   usage?: { inputTokens?: number; outputTokens?: number };
   startTime: Date;
   endTime: Date;

@@ -1,12 +1,19 @@
 // The store that carries a model call's prepared headers and body fields from the model
 // (withTagalong) to its client's fetch: core's scope store, so no Node built-in is imported here and
 // the adapter loads in edge runtimes (async propagation wherever the runtime has AsyncLocalStorage).
-import { createScopeStore, type PreparedCall, realmSingleton } from "@tagalong/core/adapter";
+import {
+  type CompletedCall,
+  createScopeStore,
+  type PreparedCall,
+  realmSingleton,
+} from "@tagalong/core/adapter";
 
 /** What the fetch of a model's client adds to the request of the run in scope. */
 export interface CallScope {
   readonly runId: string;
   readonly prepared: PreparedCall;
+  /** The API the model's request addressed, as the fetch saw it on the wire. */
+  apiType?: CompletedCall["apiType"];
 }
 
 // One store per realm, shared by duplicate installs, so a model wrapped by one copy of the

@@ -3,6 +3,7 @@ import {
   type CompletedCall,
   errorInfo,
   failedStatus,
+  openAIParameters,
   type PreparedCall,
   type Tagalong,
 } from "@tagalong/core/adapter";
@@ -56,6 +57,8 @@ interface ModelRun {
   /** withTagalong carried the run's metadata onto the wire. */
   inFlight?: boolean;
   stream?: boolean;
+  /** The API the request addressed, seen on the wire by withTagalong's fetch. */
+  apiType?: CompletedCall["apiType"];
   // What a CompletedCall needs; kept only when the Tagalong records calls.
   kind?: "chat" | "llm";
   input?: readonly MessageLike[] | readonly string[];
@@ -199,11 +202,12 @@ export class TagalongCallbackHandler {
   }
 
   /** @internal The model's request is done (or its stream closed). */
-  [EXIT_RUN](runId: string, stream: boolean): void {
+  [EXIT_RUN](runId: string, stream: boolean, apiType: CompletedCall["apiType"]): void {
     const model = this.runs.get(runId)?.model;
     if (model) {
       model.endTime = Date.now();
       if (stream) model.stream = true;
+      if (apiType !== undefined) model.apiType = apiType;
     }
   }
 
@@ -344,7 +348,6 @@ export class TagalongCallbackHandler {
       source: "langchain",
       input,
       ...result,
-      parameters: params,
       startTime: new Date(model.startTime),
       endTime: new Date(model.endTime ?? Date.now()),
       status: "success",
@@ -352,14 +355,9 @@ export class TagalongCallbackHandler {
       metadata: prepared.metadata,
       context,
     };
-    if (provider === "openai" || provider === "azure") {
-      call.apiType =
-        model.kind === "llm"
-          ? "completions"
-          : call.responseId?.startsWith("resp_")
-            ? "responses"
-            : "chat-completions";
-    }
+    if (model.apiType !== undefined) call.apiType = model.apiType;
+    const settings = openAIParameters(params);
+    if (settings !== undefined) call.parameters = settings;
     if (output === undefined) {
       call.status = failedStatus(error);
       call.error = errorInfo(error);

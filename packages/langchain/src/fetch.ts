@@ -1,4 +1,4 @@
-import { callFetch, type FetchLike, isCallFetch } from "@tagalong/core/adapter";
+import { callFetch, type FetchLike, isCallFetch, openAIApiType } from "@tagalong/core/adapter";
 import { callScope } from "./call-scope";
 
 export type { FetchLike };
@@ -15,5 +15,17 @@ export function isTagalongFetch(fetch: unknown): boolean {
  * passes the request through untouched. `base` is the caller's own fetch, if any.
  */
 export function tagalongFetch(base?: FetchLike): FetchLike {
-  return callFetch(KIND, base, () => callScope.getStore()?.prepared);
+  return callFetch(KIND, base, (input) => {
+    const scope = callScope.getStore();
+    if (scope === undefined) return undefined;
+    scope.apiType ??= openAIApiType(urlOf(input));
+    return scope.prepared;
+  });
+}
+
+function urlOf(input: unknown): string {
+  if (typeof input === "string") return input;
+  if (input instanceof URL) return input.href;
+  const url = (input as { url?: unknown } | null)?.url;
+  return typeof url === "string" ? url : "";
 }

@@ -1,4 +1,11 @@
-import type { ChatMessage, CompletedCall } from "@tagalong/core/adapter";
+import {
+  type ChatMessage,
+  type CompletedCall,
+  isObject,
+  joinParts,
+  mediaKind,
+  mediaPlaceholder,
+} from "@tagalong/core/adapter";
 
 // Structural views of LangChain's classes, so that this module works with every @langchain/core copy.
 export interface MessageLike {
@@ -50,16 +57,33 @@ function roleOf(message: MessageLike): ChatMessage["role"] {
   return (role && ROLES[role]) || "user";
 }
 
-/** Text of LangChain message content: a string, or the text of its text parts. */
+const MEDIA_KINDS: Record<string, ReturnType<typeof mediaKind>> = {
+  image_url: "image",
+  image: "image",
+  input_audio: "audio",
+  audio: "audio",
+  video: "video",
+  file: "file",
+};
+
+/** One content part in the convention: text as it is, media (OpenAI's or LangChain's standard blocks) as a placeholder. */
+function partText(part: unknown): string {
+  if (typeof part === "string") return part;
+  if (!isObject(part)) return "";
+  if (typeof part.text === "string") return part.text;
+  const kind = typeof part.type === "string" ? MEDIA_KINDS[part.type] : undefined;
+  if (kind === undefined) return "";
+  const meta = isObject(part.metadata) ? part.metadata : {};
+  const file = isObject(part.file) ? part.file : {};
+  const name = part.filename ?? file.filename ?? meta.filename ?? meta.name;
+  const mime = part.mimeType ?? part.mime_type;
+  return mediaPlaceholder(kind === "file" && typeof mime === "string" ? mediaKind(mime) : kind, name);
+}
+
+/** Text of LangChain message content: a string, or its parts' texts joined with newlines. */
 export function contentText(content: unknown): string {
   if (typeof content === "string") return content;
-  if (!Array.isArray(content)) return "";
-  let text = "";
-  for (const part of content) {
-    if (typeof part === "string") text += part;
-    else if (part && typeof part === "object" && typeof part.text === "string") text += part.text;
-  }
-  return text;
+  return Array.isArray(content) ? joinParts(content.map(partText)) : "";
 }
 
 export function toChatMessage(message: MessageLike): ChatMessage {

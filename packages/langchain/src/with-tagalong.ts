@@ -17,8 +17,8 @@ function enter(runManager: RunManagerLike | undefined): CallScope | undefined {
   return { runId: runManager.runId, prepared: handler[ENTER_RUN](runManager) };
 }
 
-function exit(runManager: RunManagerLike, stream: boolean): void {
-  findHandler(runManager.handlers)?.[EXIT_RUN](runManager.runId, stream);
+function exit(runManager: RunManagerLike, scope: CallScope, stream: boolean): void {
+  findHandler(runManager.handlers)?.[EXIT_RUN](runManager.runId, stream, scope.apiType);
 }
 
 /**
@@ -45,7 +45,7 @@ async function* streamInRun<T>(
       yield step.value;
     }
   } finally {
-    exit(runManager!, true);
+    exit(runManager!, scope, true);
     // The consumer stopped early: close the model's stream as `yield*` would.
     if (!done) await inner.return?.(undefined);
   }
@@ -112,7 +112,7 @@ export function withTagalong<C extends AnyClass>(Base: C): C {
       try {
         return await callScope.run(scope, () => super._generate(messages, options, runManager));
       } finally {
-        exit(runManager!, false);
+        exit(runManager!, scope, false);
       }
     }
 

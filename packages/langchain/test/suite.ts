@@ -16,6 +16,12 @@ import {
 } from "@tagalong/core";
 import { createRecorder, type ModelCall, type Recorder, replyText } from "@tagalong/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  CONVENTION_IMAGE_URL,
+  CONVENTION_MODEL,
+  CONVENTION_TOOL,
+  completedCallConvention,
+} from "../../core/test/completed-call-convention";
 import { TagalongCallbackHandler, withTagalong } from "../src/index";
 import { useOffline } from "./offline";
 
@@ -132,6 +138,55 @@ export function langchainSuite(lc: LangChainModules): void {
 
     const ChatModel = withTagalong(lc.ChatOpenAI);
     const LLM = withTagalong(lc.OpenAI);
+
+    completedCallConvention(lc.label, () => ({
+      source: "langchain",
+      async run(scenario, { baseURL, apiKey, tagalong }) {
+        const model = new ChatModel({
+          model: CONVENTION_MODEL,
+          apiKey,
+          maxRetries: 0,
+          temperature: 0.5,
+          maxTokens: 20,
+          configuration: { baseURL },
+          callbacks: [new TagalongCallbackHandler(tagalong)],
+        });
+        const fail = () => {};
+        switch (scenario) {
+          case "text":
+            await model.invoke([new lc.SystemMessage("Be brief."), new lc.HumanMessage("Say hello")]);
+            break;
+          case "image":
+            await model.invoke([
+              new lc.HumanMessage({
+                content: [
+                  { type: "text", text: "What is in this picture?" },
+                  { type: "image_url", image_url: { url: CONVENTION_IMAGE_URL } },
+                ],
+              }),
+            ]);
+            break;
+          case "tool":
+            await model
+              .bindTools([{ type: "function", function: CONVENTION_TOOL }])
+              .invoke("Weather in Paris?");
+            break;
+          case "stream":
+            await drain(await model.stream("Say hello"));
+            break;
+          case "error":
+            await model.invoke("Say hello").catch(fail);
+            break;
+          case "abort":
+            await model
+              .stream("Say hello", { signal: AbortSignal.timeout(50) })
+              .then(drain)
+              .catch(fail);
+            break;
+        }
+        await lc.awaitAllCallbacks();
+      },
+    }));
 
     interface Setup {
       tagalong: Tagalong;

@@ -1,4 +1,11 @@
-import type { CallStatus, ChatMessage, CompletedCall, Metadata } from "@tagalong/core/adapter";
+import {
+  type CallStatus,
+  type ChatMessage,
+  type CompletedCall,
+  type Metadata,
+  openAIApiType,
+  openAIParameters,
+} from "@tagalong/core/adapter";
 import {
   chatInput,
   chatOutput,
@@ -12,13 +19,10 @@ export type ApiType = NonNullable<CompletedCall["apiType"]>;
 
 type Loose = Record<string, any>;
 
-/** The model endpoints Tagalong adds body fields to and records, by the SDK's request path. */
-export const MODEL_PATHS: ReadonlyMap<string, ApiType> = new Map<string, ApiType>([
-  ["/chat/completions", "chat-completions"],
-  ["/responses", "responses"],
-  ["/completions", "completions"],
-  ["/embeddings", "embeddings"],
-]);
+/** The model endpoint a request of the SDK addresses (Tagalong adds body fields to and records those only). */
+export function modelEndpoint(method: string | undefined, path: string | undefined): ApiType | undefined {
+  return method === "post" && path !== undefined ? openAIApiType(path) : undefined;
+}
 
 /** What the adapter keeps of a model call between its start and its end. */
 export interface CallRecord {
@@ -47,17 +51,6 @@ export function beginCall(call: CallRecord, apiType: ApiType, params: Loose, met
   call.metadata = metadata;
   const input = params[INPUT_KEY[apiType]];
   call.input = Array.isArray(input) ? input.slice() : input;
-}
-
-// Keys that are the call's input, model or transport rather than its settings.
-const NOT_PARAMETERS = new Set(["model", "messages", "input", "prompt", "instructions", "stream"]);
-
-function parameters(params: Loose): Record<string, unknown> | undefined {
-  let out: Record<string, unknown> | undefined;
-  for (const key in params) {
-    if (!NOT_PARAMETERS.has(key) && params[key] !== undefined) (out ??= {})[key] = params[key];
-  }
-  return out;
 }
 
 function input(call: CallRecord): ChatMessage[] {
@@ -140,7 +133,7 @@ export function completedCall(call: CallRecord, outcome: CallOutcome): Completed
     stream: outcome.stream,
     metadata: call.metadata ?? {},
   };
-  const settings = parameters(params);
+  const settings = openAIParameters(params);
   if (settings) out.parameters = settings;
   if (response) {
     const u = usage(response);

@@ -1,7 +1,7 @@
 import { type Metadata, TagalongError } from "@tagalong/core";
 import { isPlainObject, type Tagalong, withBodyFields } from "@tagalong/core/adapter";
 import type OpenAI from "openai";
-import { beginCall, type CallRecord, MODEL_PATHS } from "./completed-call";
+import { beginCall, type CallRecord, modelEndpoint } from "./completed-call";
 import { observeCall } from "./observe-call";
 import { headerNames, withTagalongHeaders } from "./request-headers";
 
@@ -70,7 +70,7 @@ function tagRequest(
   );
   if (headers !== options.headers) tagged.headers = headers;
   // Body fields only on the model endpoints: other endpoints may reject keys they do not know.
-  const apiType = options.method === "post" && options.path ? MODEL_PATHS.get(options.path) : undefined;
+  const apiType = modelEndpoint(options.method, options.path);
   if (apiType !== undefined && isPlainObject(options.body)) {
     tagged.body = withBodyFields(options.body, prepared.body);
     if (call) beginCall(call, apiType, options.body, prepared.metadata);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { errorInfo, failedStatus, isAbortError } from "./call-errors";
 import { callFetch } from "./call-fetch";
+import { joinParts, mediaKind, mediaPlaceholder, openAIApiType, openAIParameters } from "./convention";
 import { mergeHeaders } from "./headers";
 import { hasKeys, isObject, isPlainObject } from "./objects";
 import { observeStream, type StreamEnd } from "./observe-stream";
@@ -175,5 +176,59 @@ describe("callFetch", () => {
     });
     expect(JSON.parse(sent[0]!.body as string)).toEqual({ requesty: { user_id: "u" } });
     expect(sent[1]!.body).toBe("{}");
+  });
+});
+
+describe("the CompletedCall convention's pieces", () => {
+  it("media placeholders name the kind and, when given, the file", () => {
+    expect(mediaPlaceholder(mediaKind("image/png"), "cat.png")).toBe("[image: cat.png]");
+    expect(mediaPlaceholder(mediaKind("image"))).toBe("[image]");
+    expect(mediaPlaceholder(mediaKind("audio/wav"))).toBe("[audio]");
+    expect(mediaPlaceholder(mediaKind("application/pdf"), "")).toBe("[file]");
+    expect(joinParts(["a", "", "[image]", "b"])).toBe("a\n[image]\nb");
+  });
+
+  it("OpenAI's settings under neutral names, the rest under other, input and transport left out", () => {
+    expect(
+      openAIParameters({
+        model: "m",
+        messages: [],
+        stream: true,
+        stream_options: { include_usage: true },
+        temperature: 0.5,
+        max_completion_tokens: 20,
+        stop: "END",
+        tools: [{ type: "function", function: { name: "f" } }, { type: "web_search" }],
+        tool_choice: "auto",
+        response_format: { type: "json_object" },
+        reasoning_effort: "low",
+        user: undefined,
+      }),
+    ).toEqual({
+      temperature: 0.5,
+      maxTokens: 20,
+      stop: ["END"],
+      tools: ["f", "web_search"],
+      responseFormat: "json",
+      other: { reasoning_effort: "low" },
+    });
+    expect(
+      openAIParameters({
+        tools: [{ type: "function", name: "g" }],
+        tool_choice: { type: "function", name: "g" },
+      }),
+    ).toEqual({
+      tools: ["g"],
+      toolChoice: "g",
+    });
+    expect(openAIParameters({ model: "m", tool_choice: "required" })).toBeUndefined();
+  });
+
+  it("the API type from a request path or URL", () => {
+    expect(openAIApiType("/chat/completions")).toBe("chat-completions");
+    expect(openAIApiType("http://127.0.0.1:1/v1/responses?x=1")).toBe("responses");
+    expect(openAIApiType("/v1/completions")).toBe("completions");
+    expect(openAIApiType("/embeddings")).toBe("embeddings");
+    expect(openAIApiType("/responses/resp_1/cancel")).toBeUndefined();
   });
 });

@@ -26,7 +26,7 @@ function completedCall(overrides: Partial<CompletedCall> = {}): CompletedCall {
       { role: "tool", content: '{"temp":21}', toolCallId: "call_1" },
     ],
     output: [{ role: "assistant", content: "21 degrees in Paris." }],
-    parameters: { temperature: 0.2, max_tokens: 64 },
+    parameters: { temperature: 0.2, maxTokens: 64, other: { reasoning_effort: "low" } },
     usage: { inputTokens: 42, outputTokens: 7 },
     startTime: new Date("2026-11-22T10:00:00.000Z"),
     endTime: new Date("2026-11-22T10:00:01.250Z"),
@@ -118,7 +118,7 @@ describe("promptLayer: what reaches PromptLayer", () => {
       },
       request_start_time: "2026-11-22T10:00:00.000Z",
       request_end_time: "2026-11-22T10:00:01.250Z",
-      parameters: { temperature: 0.2, max_tokens: 64 },
+      parameters: { reasoning_effort: "low", temperature: 0.2, max_tokens: 64 },
       tags: ["checkout", "beta"],
       metadata: {
         langchain_run_id: "run-abc",
@@ -190,7 +190,7 @@ describe("promptLayer: what reaches PromptLayer", () => {
     tagalong.record(
       completedCall({
         stream: true,
-        parameters: { stream: true },
+        parameters: { temperature: 1 },
         output: [{ role: "assistant", content: "Hello there, streamed in five chunks." }],
         usage: { inputTokens: 5, outputTokens: 9 },
         metadata: { user: "u_s" },

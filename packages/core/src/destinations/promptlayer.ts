@@ -4,6 +4,7 @@ import { mergeMetadata } from "../merge";
 import { checkOptions, DELIVERY_OPTION_KEYS } from "../options";
 import { scrubSecrets } from "../redact";
 import type {
+  CallParameters,
   ChatMessage,
   CompletedCall,
   DeliveryStats,
@@ -116,6 +117,30 @@ function plMessage(m: ChatMessage): Record<string, unknown> {
   return out;
 }
 
+// The neutral parameter names under the names PromptLayer shows (OpenAI's request keys).
+const PARAMETER_NAMES: ReadonlyArray<[keyof CallParameters, string]> = [
+  ["temperature", "temperature"],
+  ["maxTokens", "max_tokens"],
+  ["topP", "top_p"],
+  ["topK", "top_k"],
+  ["presencePenalty", "presence_penalty"],
+  ["frequencyPenalty", "frequency_penalty"],
+  ["seed", "seed"],
+  ["stop", "stop"],
+  ["tools", "tools"],
+  ["toolChoice", "tool_choice"],
+  ["responseFormat", "response_format"],
+];
+
+/** A call's parameters as PromptLayer's `parameters`: OpenAI's names, other settings beside them. */
+function plParameters(parameters: CallParameters | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...parameters?.other };
+  if (parameters !== undefined) {
+    for (const [from, to] of PARAMETER_NAMES) if (parameters[from] !== undefined) out[to] = parameters[from];
+  }
+  return out;
+}
+
 const FUNCTION_NAMES = {
   "chat-completions": "chat.completions.create",
   responses: "responses.create",
@@ -146,7 +171,7 @@ export function promptLayerLogRequest(
     output: { type: "chat", messages: call.output.map(plMessage) },
     request_start_time: call.startTime.toISOString(),
     request_end_time: call.endTime.toISOString(),
-    parameters: call.parameters ?? {},
+    parameters: plParameters(call.parameters),
   };
   const m = call.metadata;
   const tags = m.tags;
