@@ -48,19 +48,7 @@ export interface LangChainModules {
 const MODEL = "gpt-4o-mini";
 const API_KEY = "sk-test-tagalong-langchain";
 
-const WEATHER_TOOL = {
-  type: "function",
-  function: {
-    name: "get_weather",
-    description: "The weather in a city",
-    parameters: {
-      type: "object",
-      properties: { city: { type: "string" } },
-      required: ["city"],
-      additionalProperties: false,
-    },
-  },
-};
+const WEATHER_TOOL = { type: "function", function: CONVENTION_TOOL };
 
 /** Whether this Node satisfies an `engines.node` range of the usual `>=N[.M]` form. */
 function nodeSatisfies(range: string | undefined): boolean {
