@@ -60,6 +60,47 @@ interface CallState {
 // of the package), so a model wrapped twice is handled once: by the outermost middleware.
 const calls = realmSingleton("tagalong.ai-sdk.calls", () => new WeakMap<object, CallState>());
 
+/**
+ * The AI SDK retries a failed attempt above the model (maxRetries, default 2), with the same prompt
+ * array: a failure it may retry is recorded as provisional, superseded when the next attempt of that
+ * prompt starts (the call is then logged once, from the first attempt's start), final otherwise.
+ */
+interface Provisional {
+  readonly startTime: number;
+  settle(final: boolean): void;
+}
+const provisional = new WeakMap<object, Provisional>();
+// Longer than the SDK waits between attempts: its backoff (2 s, 4 s, ...) or a Retry-After up to 60 s.
+const RETRY_WINDOW_MS = 65_000;
+
+/** Whether the AI SDK may retry after this error (what its retry loop checks). */
+const mayBeRetried = (error: unknown): boolean =>
+  (error as { isRetryable?: unknown } | undefined)?.isRetryable === true;
+
+/** The earlier attempt of this prompt, superseded now that another starts: its start time, if any. */
+function supersede(prompt: object): number | undefined {
+  const earlier = provisional.get(prompt);
+  if (earlier === undefined) return undefined;
+  provisional.delete(prompt);
+  earlier.settle(false);
+  return earlier.startTime;
+}
+
+/** A `final` promise for an attempt's failure the SDK may retry. */
+function provisionalOutcome(prompt: object, startTime: number): PromiseLike<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => settle(true), RETRY_WINDOW_MS);
+    (timer as { unref?: () => void }).unref?.();
+    const settle = (final: boolean): void => {
+      clearTimeout(timer);
+      if (provisional.get(prompt) === entry) provisional.delete(prompt);
+      resolve(final);
+    };
+    const entry: Provisional = { startTime, settle };
+    provisional.set(prompt, entry);
+  });
+}
+
 /** Claims a call for recording; undefined when it is not ours or another middleware already did. */
 function claim(params: object): CallState | undefined {
   const state = calls.get(params);
@@ -132,9 +173,11 @@ export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
 
   if (!tagalong.recordsCalls) return { specificationVersion: "v3", transformParams };
 
-  const finish = (start: CallStart, end: CallEnd): void => {
+  const finish = (start: CallStart, end: CallEnd, final?: PromiseLike<boolean>): void => {
     try {
-      tagalong.record(completedCall(start, end));
+      const call = completedCall(start, end);
+      if (final !== undefined) call.final = final;
+      tagalong.record(call);
     } catch (error) {
       tagalong.reportError(error);
     }
@@ -144,15 +187,22 @@ export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
   const begin = (params: CallParams, model: ModelInfo, stream: boolean): CallStart | undefined => {
     const state = claim(params);
     if (state === undefined) return undefined;
-    return { model, params, metadata: state.prepared.metadata, stream, startTime: Date.now() };
+    // A retry of an attempt that failed: one call, timed from its first attempt.
+    const startTime = supersede(params.prompt) ?? Date.now();
+    return { model, params, metadata: state.prepared.metadata, stream, startTime };
   };
 
-  /** Runs the model; a failure is recorded and rethrown unchanged. */
+  /** Runs the model; a failure is recorded (provisionally, if the SDK may retry it) and rethrown. */
   const run = async <R>(start: CallStart, call: () => PromiseLike<R>): Promise<R> => {
     try {
       return await call();
     } catch (error) {
-      finish(start, { status: failedStatus(error), output: [], error });
+      const status = failedStatus(error);
+      const final =
+        status === "error" && mayBeRetried(error)
+          ? provisionalOutcome(start.params.prompt, start.startTime)
+          : undefined;
+      finish(start, { status, output: [], error }, final);
       throw error;
     }
   };

@@ -514,6 +514,39 @@ describe.each(MAJORS)("$name", (major) => {
       expect(mismatches).toBe(0);
     }, 60_000);
 
+    it("a call the SDK retries is logged once: success after two 500s, error after three", async () => {
+      const tagalong = createTagalong({
+        destinations: [promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],
+        metadata: DEFAULTS,
+      });
+      const model = m.ai.wrapLanguageModel({
+        model: pc.model(pc.provider(m, rec.openaiBaseURL), MODEL_ID),
+        middleware: tagalongMiddleware(tagalong),
+      });
+      // retry-after-ms keeps the SDK's waits between attempts short.
+      rec.fail({ kind: "openai", status: 500, retryAfter: 0.01, times: 2 });
+      const result = await m.ai.generateText({ model, prompt: "hello", maxRetries: 2 });
+      expect(result.text).toBe(replyText("hello"));
+      await tagalong.flush();
+      expect(rec.calls().map((c) => c.status)).toEqual([500, 500, 200]);
+      expect(rec.promptLayer.logs().map((l) => l.body.status)).toEqual(["SUCCESS"]);
+      // One call, timed from its first attempt.
+      expect(Date.parse(rec.promptLayer.logs()[0]!.body.request_start_time)).toBeLessThanOrEqual(
+        rec.calls()[0]!.time,
+      );
+
+      await rec.reset();
+      rec.fail({ kind: "openai", status: 500, retryAfter: 0.01 });
+      await expect(m.ai.generateText({ model, prompt: "bye", maxRetries: 2 })).rejects.toThrow();
+      await tagalong.flush();
+      expect(rec.calls()).toHaveLength(3);
+      const logs = rec.promptLayer.logs();
+      expect(logs.map((l) => l.body.status)).toEqual(["ERROR"]);
+      expect(Date.parse(logs[0]!.body.request_start_time)).toBeLessThanOrEqual(rec.calls()[0]!.time);
+      expect(rec.promptLayer.duplicates()).toBe(0);
+      await tagalong.shutdown();
+    }, 30_000);
+
     it("end to end with PromptLayer: each call is logged with its metadata and prompt", async () => {
       const tagalong = createTagalong({
         destinations: [portkey(), promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],

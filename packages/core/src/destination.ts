@@ -9,7 +9,7 @@ export {
   type DeliveryQueueOptions,
   type DeliveryRequest,
   parseRetryAfter,
-} from "./delivery-queue";
+} from "./delivery";
 export { DeliveryError, formatIssue, InvalidMetadataError, TagalongError } from "./errors";
 export { headerBytes, headerJson, isSafeHeaderValue } from "./header";
 export { scrubSecrets } from "./redact";

@@ -8,7 +8,7 @@ export {
   type DeliveryQueueOptions,
   type DeliveryRequest,
   parseRetryAfter,
-} from "./delivery-queue";
+} from "./delivery";
 export {
   CLOUDFLARE_METADATA_HEADER,
   type CloudflareField,

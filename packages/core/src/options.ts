@@ -1,4 +1,4 @@
-import type { DeliveryOptions } from "./delivery-queue";
+import type { DeliveryOptions } from "./delivery";
 import { TagalongError } from "./errors";
 
 /** Edit distance between two short strings (option names), for did-you-mean hints. */
@@ -59,6 +59,7 @@ export function checkOptions(where: string, options: unknown, known: readonly st
 const DELIVERY_OPTIONS = {
   concurrency: true,
   maxQueue: true,
+  maxRetryMs: true,
   maxAttempts: true,
   timeoutMs: true,
   backoffMs: true,

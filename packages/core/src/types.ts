@@ -116,6 +116,13 @@ export interface CompletedCall {
   metadata: Metadata;
   /** Adapter-specific keys to record beside the metadata (e.g. LangChain run ids); strings only. */
   context?: Record<string, string>;
+  /**
+   * For a failed attempt its framework may still retry (the AI SDK retries above the model): resolves
+   * true when this is the call's outcome after all, false when a retry of the same call superseded it
+   * (that retry is recorded instead, so a call is logged once). Destinations wait for it off the
+   * caller's path; a flush, shutdown or exit drain takes the attempt as final.
+   */
+  final?: PromiseLike<boolean>;
 }
 
 /** What a destination adds to a request in flight. */

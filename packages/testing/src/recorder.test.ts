@@ -112,6 +112,64 @@ describe("failure modes", () => {
   });
 });
 
+describe("slow PromptLayer answers and duplicates", () => {
+  const KEY = "pl_slow_key_0123";
+  const log = (n: number) => ({
+    provider: "openai",
+    model: "m",
+    input: { type: "chat", messages: [{ role: "user", content: [{ type: "text", text: `call ${n}` }] }] },
+    output: { type: "chat", messages: [] },
+    request_start_time: "2026-11-20T10:00:00.000Z",
+    request_end_time: "2026-11-20T10:00:01.000Z",
+  });
+  const send = (rec: Recorder, body: unknown, signal?: AbortSignal) =>
+    fetch(`${rec.promptLayerURL}/log-request`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": KEY },
+      body: JSON.stringify(body),
+      signal,
+    });
+
+  it("a slow-answer rule stores the log at once and answers later; a retry of it counts as a duplicate", async () => {
+    const rec = await createRecorder({ promptLayerApiKey: KEY });
+    try {
+      const rule = rec.fail({ path: "/log-request", delayMs: 300, times: 1 });
+      const gaveUp = new AbortController();
+      const first = send(rec, log(1), gaveUp.signal).catch((e: Error) => e.name);
+      // Stored before it is answered.
+      await rec.waitFor((r) => r.promptLayer.logs().length === 1);
+      gaveUp.abort();
+      expect(await first).toBe("AbortError");
+      // The client retries the same body: stored again, counted as a duplicate.
+      expect((await send(rec, log(1))).status).toBe(201);
+      expect((await send(rec, log(2))).status).toBe(201);
+      expect(rule.hits).toBe(1);
+      expect(rec.promptLayer.logs()).toHaveLength(3);
+      expect(rec.promptLayer.duplicates()).toBe(1);
+      await rec.reset();
+      expect(rec.promptLayer.duplicates()).toBe(0);
+    } finally {
+      await rec.close();
+    }
+  });
+
+  it("promptLayerLatencyMs answers PromptLayer requests after storing them, and model calls at once", async () => {
+    const rec = await createRecorder({ promptLayerLatencyMs: 400 });
+    try {
+      const answered = send(rec, log(1)).then((r) => r.status);
+      await rec.waitFor((r) => r.promptLayer.logs().length === 1);
+      const early = await Promise.race([answered, new Promise((r) => setTimeout(() => r("pending"), 50))]);
+      expect(early).toBe("pending");
+      expect(await answered).toBe(201);
+      const client = new OpenAI({ apiKey: "sk-test", baseURL: rec.openaiBaseURL, maxRetries: 0 });
+      await client.chat.completions.create({ model: "m", messages });
+      expect(rec.calls()).toHaveLength(1);
+    } finally {
+      await rec.close();
+    }
+  });
+});
+
 describe("lifecycle", () => {
   it("close() leaves nothing listening, drops keep-alive and hung sockets, and is idempotent", async () => {
     const rec = await createRecorder();

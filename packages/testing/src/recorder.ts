@@ -62,6 +62,11 @@ function promptOfLog(id: number, body: Record<string, any>): Record<string, unkn
   return prompt;
 }
 
+/** A rule that only delays the answer (no status, hang or reset). */
+function isSlowAnswer(o: FailureOptions): boolean {
+  return o.delayMs !== undefined && o.status === undefined && !o.hang && !o.reset;
+}
+
 function matches(rule: Rule, req: RecordedRequest): boolean {
   const { path, kind } = rule.options;
   if (kind !== undefined && req.kind !== kind) return false;
@@ -77,6 +82,10 @@ function matches(rule: Rule, req: RecordedRequest): boolean {
  */
 export async function createRecorder(options: RecorderOptions = {}): Promise<Recorder> {
   const latencyMs = options.latencyMs ?? 0;
+  const promptLayerLatencyMs = options.promptLayerLatencyMs ?? 0;
+  // Accepted log-request bodies, for counting duplicates as they arrive (cheap at bench scale).
+  const loggedBodies = new Set<string>();
+  let duplicates = 0;
   const requests: RecordedRequest[] = [];
   const internals = new WeakMap<RecordedRequest, Internal>();
   const rules: Rule[] = [];
@@ -147,13 +156,20 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
     pending.add(res);
     res.on("close", () => pending.delete(res));
 
-    // Injected failures first: an outage does not look at the body.
-    const rule = rules.find((r) => r.active && r.remaining > 0 && matches(r, record));
+    // Injected failures first: an outage does not look at the body. A slow-answer rule is no failure:
+    // the request is answered as usual, only later.
+    const rule = rules.length
+      ? rules.find((r) => r.active && r.remaining > 0 && matches(r, record))
+      : undefined;
+    let answerDelayMs = record.kind === "promptlayer" ? promptLayerLatencyMs : 0;
     if (rule) {
       rule.hits++;
       rule.remaining--;
-      failRequest(rule, record, res);
-      return;
+      if (!isSlowAnswer(rule.options)) {
+        failRequest(rule, record, res);
+        return;
+      }
+      answerDelayMs += rule.options.delayMs!;
     }
 
     if (headerBlockBytes(record.rawHeaders) > MAX_HEADER_BYTES) {
@@ -175,7 +191,7 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
         return;
       }
       const n = ++modelSeq;
-      if (latencyMs > 0) await sleep(latencyMs);
+      if (latencyMs + answerDelayMs > 0) await sleep(latencyMs + answerDelayMs);
       if (res.destroyed) return;
       const requestId = `req_rec_${n}`;
       internal.requestId = requestId;
@@ -197,8 +213,18 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
       const endpoint = PROMPTLAYER_ROUTES[path as keyof typeof PROMPTLAYER_ROUTES] as PromptLayerEndpoint;
       const answer = answerPromptLayer(endpoint, body, headers, pl, options.promptLayerApiKey);
       record.violations.push(...answer.violations);
-      if (answer.logId !== undefined) internal.logId = answer.logId;
+      if (answer.logId !== undefined) {
+        internal.logId = answer.logId;
+        if (loggedBodies.has(rawBody)) duplicates++;
+        else loggedBodies.add(rawBody);
+      }
       if (answer.requestId !== undefined) internal.trackRequestId = answer.requestId;
+      // Stored already; the answer may come late (latency, a slow-answer rule), or never reach a
+      // client that gave up.
+      if (answerDelayMs > 0) {
+        await sleep(answerDelayMs);
+        if (res.destroyed) return;
+      }
       sendJson(res, answer.status, answer.payload);
       return;
     }
@@ -416,6 +442,7 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
       logs,
       tracks,
       requests: () => requests.filter((r) => r.kind === "promptlayer"),
+      duplicates: () => duplicates,
       violations: () => violations().filter((v) => /^#\d+ \/(log-request|rest\/)/.test(v)),
     },
     violations,
@@ -478,6 +505,8 @@ export async function createRecorder(options: RecorderOptions = {}): Promise<Rec
       seq = 0;
       modelSeq = 0;
       pl.reset();
+      loggedBodies.clear();
+      duplicates = 0;
       secrets.reset();
       if (!closed && !listening) await listen(port);
     },

@@ -134,6 +134,11 @@ export interface FailureOptions {
   reset?: boolean;
   /** Seconds for a `retry-after` header (also sent as `retry-after-ms`). */
   retryAfter?: number;
+  /**
+   * A slow answer instead of a failure: the request is processed (and a log stored) at once, and the
+   * answer is sent `delayMs` later. A client that gives up before then and retries makes a duplicate.
+   */
+  delayMs?: number;
   /** Replace the error body. */
   body?: unknown;
 }
@@ -156,6 +161,11 @@ export interface WaitForOptions {
 export interface RecorderOptions {
   /** Delay (ms) before every model answer (and before the first stream chunk). Default 0. */
   latencyMs?: number;
+  /**
+   * Delay (ms) before every PromptLayer answer; the request is processed and stored first. Default 0.
+   * For a remote API's latency (50-300 ms).
+   */
+  promptLayerLatencyMs?: number;
   /** The PromptLayer key to require in `X-API-KEY`. Default: any non-empty value is accepted. */
   promptLayerApiKey?: string;
   /** Port to listen on (default 0: a random free port). Always bound to 127.0.0.1. */
@@ -169,6 +179,11 @@ export interface PromptLayerView {
   tracks(): PromptLayerTrack[];
   /** Every PromptLayer request as recorded (including failed, hung and rejected ones). */
   requests(): RecordedRequest[];
+  /**
+   * Accepted log-requests whose body is byte for byte one already accepted: the same call logged
+   * again (a retry of a request the service had stored).
+   */
+  duplicates(): number;
   violations(): string[];
 }
 

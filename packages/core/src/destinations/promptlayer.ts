@@ -1,4 +1,4 @@
-import { createDeliveryQueue, type DeliveryContext, type DeliveryOptions } from "../delivery-queue";
+import { createDeliveryQueue, type DeliveryContext, type DeliveryOptions } from "../delivery";
 import { DeliveryError, InvalidMetadataError, TagalongError } from "../errors";
 import { mergeMetadata } from "../merge";
 import { checkOptions, DELIVERY_OPTION_KEYS } from "../options";
@@ -352,6 +352,8 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
     check: checkPromptLayer,
     record(call) {
       queue.push(async (ctx) => {
+        // An attempt a retry may supersede: nothing to log if one did.
+        if (call.final !== undefined && !(await ctx.settle(call.final, true))) return false;
         const answer = await ctx.post({
           label: "log-request",
           url: `${baseURL}/log-request`,

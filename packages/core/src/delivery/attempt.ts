@@ -1,0 +1,115 @@
+// One HTTP attempt: a JSON POST with a timeout, its answer sorted into delivered, worth retrying, or
+// refused for good. Errors carry a sanitized summary, never the runtime's error object (whose cause
+// chain can hold request headers, and with them an API key).
+
+export type Attempt =
+  | { ok: true; status: number; body: unknown }
+  | {
+      ok: false;
+      /** HTTP status, when the service answered. */
+      status?: number;
+      /** What went wrong, in words: "HTTP 503 (...)", "network error (fetch failed: ECONNREFUSED)". */
+      reason: string;
+      retryable: boolean;
+      retryAfterMs?: number;
+    };
+
+/** Retry-After as ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Network errors, timeouts, 408, 429 and 5xx are worth retrying; any other 4xx is not. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** The server's own words on a failure, short: PromptLayer's `message`, a 422's `detail`, or the text. */
+function describeAnswer(text: string): string {
+  let said = text;
+  try {
+    const json = JSON.parse(text) as { message?: unknown; detail?: unknown };
+    if (typeof json?.message === "string") said = json.message;
+    else if (json?.detail !== undefined) said = JSON.stringify(json.detail);
+  } catch {
+    // Not JSON: the text as it came.
+  }
+  said = said.replace(/\s+/g, " ").trim();
+  return said.length > 300 ? `${said.slice(0, 300)}...` : said;
+}
+
+/** A network error in words: the message and the codes of its cause chain (ECONNREFUSED, ...). */
+function describeNetworkError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const codes: string[] = [];
+  let cause = (error as { cause?: unknown })?.cause;
+  for (let depth = 0; cause !== undefined && cause !== null && depth < 4; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === "string" && !codes.includes(code)) codes.push(code);
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return `network error (${message}${codes.length ? `: ${codes.join(", ")}` : ""})`;
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+
+/** Lets a pending timer not hold the process open (Node); a no-op where timers are numbers. */
+export function unref(timer: Timer): Timer {
+  (timer as { unref?: () => void }).unref?.();
+  return timer;
+}
+
+/**
+ * POSTs once. `track` is told of the attempt's AbortController (so a shutdown can cut it) and returns
+ * the function that forgets it.
+ */
+export async function attempt(
+  fetchFn: typeof fetch,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  track: (controller: AbortController) => () => void,
+): Promise<Attempt> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = unref(
+    setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs),
+  );
+  const untrack = track(controller);
+  try {
+    const res = await fetchFn(url, { ...init, signal: controller.signal });
+    const text = await res.text();
+    if (res.ok) {
+      let body: unknown;
+      if (text) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+      }
+      return { ok: true, status: res.status, body };
+    }
+    const said = describeAnswer(text);
+    return {
+      ok: false,
+      status: res.status,
+      reason: `HTTP ${res.status}${said ? ` (${said})` : ""}`,
+      retryable: isRetryableStatus(res.status),
+      retryAfterMs: parseRetryAfter(res.headers.get("retry-after")),
+    };
+  } catch (error) {
+    if (timedOut) return { ok: false, reason: `timed out after ${timeoutMs} ms`, retryable: true };
+    return { ok: false, reason: describeNetworkError(error), retryable: true };
+  } finally {
+    clearTimeout(timer);
+    untrack();
+  }
+}

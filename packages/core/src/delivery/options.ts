@@ -1,0 +1,82 @@
+// The settings of a delivery queue: what a user may tune on an after-the-call destination, and the
+// defaults, sized for a remote API answering in 50-300 ms.
+
+/** The delivery settings a user may tune on an after-the-call destination. */
+export interface DeliveryOptions {
+  /**
+   * Deliveries in flight at once (default 128: about 2,500 calls/s at 50 ms a request, 400 at 300 ms).
+   * Requests reuse keep-alive connections (the runtime's fetch pools them per origin). A delivery handed
+   * to a serverless wait-until hook runs on its own, carried by the invocation that recorded it.
+   */
+  concurrency?: number;
+  /**
+   * Calls waiting or in flight before new ones are dropped, counted in `stats().dropped` and reported
+   * (default 10,000: a burst of 10,000 calls, or several minutes of an outage at a steady rate).
+   */
+  maxQueue?: number;
+  /**
+   * How long one delivery keeps being retried after its first failure, in ms (default 600,000: 10
+   * minutes). Retries are bounded by time, not by attempts: while the service is down a circuit
+   * breaker holds every delivery and probes at intervals, so an outage shorter than this loses nothing
+   * that fits in the queue.
+   */
+  maxRetryMs?: number;
+  /** Attempts per request, the first included (default: no limit; `maxRetryMs` bounds retries). */
+  maxAttempts?: number;
+  /**
+   * Per-attempt timeout in ms, the answer's body included (default 30,000). Long enough for slow
+   * ingestion: a request answered within it counts as sent, however late; one cut off is retried,
+   * and if the service had stored it all the same, that retry is a duplicate.
+   */
+  timeoutMs?: number;
+  /** First retry delay (and probe interval) in ms; doubles per failure, with jitter (default 500). */
+  backoffMs?: number;
+  /** Longest computed retry delay or probe interval in ms (default 30,000). */
+  maxBackoffMs?: number;
+  /** Longest wait a `Retry-After` answer may impose, in ms (default 60,000). */
+  maxRetryAfterMs?: number;
+  /**
+   * When the process is about to exit normally (Node's `beforeExit`) with work pending, keep it alive
+   * up to this many ms to finish; what is still pending then is abandoned and reported with its cause
+   * (default 5000; 0 abandons and reports at once). `process.exit()` and signals skip all this: await
+   * `shutdown()` (it has a deadline) before them.
+   */
+  exitTimeoutMs?: number;
+  /** The fetch to send with (default: the global fetch). */
+  fetch?: typeof fetch;
+}
+
+export const DELIVERY_DEFAULTS = {
+  concurrency: 128,
+  maxQueue: 10_000,
+  maxRetryMs: 600_000,
+  maxAttempts: Number.POSITIVE_INFINITY,
+  timeoutMs: 30_000,
+  backoffMs: 500,
+  maxBackoffMs: 30_000,
+  maxRetryAfterMs: 60_000,
+  exitTimeoutMs: 5000,
+} as const;
+
+/** Consecutive failed attempts (network errors, timeouts, 408, 429, 5xx) that open the circuit. */
+export const BREAKER_THRESHOLD = 5;
+
+export type DeliverySettings = { -readonly [K in keyof typeof DELIVERY_DEFAULTS]: number };
+
+const positive = (value: number | undefined, fallback: number, min: number): number =>
+  typeof value === "number" && !Number.isNaN(value) ? Math.max(min, value) : fallback;
+
+export function deliverySettings(options: DeliveryOptions): DeliverySettings {
+  const d = DELIVERY_DEFAULTS;
+  return {
+    concurrency: Math.floor(positive(options.concurrency, d.concurrency, 1)),
+    maxQueue: Math.floor(positive(options.maxQueue, d.maxQueue, 1)),
+    maxRetryMs: positive(options.maxRetryMs, d.maxRetryMs, 0),
+    maxAttempts: positive(options.maxAttempts, d.maxAttempts, 1),
+    timeoutMs: positive(options.timeoutMs, d.timeoutMs, 1),
+    backoffMs: positive(options.backoffMs, d.backoffMs, 0),
+    maxBackoffMs: positive(options.maxBackoffMs, d.maxBackoffMs, 0),
+    maxRetryAfterMs: positive(options.maxRetryAfterMs, d.maxRetryAfterMs, 0),
+    exitTimeoutMs: positive(options.exitTimeoutMs, d.exitTimeoutMs, 0),
+  };
+}

@@ -1,0 +1,311 @@
+import { describe, expect, it } from "vitest";
+import { useRecorder } from "../../test/use-recorder";
+import { DeliveryError } from "../errors";
+import type { Logger } from "../types";
+import { parseRetryAfter } from "./attempt";
+import { createDeliveryQueue, type DeliveryQueueOptions } from "./queue";
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const recorder = useRecorder();
+
+function queue(options: Partial<DeliveryQueueOptions> = {}) {
+  const errors: unknown[] = [];
+  const q = createDeliveryQueue({ destination: "test", backoffMs: 5, ...options });
+  q.attach({ logger: silent, reportError: (e) => errors.push(e) });
+  return { q, errors };
+}
+
+let bodies = 0;
+/** A minimal body the recorder's /log-request accepts (201 `{id}`); each one distinct. */
+function logBody() {
+  const now = new Date().toISOString();
+  return {
+    provider: "openai",
+    model: `m-${++bodies}`,
+    input: { type: "chat", messages: [] },
+    output: { type: "chat", messages: [] },
+    request_start_time: now,
+    request_end_time: now,
+  };
+}
+
+const post = (url: string) => ({
+  label: "log-request",
+  url: `${url}/log-request`,
+  headers: { "X-API-KEY": "k" },
+  body: logBody(),
+});
+
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+describe("parseRetryAfter", () => {
+  it("reads delta-seconds and HTTP dates, and ignores what it cannot read", () => {
+    const now = Date.parse("2026-11-22T10:00:00Z");
+    expect(parseRetryAfter("2", now)).toBe(2000);
+    expect(parseRetryAfter("0.25", now)).toBe(250);
+    expect(parseRetryAfter("Sun, 22 Nov 2026 10:00:30 GMT", now)).toBe(30_000);
+    expect(parseRetryAfter("Sun, 22 Nov 2026 09:00:00 GMT", now)).toBe(0);
+    expect(parseRetryAfter("soon", now)).toBeUndefined();
+    expect(parseRetryAfter("", now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+});
+
+describe("createDeliveryQueue", () => {
+  it("starts jobs on a later macrotask, never inside push or its microtasks", async () => {
+    const { q } = queue();
+    let started = false;
+    expect(
+      q.push(async () => {
+        started = true;
+      }),
+    ).toBe(true);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(started).toBe(false);
+    expect(q.stats().queued).toBe(1);
+    await q.flush();
+    expect(started).toBe(true);
+    expect(q.stats()).toEqual({ queued: 0, sent: 1, retried: 0, failed: 0, dropped: 0, abandoned: 0 });
+  });
+
+  it("runs at most `concurrency` jobs at once, in the order pushed", async () => {
+    const { q } = queue({ concurrency: 2 });
+    const g = gate();
+    let running = 0;
+    let most = 0;
+    const order: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      q.push(async () => {
+        order.push(i);
+        most = Math.max(most, ++running);
+        await g.opened;
+        running--;
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(order).toEqual([0, 1]);
+    g.open();
+    await q.flush();
+    expect(most).toBe(2);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it("a job that throws is counted as failed and reported; flush still resolves", async () => {
+    const { q, errors } = queue();
+    q.push(async () => {
+      throw new Error("boom");
+    });
+    q.push(async () => {});
+    await q.flush();
+    expect(errors.map((e) => (e as Error).message)).toEqual(["boom"]);
+    expect(q.stats()).toMatchObject({ sent: 1, failed: 1 });
+  });
+
+  it("backs off exponentially between retries (half the step plus jitter)", async () => {
+    recorder.rec.fail({ path: "/log-request", status: 500, times: 3 });
+    const { q } = queue({ backoffMs: 40, random: () => 0 });
+    let answer: unknown;
+    q.push(async (ctx) => {
+      answer = await ctx.post(post(recorder.rec.url));
+    });
+    await q.flush();
+    expect(answer).toMatchObject({ id: 1, success: true });
+    const times = recorder.rec.requests.map((r) => r.time);
+    expect(recorder.rec.requests.map((r) => r.status)).toEqual([500, 500, 500, 201]);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // With random() = 0 the delays are 20, 40 and 80 ms.
+    expect(gaps[0]).toBeGreaterThanOrEqual(18);
+    expect(gaps[1]).toBeGreaterThanOrEqual(38);
+    expect(gaps[2]).toBeGreaterThanOrEqual(78);
+    expect(q.stats()).toMatchObject({ sent: 1, retried: 3 });
+  });
+
+  it("gives up after maxAttempts with the last status", async () => {
+    recorder.rec.fail({ path: "/log-request", status: 503 });
+    const { q, errors } = queue({ maxAttempts: 2 });
+    q.push((ctx) => ctx.post(post(recorder.rec.url)).then(() => {}));
+    await q.flush();
+    expect(recorder.rec.requests).toHaveLength(2);
+    const error = errors[0] as DeliveryError;
+    expect(DeliveryError.isInstance(error)).toBe(true);
+    expect([error.destination, error.status, error.attempts]).toEqual(["test", 503, 2]);
+    expect(error.message).toMatch(
+      /^test: log-request to .* failed with HTTP 503 \(recorder: injected 503\), after 2 attempts over \d+\.\d s$/,
+    );
+  });
+
+  it("does not retry a 4xx other than 408 and 429", async () => {
+    const { q, errors } = queue();
+    q.push((ctx) =>
+      ctx.post({ label: "nowhere", url: `${recorder.rec.url}/nowhere`, body: {} }).then(() => {}),
+    );
+    await q.flush();
+    expect(recorder.rec.requests).toHaveLength(1);
+    expect((errors[0] as DeliveryError).status).toBe(404);
+    expect(q.stats()).toMatchObject({ retried: 0, failed: 1 });
+  });
+
+  it("caps a long Retry-After at maxRetryAfterMs", async () => {
+    recorder.rec.fail({ path: "/log-request", status: 429, retryAfter: 3600, times: 1 });
+    const { q } = queue({ maxRetryAfterMs: 30 });
+    q.push((ctx) => ctx.post(post(recorder.rec.url)).then(() => {}));
+    await q.flush();
+    expect(recorder.rec.requests.map((r) => r.status)).toEqual([429, 201]);
+  });
+
+  it("a body that is not JSON fails at once, without a request", async () => {
+    const { q, errors } = queue();
+    q.push((ctx) =>
+      ctx.post({ label: "bad", url: `${recorder.rec.url}/log-request`, body: { n: 1n } }).then(() => {}),
+    );
+    await q.flush();
+    expect(recorder.rec.requests).toHaveLength(0);
+    expect((errors[0] as Error).message).toBe("test: bad body is not serialisable as JSON");
+  });
+
+  it("scrubs secrets from errors", async () => {
+    const { q, errors } = queue({ secrets: ["s3cr3t-value"] });
+    q.push((ctx) =>
+      ctx.post({ label: "x", url: `${recorder.rec.url}/nowhere?k=s3cr3t-value`, body: {} }).then(() => {}),
+    );
+    await q.flush();
+    expect((errors[0] as Error).message).toContain("k=[redacted]");
+    expect((errors[0] as Error).message).not.toContain("s3cr3t-value");
+  });
+
+  it("reports through the console when no host is attached", async () => {
+    const q = createDeliveryQueue({ destination: "test" });
+    const warnings: unknown[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args.join(" "));
+    try {
+      q.push(async () => {
+        throw new Error("lost");
+      });
+      await q.flush();
+    } finally {
+      console.warn = original;
+    }
+    expect(warnings).toEqual(["[tagalong] lost"]);
+  });
+
+  it("keeps delivering when every fetch resolves in microtasks and the caller never yields to a macrotask", async () => {
+    const sent: string[] = [];
+    const answer = { ok: true, status: 201, headers: new Headers(), text: async () => '{"id":1}' };
+    const inMemory = (async (_url: string, init: RequestInit) => {
+      sent.push(init.body as string);
+      return answer;
+    }) as unknown as typeof fetch;
+    const { q, errors } = queue({ fetch: inMemory, concurrency: 8, maxQueue: 100 });
+    for (let i = 0; i < 5000; i++) {
+      // A call answered in memory: only microtasks between two records.
+      await Promise.resolve();
+      q.push((ctx) => ctx.post({ label: "log-request", url: "http://in-memory/log-request", body: { i } }));
+    }
+    await q.flush();
+    expect(sent).toHaveLength(5000);
+    expect(new Set(sent).size).toBe(5000);
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 5000, dropped: 0, failed: 0 });
+    expect(errors).toEqual([]);
+  });
+
+  it("while the service is down, the circuit breaker stops spending attempts; everything goes once it answers", async () => {
+    const outage = recorder.rec.fail({ path: "/log-request", status: 503 });
+    const { q, errors } = queue({ concurrency: 20, backoffMs: 40, maxBackoffMs: 80 });
+    for (let i = 0; i < 40; i++) q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await recorder.rec.waitFor((r) => r.promptLayer.requests().length >= 20);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const attemptsWhileDown = outage.hits;
+    outage.clear();
+    await q.flush();
+    // Without the breaker, 20 deliveries retrying every 20-80 ms would make well over 100 attempts in
+    // 500 ms; with it, the first wave and one probe at a time.
+    expect(attemptsWhileDown).toBeGreaterThanOrEqual(20);
+    expect(attemptsWhileDown).toBeLessThan(60);
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(40);
+    expect(recorder.rec.promptLayer.duplicates()).toBe(0);
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 40, failed: 0, dropped: 0, abandoned: 0 });
+    expect(errors).toEqual([]);
+  });
+
+  it("retries are bounded by time (maxRetryMs), and the failure names the last error", async () => {
+    recorder.rec.fail({ path: "/log-request", status: 503 });
+    const { q, errors } = queue({ maxRetryMs: 150, backoffMs: 20, maxBackoffMs: 20 });
+    q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await q.flush();
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 0, failed: 1 });
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).message).toMatch(/HTTP 503/);
+    expect(recorder.rec.promptLayer.requests().length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a slow answer within timeoutMs counts as sent and is never sent twice; one past it is retried (a duplicate)", async () => {
+    const slow = recorder.rec.fail({ path: "/log-request", delayMs: 300 });
+    const patient = queue({ timeoutMs: 3000 });
+    for (let i = 0; i < 5; i++) patient.q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await patient.q.flush();
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(5);
+    expect(recorder.rec.promptLayer.duplicates()).toBe(0);
+    expect(patient.q.stats()).toMatchObject({ sent: 5, retried: 0, failed: 0 });
+
+    // The at-least-once case the timeout exists for: cut off after the service stored the log.
+    await recorder.rec.reset();
+    recorder.rec.fail({ path: "/log-request", delayMs: 300, times: 1 });
+    const hasty = queue({ timeoutMs: 100 });
+    hasty.q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await hasty.q.flush();
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(2);
+    expect(recorder.rec.promptLayer.duplicates()).toBe(1);
+    expect(hasty.q.stats()).toMatchObject({ sent: 1, retried: 1 });
+    expect(slow.hits).toBe(5);
+  });
+
+  it("shutdown abandons what hangs at its deadline and says what it was waiting on", async () => {
+    recorder.rec.fail({ path: "/log-request", hang: true });
+    const { q, errors } = queue({ concurrency: 2, timeoutMs: 60_000 });
+    for (let i = 0; i < 5; i++) q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await recorder.rec.waitFor((r) => r.promptLayer.requests().length === 2);
+    await q.shutdown({ timeoutMs: 100 });
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 0, failed: 0, abandoned: 5 });
+    expect(errors.map((e) => (e as Error).message)).toEqual([
+      expect.stringMatching(
+        /^test: abandoned 5 deliveries still pending when the destination shut down \(waited 100 ms\): 2 waiting for an answer \(the oldest for \d+\.\d s\); 3 not started$/,
+      ),
+    ]);
+    expect(recorder.rec.promptLayer.requests()).toHaveLength(2);
+  });
+
+  it("a header fetch refuses is reported at once, not retried, without the runtime's error object or the key it held", async () => {
+    const key = "pl_secret_0123456789\nX";
+    const { q, errors } = queue({ secrets: [key] });
+    q.push((ctx) => ctx.post({ ...post(recorder.rec.url), headers: { "X-API-KEY": key } }));
+    await q.flush();
+    const error = errors[0] as DeliveryError;
+    expect(DeliveryError.isInstance(error)).toBe(true);
+    expect(error.cause).toBeUndefined();
+    expect(error.message).toMatch(/^test: log-request headers are not valid \(/);
+    expect(error.message).not.toContain("pl_secret_0123456789");
+    expect(recorder.rec.requests).toHaveLength(0);
+  });
+
+  it("settle() holds a delivery until it is final, and a flush releases it", async () => {
+    const { q } = queue();
+    let final!: (value: boolean) => void;
+    const superseded = new Promise<boolean>((resolve) => (final = resolve));
+    q.push(async (ctx) => ((await ctx.settle(superseded, true)) ? ctx.post(post(recorder.rec.url)) : false));
+    const held = new Promise<boolean>(() => {});
+    q.push(async (ctx) => ((await ctx.settle(held, true)) ? ctx.post(post(recorder.rec.url)) : false));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    final(false);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await q.flush();
+    // The superseded one sent nothing and counts nowhere; the held one went out when flush began.
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(1);
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 1, failed: 0 });
+  });
+});
