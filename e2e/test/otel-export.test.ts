@@ -227,8 +227,8 @@ describe(`OTLP export through the real OpenTelemetry SDK, ${CALLS} concurrent ca
 });
 
 describe("trace continuity", () => {
-  // LangChain's handler makes its root run id the trace unless traceFromRuns is off.
-  for (const [name, build] of adapters({ traceFromRuns: false })) {
+  // LangChain's handler with its defaults: its implied trace (the root run id) defers to the OTel trace.
+  for (const [name, build] of adapters()) {
     it(`${name}: with propagateTraceId, the active trace id reaches Portkey's trace header and Requesty's trace_id`, async () => {
       const tagalong = createTagalong({
         destinations: [portkey(), requesty(), openTelemetry({ trace, propagateTraceId: true })],

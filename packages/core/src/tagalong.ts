@@ -71,6 +71,12 @@ export interface Tagalong {
   stats(): Record<string, DeliveryStats>;
   /** Reports a failure that happened off the caller's path to onError and the logger. Never throws. */
   reportError(error: unknown): void;
+  /**
+   * The trace a destination supplies here for a call that sets none (the active OpenTelemetry trace id,
+   * with `openTelemetry({ propagateTraceId: true })`), or undefined. An adapter whose own trace is only
+   * implied (LangChain's root run id) defers to it.
+   */
+  defaultTrace(): string | undefined;
 }
 
 const DEFAULT_MAX_HEADER_BYTES = 8 * 1024;
@@ -284,20 +290,23 @@ export function createTagalong(options: TagalongOptions): Tagalong {
     return prepared;
   };
 
+  const defaultTrace = (): string | undefined => {
+    for (const d of traceSources) {
+      try {
+        const trace = d.defaultTrace!();
+        if (trace !== undefined) return trace;
+      } catch (error) {
+        reportError(error);
+      }
+    }
+    return undefined;
+  };
   // A call that sets no trace, in no scope or defaults that set one, takes a destination's default trace.
   const withDefaultTrace = (perCall: Metadata | undefined): Metadata | undefined => {
     if ((perCall?.trace ?? currentScope()?.metadata.trace ?? frozenDefaults.trace) !== undefined)
       return perCall;
-    for (const d of traceSources) {
-      let trace: string | undefined;
-      try {
-        trace = d.defaultTrace!();
-      } catch (error) {
-        reportError(error);
-      }
-      if (trace !== undefined) return { ...perCall, trace };
-    }
-    return perCall;
+    const trace = defaultTrace();
+    return trace === undefined ? perCall : { ...perCall, trace };
   };
   const resolveCall =
     traceSources.length === 0 ? resolve : (perCall?: Metadata) => resolve(withDefaultTrace(perCall));
@@ -322,6 +331,7 @@ export function createTagalong(options: TagalongOptions): Tagalong {
     recordsCalls: recorders.length > 0,
     logger,
     prepare: withCallDebug(prepare, logger, destinations),
+    defaultTrace: traceSources.length === 0 ? () => undefined : defaultTrace,
     record(call) {
       for (const d of recorders) {
         try {

@@ -11,8 +11,9 @@ import { type RunLabels, runMetadata } from "./run-metadata";
 
 /**
  * Resolves and checks a run's metadata with `tagalong.prepare` (defaults < scopes < this run).
- * The run's trace (its LangChain root run id) applies only when neither the run's `tagalong` key
- * nor a `withMetadata` scope sets one. Implied values a rule refuses are dropped (`onDrop` is told
+ * The run's trace (its LangChain root run id) applies only when neither the run's `tagalong` key,
+ * a `withMetadata` scope nor a destination's default trace (the active OpenTelemetry trace id, with
+ * `propagateTraceId`) sets one. Implied values a rule refuses are dropped (`onDrop` is told
  * which); anything else wrong throws InvalidMetadataError.
  */
 export function prepareRun(
@@ -21,7 +22,12 @@ export function prepareRun(
   trace: string | undefined,
   onDrop: (issues: readonly MetadataIssue[]) => void,
 ): PreparedCall {
-  if (trace !== undefined && currentMetadata().trace !== undefined) trace = undefined;
+  if (
+    trace !== undefined &&
+    (currentMetadata().trace !== undefined || tagalong.defaultTrace() !== undefined)
+  ) {
+    trace = undefined;
+  }
   try {
     return tagalong.prepare(runMetadata(labels.explicit, labels.implied, trace) as Metadata);
   } catch (error) {

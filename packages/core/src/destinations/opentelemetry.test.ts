@@ -202,6 +202,7 @@ describe("openTelemetry()", () => {
       expect(prepared.headers[PORTKEY_TRACE_HEADER]).toBe(traceId);
       expect(prepared.body.requesty).toMatchObject({ trace_id: traceId });
       expect(tagalong.prepare().metadata.trace).toBe(traceId);
+      expect(tagalong.defaultTrace()).toBe(traceId);
     });
 
     it("never overrides a trace the call, a scope or the defaults set", () => {
@@ -229,6 +230,7 @@ describe("openTelemetry()", () => {
         setup({ propagateTraceId: true }, () => invalid).tagalong.prepare().metadata.trace,
       ).toBeUndefined();
       expect(setup({}, () => outer).tagalong.prepare().metadata.trace).toBeUndefined();
+      expect(setup({}, () => outer).tagalong.defaultTrace()).toBeUndefined();
     });
   });
 });
