@@ -1,6 +1,8 @@
 // Doc tests: every TypeScript and JavaScript block of every README.md and docs/**/*.md compiles and
 // runs as a newcomer would copy it.
 //
+// 0. Every relative link in those files resolves, and no doc or source refers to reference files kept
+//    outside the repository.
 // 1. The blocks are extracted (scripts/doc-tests/extract.mjs) and written into a fresh project outside
 //    the workspace that has the packed packages installed by npm, as a user installs them (the pack
 //    smoke test's machinery, scripts/lib/consumer.mjs), with the third-party packages the blocks import.
@@ -18,12 +20,19 @@
 // line is `// doc-test: types-only` only declares, so its fragments are type-checked only);
 // ```ts norun type-checks a block that is not a program to run (a Worker, a route handler);
 // ```ts resolution=bundler checks it with that resolution only (Next.js projects never use node16).
-// Failures name the Markdown file and line. `--no-run` skips step 3; `--keep` keeps the project.
+// Failures name the Markdown file and line. `--links-only` stops before installing; `--no-run` skips
+// step 3; `--keep` keeps the project.
 import { spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { docFiles, extractBlocks, importedPackages, referencedTypes } from "./doc-tests/extract.mjs";
+import {
+  docFiles,
+  extractBlocks,
+  importedPackages,
+  referencedTypes,
+  sourceFiles,
+} from "./doc-tests/extract.mjs";
 import { consumerCompilerOptions, consumerVersions, createConsumerApp, root } from "./lib/consumer.mjs";
 
 // Loaded before each block: the vendors' public hosts are answered by the recorder, and nothing else
@@ -76,6 +85,28 @@ for (const block of blocks) {
   block.run = !block.attrs.norun && !block.context?.typesOnly;
 }
 
+// --- 0. links: every relative link of the docs resolves inside the repository, and nothing points at
+// reference files that live outside it (the project's docs say it in their own words) ---------------
+const OUTSIDE = new RegExp(`\\b(${["API", "FORMATS", "STYLE"].join("|")})\\.md\\b|\\.\\./shared/`);
+for (const file of docFiles(root)) {
+  const lines = readFileSync(join(root, file), "utf8").split("\n");
+  lines.forEach((text, i) => {
+    if (OUTSIDE.test(text)) fail(`${file}:${i + 1}`, "refers to a file outside the repository");
+    for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1].split("#")[0];
+      if (!target || /^[a-z]+:/i.test(m[1])) continue;
+      if (!existsSync(join(root, dirname(file), target)))
+        fail(`${file}:${i + 1}`, `links to ${m[1]}, which does not exist`);
+    }
+  });
+}
+for (const file of sourceFiles(root)) {
+  const lines = readFileSync(join(root, file), "utf8").split("\n");
+  lines.forEach((text, i) => {
+    if (OUTSIDE.test(text)) fail(`${file}:${i + 1}`, "refers to a file outside the repository");
+  });
+}
+
 const versions = consumerVersions();
 const needed = new Set(["typescript", "esbuild", "@types/node"]);
 // The peer a subpath needs at run time, which the block cannot import itself.
@@ -89,7 +120,7 @@ for (const block of blocks) {
       fail(block.where, `imports "${name}", which the doc tests do not install (scripts/lib/consumer.mjs)`);
   }
 }
-if (failures.length) finish();
+if (failures.length || args.has("--links-only")) finish();
 
 const { app } = createConsumerApp("tagalong-docs-", {
   type: "module",

@@ -39,7 +39,7 @@ const METADATA: Metadata = {
   extra: { team: "search" },
 };
 
-// Each destination's wire form of METADATA, written out by hand from FORMATS.md.
+// Each destination's wire form of METADATA, written out by hand from docs/destinations.md.
 function expectEveryForm(call: ModelCall): void {
   expect(call.portkey.metadata).toEqual({
     _user: "u_42",

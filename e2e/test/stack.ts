@@ -59,7 +59,7 @@ export const METADATA: Metadata = {
   extra: { team: "search", attempt: 2 },
 };
 
-/** METADATA as Portkey's `x-portkey-metadata` object, written out by hand from API.md's table. */
+/** METADATA as Portkey's `x-portkey-metadata` object, written out by hand from docs/metadata.md's table. */
 export const PORTKEY_METADATA = {
   _user: "Zoë 😀",
   _environment: "test",

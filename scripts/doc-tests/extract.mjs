@@ -30,6 +30,21 @@ export function docFiles(root) {
   return out.sort();
 }
 
+/** The repository's TypeScript and JavaScript sources (not node_modules, dist or generated files). */
+export function sourceFiles(root) {
+  const out = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) {
+        if (!SKIP_DIRS.has(entry.name)) walk(join(dir, entry.name));
+      } else if (/\.(ts|mts|cts|js|mjs|cjs)$/.test(entry.name))
+        out.push(relative(root, join(dir, entry.name)));
+    }
+  };
+  walk(root);
+  return out.sort();
+}
+
 /**
  * The code blocks of one Markdown text. `line` is the 1-based line of the block's first code line;
  * `attrs` holds the info string's words after the language (`norun: true`, `fragment: "name"`).

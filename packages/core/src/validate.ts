@@ -55,7 +55,7 @@ function checkStringRecord(value: unknown, path: string, issues: MetadataIssue[]
 }
 
 /**
- * The model's own rules (API.md), independent of any destination. Every value must be
+ * The model's own rules (docs/metadata.md), independent of any destination. Every value must be
  * JSON-serialisable as given: strings, finite numbers and booleans in plain objects and arrays.
  */
 export function checkMetadata(value: unknown): MetadataIssue[] {

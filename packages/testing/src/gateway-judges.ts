@@ -1,5 +1,5 @@
 // What Helicone, Cloudflare AI Gateway, LiteLLM and OpenRouter would receive with a model call, and
-// their rule breaks (FORMATS.md, "More destinations"). Written from the vendors' rules, independent of
+// their rule breaks (docs/destinations.md). Written from the vendors' rules, independent of
 // @tagalong/core, so that it can catch the core's mistakes.
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;

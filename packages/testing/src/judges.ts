@@ -1,5 +1,5 @@
 /**
- * The vendors' rules (FORMATS.md), written independently of @tagalong/core on purpose: the
+ * The vendors' rules (docs/destinations.md), written independently of @tagalong/core on purpose: the
  * recorder must catch core's mistakes, so it cannot reuse core's encoders or validators.
  */
 import type { PortkeyView, RecordedRequest, RequestKind } from "./types";

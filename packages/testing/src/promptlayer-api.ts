@@ -1,5 +1,5 @@
 /**
- * PromptLayer's REST API as far as Tagalong uses it, with its rules (FORMATS.md, seeds):
+ * PromptLayer's REST API as far as Tagalong uses it, with its rules (docs/destinations.md):
  * `POST /log-request` (201 `{id}`, 422 `{detail}`), `POST /rest/track-metadata` and
  * `POST /rest/track-prompt` (200 `{success, message}`, 400), all behind `X-API-KEY` (401).
  */
@@ -23,7 +23,7 @@ export interface PromptLayerAnswer {
   requestId?: number;
 }
 
-/** Fields PromptLayer's log-request accepts (FORMATS.md plus PromptLayer's docs). */
+/** Fields PromptLayer's log-request accepts (PromptLayer's docs; docs/destinations.md). */
 const LOG_REQUEST_FIELDS = new Set([
   "provider",
   "model",

@@ -8,7 +8,7 @@ const encode = (m: Metadata, options = {}) =>
 const sent = (m: Metadata) => JSON.parse(encode(m).headers[PORTKEY_METADATA_HEADER]!);
 
 describe("portkey(): where each field lands", () => {
-  it("maps every row of API.md's table", () => {
+  it("maps every row of the table in docs/metadata.md", () => {
     const prepared = encode({
       user: "u_42",
       session: "s_1",

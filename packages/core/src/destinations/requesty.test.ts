@@ -7,7 +7,7 @@ const body = (m: Metadata, options = {}) =>
   createTagalong({ destinations: [requesty(options)], metadata: m }).prepare().body;
 
 describe("requesty(): where each field lands", () => {
-  it("maps every row of API.md's table", () => {
+  it("maps every row of the table in docs/metadata.md", () => {
     expect(
       body({
         user: "u_42",
