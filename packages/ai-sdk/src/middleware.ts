@@ -118,6 +118,15 @@ function claim(params: object): CallState | undefined {
  * provider's options (`@ai-sdk/openai-compatible`, `@requesty/ai-sdk`) or `tagalongFetch`
  * (`@ai-sdk/openai`). When an after-the-call destination is configured, every finished call, generated
  * or streamed, is recorded off the caller's path.
+ * @example
+ * import { openai } from "@ai-sdk/openai";
+ * import { tagalongMiddleware } from "@tagalong/ai-sdk";
+ * import { createTagalong, portkey } from "@tagalong/core";
+ * import { generateText, wrapLanguageModel } from "ai";
+ *
+ * const tagalong = createTagalong({ destinations: [portkey()] });
+ * const model = wrapLanguageModel({ model: openai("gpt-4o-mini"), middleware: tagalongMiddleware(tagalong) });
+ * await generateText({ model, prompt: "Hi", providerOptions: { tagalong: { user: "u_42" } } });
  */
 export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
   const warned = new Set<string>();

@@ -5,6 +5,7 @@ export const TAGALONG_OPTIONS_KEY = "tagalong";
 
 /** JSON as every ai major's `providerOptions` accepts it (ai 5: no `undefined` values, ai 6/7: optional). */
 export type TagalongJsonValue = null | string | number | boolean | TagalongJsonObject | TagalongJsonValue[];
+/** A JSON object as `providerOptions` accepts it: what `tagalongOptions()` returns under `tagalong`. */
 export type TagalongJsonObject = { [key: string]: TagalongJsonValue };
 
 /**

@@ -67,6 +67,7 @@ export class DeliveryError extends TagalongError {
   }
 }
 
+/** One issue as a line: `metadata.<path>: <rule> (<destination>)`, as the errors' messages list them. */
 export function formatIssue(issue: MetadataIssue): string {
   const where = issue.destination ? ` (${issue.destination})` : "";
   return `metadata.${issue.path}: ${issue.rule}${where}`;

@@ -1,6 +1,7 @@
 // The scope store: AsyncLocalStorage wherever the runtime has one, found without importing any
 // `node:` module, so the core loads unchanged in Node, Bun, Deno, Workers and Vercel Edge.
 
+/** Runs code with a value in scope and reads it back, across awaits where the runtime allows. */
 export interface ScopeStore<T> {
   getStore(): T | undefined;
   run<R>(value: T, fn: () => R): R;
@@ -47,6 +48,7 @@ function syncStore<T>(): ScopeStore<T> {
   };
 }
 
+/** A scope store: AsyncLocalStorage where the runtime has it, else a synchronous stack (see `async`). */
 export function createScopeStore<T>(): ScopeStore<T> {
   const Als = findAsyncLocalStorage();
   if (!Als) return syncStore<T>();

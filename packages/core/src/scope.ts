@@ -15,6 +15,7 @@ const store = realmSingleton("tagalong.scope-store", () => createScopeStore<Scop
 
 const EMPTY: Metadata = Object.freeze({});
 
+/** Options of `withMetadata()`. */
 export interface WithMetadataOptions {
   /** What to do with a field that breaks a rule: throw (default), or drop it and warn. */
   onInvalid?: "throw" | "drop";
@@ -23,6 +24,10 @@ export interface WithMetadataOptions {
 /**
  * Runs `fn` in a scope: every call made inside it, across awaits, timers and streams, carries
  * this metadata merged over the scopes around it. Bad metadata throws before `fn` runs.
+ * @example
+ * await withMetadata({ user: "u_42", session: "s_1" }, async () => {
+ *   await client.chat.completions.create({ model: "gpt-4o-mini", messages }); // carries user and session
+ * });
  */
 export function withMetadata<T>(metadata: Metadata, fn: () => T, options: WithMetadataOptions = {}): T {
   let checked = metadata;

@@ -17,6 +17,7 @@ import type {
 } from "./types";
 import { checkMetadata, withoutIssues } from "./validate";
 
+/** Options of `createTagalong()`. */
 export interface TagalongOptions {
   /** Where the metadata goes: any of portkey(), requesty(), promptLayer({...}). */
   destinations: Destination[];
@@ -44,6 +45,7 @@ export interface PreparedCall {
   readonly body: Readonly<Record<string, unknown>>;
 }
 
+/** What `createTagalong()` returns: pass it to an adapter; `prepare()` a dry run, `flush()`, `shutdown()`, `stats()`. */
 export interface Tagalong {
   readonly destinations: readonly Destination[];
   /** Whether any destination wants completed calls (adapters skip capturing them otherwise). */
@@ -188,6 +190,20 @@ function checkedDestinations(options: TagalongOptions): readonly Destination[] {
   return Object.freeze([...options.destinations]);
 }
 
+/**
+ * Creates the object every adapter takes: where the metadata goes (`destinations`), the defaults for
+ * every call, and what to do with metadata a destination refuses. Misconfiguration (an uncalled
+ * factory, a duplicate destination, an unknown option) throws a TagalongError here, not at the first call.
+ * @example
+ * import { createTagalong, portkey, promptLayer, requesty } from "@tagalong/core";
+ *
+ * const tagalong = createTagalong({
+ *   destinations: [portkey(), requesty(), promptLayer({ apiKey: process.env.PROMPTLAYER_API_KEY! })],
+ *   metadata: { environment: "production" }, // defaults for every call
+ * });
+ * // wrapOpenAI(client, tagalong), tagalongMiddleware(tagalong), new TagalongCallbackHandler(tagalong)
+ * await tagalong.shutdown(); // before the process exits: delivers what is queued
+ */
 export function createTagalong(options: TagalongOptions): Tagalong {
   const destinations = checkedDestinations(options);
   const drop = options.onInvalid === "drop";

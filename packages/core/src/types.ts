@@ -13,6 +13,7 @@ export type PromptRef = {
   variables?: Record<string, string>;
 };
 
+/** A value of `metadata.extra`: a string, a finite number or a boolean. */
 export type ExtraValue = string | number | boolean;
 
 /**
@@ -63,6 +64,7 @@ export interface ChatMessage {
   toolCallId?: string;
 }
 
+/** How a finished call ended: `aborted` when the caller stopped it (not a provider failure). */
 export type CallStatus = "success" | "error" | "aborted";
 
 /**
@@ -181,6 +183,7 @@ export interface FlushOptions {
   timeoutMs?: number;
 }
 
+/** A destination's delivery counts since it started, as `tagalong.stats()` reports them. */
 export interface DeliveryStats {
   /** Calls waiting or in flight now. */
   queued: number;
@@ -196,6 +199,7 @@ export interface DeliveryStats {
   abandoned: number;
 }
 
+/** Where Tagalong writes its lines (the console by default): a pino or winston logger fits. */
 export interface Logger {
   debug(message: string, data?: unknown): void;
   info(message: string, data?: unknown): void;

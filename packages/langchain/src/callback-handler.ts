@@ -22,6 +22,7 @@ export const EXIT_RUN = Symbol.for("tagalong.langchain.exit-run");
 const MAX_RUNS = 10_000;
 const MAX_WARNED = 1_000;
 
+/** Options of `new TagalongCallbackHandler(tagalong, options)`. */
 export interface TagalongCallbackHandlerOptions {
   /**
    * Let LangChain await this handler's callbacks (default true). They are synchronous bookkeeping,
@@ -95,6 +96,18 @@ export function findHandler(handlers: readonly unknown[] | undefined): TagalongC
  *
  * It is structurally a LangChain `BaseCallbackHandler` and imports nothing from `@langchain/core`,
  * so one handler works with every installed copy and major of it. It never throws into the chain.
+ * @example
+ * import { ChatOpenAI } from "@langchain/openai";
+ * import { createTagalong, portkey } from "@tagalong/core";
+ * import { TagalongCallbackHandler, withTagalong } from "@tagalong/langchain";
+ *
+ * const tagalong = createTagalong({ destinations: [portkey()] });
+ * const ChatModel = withTagalong(ChatOpenAI);
+ * const model = new ChatModel({ model: "gpt-4o-mini" });
+ * await model.invoke("Hi", {
+ *   callbacks: [new TagalongCallbackHandler(tagalong)],
+ *   metadata: { tagalong: { user: "u_42" } },
+ * });
  */
 export class TagalongCallbackHandler {
   readonly name = "TagalongCallbackHandler";

@@ -96,6 +96,18 @@ function overrides(proto: object, name: string): boolean {
  * and body fields to the request. The metadata is checked there, before the request is built, so
  * an InvalidMetadataError reaches the caller as itself. Runs with no TagalongCallbackHandler pass
  * through untouched.
+ * @example
+ * import { ChatOpenAI } from "@langchain/openai";
+ * import { createTagalong, portkey } from "@tagalong/core";
+ * import { TagalongCallbackHandler, withTagalong } from "@tagalong/langchain";
+ *
+ * const tagalong = createTagalong({ destinations: [portkey()] });
+ * const ChatModel = withTagalong(ChatOpenAI);
+ * const model = new ChatModel({ model: "gpt-4o-mini" });
+ * await model.invoke("Hi", {
+ *   callbacks: [new TagalongCallbackHandler(tagalong)],
+ *   metadata: { tagalong: { user: "u_42" } },
+ * });
  */
 export function withTagalong<C extends AnyClass>(Base: C): C {
   if ((Base as unknown as Record<symbol, unknown>)[WRAPPED] === true) return Base;

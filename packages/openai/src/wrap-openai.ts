@@ -144,6 +144,16 @@ function tagalongSubclass(Base: ClientClass): ClientClass {
  * fetch, retries, default headers, ...), and is an instance of a subclass of the client's class:
  * `instanceof` holds and no Proxy sits in between. The client given is not changed.
  * Wrapping a wrapped client throws a TagalongError: wrap the original instead.
+ * @example
+ * import { createTagalong, portkey, withMetadata } from "@tagalong/core";
+ * import { tagalongOptions, wrapOpenAI } from "@tagalong/openai";
+ * import OpenAI from "openai";
+ *
+ * const tagalong = createTagalong({ destinations: [portkey()] });
+ * const client = wrapOpenAI(new OpenAI(), tagalong);
+ * const messages = [{ role: "user" as const, content: "Hi" }];
+ * await withMetadata({ user: "u_42" }, () => client.chat.completions.create({ model: "gpt-4o-mini", messages }));
+ * await client.chat.completions.create({ model: "gpt-4o-mini", messages }, tagalongOptions({ trace: "run_7" }));
  */
 export function wrapOpenAI<C extends OpenAI>(client: C, tagalong: Tagalong): C {
   const c = client as unknown as ClientShape;

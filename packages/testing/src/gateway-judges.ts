@@ -7,6 +7,7 @@ const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 export const CLOUDFLARE_MAX_ENTRIES = 5;
 export const OPENROUTER_SESSION_MAX = 128;
 
+/** What a call carried for Helicone: its `helicone-*` headers, parsed. */
 export interface HeliconeView {
   /** Every `helicone-*` header (lowercased names). */
   headers: Record<string, string>;
@@ -19,12 +20,14 @@ export interface HeliconeView {
   properties: Record<string, string>;
 }
 
+/** What a call carried for Cloudflare AI Gateway: the `cf-aig-metadata` header, parsed. */
 export interface CloudflareView {
   /** `cf-aig-metadata` parsed (undefined when absent or not a JSON object). */
   metadata?: Record<string, unknown>;
   rawHeader?: string;
 }
 
+/** What a call carried for the LiteLLM proxy: its `x-litellm-*` headers and `litellm_session_id`. */
 export interface LiteLLMView {
   userId?: string;
   tags?: string[];
@@ -34,6 +37,7 @@ export interface LiteLLMView {
   sessionId?: unknown;
 }
 
+/** What a call carried for OpenRouter: the body's `user`, `session_id` and `trace`. */
 export interface OpenRouterView {
   user?: unknown;
   sessionId?: unknown;

@@ -6,6 +6,7 @@ import type { PortkeyView, RecordedRequest, RequestKind } from "./types";
 
 /** Node's default total header limit; hosted gateways answer 431 above it. */
 export const MAX_HEADER_BYTES = 16 * 1024;
+/** The longest value Portkey documents for its metadata; a longer one is a violation. */
 export const PORTKEY_MAX_VALUE_LENGTH = 128;
 export const REQUESTY_KEYS: Record<string, (v: unknown) => boolean> = {
   tags: (v) => Array.isArray(v) && v.every((t) => typeof t === "string"),

@@ -21,6 +21,7 @@ export interface PortkeyGateway {
   close(): Promise<void>;
 }
 
+/** Options of `startGateway()`. */
 export interface StartGatewayOptions {
   /** Port to listen on (default: a free port found by binding 127.0.0.1:0). */
   port?: number;

@@ -79,6 +79,15 @@ function matches(rule: Rule, req: RecordedRequest): boolean {
 /**
  * Start a loopback server that answers as an OpenAI-compatible API and as PromptLayer's API,
  * records every request and judges each against the vendors' rules.
+ * @example
+ * import { createRecorder } from "@tagalong/testing";
+ * import OpenAI from "openai";
+ *
+ * const rec = await createRecorder(); // 127.0.0.1, a free port
+ * const client = new OpenAI({ apiKey: "sk-test", baseURL: rec.openaiBaseURL });
+ * await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "hi" }] });
+ * console.log(rec.calls()[0]?.violations); // [] when every vendor rule held
+ * await rec.close();
  */
 export async function createRecorder(options: RecorderOptions = {}): Promise<Recorder> {
   const latencyMs = options.latencyMs ?? 0;

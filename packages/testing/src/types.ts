@@ -119,6 +119,7 @@ export interface PromptLayerLog {
   violations: string[];
 }
 
+/** What `rec.fail()` makes a matching request meet: a status, a hang, a reset socket... */
 export interface FailureOptions {
   /** Which requests: exact path or path prefix (`/v1` matches `/v1/...`), or a RegExp on the path. */
   path?: string | RegExp;
@@ -143,6 +144,7 @@ export interface FailureOptions {
   body?: unknown;
 }
 
+/** A failure `rec.fail()` installed: how often it hit, and `clear()` to remove it. */
 export interface FailureRule {
   readonly options: FailureOptions;
   /** How many requests this rule has failed so far. */
@@ -151,6 +153,7 @@ export interface FailureRule {
   clear(): void;
 }
 
+/** How long and how often `rec.waitFor()` polls. */
 export interface WaitForOptions {
   /** Default 2000. */
   timeoutMs?: number;
@@ -158,6 +161,7 @@ export interface WaitForOptions {
   intervalMs?: number;
 }
 
+/** Options of `createRecorder()`. */
 export interface RecorderOptions {
   /** Delay (ms) before every model answer (and before the first stream chunk). Default 0. */
   latencyMs?: number;
@@ -172,6 +176,7 @@ export interface RecorderOptions {
   port?: number;
 }
 
+/** What the recorder received as PromptLayer: each logged request with its tracked metadata and prompt. */
 export interface PromptLayerView {
   /** One entry per `/log-request` answered 201. */
   logs(): PromptLayerLog[];
@@ -187,6 +192,7 @@ export interface PromptLayerView {
   violations(): string[];
 }
 
+/** A running recorder: its URLs, what it received, failure injection, and `close()`. */
 export interface Recorder {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;

@@ -3,6 +3,7 @@
 import type { CallParameters, CompletedCall } from "../types";
 import { hasKeys, isObject } from "./objects";
 
+/** The kind of a non-text input part, written as a placeholder (`[image]`) in a CompletedCall. */
 export type MediaKind = "image" | "audio" | "video" | "file";
 
 /** The kind of a media part from its media type (`image/png`, `image/*` or `image` -> image); anything else is a file. */

@@ -4,6 +4,7 @@ export type StreamEnd =
   | { readonly how: "error"; readonly at: number; readonly error: unknown }
   | { readonly how: "cancel"; readonly at: number; readonly reason: unknown };
 
+/** Callbacks of `observeStream()`: each chunk as it passes, then how the stream ended. */
 export interface StreamObserver<T> {
   /** Each chunk, as the reader pulls it. */
   chunk?(chunk: T): void;

@@ -12,6 +12,7 @@ import { BREAKER_THRESHOLD, type DeliveryOptions, deliverySettings } from "./opt
 import { retryPolicy } from "./retry-policy";
 import { reporter } from "./stats";
 
+/** Options of `createDeliveryQueue()`: the delivery options, the destination's name and its secrets. */
 export interface DeliveryQueueOptions extends DeliveryOptions {
   /** The destination's name, used in errors and log lines. */
   destination: string;
@@ -30,6 +31,7 @@ export interface DeliveryRequest {
   body: unknown;
 }
 
+/** What a delivery job gets: `post()` a JSON request through the queue's retries and time limits. */
 export interface DeliveryContext {
   /**
    * POSTs `body` as JSON (serialized once, whatever the retries), retrying network errors, timeouts,
@@ -51,6 +53,7 @@ export interface DeliveryContext {
  */
 export type DeliveryJob = (ctx: DeliveryContext) => Promise<unknown>;
 
+/** A delivery queue: `push()` jobs; `flush()`, `shutdown()` and `stats()` for its destination. */
 export interface DeliveryQueue {
   /**
    * Queues a job to run in the background; returns at once and never throws. Returns false when the
@@ -95,6 +98,10 @@ const macrotask: (fn: () => void) => void =
 const DEFAULT_SHUTDOWN_MS = 5000;
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 
+/**
+ * A destination's background delivery: bounded, concurrent, retried with backoff, drained on exit;
+ * what fails for good reaches the host's `onError` as a DeliveryError. For writing a destination.
+ */
 export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueue {
   const name = options.destination;
   const settings = deliverySettings(options);

@@ -15,6 +15,7 @@ export type CloudflareField =
   | "extra"
   | `extra.${string}`;
 
+/** Options of `cloudflare()`. */
 export interface CloudflareOptions {
   /**
    * Which fields go in `cf-aig-metadata`, in order. The gateway keeps at most 5 entries and silently
@@ -24,6 +25,7 @@ export interface CloudflareOptions {
 }
 
 const NAME = "cloudflare";
+/** Cloudflare AI Gateway's metadata header (a JSON object of at most 5 entries). */
 export const CLOUDFLARE_METADATA_HEADER = "cf-aig-metadata";
 export const CLOUDFLARE_MAX_ENTRIES = 5;
 const DEFAULT_FIELDS: CloudflareField[] = ["user", "session", "trace", "environment", "organization"];

@@ -2,6 +2,7 @@ import { isSafeHeaderValue } from "../header";
 import { checkOptions } from "../options";
 import type { Destination, Metadata, MetadataIssue } from "../types";
 
+/** Options of `helicone()`. */
 export interface HeliconeOptions {
   /** `Helicone-Session-Name`, shown for the session in Helicone's UI. */
   sessionName?: string;

@@ -4,8 +4,11 @@ import type { Destination, Metadata, MetadataIssue } from "../types";
 import { reservedExtraKeys } from "./reserved-keys";
 
 const NAME = "litellm";
+/** The LiteLLM proxy's end-user header, from `metadata.user`. */
 export const LITELLM_USER_HEADER = "x-litellm-end-user-id";
+/** The LiteLLM proxy's tags header, comma-joined. */
 export const LITELLM_TAGS_HEADER = "x-litellm-tags";
+/** The LiteLLM proxy's spend-logs metadata header (JSON): every field but the user and tags. */
 export const LITELLM_METADATA_HEADER = "x-litellm-spend-logs-metadata";
 
 /** What goes in LiteLLM's spend-logs metadata header: everything but the user and tags. */

@@ -23,6 +23,7 @@ export interface OtelSpan {
   /** The span's ids; read only with `propagateTraceId`. */
   spanContext?(): { traceId: string };
 }
+/** Span attributes as Tagalong writes them: strings, numbers, booleans and string arrays. */
 export type OtelAttributes = Record<string, string | number | boolean | string[]>;
 
 /** A metadata field an attribute map can name; `prompt.*` are the prompt reference's parts. */
@@ -77,6 +78,7 @@ export const genAiAttributes: OtelAttributeMap = {
   extraPrefix: "tagalong.extra.",
 };
 
+/** Options of `openTelemetry()`: your `trace` API, the attribute maps, and what to emit. */
 export interface OpenTelemetryOptions {
   /** `trace` from `@opentelemetry/api` (an optional peer: Tagalong core never imports it). */
   trace: OtelTraceApi;

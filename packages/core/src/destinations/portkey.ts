@@ -3,6 +3,7 @@ import { checkOptions } from "../options";
 import type { Destination, Metadata, MetadataIssue } from "../types";
 import { reservedExtraKeys } from "./reserved-keys";
 
+/** Options of `portkey()`. */
 export interface PortkeyOptions {
   /** Longest value Portkey accepts in the metadata JSON (its documented limit is 128). */
   maxValueLength?: number;
@@ -13,7 +14,9 @@ export interface PortkeyOptions {
 }
 
 const NAME = "portkey";
+/** Portkey's metadata header: a JSON object of strings. */
 export const PORTKEY_METADATA_HEADER = "x-portkey-metadata";
+/** Portkey's trace header, from `metadata.trace`. */
 export const PORTKEY_TRACE_HEADER = "x-portkey-trace-id";
 const RESERVED = new Set(["_user", "_environment", "_organisation", "_prompt", "session_id", "tags"]);
 

@@ -16,6 +16,7 @@ import type {
 } from "../types";
 import { checkMetadata } from "../validate";
 
+/** Options of `promptLayer()`: the API key, the base URL, and the delivery options. */
 export interface PromptLayerOptions extends DeliveryOptions {
   /** Your PromptLayer API key; sent only as the `X-API-KEY` header. */
   apiKey: string;
@@ -26,6 +27,7 @@ export interface PromptLayerOptions extends DeliveryOptions {
 /** A PromptLayer request id, as `/log-request` answers it or PromptLayer's own SDK returns it. */
 export type PromptLayerRequestId = number | string;
 
+/** `promptLayer()`: a destination, plus `trackMetadata()` and `trackPrompt()` for requests PromptLayer already holds. */
 export interface PromptLayerDestination extends Destination {
   readonly name: "promptlayer";
   check(metadata: Metadata): MetadataIssue[];
@@ -48,7 +50,9 @@ export interface PromptLayerDestination extends Destination {
 
 const NAME = "promptlayer";
 const DEFAULT_BASE_URL = "https://api.promptlayer.com";
+/** PromptLayer's longest tag, in characters. */
 export const PROMPTLAYER_TAG_MAX = 512;
+/** PromptLayer's longest `error_message`; a longer one is cut. */
 export const PROMPTLAYER_ERROR_MESSAGE_MAX = 1024;
 
 // The metadata keys the model's own fields take; a custom `extra` key may not reuse them.

@@ -2,11 +2,13 @@ import { checkOptions } from "../options";
 import type { Destination, Metadata, MetadataIssue } from "../types";
 import { reservedExtraKeys } from "./reserved-keys";
 
+/** Options of `requesty()`. */
 export interface RequestyOptions {
   /** Sets `requesty.auto_cache`. */
   autoCache?: boolean;
 }
 
+/** Requesty's `requesty` body object. */
 export interface RequestyField {
   tags?: string[];
   user_id?: string;
