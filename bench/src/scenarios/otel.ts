@@ -65,7 +65,9 @@ export async function otel(ctx: Context): Promise<Section> {
       "exporter, which serialises each batch and POSTs it to a loopback sink in the server process; each",
       "round ends with `forceFlush()` inside the variant's CPU window, so batching, serialising and sending",
       "all count. Compared against the same client recording to a no-op destination (the adapter's own",
-      "cost of building the completed call is in both). `propagateTraceId` runs with an active span, so",
+      "cost of building the completed call is in both). `no SDK` is the destination with no tracer provider",
+      "registered (the API's no-op tracer): Tagalong's own attribute work, what an app without an SDK pays.",
+      "`propagateTraceId` runs with an active span, so",
       "every call takes its trace id as its trace. Same harness as section 1 (interleaved rounds,",
       "process.cpuUsage()).",
     ].join("\n"),
@@ -81,6 +83,9 @@ export async function otel(ctx: Context): Promise<Section> {
     requesty(),
     openTelemetry({ trace: otelApi(provider, active), propagateTraceId: true }),
   ]);
+  // No SDK registered: the API's no-op tracer. What Tagalong's own attribute work costs, and what an
+  // app that installs no OpenTelemetry SDK pays.
+  const withoutSdk = tagalong([portkey(), requesty(), openTelemetry({ trace })]);
   const flush = () => provider.forceFlush();
 
   const variants = (stream: boolean): AdapterVariant[] => {
@@ -102,6 +107,16 @@ export async function otel(ctx: Context): Promise<Section> {
       },
       {
         ...wrappedOpenAIVariant(
+          "+ openTelemetry(), no SDK (API no-op)",
+          ctx.inProcess,
+          withoutSdk,
+          "openai-otel-noop",
+          stream,
+        ),
+        vs: recording.name,
+      },
+      {
+        ...wrappedOpenAIVariant(
           "+ openTelemetry({ propagateTraceId }), in a span",
           ctx.inProcess,
           withTraceId,
@@ -115,7 +130,9 @@ export async function otel(ctx: Context): Promise<Section> {
   };
 
   const columns = new Map<string, string[]>();
-  const added: Array<{ mean: number; se: number; where: string }> = [];
+  type Figure = { mean: number; se: number; where: string };
+  const added: Figure[] = [];
+  const own: Figure[] = [];
   let spansSent = 0;
   for (const mode of modes(ctx.sizes)) {
     const vs = variants(mode.stream);
@@ -124,8 +141,9 @@ export async function otel(ctx: Context): Promise<Section> {
     section.failedCalls(measured, mode.label);
     for (const c of summarize(measured)) {
       columns.set(c.name, [...(columns.get(c.name) ?? []), fmtCompared(c)]);
-      if (c.name === "+ openTelemetry()")
-        added.push({ mean: c.addedCpuUs!, se: c.addedCpuSeUs!, where: mode.label });
+      const figure = { mean: c.addedCpuUs!, se: c.addedCpuSeUs!, where: mode.label };
+      if (c.name === "+ openTelemetry()") added.push(figure);
+      if (c.name.includes("no SDK")) own.push(figure);
     }
     spansSent += 2 * (plan.warmup + plan.rounds) * plan.callsPerRound;
   }
@@ -149,8 +167,9 @@ export async function otel(ctx: Context): Promise<Section> {
   section.note(
     `Memory: a span waiting in the BatchSpanProcessor's queue holds about ${(perSpan / 1024).toFixed(1)} KiB of heap (${queued - 1} queued, after GC); at the default maxQueueSize (2048) a process holds at most about ${((perSpan * 2048) / 1024 / 1024).toFixed(1)} MiB of spans.`,
   );
+  const list = (figures: Figure[]) => figures.map((f) => `${fmtUs(f.mean, f.se)} (${f.where})`).join(", ");
   section.note(
-    `openTelemetry() adds ${added.map((f) => `${fmtUs(f.mean, f.se)} (${f.where})`).join(", ")} of CPU per call over recording to a no-op destination.`,
+    `openTelemetry() with the SDK's BatchSpanProcessor and OTLP export adds ${list(added)} of CPU per call over recording to a no-op destination; with no SDK (Tagalong's own share) ${list(own)}.`,
   );
   return section;
 }
