@@ -16,7 +16,8 @@
 //    to onError, fails it) and the recorder saw no vendor rule broken.
 //
 // Markers in the info string: ```ts fragment=<name> checks (and runs) the block after
-// scripts/doc-tests/contexts/<name>.ts, which declares what the fragment uses (a context whose first
+// scripts/doc-tests/contexts/<name>.ts, which declares what the fragment uses (the fragment itself opens
+// with a comment telling the reader what it takes from elsewhere) (a context whose first
 // line is `// doc-test: types-only` only declares, so its fragments are type-checked only);
 // ```ts norun type-checks a block that is not a program to run (a Worker, a route handler);
 // ```ts resolution=bundler checks it with that resolution only (Next.js projects never use node16).
@@ -77,6 +78,10 @@ for (const block of blocks) {
   block.context = typeof name === "string" ? contexts.get(name) : undefined;
   if (typeof name === "string" && !block.context) {
     fail(block.where, `fragment=${name}: no scripts/doc-tests/contexts/${name}.ts`);
+  }
+  // The marker is invisible once rendered: the reader learns from a first comment what the block takes.
+  if (name && !block.code.trimStart().startsWith("//")) {
+    fail(block.where, "a fragment opens with a comment saying what it uses from elsewhere");
   }
   block.source = block.context
     ? `${block.context.head}\n${block.code}\n${block.context.tail}`
