@@ -16,6 +16,7 @@ export interface OtelTraceApi {
     ): OtelSpan;
   };
 }
+/** The few pieces of an OpenTelemetry span this destination uses. */
 export interface OtelSpan {
   setAttributes(attributes: OtelAttributes): unknown;
   setStatus(status: { code: number; message?: string }): unknown;
@@ -24,6 +25,7 @@ export interface OtelSpan {
   spanContext?(): { traceId: string };
 }
 /** Span attributes as Tagalong writes them: strings, numbers, booleans and string arrays. */
+/** Span attributes as the destination writes them. */
 export type OtelAttributes = Record<string, string | number | boolean | string[]>;
 
 /** A metadata field an attribute map can name; `prompt.*` are the prompt reference's parts. */
