@@ -25,7 +25,6 @@ export interface OtelSpan {
   spanContext?(): { traceId: string };
 }
 /** Span attributes as Tagalong writes them: strings, numbers, booleans and string arrays. */
-/** Span attributes as the destination writes them. */
 export type OtelAttributes = Record<string, string | number | boolean | string[]>;
 
 /** A metadata field an attribute map can name; `prompt.*` are the prompt reference's parts. */
