@@ -6,8 +6,10 @@ import type { ModelWire, Servers } from "./servers";
 
 export interface Config {
   smoke: boolean;
-  /** Length of the PromptLayer outage in the memory scenario. */
-  outageSeconds: number;
+  /** Lengths (s) of the PromptLayer outages in the delivery scenario (refused, 500, hanging each). */
+  outages: number[];
+  /** How late (s) the slow PromptLayer receiver answers (it stores at once). */
+  slowReceiverSeconds: number;
   /** Scenarios to run (all when undefined). */
   only?: Set<string>;
   /** Rewrite BENCHMARKS.md at the end (never in smoke mode). */

@@ -1,6 +1,6 @@
 // `pnpm bench`: every benchmark in one run, side by side against loopback servers; prints the figures
 // and (full runs) rewrites BENCHMARKS.md at the repo root.
-//   pnpm bench [--smoke] [--outage-seconds=60] [--only=overhead,vendors,encoding,scale,otel,delivery] [--no-write]
+//   pnpm bench [--smoke] [--outages=30,300] [--slow-receiver-seconds=12] [--only=overhead,vendors,encoding,scale,otel,delivery] [--no-write]
 // First, before any SDK module loads: clear vendor env variables, refuse DNS lookups beyond localhost.
 import "./offline";
 
@@ -49,11 +49,14 @@ function parseArgs(argv: string[]): Config {
     if (!(name in SCENARIOS))
       throw new Error(`--only: unknown scenario ${name} (${Object.keys(SCENARIOS).join(", ")})`);
   }
-  const outage = Number(value("outage-seconds") ?? (smoke ? 2 : 60));
-  if (!(outage > 0)) throw new Error("--outage-seconds must be a positive number");
+  const outages = (value("outages") ?? (smoke ? "2,4" : "30,300")).split(",").map(Number);
+  if (outages.some((s) => !(s > 0))) throw new Error("--outages must be positive seconds, e.g. 30,300");
+  const slowReceiverSeconds = Number(value("slow-receiver-seconds") ?? (smoke ? 1.2 : 12));
+  if (!(slowReceiverSeconds > 0)) throw new Error("--slow-receiver-seconds must be a positive number");
   return {
     smoke,
-    outageSeconds: outage,
+    outages,
+    slowReceiverSeconds,
     only: only ? new Set(only.split(",")) : undefined,
     write: !smoke && flag("no-write") === undefined,
   };

@@ -147,7 +147,7 @@ export function toMarkdown(sections: readonly Section[], info: RunInfo): string 
     "```sh",
     "npx -y pnpm@10.34.8 install",
     "npx -y pnpm@10.34.8 bench                      # full run (several minutes), rewrites BENCHMARKS.md",
-    "npx -y pnpm@10.34.8 bench --outage-seconds=20  # a shorter PromptLayer outage",
+    "npx -y pnpm@10.34.8 bench --outages=10,60     # shorter PromptLayer outages (default 30,300 s)",
     "npx -y pnpm@10.34.8 bench --only=overhead,encoding --no-write",
     "npx -y pnpm@10.34.8 bench --smoke              # seconds, tiny counts, prints only (BENCH_SMOKE=1 too)",
     "```",

@@ -1,9 +1,19 @@
-// 4. PromptLayer delivery: how many calls per second are logged and tracked; what the caller sees while
-// PromptLayer is down or hanging; memory over an outage at a steady call rate; what is delivered after.
+// 4. PromptLayer delivery: the highest rate delivered with nothing dropped against a receiver that
+// answers in 50 ms, a burst of 10,000 calls, outages (refused, 500, hanging) while calls keep coming,
+// a receiver that answers after 12 s, shutdown against a hanging receiver, memory per queued call,
+// and what the caller sees meanwhile.
 import { createRequire } from "node:module";
-import { type CompletedCall, type DeliveryStats, promptLayer, type Tagalong } from "@tagalong/core";
+import {
+  type CompletedCall,
+  DeliveryError,
+  type DeliveryStats,
+  type Metadata,
+  type PromptLayerOptions,
+  promptLayer,
+  type Tagalong,
+} from "@tagalong/core";
 import type OpenAI from "openai";
-import { chat, metadataOption, openaiClient, wrapOpenAI, wrappedOpenAIVariant } from "../adapters";
+import { chat, openaiClient, wrappedOpenAIVariant } from "../adapters";
 import { type Context, planFor } from "../context";
 import { fullMetadata, MODEL_KEY, PROMPTLAYER_KEY, tagalong, userMessage } from "../fixtures";
 import { compare, fmtMB, fmtMs, fmtRate, fmtRatio, sleep, summarize, type Variant } from "../harness";
@@ -12,36 +22,87 @@ import { Section } from "../report";
 const { PromptLayer } = createRequire(import.meta.url)("promptlayer") as typeof import("promptlayer");
 
 const MAX_RATIO = 1.02;
+/** A remote API's latency, played by the receiver for the throughput and burst runs. */
+const RECEIVER_MS = 50;
+/** The throughput goal (calls/s recorded and delivered, nothing dropped). */
+const RATE_GOAL = 2000;
 /** The delivery queue's default cap (DeliveryOptions.maxQueue). */
-const QUEUE_CAP = 1000;
+const QUEUE_CAP = 10_000;
+/** Calls per second while PromptLayer is out: within the cap for 30 s, beyond it for 5 minutes. */
+const OUTAGE_RATE = 40;
 
-function plTagalong(baseURL: string, concurrency?: number): Tagalong {
-  return tagalong([
-    promptLayer({ apiKey: PROMPTLAYER_KEY, baseURL, ...(concurrency === undefined ? {} : { concurrency }) }),
-  ]);
+interface Run {
+  t: Tagalong;
+  errors: unknown[];
+}
+
+function plTagalong(baseURL: string, options: Partial<PromptLayerOptions> = {}): Run {
+  const errors: unknown[] = [];
+  const t = tagalong([promptLayer({ apiKey: PROMPTLAYER_KEY, baseURL, ...options })], {
+    onError: (e) => errors.push(e),
+  });
+  return { t, errors };
 }
 
 const stats = (t: Tagalong): DeliveryStats => t.stats().promptlayer!;
 
-/** Completed calls as the adapters record them: every metadata field, so each is 3 POSTs. */
-function completedCalls(t: Tagalong, n: number): CompletedCall[] {
-  const now = Date.now();
-  return Array.from({ length: n }, (_, i) => ({
-    provider: "openai",
-    model: "gpt-4o-mini",
-    apiType: "chat-completions",
-    source: "openai",
-    input: [{ role: "user", content: userMessage(i) }],
-    output: [{ role: "assistant", content: `echo: ${userMessage(i)}` }],
-    parameters: { temperature: 0.2 },
-    usage: { inputTokens: 5, outputTokens: 6 },
-    startTime: new Date(now - 300),
-    endTime: new Date(now),
-    status: "success",
-    responseId: `chatcmpl-${i}`,
-    stream: false,
-    metadata: t.prepare(fullMetadata(i)).metadata,
-  }));
+/** Drops reported to onError (one report per burst of drops sums it up). */
+function reportedDrops(errors: unknown[]): number {
+  let n = 0;
+  for (const e of errors) {
+    if (!DeliveryError.isInstance(e)) continue;
+    const more = /dropped (\d+) more deliveries/.exec(e.message);
+    if (more) n += Number(more[1]);
+    else if (e.message.includes("dropped a delivery")) n++;
+  }
+  return n;
+}
+
+/**
+ * Completed calls as an adapter records them, every one distinct (a duplicate on the wire is then a
+ * call logged twice): every metadata field, a prompt with a version, so each is one log-request.
+ */
+function callMaker(t: Tagalong): (i: number) => CompletedCall {
+  const metadata: Metadata[] = Array.from({ length: 64 }, (_, k) => t.prepare(fullMetadata(k)).metadata);
+  return (i) => {
+    const now = Date.now();
+    return {
+      provider: "openai",
+      model: "gpt-4o-mini",
+      apiType: "chat-completions",
+      source: "openai",
+      input: [{ role: "user", content: `${userMessage(i)} (call ${i})` }],
+      output: [{ role: "assistant", content: `echo: ${userMessage(i)} (call ${i})` }],
+      parameters: { temperature: 0.2 },
+      usage: { inputTokens: 5, outputTokens: 6 },
+      startTime: new Date(now - 300),
+      endTime: new Date(now),
+      status: "success",
+      responseId: `chatcmpl-${i}`,
+      stream: false,
+      metadata: metadata[i % metadata.length]!,
+    };
+  };
+}
+
+/** Records distinct calls at `rate` per second for `seconds` (open loop: as calls arrive). */
+async function recordAtRate(
+  t: Tagalong,
+  rate: number,
+  seconds: number,
+  tickMs: number,
+): Promise<{ made: number; peak: number }> {
+  const make = callMaker(t);
+  let made = 0;
+  let peak = 0;
+  const t0 = performance.now();
+  for (let now = 0; now < seconds * 1000; now = performance.now() - t0) {
+    const due = Math.floor((now / 1000) * rate);
+    while (made < due) t.record(make(made++));
+    peak = Math.max(peak, stats(t).queued);
+    await sleep(tickMs);
+  }
+  return { made, peak };
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
@@ -58,223 +119,355 @@ function gcNow(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
 export async function delivery(ctx: Context): Promise<Section> {
   const section = new Section(
     "4. PromptLayer delivery",
     [
-      "The PromptLayer destination with its defaults (4 deliveries in flight, a queue capped at 1,000 calls,",
-      "5 attempts with exponential backoff from 500 ms, 10 s timeout), delivering to a loopback recorder that",
-      "speaks PromptLayer's API and checks every request against its schema. Each call with a prompt is",
-      "three POSTs: log-request, track-metadata, track-prompt. Client and receiver share the same 2 cores.",
+      "The PromptLayer destination with its defaults (128 deliveries in flight, a queue of 10,000 calls, a",
+      "30 s timeout per attempt, retries bounded by 10 minutes with a circuit breaker), delivering to a",
+      "loopback receiver that speaks PromptLayer's API, checks every request against its schema and counts",
+      "duplicates. Each call is one log-request (metadata, tags and prompt in it). Client and receiver share",
+      "the same 2 cores (the receiver in its own process).",
     ].join("\n"),
   );
-  await sustained(ctx, section);
-  await memoryOverOutage(ctx, section, ctx.config.outageSeconds, "outage");
-  await memoryOverOutage(ctx, section, ctx.config.smoke ? 1 : 3, "short outage");
+  await throughput(ctx, section);
+  await burst(ctx, section);
+  await memoryPerQueuedCall(ctx, section);
+  await outages(ctx, section);
+  await slowReceiver(ctx, section);
+  await shutdownAgainstHanging(ctx, section);
   await latencyDuringOutage(ctx, section);
   if (!ctx.config.smoke) await vendorDuringOutage(ctx, section);
   return section;
 }
 
-async function sustained(ctx: Context, section: Section): Promise<void> {
-  const { servers, sizes } = ctx;
-  const { url } = await servers.call("recorder", {
-    name: "pl",
-    options: { promptLayerApiKey: PROMPTLAYER_KEY },
-  });
-  const rows: string[][] = [];
-  for (const concurrency of [undefined, 16]) {
-    await servers.call("reset", { name: "pl" });
-    const t = plTagalong(url, concurrency);
-    const pool = completedCalls(t, 256);
-    let recorded = 0;
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    // Closed loop: keep the queue busy but below its cap, so nothing is dropped.
-    while (performance.now() - t0 < sizes.deliverySeconds * 1000) {
-      if (stats(t).queued < QUEUE_CAP / 2)
-        for (let k = 0; k < 50; k++) t.record(pool[recorded++ % pool.length]!);
-      else await sleep(2);
-    }
-    await t.flush();
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const s = stats(t);
-    const wire = await servers.call("promptLayerWire", { name: "pl", reset: true });
-    rows.push([
-      concurrency === undefined ? "4 (default)" : String(concurrency),
-      String(recorded),
-      fmtRate(s.sent / seconds),
-      `${((cpu.user + cpu.system) / Math.max(1, s.sent)).toFixed(0)} µs`,
-      `${wire.logs} / ${wire.trackMetadata} / ${wire.trackPrompt}`,
-      `${s.failed} failed, ${s.dropped} dropped, ${wire.violations} rule breaks`,
-    ]);
-  }
-  section.table({
-    title: "Sustained delivery (completed calls recorded as fast as the queue takes them, then flushed)",
-    columns: [
-      "deliveries in flight",
-      "calls recorded",
-      "calls delivered per second",
-      "client CPU per delivered call",
-      "receiver: logs / track-metadata / track-prompt",
-      "problems",
-    ],
-    rows,
-  });
-
-  // End to end: wrapped OpenAI calls, each recorded and delivered.
-  await servers.call("reset", { name: "pl" });
-  const t = plTagalong(url);
-  const client = wrapOpenAI(openaiClient(ctx.loopback), t);
-  let calls = 0;
-  const t0 = performance.now();
-  const deadline = t0 + sizes.deliverySeconds * 1000;
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      const i = calls++;
-      await chat(client, "delivery", i, false, metadataOption(fullMetadata(i)));
-    }
-  };
-  await Promise.all(Array.from({ length: sizes.concurrency }, worker));
-  const callSeconds = (performance.now() - t0) / 1000;
-  await t.flush();
-  const allSeconds = (performance.now() - t0) / 1000;
-  const s = stats(t);
-  const wire = await servers.call("promptLayerWire", { name: "pl", reset: true });
-  await servers.call("reset", { name: "model" });
-  section.note(
-    `End to end, wrapOpenAI with ${sizes.concurrency} calls in flight for ${sizes.deliverySeconds} s: ${calls} model calls (${fmtRate(calls / callSeconds)}); ${s.sent} delivered (${fmtRate(s.sent / allSeconds)} including the ${(allSeconds - callSeconds).toFixed(1)} s drain), ${s.dropped} dropped at the queue cap, ${s.failed} failed; the receiver logged ${wire.logs} and tracked ${wire.trackMetadata} + ${wire.trackPrompt}.`,
-  );
-}
-
-interface MemorySample {
-  s: number;
-  heap: number;
-  rss: number;
-  queued: number;
+interface RateRun {
+  rate: number;
+  made: number;
+  seconds: number;
+  backlog: number;
+  peak: number;
+  drainS: number;
   dropped: number;
   failed: number;
+  logs: number;
+  duplicates: number;
+  violations: number;
+  cpuUs: number;
 }
 
-async function memoryOverOutage(
-  ctx: Context,
-  section: Section,
-  seconds: number,
-  label: string,
-): Promise<void> {
-  const { servers } = ctx;
-  const name = `pl-${label.replaceAll(" ", "-")}`;
-  const { url } = await servers.call("recorder", { name, options: { promptLayerApiKey: PROMPTLAYER_KEY } });
-  await servers.call("refuse", { name });
-  const t = plTagalong(url);
-  const client = wrapOpenAI(openaiClient(ctx.loopback), t);
-  const rate = ctx.config.smoke ? 50 : 100;
-  const samples: MemorySample[] = [];
-  const sample = (s: number) => {
-    gcNow();
-    const m = process.memoryUsage();
-    const st = stats(t);
-    samples.push({
-      s,
-      heap: m.heapUsed,
-      rss: m.rss,
-      queued: st.queued,
-      dropped: st.dropped,
-      failed: st.failed,
-    });
-  };
-  // A settled baseline: what earlier scenarios left is collected first.
-  gcNow();
-  await sleep(200);
-  sample(0);
-  let made = 0;
-  let pending = 0;
-  let errors = 0;
-  const start = performance.now();
-  let nextSample = 1;
-  for (let now = 0; now < seconds * 1000; now = performance.now() - start) {
-    const due = Math.floor((now / 1000) * rate);
-    while (made < due) {
-      const i = made++;
-      pending++;
-      chat(client, "outage", i, false, metadataOption(fullMetadata(i)))
-        .catch(() => errors++)
-        .finally(() => pending--);
-    }
-    if (now >= nextSample * 1000) sample(nextSample++);
-    await sleep(5);
-  }
-  while (pending > 0) await sleep(5);
-  sample(Math.round((performance.now() - start) / 1000));
-
-  const r0 = performance.now();
-  await servers.call("resume", { name });
-  const flushed = await withTimeout(t.flush(), 120_000);
-  const recoveryS = (performance.now() - r0) / 1000;
+/** Records at `rate` calls/s for `seconds` (open loop, as calls arrive), then flushes. */
+async function atRate(ctx: Context, url: string, rate: number, seconds: number): Promise<RateRun> {
+  await ctx.servers.call("reset", { name: "pl-rate" });
+  const { t } = plTagalong(url);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const { made, peak } = await recordAtRate(t, rate, seconds, 5);
+  const window = performance.now() - t0;
+  const backlog = stats(t).queued;
+  const f0 = performance.now();
+  await withTimeout(t.flush(), 120_000);
+  const drainS = (performance.now() - f0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const s = stats(t);
-  const wire = await servers.call("promptLayerWire", { name, reset: true });
-  await servers.call("reset", { name: "model" });
-  const accepted = made - s.dropped;
-  const delivered = `${wire.logs} of the ${accepted} calls accepted were logged (and ${wire.trackMetadata} tracked) ${flushed === "timeout" ? "before the 120 s flush limit" : `${recoveryS.toFixed(1)} s after it came back`}`;
-  const everything = wire.logs === accepted && s.failed === 0;
+  const wire = await ctx.servers.call("promptLayerWire", { name: "pl-rate", reset: true });
+  await t.shutdown({ timeoutMs: 1000 });
+  return {
+    rate,
+    made,
+    seconds: window / 1000,
+    backlog,
+    peak,
+    drainS,
+    dropped: s.dropped,
+    failed: s.failed,
+    logs: wire.logs,
+    duplicates: wire.duplicates,
+    violations: wire.violations,
+    cpuUs: (cpu.user + cpu.system) / Math.max(1, made),
+  };
+}
 
-  if (label === "short outage") {
-    section.note(
-      `Short outage (${seconds} s, ${rate} calls/s, ${made} calls, within the cap): ${delivered}; ${s.failed} failed for good, ${s.dropped} dropped, ${errors} model calls failed.`,
-    );
-    section.goal({
-      what: `Everything delivered after recovery when within the cap (${seconds} s outage, ${made} calls)`,
-      target: `all ${made}`,
-      measured: `${wire.logs} logged, ${s.failed} failed, ${s.dropped} dropped`,
-      met: ctx.config.smoke ? undefined : everything && s.dropped === 0,
-    });
-    return;
-  }
+/** Delivered everything, dropped nothing, and kept up (a backlog of at most half a second of calls). */
+const keptUp = (r: RateRun): boolean =>
+  r.dropped === 0 && r.failed === 0 && r.logs === r.made && r.duplicates === 0 && r.backlog <= r.rate / 2;
 
-  const capAt = samples.find((x) => x.queued >= QUEUE_CAP || x.dropped > 0);
-  const first = samples[0]!;
-  const last = samples.at(-1)!;
-  const step = Math.max(1, Math.round(samples.length / 12));
-  section.table({
-    title: `Memory over a ${seconds} s outage (receiver refusing connections), ${rate} calls/s, after a forced GC each second`,
-    columns: ["s", "heap used", "RSS", "queued", "dropped (queue full)", "failed (attempts used up)"],
-    rows: samples
-      .filter((x, k) => k % step === 0 || x === capAt || x === last)
-      .map((x) => [
-        String(x.s),
-        fmtMB(x.heap),
-        fmtMB(x.rss),
-        String(x.queued),
-        String(x.dropped),
-        String(x.failed),
-      ]),
+async function throughput(ctx: Context, section: Section): Promise<void> {
+  const { url } = await ctx.servers.call("recorder", {
+    name: "pl-rate",
+    options: { promptLayerApiKey: PROMPTLAYER_KEY, promptLayerLatencyMs: RECEIVER_MS },
   });
-  if (capAt) {
-    // Flat after the cap: the heap once the queue is full against the heap at the end.
-    const growth = last.heap - capAt.heap;
-    section.note(
-      `The queue reached its cap at ${capAt.s} s. Heap: ${fmtMB(first.heap)} at the start, ${fmtMB(capAt.heap)} at the cap${capAt.heap > first.heap ? ` (about ${((capAt.heap - first.heap) / QUEUE_CAP / 1024).toFixed(1)} KB per queued call)` : ""}, ${fmtMB(last.heap)} at the end (${growth >= 0 ? "+" : "−"}${fmtMB(Math.abs(growth))} after the cap over ${last.s - capAt.s} s). RSS ${fmtMB(first.rss)} → ${fmtMB(last.rss)}.`,
-    );
-    section.goal({
-      what: `Memory over a ${seconds} s PromptLayer outage: bounded by the queue cap, flat after it`,
-      target: "heap growth after the cap < 2 MB",
-      measured: `${growth >= 0 ? "+" : "−"}${fmtMB(Math.abs(growth))} over ${last.s - capAt.s} s after the cap (${fmtMB(capAt.heap - first.heap)} up to it)`,
-      met: ctx.config.smoke ? undefined : growth < 2 * 2 ** 20,
-    });
-  } else {
-    section.note(
-      `The queue did not reach its cap in ${seconds} s at ${rate} calls/s (peak ${Math.max(...samples.map((x) => x.queued))} queued).`,
-    );
+  const seconds = ctx.config.smoke ? 1 : 6;
+  const rates = ctx.config.smoke ? [200, 500] : [1000, 2000, 3000, 4000, 5000, 6000];
+  const runs: RateRun[] = [];
+  for (const rate of rates) {
+    const r = await atRate(ctx, url, rate, seconds);
+    runs.push(r);
+    // One rate past what it sustains is enough to show the limit.
+    if (!keptUp(r)) break;
   }
+  section.table({
+    title: `Throughput: calls recorded at a steady rate for ${seconds} s, receiver answering in ${RECEIVER_MS} ms, then flushed`,
+    columns: [
+      "offered",
+      "calls",
+      "queued at the end (peak)",
+      "drain after",
+      "logged on the wire",
+      "dropped / failed / duplicates",
+      "client CPU per call",
+      "kept up",
+    ],
+    rows: runs.map((r) => [
+      fmtRate(r.rate),
+      String(r.made),
+      `${r.backlog} (${r.peak})`,
+      `${r.drainS.toFixed(1)} s`,
+      String(r.logs),
+      `${r.dropped} / ${r.failed} / ${r.duplicates}${r.violations ? ` (${r.violations} rule breaks)` : ""}`,
+      `${r.cpuUs.toFixed(0)} µs`,
+      keptUp(r) ? "yes" : "no",
+    ]),
+  });
+  const best = runs.filter(keptUp).at(-1);
+  const zeroDrops = runs.filter((r) => r.dropped === 0 && r.logs === r.made).at(-1);
   section.note(
-    `After the outage: ${made} calls made, ${s.dropped} dropped at the queue cap, ${s.failed} failed for good (deliveries in flight during the outage use up their 5 attempts in about 4 to 8 s), ${delivered}; ${errors} model calls failed.`,
+    `Highest rate kept up with 0 dropped and everything delivered: ${best ? fmtRate(best.rate) : "none of the rates tried"}${zeroDrops && zeroDrops !== best ? `; highest with 0 dropped (a backlog left to drain): ${fmtRate(zeroDrops.rate)}` : ""}. Kept up: nothing dropped, failed or duplicated, every call on the wire, and at most half a second of calls still queued when the rate stopped.`,
   );
   section.goal({
-    what: `Everything accepted delivered after a ${seconds} s outage (calls beyond the cap are dropped by design)`,
-    target: `all ${accepted} accepted`,
-    measured: `${wire.logs} logged, ${s.failed} failed for good`,
-    met: ctx.config.smoke ? undefined : everything,
+    what: `Delivery throughput, receiver answering in ${RECEIVER_MS} ms, 0 dropped`,
+    target: `>= ${fmtRate(RATE_GOAL)}`,
+    measured: best ? `${fmtRate(best.rate)} kept up` : "no rate kept up",
+    met: ctx.config.smoke ? undefined : (best?.rate ?? 0) >= RATE_GOAL,
+  });
+}
+
+async function burst(ctx: Context, section: Section): Promise<void> {
+  const name = "pl-burst";
+  const { url } = await ctx.servers.call("recorder", {
+    name,
+    options: { promptLayerApiKey: PROMPTLAYER_KEY, promptLayerLatencyMs: RECEIVER_MS },
+  });
+  const n = ctx.config.smoke ? 1000 : QUEUE_CAP;
+  const { t, errors } = plTagalong(url);
+  const make = callMaker(t);
+  const calls = Array.from({ length: n }, (_, i) => make(i));
+  const t0 = performance.now();
+  for (const call of calls) t.record(call);
+  const recordUs = ((performance.now() - t0) * 1000) / n;
+  await withTimeout(t.flush(), 120_000);
+  const allMs = performance.now() - t0;
+  const s = stats(t);
+  const wire = await ctx.servers.call("promptLayerWire", { name, reset: true });
+  await t.shutdown({ timeoutMs: 1000 });
+  section.note(
+    `A burst of ${n} calls recorded in one go (${recordUs.toFixed(1)} µs per record() on the caller's path), receiver answering in ${RECEIVER_MS} ms: ${wire.logs} logged in ${secs(allMs)} (${fmtRate((wire.logs * 1000) / allMs)}), ${s.dropped} dropped, ${s.failed} failed, ${wire.duplicates} duplicates, ${errors.length} errors reported.`,
+  );
+  section.goal({
+    what: `A burst of ${n} calls: 0 dropped, all delivered`,
+    target: `${n} logged, 0 dropped`,
+    measured: `${wire.logs} logged, ${s.dropped} dropped, ${wire.duplicates} duplicates`,
+    met: ctx.config.smoke ? undefined : wire.logs === n && s.dropped === 0 && wire.duplicates === 0,
+  });
+}
+
+/** Heap per queued call: the queue filled while the receiver refuses connections, after a forced GC. */
+async function memoryPerQueuedCall(ctx: Context, section: Section): Promise<void> {
+  const name = "pl-memory";
+  const { url } = await ctx.servers.call("recorder", {
+    name,
+    options: { promptLayerApiKey: PROMPTLAYER_KEY },
+  });
+  await ctx.servers.call("refuse", { name });
+  const n = ctx.config.smoke ? 1000 : QUEUE_CAP;
+  const { t } = plTagalong(url);
+  const make = callMaker(t);
+  gcNow();
+  await sleep(100);
+  gcNow();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < n; i++) t.record(make(i));
+  // Let the first deliveries fail and the circuit open: the queue as it sits through an outage.
+  await sleep(1500);
+  gcNow();
+  const after = process.memoryUsage().heapUsed;
+  const queued = stats(t).queued;
+  const perCall = (after - before) / Math.max(1, queued);
+  await ctx.servers.call("resume", { name });
+  await withTimeout(t.flush(), 120_000);
+  const s = stats(t);
+  const wire = await ctx.servers.call("promptLayerWire", { name, reset: true });
+  await t.shutdown({ timeoutMs: 1000 });
+  const size = JSON.stringify(make(0)).length;
+  section.note(
+    `Memory per queued call: ${(perCall / 1024).toFixed(2)} KB of heap (${queued} calls queued while the receiver refused connections: ${fmtMB(after - before)} after a forced GC; each call a ${size}-byte CompletedCall as JSON, with every metadata field). A full default queue (10,000 calls) of such calls holds about ${fmtMB(perCall * QUEUE_CAP)}. After the receiver came back: ${wire.logs} logged, ${s.dropped} dropped, ${s.failed} failed.`,
+  );
+  section.goal({
+    what: "Memory per queued call (measured, stated in the README)",
+    target: "measured",
+    measured: `${(perCall / 1024).toFixed(2)} KB per call (${fmtMB(perCall * QUEUE_CAP)} for 10,000)`,
+    met: undefined,
+  });
+}
+
+type OutageKind = "refused" | "500" | "hanging";
+
+interface OutageRun {
+  kind: OutageKind;
+  made: number;
+  dropped: number;
+  reported: number;
+  failed: number;
+  logs: number;
+  duplicates: number;
+  recoveryS: number | "timeout";
+  peakQueued: number;
+}
+
+/** One outage of `seconds`, calls arriving at OUTAGE_RATE meanwhile; then the receiver comes back. */
+async function outage(ctx: Context, kind: OutageKind, seconds: number): Promise<OutageRun> {
+  const name = `pl-outage-${kind}`;
+  const { url } = await ctx.servers.call("recorder", {
+    name,
+    options: { promptLayerApiKey: PROMPTLAYER_KEY, promptLayerLatencyMs: RECEIVER_MS },
+  });
+  await ctx.servers.call("reset", { name });
+  let rule: number | undefined;
+  if (kind === "refused") await ctx.servers.call("refuse", { name });
+  else
+    rule = await ctx.servers.call("fail", {
+      name,
+      options: kind === "500" ? { status: 500 } : { hang: true },
+    });
+  const { t, errors } = plTagalong(url);
+  const { made, peak: peakQueued } = await recordAtRate(t, OUTAGE_RATE, seconds, 20);
+  const r0 = performance.now();
+  if (kind === "refused") await ctx.servers.call("resume", { name });
+  else await ctx.servers.call("clearRule", { id: rule! });
+  // The circuit probes at intervals of up to 30 s, and a hung request waits out its 30 s timeout.
+  const flushed = await withTimeout(t.flush(), 180_000);
+  const recoveryS = flushed === "timeout" ? "timeout" : (performance.now() - r0) / 1000;
+  const s = stats(t);
+  const wire = await ctx.servers.call("promptLayerWire", { name, reset: true });
+  await t.shutdown({ timeoutMs: 1000 });
+  return {
+    kind,
+    made,
+    dropped: s.dropped,
+    reported: reportedDrops(errors),
+    failed: s.failed,
+    logs: wire.logs,
+    duplicates: wire.duplicates,
+    recoveryS,
+    peakQueued,
+  };
+}
+
+async function outages(ctx: Context, section: Section): Promise<void> {
+  for (const seconds of ctx.config.outages) {
+    // The three kinds at once: each its own receiver and Tagalong.
+    const runs = await Promise.all(
+      (["refused", "500", "hanging"] as const).map((kind) => outage(ctx, kind, seconds)),
+    );
+    section.table({
+      title: `An outage of ${seconds} s while calls keep arriving (${OUTAGE_RATE} calls/s), then the receiver comes back`,
+      columns: [
+        "receiver",
+        "calls",
+        "dropped beyond the cap (reported)",
+        "accepted",
+        "logged after recovery",
+        "lost (accepted, not logged)",
+        "failed / duplicates",
+        "peak queued",
+        "recovered in",
+      ],
+      rows: runs.map((r) => [
+        r.kind === "500"
+          ? "HTTP 500"
+          : r.kind === "refused"
+            ? "refusing connections"
+            : "hanging (never answers)",
+        String(r.made),
+        `${r.dropped} (${r.reported})`,
+        String(r.made - r.dropped),
+        String(r.logs),
+        String(r.made - r.dropped - r.logs),
+        `${r.failed} / ${r.duplicates}`,
+        String(r.peakQueued),
+        r.recoveryS === "timeout" ? "not within 180 s" : `${r.recoveryS.toFixed(1)} s`,
+      ]),
+    });
+    for (const r of runs) {
+      const lost = r.made - r.dropped - r.logs;
+      section.goal({
+        what: `Outage of ${seconds} s (${r.kind}): 0 lost within the cap, drops beyond it counted and reported`,
+        target: "0 lost; dropped = reported",
+        measured: `${lost} lost, ${r.dropped} dropped beyond the cap (${r.reported} reported), ${r.duplicates} duplicates`,
+        met: ctx.config.smoke ? undefined : lost === 0 && r.failed === 0 && r.dropped === r.reported,
+      });
+    }
+  }
+}
+
+async function slowReceiver(ctx: Context, section: Section): Promise<void> {
+  const name = "pl-slow";
+  const { url } = await ctx.servers.call("recorder", {
+    name,
+    options: { promptLayerApiKey: PROMPTLAYER_KEY },
+  });
+  const delayMs = ctx.config.slowReceiverSeconds * 1000;
+  await ctx.servers.call("fail", { name, options: { path: "/log-request", delayMs } });
+  const n = 50;
+  const { t } = plTagalong(url);
+  const make = callMaker(t);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) t.record(make(i));
+  await withTimeout(t.flush(), delayMs * 4 + 30_000);
+  const took = performance.now() - t0;
+  const s = stats(t);
+  const wire = await ctx.servers.call("promptLayerWire", { name, reset: true });
+  await t.shutdown({ timeoutMs: 1000 });
+  section.note(
+    `A receiver that stores each log at once and answers ${ctx.config.slowReceiverSeconds} s later: ${n} calls, ${wire.logs} logs stored (${wire.duplicates} duplicates), ${s.sent} counted as sent, ${s.retried} retries, ${s.failed} failed, flushed in ${secs(took)}.`,
+  );
+  section.goal({
+    what: `A receiver answering after ${ctx.config.slowReceiverSeconds} s: 0 duplicates, each late answer counted as sent`,
+    target: `0 duplicates, ${n} sent`,
+    measured: `${wire.duplicates} duplicates, ${s.sent} sent, ${wire.logs} stored`,
+    met: ctx.config.smoke ? undefined : wire.duplicates === 0 && s.sent === n && wire.logs === n,
+  });
+}
+
+async function shutdownAgainstHanging(ctx: Context, section: Section): Promise<void> {
+  const name = "pl-shutdown";
+  const { url } = await ctx.servers.call("recorder", {
+    name,
+    options: { promptLayerApiKey: PROMPTLAYER_KEY },
+  });
+  await ctx.servers.call("fail", { name, options: { hang: true } });
+  const { t, errors } = plTagalong(url);
+  const make = callMaker(t);
+  for (let i = 0; i < 200; i++) t.record(make(i));
+  await sleep(200);
+  const t0 = performance.now();
+  await t.shutdown();
+  const took = performance.now() - t0;
+  const s = stats(t);
+  const report = errors
+    .map((e) => (e instanceof Error ? e.message : String(e)))
+    .find((m) => m.includes("abandoned"));
+  await ctx.servers.call("reset", { name });
+  section.note(
+    `shutdown() with its default deadline (5 s) while the receiver hangs, 200 calls pending: resolved in ${secs(took)}; ${s.abandoned} abandoned (counted in stats()), reported as: "${report ?? "(nothing reported)"}".`,
+  );
+  section.goal({
+    what: "shutdown() against a hanging receiver resolves within its deadline (default 5 s)",
+    target: "<= 5 s, abandoned counted and reported",
+    measured: `${secs(took)}, ${s.abandoned} abandoned, ${report ? "reported" : "not reported"}`,
+    met: ctx.config.smoke ? undefined : took <= 5100 && s.abandoned === 200 && report !== undefined,
   });
 }
 
@@ -291,7 +484,7 @@ async function latencyDuringOutage(ctx: Context, section: Section): Promise<void
   await servers.call("fail", { name: "pl-hanging", options: { hang: true } });
   // The down and hanging destinations keep their backlog (retrying, then dropping at the cap) until the
   // process exits; they are the last thing this run measures.
-  const healthy = plTagalong(receivers.healthy);
+  const healthy = plTagalong(receivers.healthy).t;
   const bare = openaiClient(ctx.loopback);
   const variants: Variant[] = [
     { name: "openai", call: (i) => chat(bare, "pl-bare", i, false) },
@@ -309,7 +502,7 @@ async function latencyDuringOutage(ctx: Context, section: Section): Promise<void
     wrappedOpenAIVariant(
       "PromptLayer down (refused)",
       ctx.loopback,
-      plTagalong(receivers.down),
+      plTagalong(receivers.down).t,
       "pl-down",
       false,
       fullMetadata,
@@ -317,7 +510,7 @@ async function latencyDuringOutage(ctx: Context, section: Section): Promise<void
     wrappedOpenAIVariant(
       "PromptLayer hanging (never answers)",
       ctx.loopback,
-      plTagalong(receivers.hanging),
+      plTagalong(receivers.hanging).t,
       "pl-hanging",
       false,
       fullMetadata,
@@ -357,7 +550,7 @@ async function latencyDuringOutage(ctx: Context, section: Section): Promise<void
     rows: [...rows.entries()].map(([name, cells]) => [name, ...cells]),
   });
   section.note(
-    `With a healthy receiver, sequential calls took ${fmtRatio(healthyVsBare)} the bare client's median: each call's delivery (its POSTs) runs on the same thread after the call returns, and with a model that answers at once the next call starts while it runs. A down or hanging receiver leaves next to no such work (a refused connect, or a request waiting on its timeout), so those calls are no slower.`,
+    `With a healthy receiver, sequential calls took ${fmtRatio(healthyVsBare)} the bare client's median: each call's delivery (its log-request) runs on the same thread, in batches, and with a model that answers at once the next calls run while a batch is sent. A down or hanging receiver leaves next to no such work (a refused connect, or a request waiting on its timeout), so those calls are no slower.`,
   );
   section.goal({
     what: "Call latency while PromptLayer is down or hanging, against healthy (median, worst case)",

@@ -25,6 +25,8 @@ export interface PromptLayerWire {
   trackPrompt: number;
   /** Every PromptLayer request that arrived, answered or not. */
   requests: number;
+  /** Accepted log-requests whose body was accepted before (the same call logged twice). */
+  duplicates: number;
   violations: number;
   sample: string[];
 }

@@ -52,6 +52,7 @@ function promptLayerWire(rec: Recorder): PromptLayerWire {
     trackMetadata: 0,
     trackPrompt: 0,
     requests: 0,
+    duplicates: rec.promptLayer.duplicates(),
     violations: 0,
     sample: [],
   };

@@ -66,6 +66,7 @@ const DELIVERY_OPTIONS = {
   maxBackoffMs: true,
   maxRetryAfterMs: true,
   exitTimeoutMs: true,
+  lingerMs: true,
   fetch: true,
 } satisfies Record<keyof DeliveryOptions, true>;
 

@@ -142,4 +142,23 @@ describe("serverless: deliveries outlive the request", () => {
     await expect(handler("lambda_error")).rejects.toBe(mine);
     expect(logsFor("lambda_error")).toHaveLength(1);
   });
+
+  it("flushAfter with a deadline resolves by it while PromptLayer hangs; the delivery stays pending", async () => {
+    const hang = recorder.rec.fail({ kind: "promptlayer", hang: true });
+    const { tagalong } = setup();
+    const handler = flushAfter(
+      tagalong,
+      async (user: string) => {
+        tagalong.record(call(user));
+        return "done";
+      },
+      { timeoutMs: 100 },
+    );
+    await expect(handler("lambda_deadline")).resolves.toBe("done");
+    expect(hang.hits).toBe(1);
+    expect(tagalong.stats().promptlayer).toMatchObject({ queued: 1, sent: 0, abandoned: 0 });
+    hang.clear();
+    await tagalong.flush();
+    expect(logsFor("lambda_deadline")).toHaveLength(1);
+  });
 });

@@ -29,6 +29,13 @@ export interface DeliveryOptions {
    * and if the service had stored it all the same, that retry is a duplicate.
    */
   timeoutMs?: number;
+  /**
+   * How long the first call of a batch waits before deliveries start, in ms (default 100): calls then
+   * go out together, and calls arriving one by one are not each followed by a delivery's work on the
+   * caller's thread. A full batch (`concurrency` calls) starts at once, and so does everything at a
+   * flush, shutdown or exit. 0 starts each delivery on the next macrotask.
+   */
+  lingerMs?: number;
   /** First retry delay (and probe interval) in ms; doubles per failure, with jitter (default 500). */
   backoffMs?: number;
   /** Longest computed retry delay or probe interval in ms (default 30,000). */
@@ -56,6 +63,7 @@ export const DELIVERY_DEFAULTS = {
   maxBackoffMs: 30_000,
   maxRetryAfterMs: 60_000,
   exitTimeoutMs: 5000,
+  lingerMs: 100,
 } as const;
 
 /** Consecutive failed attempts (network errors, timeouts, 408, 429, 5xx) that open the circuit. */
@@ -78,5 +86,6 @@ export function deliverySettings(options: DeliveryOptions): DeliverySettings {
     maxBackoffMs: positive(options.maxBackoffMs, d.maxBackoffMs, 0),
     maxRetryAfterMs: positive(options.maxRetryAfterMs, d.maxRetryAfterMs, 0),
     exitTimeoutMs: positive(options.exitTimeoutMs, d.exitTimeoutMs, 0),
+    lingerMs: positive(options.lingerMs, d.lingerMs, 0),
   };
 }

@@ -308,4 +308,23 @@ describe("createDeliveryQueue", () => {
     expect(recorder.rec.promptLayer.logs()).toHaveLength(1);
     expect(q.stats()).toMatchObject({ queued: 0, sent: 1, failed: 0 });
   });
+
+  it("starts deliveries in batches: a full batch at once, a partial one after lingerMs or at a flush", async () => {
+    const { q } = queue({ concurrency: 4, lingerMs: 60_000 });
+    for (let i = 0; i < 3; i++) q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(recorder.rec.requests).toHaveLength(0);
+    q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await recorder.rec.waitFor(() => q.stats().sent === 4);
+    // A finished job starts the next waiting one directly; with none running, a lone call lingers.
+    q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(recorder.rec.requests).toHaveLength(4);
+    await q.flush();
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(5);
+
+    const { q: eager } = queue({ concurrency: 4, lingerMs: 0 });
+    eager.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await recorder.rec.waitFor((r) => r.promptLayer.logs().length === 6);
+  });
 });

@@ -105,7 +105,7 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 :
 export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueue {
   const name = options.destination;
   const settings = deliverySettings(options);
-  const { concurrency, maxQueue, timeoutMs, exitTimeoutMs } = settings;
+  const { concurrency, maxQueue, timeoutMs, exitTimeoutMs, lingerMs } = settings;
   const fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
   const secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
   const policy = retryPolicy(settings, options.random ?? Math.random);
@@ -150,6 +150,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
   let abandonedRunning = 0;
   let seq = 0;
   let macroScheduled = false;
+  let lingerTimer: Timer | undefined;
   let microScheduled = false;
   let stopped = false;
   const flushWaiters: FlushWaiter[] = [];
@@ -286,14 +287,19 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
       }
     },
     settle(promise, fallback) {
-      // A flush under way waits for this job: it must not be held.
+      // A flush under way waits for this job: it must not be held. The fallback comes a macrotask
+      // later, so a promise that has already settled still wins.
+      const later = (resolve: (value: typeof fallback) => void): void => macrotask(() => resolve(fallback));
       if (stopped || exitDraining || flushWaiters.length > 0 || jobEpoch !== epoch) {
-        return Promise.resolve(fallback);
+        return new Promise((resolve) => {
+          Promise.resolve(promise).then(resolve, () => resolve(fallback));
+          later(resolve);
+        });
       }
       return new Promise((resolve) => {
         const release = (): void => {
           held.delete(release);
-          resolve(fallback);
+          later(resolve);
         };
         held.add(release);
         Promise.resolve(promise).then(
@@ -360,12 +366,31 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
     microScheduled = false;
     pump();
   };
+  const lingerPump = (): void => {
+    lingerTimer = undefined;
+    pump();
+  };
+  /** Starts waiting jobs now (a flush, shutdown or exit drain asked for them). */
+  const startNow = (): void => {
+    if (lingerTimer !== undefined) clearTimeout(lingerTimer);
+    lingerTimer = undefined;
+    pump();
+  };
 
-  // Jobs start on a later macrotask, so no byte is built or sent until the caller's own code has moved
-  // on. If a backlog of a full batch builds up before that macrotask comes (a caller whose every await
-  // resolves in microtasks never yields to one), they start from a microtask instead.
+  // Jobs start in batches, on a later macrotask: no byte is built or sent until the caller's own code
+  // has moved on, and calls arriving one by one are not each followed by a delivery's work on the same
+  // thread. A batch starts when `concurrency` jobs wait, `lingerMs` after the first of them, or at a
+  // flush. If a full batch builds up before a macrotask comes (a caller whose every await resolves in
+  // microtasks never yields to one), it starts from a microtask instead.
   const schedule = (): void => {
     if (active >= concurrency) return;
+    if (waitingCount() < concurrency && lingerMs > 0) {
+      if (lingerTimer === undefined && active === 0) {
+        lingerTimer = setTimeout(lingerPump, lingerMs);
+        (lingerTimer as { unref?: () => void }).unref?.();
+      }
+      return;
+    }
     if (!macroScheduled) {
       macroScheduled = true;
       macrotask(macroPump);
@@ -420,10 +445,11 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
   };
 
   function flush(flushOptions?: FlushOptions): Promise<void> {
-    releaseHeld();
     const remaining = pending();
     if (remaining === 0) return Promise.resolve();
     const done = new Promise<void>((resolve) => flushWaiters.push({ upTo: seq, remaining, resolve }));
+    startNow();
+    releaseHeld();
     const limit = flushOptions?.timeoutMs;
     if (limit === undefined || !Number.isFinite(limit)) return done;
     let timer: Timer | undefined;
