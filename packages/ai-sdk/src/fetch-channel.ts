@@ -1,49 +1,73 @@
 import { callFetch, type FetchLike, realmSingleton } from "@tagalong/core/adapter";
 
 /**
- * How the middleware hands one call's body fields to `tagalongFetch` without any private header (which
- * would reach the wire if the fetch were not installed) and without AsyncLocalStorage: the providers
- * pass the call's `abortSignal` to `fetch` as `init.signal`, the very same object. The middleware gives
- * each call a signal of its own (following the caller's) and files the fields under it.
+ * How the middleware hands one call's body fields to `tagalongFetch` for a provider that drops unknown
+ * body keys, without any private header (which would reach the wire if the fetch were not installed)
+ * and without AsyncLocalStorage: the providers pass the call's `abortSignal` to `fetch` as
+ * `init.signal`, the very same object. The middleware gives each call a signal of its own as the key,
+ * and `tagalongFetch` sends the request with the caller's signal again.
+ *
+ * The call's signal follows the caller's through a listener that is removed as soon as the fetch
+ * takes the call (or the call ends without it), so a long-lived caller signal shared by every call
+ * holds nothing per call (`AbortSignal.any` would keep a reference in it for each call).
  */
-interface FetchChannel {
-  readonly fields: WeakMap<AbortSignal, Readonly<Record<string, unknown>>>;
-  /** How many fetch helpers exist; while none does, the middleware files nothing. */
-  helpers: number;
+export class FiledCall {
+  readonly signal: AbortSignal;
+  /** Whether a `tagalongFetch` took the fields: the provider's requests go through one. */
+  taken = false;
+  private unlink: (() => void) | undefined;
+
+  constructor(
+    readonly fields: Readonly<Record<string, unknown>>,
+    readonly callerSignal: AbortSignal | undefined,
+  ) {
+    const own = new AbortController();
+    this.signal = own.signal;
+    if (callerSignal === undefined) return;
+    if (callerSignal.aborted) {
+      own.abort(callerSignal.reason);
+      return;
+    }
+    const onAbort = () => own.abort(callerSignal.reason);
+    callerSignal.addEventListener("abort", onAbort, { once: true });
+    this.unlink = () => callerSignal.removeEventListener("abort", onAbort);
+  }
+
+  /** Stops following the caller's signal (idempotent). */
+  release(): void {
+    this.unlink?.();
+    this.unlink = undefined;
+  }
 }
 
 // Shared by duplicate installs of this package, so a helper from one copy serves a middleware from another.
-const channel = realmSingleton<FetchChannel>("tagalong.ai-sdk.fetch-channel", () => ({
-  fields: new WeakMap(),
-  helpers: 0,
-}));
+const filed = realmSingleton("tagalong.ai-sdk.fetch-channel", () => new WeakMap<AbortSignal, FiledCall>());
 
-export function fetchHelperInstalled(): boolean {
-  return channel.helpers > 0;
-}
-
-/** A signal for this call alone that aborts with `signal`, with the body fields filed under it. */
+/** Files a call's body fields for `tagalongFetch`; the call goes out with `signal` as its abortSignal. */
 export function fileBodyFields(
   signal: AbortSignal | undefined,
   fields: Readonly<Record<string, unknown>>,
-): AbortSignal {
-  const own = signal ? AbortSignal.any([signal]) : new AbortController().signal;
-  channel.fields.set(own, fields);
-  return own;
+): FiledCall {
+  const call = new FiledCall(fields, signal);
+  filed.set(call.signal, call);
+  return call;
 }
 
 type Fetch = typeof globalThis.fetch;
 
 /**
  * A `fetch` for providers that drop unknown body keys (`createOpenAI({ fetch: tagalongFetch() })`):
- * it adds the body fields `tagalongMiddleware` prepared for this very call.
- * Requests that are not such calls pass through untouched. Wraps `baseFetch` (default: global fetch).
+ * it adds the body fields `tagalongMiddleware` prepared for this very call and sends it with the
+ * caller's own abort signal. Requests that are not such calls pass through untouched. Wraps
+ * `baseFetch` (default: global fetch).
  */
 export function tagalongFetch(baseFetch?: Fetch): Fetch {
-  channel.helpers++;
   return callFetch("ai-sdk", baseFetch as FetchLike | undefined, (_input, init) => {
     const signal = init?.signal as AbortSignal | undefined;
-    const body = signal ? channel.fields.get(signal) : undefined;
-    return body === undefined ? undefined : { body };
+    const call = signal === undefined ? undefined : filed.get(signal);
+    if (call === undefined) return undefined;
+    call.taken = true;
+    call.release();
+    return { body: call.fields, signal: { value: call.callerSignal } };
   }) as Fetch;
 }

@@ -151,11 +151,17 @@ describe("never breaking the host call", () => {
     expect(calls.map((c) => c.status)).toEqual(["error"]);
   });
 
-  it("without an after-the-call destination there are no wrap hooks at all", () => {
-    const tagalong = createTagalong({ destinations: [] });
-    const middleware = tagalongMiddleware(tagalong);
-    expect(middleware.wrapGenerate).toBeUndefined();
-    expect(middleware.wrapStream).toBeUndefined();
+  it("without an after-the-call destination the wrap hooks hand back the model's own result", async () => {
+    const middleware = tagalongMiddleware(createTagalong({ destinations: [portkey()] }));
+    const params = await middleware.transformParams({ type: "generate", params: { prompt: [] }, model });
+    const answer = { content: [], finishReason: "stop", usage: {} };
+    await expect(middleware.wrapGenerate({ doGenerate: async () => answer, params, model })).resolves.toBe(
+      answer,
+    );
+    const streamed = { stream: new ReadableStream<{ type: string }>() };
+    await expect(middleware.wrapStream({ doStream: async () => streamed, params, model })).resolves.toBe(
+      streamed,
+    );
   });
 });
 

@@ -6,7 +6,7 @@ const V3 = { specificationVersion: "v3" };
 
 describe("where the body fields go, by model.provider", () => {
   it("routes each provider package its own way", () => {
-    expect(bodyRoute("requesty.chat")).toEqual({ kind: "requesty-flat" });
+    expect(bodyRoute("requesty.chat")).toEqual({ kind: "nested", key: "requesty" });
     expect(bodyRoute("openai.chat")).toEqual({ kind: "fetch", providerName: "openai" });
     expect(bodyRoute("openai.responses")).toEqual({ kind: "fetch", providerName: "openai" });
     expect(bodyRoute("azure.chat")).toEqual({ kind: "fetch", providerName: "azure" });
@@ -23,7 +23,7 @@ describe("where the body fields go, by model.provider", () => {
     });
   });
 
-  it("@requesty/ai-sdk takes the field's keys flat, the caller's keys winning", () => {
+  it("a nesting provider (@requesty/ai-sdk) takes the field named like it flat, the caller's keys winning", () => {
     const theirs = { requesty: { user_id: "mine", auto_cache: true } };
     expect(withBodyFieldsInProviderOptions(theirs, bodyRoute("requesty.chat"), body, V3)).toEqual({
       requesty: { user_id: "mine", auto_cache: true, tags: ["a"] },
@@ -44,13 +44,13 @@ describe("where the body fields go, by model.provider", () => {
       }),
     ).toEqual({ requesty: { user_id: "u_1", tags: ["a"], extraBody: { user: "mine" } } });
     const route = bodyRoute("requesty.chat");
-    expect(unreachableBodyFields(route, { specificationVersion: "v3" }, fields, false)).toEqual([]);
-    expect(unreachableBodyFields(route, { specificationVersion: "v2" }, fields, false)).toEqual([
+    expect(unreachableBodyFields(route, { specificationVersion: "v3" }, fields)).toEqual([]);
+    expect(unreachableBodyFields(route, { specificationVersion: "v2" }, fields)).toEqual([
       "user",
       "session_id",
     ]);
-    expect(unreachableBodyFields(bodyRoute("openai.chat"), {}, fields, false)).toEqual(Object.keys(fields));
-    expect(unreachableBodyFields(bodyRoute("openai.chat"), {}, fields, true)).toEqual([]);
+    // Whether a fetch-only provider carries them is found per call, on the wire (see the middleware).
+    expect(unreachableBodyFields(bodyRoute("openai.chat"), {}, fields)).toEqual([]);
   });
 
   it("openai-compatible: under the raw name, and under the camelCase name when the caller uses it", () => {

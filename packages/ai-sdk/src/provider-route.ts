@@ -1,22 +1,26 @@
 import { hasKeys, isObject, withBodyFields } from "@tagalong/core/adapter";
 
 /**
- * How the request body fields Tagalong adds (Requesty's `requesty`) reach a provider's wire, decided by
- * the model's `provider` string:
- * - `requesty.chat` (`@requesty/ai-sdk`): it nests `providerOptions.requesty` as the body's `requesty`,
- *   so the field's own keys go in flat (nesting `requesty` inside it would double it). Other top-level
- *   fields go in `providerOptions.requesty.extraBody`, which version 3 spreads into the body.
- * - `openai.*` / `azure.*` (`@ai-sdk/openai`, `@ai-sdk/azure`): unknown keys are dropped, so only a
- *   fetch can add them (`tagalongFetch`).
- * - anything else, e.g. `<name>.chat` (`@ai-sdk/openai-compatible`, or `requesty.completion` of
- *   `@requesty/ai-sdk` 2): `providerOptions[<name>]` is spread into the body, so the fields go there.
+ * How the top-level request body fields Tagalong adds reach a provider's wire. This knows AI SDK
+ * provider packages, never a destination: each field is just a name and a value. Decided by the
+ * model's `provider` string (`<name>.<api>`):
+ * - a provider package that drops unknown body keys (`@ai-sdk/openai`, `@ai-sdk/azure`): only a fetch
+ *   can add them (`tagalongFetch`);
+ * - a provider package that sends `providerOptions[<name>]` as the body field `<name>` itself and
+ *   spreads its `extraBody` into the body (`@requesty/ai-sdk`'s chat models): a field named like the
+ *   provider goes in flat (nesting it would double it), the others go in `extraBody`, which a V2
+ *   model (version 2 of that package) does not have;
+ * - anything else (`@ai-sdk/openai-compatible`, ...): `providerOptions[<name>]` is spread into the
+ *   body, so the fields go there.
  */
 export type BodyRoute =
-  | { readonly kind: "requesty-flat" }
   | { readonly kind: "fetch"; readonly providerName: string }
+  | { readonly kind: "nested"; readonly key: string }
   | { readonly kind: "provider-options"; readonly key: string; readonly camelKey: string };
 
 const FETCH_ONLY = new Set(["openai", "azure"]);
+/** Provider packages whose chat models nest `providerOptions[<name>]` under the body's `<name>`. */
+const NESTING = new Set(["requesty"]);
 const routes = new Map<string, BodyRoute>();
 
 function toCamelCase(name: string): string {
@@ -26,9 +30,11 @@ function toCamelCase(name: string): string {
 export function bodyRoute(provider: string): BodyRoute {
   let route = routes.get(provider);
   if (route === undefined) {
-    const name = provider.split(".", 1)[0]!.trim();
-    if (provider === "requesty.chat" || provider === "requesty") route = { kind: "requesty-flat" };
-    else if (FETCH_ONLY.has(name)) route = { kind: "fetch", providerName: name };
+    const dot = provider.indexOf(".");
+    const name = (dot === -1 ? provider : provider.slice(0, dot)).trim();
+    const api = dot === -1 ? "chat" : provider.slice(dot + 1);
+    if (FETCH_ONLY.has(name)) route = { kind: "fetch", providerName: name };
+    else if (NESTING.has(name) && api === "chat") route = { kind: "nested", key: name };
     else route = { kind: "provider-options", key: name, camelKey: toCamelCase(name) };
     // Providers are few and long-lived; the cap only guards against a pathological stream of names.
     if (routes.size < 1000) routes.set(provider, route);
@@ -37,6 +43,10 @@ export function bodyRoute(provider: string): BodyRoute {
 }
 
 type ProviderOptions = Record<string, Readonly<Record<string, unknown>>>;
+
+/** Whether a model can take body fields beside the nested one (`extraBody`: not a V2 model). */
+const hasExtraBody = (model: { readonly specificationVersion?: string }): boolean =>
+  model.specificationVersion !== "v2";
 
 /**
  * The provider options with Tagalong's body fields placed where `route` makes them reach the body.
@@ -51,14 +61,14 @@ export function withBodyFieldsInProviderOptions(
   switch (route.kind) {
     case "fetch":
       return providerOptions;
-    case "requesty-flat": {
-      const { requesty: field, ...others } = body;
-      let requesty: Record<string, unknown> = { ...providerOptions.requesty };
-      if (isObject(field)) requesty = withBodyFields(requesty, field);
-      if (hasKeys(others) && model.specificationVersion !== "v2") {
-        requesty.extraBody = withBodyFields(isObject(requesty.extraBody) ? requesty.extraBody : {}, others);
+    case "nested": {
+      const { [route.key]: field, ...others } = body;
+      let options: Record<string, unknown> = { ...providerOptions[route.key] };
+      if (isObject(field)) options = withBodyFields(options, field);
+      if (hasKeys(others) && hasExtraBody(model)) {
+        options.extraBody = withBodyFields(isObject(options.extraBody) ? options.extraBody : {}, others);
       }
-      return { ...providerOptions, requesty };
+      return { ...providerOptions, [route.key]: options };
     }
     case "provider-options": {
       // openai-compatible 2+ spreads both the raw and the camelCase key, camelCase last; 1.x only the raw
@@ -77,22 +87,14 @@ export function withBodyFieldsInProviderOptions(
   }
 }
 
-/**
- * Body fields that cannot reach this model's wire: any, for a provider only a fetch can reach while no
- * `tagalongFetch` exists; all but `requesty` for `@requesty/ai-sdk` 2 (a V2 model, no per-call
- * `extraBody`).
- */
+/** Body fields a nesting provider's V2 model cannot carry (all but the nested one); none elsewhere. */
 export function unreachableBodyFields(
   route: BodyRoute,
   model: { readonly specificationVersion?: string },
   body: Readonly<Record<string, unknown>>,
-  fetchHelperInstalled: boolean,
 ): string[] {
-  if (route.kind === "fetch" && !fetchHelperInstalled) return Object.keys(body);
-  if (route.kind === "requesty-flat" && model.specificationVersion === "v2") {
-    return Object.keys(body).filter((name) => name !== "requesty");
-  }
-  return [];
+  if (route.kind !== "nested" || hasExtraBody(model)) return [];
+  return Object.keys(body).filter((name) => name !== route.key);
 }
 
 /** The values the raw key now carries for each of our fields (the caller's, merged over ours). */

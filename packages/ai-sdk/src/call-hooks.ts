@@ -1,0 +1,174 @@
+import { failedStatus, observeStream, type Tagalong } from "@tagalong/core/adapter";
+import type { WarnOnce } from "./call-params";
+import type { CallState } from "./call-state";
+import {
+  type CallEnd,
+  type CallStart,
+  completedCall,
+  normalizeFinishReason,
+  normalizeUsage,
+  outputMessages,
+  StreamOutcome,
+} from "./completed-call";
+import { mayBeRetried, provisionalOutcome, supersede } from "./retried-calls";
+import type { CallParams, GenerateResult, ModelInfo, StreamPart, StreamResult } from "./spec";
+
+/** What the wrap hooks do around one claimed call: record it, and check its filed body fields were taken. */
+export interface CallHooks {
+  generate<R extends GenerateResult>(
+    state: CallState,
+    call: () => PromiseLike<R>,
+    params: CallParams,
+    model: ModelInfo,
+  ): Promise<R>;
+  stream<R extends StreamResult>(
+    state: CallState,
+    call: () => PromiseLike<R>,
+    params: CallParams,
+    model: ModelInfo,
+  ): Promise<R>;
+}
+
+/**
+ * After the provider answered, its request has been sent: a call whose body fields were filed for a
+ * fetch and not taken went out through a fetch that is not `tagalongFetch`. Said once per provider.
+ */
+function checkFiled(state: CallState, model: ModelInfo, warnOnce: WarnOnce): void {
+  const { filed } = state;
+  if (filed === undefined || filed.taken) return;
+  warnOnce(
+    `${model.provider} fetch`,
+    () =>
+      `@tagalong/ai-sdk: ${model.provider} drops unknown body fields and this provider was created without tagalongFetch, so ${Object.keys(filed.fields).join(", ")} did not reach its wire; create it with { fetch: tagalongFetch() }`,
+  );
+}
+
+/** The wrap hooks' work for one middleware. */
+export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
+  const recording = tagalong.recordsCalls;
+
+  const finish = (start: CallStart, end: CallEnd, final?: PromiseLike<boolean>): void => {
+    try {
+      const call = completedCall(start, end);
+      if (final !== undefined) call.final = final;
+      tagalong.record(call);
+    } catch (error) {
+      tagalong.reportError(error);
+    }
+  };
+
+  const begin = (
+    state: CallState,
+    params: CallParams,
+    model: ModelInfo,
+    stream: boolean,
+  ): CallStart | undefined => {
+    if (!recording) return undefined;
+    // A retry of an attempt that failed: one call, timed from its first attempt.
+    const startTime = supersede(params.prompt) ?? Date.now();
+    return { model, params, metadata: state.prepared.metadata, stream, startTime };
+  };
+
+  /** Runs the model; a failure is recorded (provisionally, if the SDK may retry it) and rethrown. */
+  const run = async <R>(
+    state: CallState,
+    start: CallStart | undefined,
+    call: () => PromiseLike<R>,
+    model: ModelInfo,
+  ): Promise<R> => {
+    try {
+      return await call();
+    } catch (error) {
+      if (start !== undefined) {
+        const status = failedStatus(error);
+        const final =
+          status === "error" && mayBeRetried(error)
+            ? provisionalOutcome(start.params.prompt, start.startTime)
+            : undefined;
+        finish(start, { status, output: [], error }, final);
+      }
+      throw error;
+    } finally {
+      checkFiled(state, model, warnOnce);
+    }
+  };
+
+  return {
+    async generate(state, call, params, model) {
+      const start = begin(state, params, model, false);
+      try {
+        const result = await run(state, start, call, model);
+        if (start !== undefined) {
+          let end: CallEnd | undefined;
+          try {
+            end = {
+              status: "success",
+              output: outputMessages(result.content),
+              usage: normalizeUsage(result.usage),
+              finishReason: normalizeFinishReason(result.finishReason),
+              responseId: result.response?.id,
+            };
+          } catch (error) {
+            tagalong.reportError(error);
+          }
+          if (end !== undefined) finish(start, end);
+        }
+        return result;
+      } finally {
+        state.filed?.release();
+      }
+    },
+
+    async stream<R extends StreamResult>(
+      state: CallState,
+      call: () => PromiseLike<R>,
+      params: CallParams,
+      model: ModelInfo,
+    ): Promise<R> {
+      const start = begin(state, params, model, true);
+      let result: R;
+      try {
+        result = (await run(state, start, call, model)) as R;
+      } catch (error) {
+        state.filed?.release();
+        throw error;
+      }
+      // The stream's body still reads under the call's signal when no tagalongFetch took it: keep it
+      // following the caller's until the stream ends.
+      const filed = state.filed !== undefined && !state.filed.taken ? state.filed : undefined;
+      if (start === undefined && filed === undefined) return result;
+      return {
+        ...result,
+        stream: observed(
+          result.stream,
+          (end) => {
+            filed?.release();
+            if (start !== undefined) finish(start, end);
+          },
+          tagalong.reportError,
+        ),
+      };
+    },
+  };
+}
+
+/** The same stream, part for part, reporting the call's outcome once: when it ends, errors, or the reader cancels it. */
+function observed<T extends StreamPart>(
+  source: ReadableStream<T>,
+  done: (end: CallEnd) => void,
+  fail: (error: unknown) => void,
+): ReadableStream<T> {
+  const outcome = new StreamOutcome();
+  return observeStream(source, {
+    chunk: (part) => outcome.observe(part),
+    end: (end) =>
+      done(
+        end.how === "done"
+          ? outcome.end("success")
+          : end.how === "cancel"
+            ? outcome.end("aborted", end.reason)
+            : outcome.end(failedStatus(end.error), end.error),
+      ),
+    fail,
+  });
+}

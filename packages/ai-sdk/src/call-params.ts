@@ -1,0 +1,77 @@
+import type { Metadata } from "@tagalong/core";
+import { hasKeys, mergeHeaders, type PreparedCall, type Tagalong } from "@tagalong/core/adapter";
+import { type CallState, isPrepared, remember } from "./call-state";
+import { fileBodyFields } from "./fetch-channel";
+import { TAGALONG_OPTIONS_KEY } from "./provider-options";
+import { bodyRoute, unreachableBodyFields, withBodyFieldsInProviderOptions } from "./provider-route";
+import type { CallParams, ModelInfo } from "./spec";
+
+type MutableParams = { -readonly [K in keyof CallParams]: CallParams[K] };
+
+/** Says one thing once per key (a provider, a provider and a field): the same problem is not repeated per call. */
+export type WarnOnce = (key: string, message: () => string) => void;
+
+/** The per-call metadata taken out of `providerOptions.tagalong`, and the options without it. */
+function takePerCall(options: CallParams["providerOptions"]): {
+  perCall: Metadata | undefined;
+  providerOptions: CallParams["providerOptions"];
+} {
+  if (options === undefined || !(TAGALONG_OPTIONS_KEY in options)) {
+    return { perCall: undefined, providerOptions: options };
+  }
+  const { [TAGALONG_OPTIONS_KEY]: ours, ...rest } = options;
+  return { perCall: ours as Metadata | undefined, providerOptions: rest };
+}
+
+/** Puts the call's body fields where the model's provider sends them; files them for a fetch where only one can. */
+function placeBodyFields(
+  out: MutableParams,
+  prepared: PreparedCall,
+  model: ModelInfo,
+  warnOnce: WarnOnce,
+): CallState["filed"] {
+  const route = bodyRoute(model.provider);
+  if (route.kind === "fetch") {
+    const filed = fileBodyFields(out.abortSignal, prepared.body);
+    out.abortSignal = filed.signal;
+    return filed;
+  }
+  out.providerOptions = withBodyFieldsInProviderOptions(
+    out.providerOptions ?? {},
+    route,
+    prepared.body,
+    model,
+  );
+  const lost = unreachableBodyFields(route, model, prepared.body);
+  if (lost.length > 0) {
+    warnOnce(
+      model.provider,
+      () =>
+        `@tagalong/ai-sdk: ${model.provider} (a V2 model) takes no extra body fields per call, so ${lost.join(", ")} cannot reach its wire`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The params the model gets for one call: `providerOptions.tagalong` resolved (over the scope and the
+ * defaults), checked and taken out; the in-flight headers added (the caller's win) and the body
+ * fields placed. The caller's objects are not changed. Params an outer tagalongMiddleware already
+ * prepared come back as they are.
+ */
+export function tagCallParams<P extends CallParams>(
+  tagalong: Tagalong,
+  params: P,
+  model: ModelInfo,
+  warnOnce: WarnOnce,
+): P {
+  if (isPrepared(params)) return params;
+  const { perCall, providerOptions } = takePerCall(params.providerOptions);
+  const prepared = tagalong.prepare(perCall);
+  const out: MutableParams = { ...params, providerOptions };
+  if (providerOptions === undefined) delete out.providerOptions;
+  if (hasKeys(prepared.headers)) out.headers = mergeHeaders(params.headers, prepared.headers);
+  const filed = hasKeys(prepared.body) ? placeBodyFields(out, prepared, model, warnOnce) : undefined;
+  remember(out, { prepared, filed, claimed: false });
+  return out as P;
+}

@@ -1,0 +1,96 @@
+// The body-field channel to @ai-sdk/openai's wire, per ai major: found per provider (a provider
+// created without tagalongFetch is named once, while another with it carries the fields), and the
+// call keeps the caller's own abort signal on the wire.
+import {
+  type CompletedCall,
+  createTagalong,
+  type Destination,
+  type Logger,
+  portkey,
+  requesty,
+} from "@tagalong/core";
+import { describe, expect, it } from "vitest";
+import { useRecorder } from "../../core/test/use-recorder";
+import { tagalongFetch, tagalongMiddleware } from "../src/index";
+import { MAJORS, nodeMajor } from "./matrix";
+
+(globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false;
+
+const recorder = useRecorder();
+
+function setup() {
+  const warnings: string[] = [];
+  const calls: CompletedCall[] = [];
+  const logger: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} };
+  const memory: Destination = { name: "memory", record: (call) => void calls.push(call) };
+  const tagalong = createTagalong({
+    destinations: [portkey(), requesty(), memory],
+    metadata: { user: "u_fetch" },
+    logger,
+  });
+  return { tagalong, warnings, calls, middleware: tagalongMiddleware(tagalong) };
+}
+
+for (const major of MAJORS) {
+  const rec = () => recorder.rec;
+  describe.skipIf(nodeMajor < major.minNode)(`${major.name}: tagalongFetch per provider`, () => {
+    it("a second @ai-sdk/openai provider made without tagalongFetch is named once; one made with it carries the fields", async () => {
+      const m = await major.load();
+      const { warnings, middleware } = setup();
+      const apiKey = "sk-test";
+      const withFetch = m.createOpenAI({ baseURL: rec().openaiBaseURL, apiKey, fetch: tagalongFetch() });
+      const without = m.createOpenAI({ baseURL: rec().openaiBaseURL, apiKey });
+      const wrap = (model: unknown) => m.ai.wrapLanguageModel({ model, middleware });
+      await m.ai.generateText({ model: wrap(withFetch.chat("gpt-test")), prompt: "one" });
+      expect(warnings).toEqual([]);
+      for (const prompt of ["two", "three"])
+        await m.ai.generateText({ model: wrap(without.chat("gpt-test")), prompt });
+      await m.ai.streamText({ model: wrap(without.chat("gpt-test")), prompt: "four" }).text;
+      expect(rec().violations()).toEqual([]);
+      const [carried, ...lost] = rec().calls();
+      expect(carried!.requesty).toEqual({ user_id: "u_fetch" });
+      expect(lost.map((c) => c.requesty)).toEqual([undefined, undefined, undefined]);
+      // The headers reach every provider's wire; only the body fields need the fetch.
+      expect(
+        rec()
+          .calls()
+          .map((c) => c.portkey.metadata?._user),
+      ).toEqual(["u_fetch", "u_fetch", "u_fetch", "u_fetch"]);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(
+        /openai\.chat .*without tagalongFetch.*requesty.*\{ fetch: tagalongFetch\(\) \}/,
+      );
+    });
+
+    it("the request goes out with the caller's own abort signal, and aborting it aborts the call", async () => {
+      const m = await major.load();
+      const { middleware, calls } = setup();
+      const seen: unknown[] = [];
+      const base: typeof fetch = (input, init) => {
+        seen.push(init?.signal);
+        return fetch(input, init);
+      };
+      const provider = m.createOpenAI({
+        baseURL: rec().openaiBaseURL,
+        apiKey: "sk-test",
+        fetch: tagalongFetch(base),
+      });
+      const model = m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware });
+      const controller = new AbortController();
+      await m.ai.generateText({ model, prompt: "hello", abortSignal: controller.signal });
+      expect(seen).toEqual([controller.signal]);
+      rec().fail({ path: "/v1/chat/completions", hang: true });
+      const call = m.ai.generateText({
+        model,
+        prompt: "hello",
+        abortSignal: controller.signal,
+        maxRetries: 0,
+      });
+      await rec().waitFor((r) => r.requests.length === 2);
+      controller.abort();
+      await expect(call).rejects.toMatchObject({ name: "AbortError" });
+      expect(seen).toEqual([controller.signal, controller.signal]);
+      expect(calls.map((c) => c.status)).toEqual(["success", "aborted"]);
+    });
+  });
+}
