@@ -68,6 +68,9 @@ for (const pkg of packages) {
   missing += undocumented.length;
   const entries = pkg.entries.map((e) => e.name).join(", ");
   if (undocumented.length === 0) console.log(`jsdoc: ${pkg.name}: ${total} exports documented (${entries})`);
-  else console.error(`jsdoc: ${pkg.name}: ${undocumented.length} of ${total} need a summary: ${undocumented.join(", ")}`);
+  else
+    console.error(
+      `jsdoc: ${pkg.name}: ${undocumented.length} of ${total} need a summary: ${undocumented.join(", ")}`,
+    );
 }
 if (missing > 0) process.exit(1);

@@ -38,7 +38,22 @@ import { consumerCompilerOptions, consumerVersions, createConsumerApp, root } fr
 
 // Loaded before each block: the vendors' public hosts are answered by the recorder, and nothing else
 // leaves 127.0.0.1.
-const PRELOAD = `const hosts = JSON.parse(process.env.DOC_TEST_HOSTS);
+const PRELOAD = `import net from "node:net";
+const hosts = JSON.parse(process.env.DOC_TEST_HOSTS);
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+// Below fetch: any socket (node:http, an OTLP exporter, undici) may connect to loopback only.
+const connect = net.Socket.prototype.connect;
+net.Socket.prototype.connect = function (...args) {
+  const first = Array.isArray(args[0]) ? args[0][0] : args[0];
+  const options = typeof first === "object" && first !== null ? first : { host: typeof args[1] === "string" ? args[1] : undefined };
+  const host = options.host ?? "localhost";
+  const ipc = typeof options.path === "string" && options.port === undefined && options.host === undefined;
+  if (!ipc && !LOOPBACK.has(host)) {
+    process.nextTick(() => this.destroy(new Error("doc tests: no network beyond 127.0.0.1 (" + host + ")")));
+    return this;
+  }
+  return connect.apply(this, args);
+};
 const realFetch = globalThis.fetch;
 globalThis.fetch = function fetch(input, init) {
   const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);

@@ -29,7 +29,10 @@ export interface TagalongOptions {
   maxHeaderBytes?: number;
   /** Receives every failure that happens off the caller's path (delivery after the call). Never rethrown. */
   onError?: (error: unknown) => void;
-  /** Where Tagalong logs; defaults to the console at TAGALONG_LOG_LEVEL (warn). */
+  /**
+   * Where Tagalong logs; defaults to the console at `TAGALONG_LOG_LEVEL` (warn), or at debug for the
+   * topics `DEBUG=tagalong:<topic>` names.
+   */
   logger?: Logger;
   /**
    * Keeps serverless invocations alive until background deliveries finish, e.g.
