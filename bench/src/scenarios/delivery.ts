@@ -44,7 +44,8 @@ function plTagalong(baseURL: string, options: Partial<PromptLayerOptions> = {}):
   return { t, errors };
 }
 
-const stats = (t: Tagalong): DeliveryStats => t.stats().promptlayer!;
+// PromptLayer records, so its entry carries the delivery counts.
+const stats = (t: Tagalong): DeliveryStats => t.stats().promptlayer as DeliveryStats;
 
 /** Drops reported to onError (one report per burst of drops sums it up). */
 function reportedDrops(errors: unknown[]): number {

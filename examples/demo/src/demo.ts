@@ -144,7 +144,8 @@ async function main(): Promise<number> {
     for (const rec of [...services.routes.map((r) => r.recorder), services.promptLayer.recorder]) {
       if (rec) problems.push(...rec.violations().map((v) => `vendor rule broken: ${v}`));
     }
-    if (stats && stats.failed + stats.dropped > 0) {
+    const failed = (stats?.failed ?? 0) + (stats?.dropped ?? 0);
+    if (stats && failed > 0) {
       problems.push(`PromptLayer: ${stats.failed} deliveries failed, ${stats.dropped} dropped`);
     }
     const seconds = ((performance.now() - began) / 1000).toFixed(1);

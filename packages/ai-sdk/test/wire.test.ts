@@ -178,8 +178,27 @@ describe.each(MAJORS)("$name", (major) => {
       });
     });
 
-    it("invalid metadata throws InvalidMetadataError before any request is sent", async () => {
-      const { model } = setup();
+    it("by default, the call goes out; a field Portkey cannot carry is left out of Portkey's header only", async () => {
+      const warnings: string[] = [];
+      const logger = { debug() {}, info() {}, error() {}, warn: (w: string) => void warnings.push(w) };
+      const { model } = setup({ logger });
+      const long = "x".repeat(200);
+      await m.ai.generateText({
+        model,
+        prompt: "hello",
+        maxRetries: 0,
+        providerOptions: { tagalong: { user: long } },
+      });
+      const call = onlyCall();
+      expect(call.portkey.metadata).toEqual({ _environment: "test" });
+      expect(call.requesty).toMatchObject({ user_id: long });
+      expect(warnings).toEqual([
+        "left out of portkey's form: metadata.user: 200 chars, Portkey allows 128 (said once per field and rule)",
+      ]);
+    });
+
+    it("with onInvalid throw, invalid metadata throws InvalidMetadataError before any request is sent", async () => {
+      const { model } = setup({ onInvalid: "throw" });
       const generated = m.ai.generateText({
         model,
         prompt: "hello",

@@ -21,7 +21,14 @@ export { hasKeys, isObject, isPlainObject } from "./adapter-kit/objects";
 export { observeStream, type StreamEnd, type StreamObserver } from "./adapter-kit/observe-stream";
 export { realmSingleton } from "./adapter-kit/realm";
 export { withBodyFields, withBodyFieldsInJson } from "./body";
-export { currentScope, type ScopeFrame, scopesFollowAsync } from "./scope";
+export { currentMetadata, currentScope, type ScopeFrame, scopesFollowAsync } from "./scope";
 export { createScopeStore, type ScopeStore } from "./scope-store";
-export type { PreparedCall, Tagalong } from "./tagalong";
-export type { CallParameters, CallStatus, ChatMessage, CompletedCall, Metadata } from "./types";
+export { inFlightDestinations, type PreparedCall, type PrepareOptions, type Tagalong } from "./tagalong";
+export type {
+  CallParameters,
+  CallStatus,
+  ChatMessage,
+  CompletedCall,
+  Metadata,
+  MetadataIssue,
+} from "./types";

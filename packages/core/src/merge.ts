@@ -39,3 +39,27 @@ export function freezeMetadata(metadata: Metadata): Metadata {
   }
   return Object.freeze(metadata);
 }
+
+/**
+ * `layer` merged over `base` like `mergeMetadata`, for layers Tagalong snapshotted and froze itself:
+ * what the layer leaves alone is shared with `base` (so a check can tell it is unchanged by identity),
+ * only `tags` and `extra` that both set are new. The result is frozen.
+ */
+export function mergeLayer(base: Readonly<Metadata>, layer: Readonly<Metadata>): Metadata {
+  const out: Metadata = { ...base };
+  if (layer.user !== undefined) out.user = layer.user;
+  if (layer.session !== undefined) out.session = layer.session;
+  if (layer.trace !== undefined) out.trace = layer.trace;
+  if (layer.environment !== undefined) out.environment = layer.environment;
+  if (layer.organization !== undefined) out.organization = layer.organization;
+  if (layer.prompt !== undefined) out.prompt = layer.prompt;
+  if (layer.tags !== undefined) {
+    out.tags = Object.freeze(
+      base.tags ? [...new Set([...base.tags, ...layer.tags])] : layer.tags,
+    ) as string[];
+  }
+  if (layer.extra !== undefined) {
+    out.extra = base.extra ? Object.freeze({ ...base.extra, ...layer.extra }) : layer.extra;
+  }
+  return Object.freeze(out);
+}

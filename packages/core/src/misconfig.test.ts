@@ -63,7 +63,7 @@ describe("misconfiguration fails at createTagalong", () => {
 
   it("catches a misspelt option in every factory", () => {
     expect(refused(() => portkey(loose({ forwardMetdata: true }))).message).toBe(
-      'portkey: unknown option "forwardMetdata" (did you mean "forwardMetadata"?); known options: maxValueLength, legacyHeader, forwardMetadata',
+      'portkey: unknown option "forwardMetdata" (did you mean "forwardMetadata"?); known options: maxValueLength, legacyHeader, forwardMetadata, keys',
     );
     expect(
       refused(() => promptLayer(loose({ apiKey: "pl_k", baseUrl: "http://127.0.0.1:9" }))).message,

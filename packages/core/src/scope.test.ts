@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { InvalidMetadataError } from "./errors";
-import { currentMetadata, withMetadata } from "./scope";
+import { currentMetadata, currentScope, withMetadata } from "./scope";
 
 describe("withMetadata / currentMetadata", () => {
   it("is empty outside any scope", () => {
@@ -67,38 +67,34 @@ describe("withMetadata / currentMetadata", () => {
     expect(mismatches).toHaveLength(0);
   });
 
-  it("rejects bad metadata before the callback runs", () => {
+  it("with onInvalid throw, rejects bad metadata before the callback runs", () => {
     let ran = false;
     expect(() =>
-      withMetadata({ prompt: { name: "p", version: 1, label: "l" } }, () => {
-        ran = true;
-      }),
+      withMetadata(
+        { prompt: { name: "" } },
+        () => {
+          ran = true;
+        },
+        { onInvalid: "throw" },
+      ),
     ).toThrow(InvalidMetadataError);
     expect(ran).toBe(false);
-    try {
-      withMetadata({ user: 7 } as never, () => 0);
-    } catch (error) {
-      expect(InvalidMetadataError.isInstance(error)).toBe(true);
-      expect((error as Error).message).toBe("metadata.user: must be a string, got 7");
-    }
+    expect(() => withMetadata({ user: 7 } as never, () => 0, { onInvalid: "throw" })).toThrow(
+      "metadata.user: must be a string, got 7",
+    );
   });
 
-  it("drops bad fields with a warning when asked", () => {
-    const warnings: unknown[] = [];
-    const warn = console.warn;
-    console.warn = (...args: unknown[]) => warnings.push(args);
+  it("by default, runs the callback without the bad fields, printing nothing itself", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     try {
-      withMetadata(
-        { user: "ok", session: 5 } as never,
-        () => expect(currentMetadata()).toEqual({ user: "ok" }),
-        {
-          onInvalid: "drop",
-        },
-      );
+      const seen = withMetadata({ user: "ok", session: 5 } as never, () => currentScope()!);
+      expect(seen.metadata).toEqual({ user: "ok" });
+      // Each Tagalong reports the refused field through its own logger when a call uses the scope.
+      expect(seen.issues).toEqual([{ path: "session", rule: "must be a string, got 5", code: "type" }]);
+      expect(warn).not.toHaveBeenCalled();
     } finally {
-      console.warn = warn;
+      warn.mockRestore();
     }
-    expect(warnings).toHaveLength(1);
   });
 
   it("does not mutate or freeze the caller's object, and is not changed by it later", () => {

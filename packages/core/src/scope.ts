@@ -1,44 +1,66 @@
 import { realmSingleton } from "./adapter-kit/realm";
 import { InvalidMetadataError } from "./errors";
-import { freezeMetadata, mergeMetadata } from "./merge";
+import { mergeLayer } from "./merge";
 import { createScopeStore } from "./scope-store";
-import type { Metadata } from "./types";
-import { checkMetadata, withoutIssues } from "./validate";
+import type { Metadata, MetadataIssue } from "./types";
+import { readMetadata } from "./validate";
 
 /** One level of `withMetadata`: the merged metadata of this scope and every scope around it. */
 export interface ScopeFrame {
   readonly metadata: Readonly<Metadata>;
+  /**
+   * What the model's rules refused in this scope and the ones around it (left out of `metadata`);
+   * each Tagalong reports them through its own logger and policy when a call uses the scope.
+   */
+  readonly issues: readonly MetadataIssue[];
 }
 
 // One store per realm, shared by duplicate installs of the package so scopes cross them.
 const store = realmSingleton("tagalong.scope-store", () => createScopeStore<ScopeFrame>());
 
 const EMPTY: Metadata = Object.freeze({});
+const NO_ISSUES: readonly MetadataIssue[] = Object.freeze([]);
 
 /** Options of `withMetadata()`. */
 export interface WithMetadataOptions {
-  /** What to do with a field that breaks a rule: throw (default), or drop it and warn. */
+  /**
+   * What to do with a field the model's rules refuse: leave it out, and let each Tagalong warn about
+   * it through its logger when a call is made (`"drop"`, the default); or throw an
+   * InvalidMetadataError before `fn` runs (`"throw"`).
+   */
   onInvalid?: "throw" | "drop";
+}
+
+/** Freezes a snapshot Tagalong took itself (its objects are its own). */
+export function freezeSnapshot(m: Metadata): Readonly<Metadata> {
+  if (m.tags) Object.freeze(m.tags);
+  if (m.extra) Object.freeze(m.extra);
+  if (m.prompt) {
+    if (m.prompt.variables) Object.freeze(m.prompt.variables);
+    Object.freeze(m.prompt);
+  }
+  return Object.freeze(m);
 }
 
 /**
  * Runs `fn` in a scope: every call made inside it, across awaits, timers and streams, carries
- * this metadata merged over the scopes around it. Bad metadata throws before `fn` runs.
+ * this metadata merged over the scopes around it. The metadata is read once, here.
  * @example
  * await withMetadata({ user: "u_42", session: "s_1" }, async () => {
  *   await client.chat.completions.create({ model: "gpt-4o-mini", messages }); // carries user and session
  * });
  */
 export function withMetadata<T>(metadata: Metadata, fn: () => T, options: WithMetadataOptions = {}): T {
-  let checked = metadata;
-  const issues = checkMetadata(metadata);
-  if (issues.length > 0) {
-    if (options.onInvalid !== "drop") throw new InvalidMetadataError(issues);
-    console.warn(`[tagalong] dropped invalid metadata: ${new InvalidMetadataError(issues).message}`);
-    checked = withoutIssues(metadata, issues);
-  }
+  const { metadata: snapshot, issues } = readMetadata(metadata);
+  if (issues.length > 0 && options.onInvalid === "throw") throw new InvalidMetadataError(issues);
   const parent = store.getStore();
-  const frame: ScopeFrame = { metadata: freezeMetadata(mergeMetadata(parent?.metadata, checked)) };
+  const frame: ScopeFrame = {
+    metadata: mergeLayer(parent?.metadata ?? EMPTY, freezeSnapshot(snapshot)),
+    issues:
+      issues.length === 0
+        ? (parent?.issues ?? NO_ISSUES)
+        : Object.freeze([...(parent?.issues ?? []), ...issues]),
+  };
   return store.run(frame, fn);
 }
 

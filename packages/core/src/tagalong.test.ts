@@ -59,37 +59,99 @@ describe("createTagalong", () => {
     expect(tagalong.prepare()).toBe(tagalong.prepare());
   });
 
-  it("rejects bad defaults, per-call metadata and destination rules where they are given", () => {
-    expect(() => createTagalong({ destinations: [portkey()], metadata: { user: "x".repeat(131) } })).toThrow(
-      "metadata.user: 131 chars, Portkey allows 128 (portkey)",
-    );
-    const tagalong = createTagalong({ destinations: [portkey()] });
+  it("with onInvalid throw, rejects bad defaults, per-call metadata and destination rules where given", () => {
+    const strict = { onInvalid: "throw" } as const;
+    expect(() =>
+      createTagalong({ destinations: [portkey()], metadata: { user: "x".repeat(131) }, ...strict }),
+    ).toThrow("metadata.user: 131 chars, Portkey allows 128 (portkey)");
+    const tagalong = createTagalong({ destinations: [portkey()], ...strict });
     expect(() => tagalong.prepare({ prompt: { name: "" } })).toThrow(InvalidMetadataError);
     expect(() => withMetadata({ extra: { big: "x".repeat(200) } }, () => tagalong.prepare())).toThrow(
       "metadata.extra.big: 200 chars, Portkey allows 128 (portkey)",
+    );
+    expect(() => withMetadata({ user: 7 } as never, () => tagalong.prepare())).toThrow(
+      "metadata.user: must be a string, got 7",
     );
     expect(() => createTagalong({ destinations: [{} as Destination] })).toThrow(TagalongError);
     expect(() => createTagalong({} as never)).toThrow(TagalongError);
   });
 
-  it("caps the total header size, configurably", () => {
+  it("with onInvalid throw, refuses headers over the cap; the cap is configurable", () => {
     const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`key${i}`, "v".repeat(100)]));
-    const tagalong = createTagalong({ destinations: [portkey()], logger: silent });
+    const tagalong = createTagalong({ destinations: [portkey()], onInvalid: "throw", logger: silent });
     expect(() => tagalong.prepare({ extra: many })).toThrow(/bytes of headers, the cap is 8192/);
-    const roomy = createTagalong({ destinations: [portkey()], maxHeaderBytes: 16_000 });
+    const roomy = createTagalong({ destinations: [portkey()], maxHeaderBytes: 16_000, onInvalid: "throw" });
     expect(roomy.prepare({ extra: many }).headers["x-portkey-metadata"]).toBeDefined();
   });
 
-  it("drops bad fields with a warning when onInvalid is drop", () => {
+  it("by default, leaves a field out of the one destination that cannot carry it, warns once, counts it", () => {
     const warnings: string[] = [];
     const logger: Logger = { ...silent, warn: (m) => warnings.push(m) };
-    const tagalong = createTagalong({ destinations: [portkey(), requesty()], onInvalid: "drop", logger });
-    const prepared = tagalong.prepare({ user: "x".repeat(200), session: "s", tags: ["ok", "a,b"] });
-    expect(prepared.metadata).toEqual({ session: "s", tags: ["ok"] });
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain("metadata.user: 200 chars, Portkey allows 128 (portkey)");
+    const tagalong = createTagalong({ destinations: [portkey(), requesty()], logger });
+    const long = "x".repeat(200);
+    for (let i = 0; i < 3; i++) {
+      const prepared = tagalong.prepare({ user: long, session: "s", tags: ["ok", "a,b"] });
+      // The call goes out; Requesty carries what Portkey cannot.
+      expect(JSON.parse(prepared.headers["x-portkey-metadata"]!)).toEqual({ session_id: "s", tags: "ok" });
+      expect(prepared.body).toEqual({
+        requesty: { tags: ["ok", "a,b"], user_id: long, extra: { session_id: "s" } },
+      });
+    }
+    expect(warnings).toEqual([
+      "left out of portkey's form: metadata.user: 200 chars, Portkey allows 128 (said once per field and rule)",
+      "left out of portkey's form: metadata.tags[1]: must not contain a comma (Portkey joins tags with commas) (said once per field and rule)",
+    ]);
+    expect(tagalong.stats()).toEqual({
+      portkey: { tagged: 3, leftOut: { "max-length": 3, separator: 3 } },
+      requesty: { tagged: 3, leftOut: {} },
+    });
+  });
+
+  it("by default, leaves a value of the wrong type out of every destination and sends the rest", () => {
+    const warnings: string[] = [];
+    const tagalong = createTagalong({
+      destinations: [portkey(), requesty()],
+      logger: { ...silent, warn: (m) => warnings.push(m) },
+    });
+    const prepared = tagalong.prepare({ user: 42, session: "s" } as never);
+    expect(prepared.metadata).toEqual({ session: "s" });
+    expect(JSON.parse(prepared.headers["x-portkey-metadata"]!)).toEqual({ session_id: "s" });
+    expect(warnings).toEqual([
+      "left out of every destination: metadata.user: must be a string, got 42 (said once per field and rule)",
+    ]);
+    expect(tagalong.stats().requesty!.leftOut).toEqual({ type: 1 });
+  });
+
+  it("by default, fits the headers under the cap by leaving out the largest fields of the fullest form", () => {
     const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`key${i}`, "v".repeat(100)]));
-    expect(tagalong.prepare({ user: "u", extra: many }).metadata).toEqual({ user: "u" });
+    const tagalong = createTagalong({ destinations: [portkey(), requesty()], logger: silent });
+    const prepared = tagalong.prepare({ user: "u", trace: "t".repeat(9000), extra: many });
+    const bytes = Object.entries(prepared.headers).reduce((n, [k, v]) => n + k.length + v.length + 4, 0);
+    expect(bytes).toBeLessThanOrEqual(8192);
+    // Portkey lost the 9 kB trace and some extra keys; Requesty's body carries all of it.
+    expect(prepared.headers["x-portkey-trace-id"]).toBeUndefined();
+    expect(JSON.parse(prepared.headers["x-portkey-metadata"]!)._user).toBe("u");
+    const field = prepared.body.requesty as { trace_id: string; extra: Record<string, unknown> };
+    expect(field.trace_id).toHaveLength(9000);
+    expect(Object.keys(field.extra)).toHaveLength(100);
+    expect(tagalong.stats().portkey!.leftOut["header-cap"]).toBeGreaterThan(1);
+  });
+
+  it("announces a default a destination refuses once, at createTagalong, and keeps it for the others", () => {
+    const warnings: string[] = [];
+    const tagalong = createTagalong({
+      destinations: [portkey(), requesty()],
+      metadata: { organization: "o".repeat(200) },
+      logger: { ...silent, warn: (m) => warnings.push(m) },
+    });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("left out of portkey's form (in the defaults): metadata.organization");
+    for (let i = 0; i < 3; i++) {
+      const prepared = tagalong.prepare({ user: `u${i}` });
+      expect(JSON.parse(prepared.headers["x-portkey-metadata"]!)).toEqual({ _user: `u${i}` });
+      expect((prepared.body.requesty as { extra: object }).extra).toEqual({ organization: "o".repeat(200) });
+    }
+    expect(warnings).toHaveLength(1);
   });
 
   it("hands completed calls to recorders, and keeps their failures off the caller's path", async () => {

@@ -1,10 +1,11 @@
 import { withCallDebug } from "./debug";
+import { mappingOf } from "./destinations/mapped";
 import { InvalidMetadataError, TagalongError } from "./errors";
-import { headerBytes } from "./header";
 import { consoleLogger } from "./logger";
-import { freezeMetadata, mergeMetadata } from "./merge";
 import { checkOptions } from "./options";
-import { currentScope, type ScopeFrame } from "./scope";
+import { type CallStats, createLedger, type Ledger, leaveOut } from "./policy";
+import { createPreparer, type PreparedCall, type PrepareOptions, type Target } from "./prepare";
+import { currentScope, freezeSnapshot } from "./scope";
 import type {
   CompletedCall,
   DeliveryStats,
@@ -12,10 +13,11 @@ import type {
   FlushOptions,
   Logger,
   Metadata,
-  MetadataIssue,
   WaitUntil,
 } from "./types";
-import { checkMetadata, withoutIssues } from "./validate";
+import { readMetadata } from "./validate";
+
+export type { PreparedCall, PrepareOptions } from "./prepare";
 
 /** Options of `createTagalong()`. */
 export interface TagalongOptions {
@@ -23,7 +25,13 @@ export interface TagalongOptions {
   destinations: Destination[];
   /** Defaults for every call. */
   metadata?: Metadata;
-  /** What to do with a field that breaks a rule: throw a TagalongError (default), or drop it and warn. */
+  /**
+   * What to do with a field a rule refuses. `"drop"` (default): leave it out of the form of each
+   * destination that cannot carry it (every other destination still carries it; a field the model
+   * refuses is left out of all), warn once per destination, field and rule through the logger, count
+   * it in `stats()`, and let the call go out. `"throw"`: throw an InvalidMetadataError naming field,
+   * rule and destination before anything is sent (for tests and CI).
+   */
   onInvalid?: "throw" | "drop";
   /** Cap on the bytes of headers Tagalong adds to one request (default 8 KB; Node's own limit is 16 KB). */
   maxHeaderBytes?: number;
@@ -41,12 +49,8 @@ export interface TagalongOptions {
   waitUntil?: WaitUntil;
 }
 
-/** What one call carries: its resolved metadata and every in-flight destination's additions. Frozen. */
-export interface PreparedCall {
-  readonly metadata: Readonly<Metadata>;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: Readonly<Record<string, unknown>>;
-}
+/** Counts per destination: the calls it tagged, the fields it left out by rule, and its deliveries. */
+export type DestinationStats = CallStats & Partial<DeliveryStats>;
 
 /** What `createTagalong()` returns: pass it to an adapter; `prepare()` a dry run, `flush()`, `shutdown()`, `stats()`. */
 export interface Tagalong {
@@ -55,10 +59,12 @@ export interface Tagalong {
   readonly recordsCalls: boolean;
   readonly logger: Logger;
   /**
-   * Resolves a call's metadata (defaults < scopes < perCall), checks it against the model and every
-   * destination, and encodes the in-flight forms. Throws InvalidMetadataError before anything is sent.
+   * Resolves a call's metadata (defaults < scopes < implied < perCall), reads it once, checks it
+   * against the model and every destination, and encodes the in-flight forms, each without what its
+   * destination cannot carry. Throws InvalidMetadataError before anything is sent only when
+   * `onInvalid` is "throw".
    */
-  prepare(perCall?: Metadata): PreparedCall;
+  prepare(perCall?: Metadata, options?: PrepareOptions): PreparedCall;
   /** Hands a finished call to the after-the-call destinations. Never throws, never waits. */
   record(call: CompletedCall): void;
   /**
@@ -72,8 +78,11 @@ export interface Tagalong {
    * pending, counting it in `stats()` and reporting it to `onError` with its last error. Never rejects.
    */
   shutdown(options?: FlushOptions): Promise<void>;
-  /** Delivery counts per after-the-call destination. */
-  stats(): Record<string, DeliveryStats>;
+  /**
+   * Per destination: calls tagged, fields left out by rule, and for after-the-call destinations their
+   * delivery counts (queued, sent, retried, failed, dropped).
+   */
+  stats(): Record<string, DestinationStats>;
   /** Reports a failure that happened off the caller's path to onError and the logger. Never throws. */
   reportError(error: unknown): void;
   /**
@@ -126,14 +135,6 @@ function safely(
       return undefined;
     }
   };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 const OPTION_KEYS = [
@@ -193,6 +194,101 @@ function checkedDestinations(options: TagalongOptions): readonly Destination[] {
   return Object.freeze([...options.destinations]);
 }
 
+/** Every destination as the preparer sees it, with its declaration when it was declared as data. */
+function targetsOf(destinations: readonly Destination[]): Target[] {
+  return destinations.map((destination) => {
+    const mapping = mappingOf(destination);
+    return mapping ? { destination, mapping } : { destination };
+  });
+}
+
+/** onError if given, else the logger; never throws. */
+function errorReporter(options: TagalongOptions, logger: Logger): (error: unknown) => void {
+  return (error) => {
+    try {
+      if (options.onError) options.onError(error);
+      else logger.warn(error instanceof Error ? error.message : String(error));
+    } catch {
+      // A throwing onError must not reach the caller's code either.
+    }
+  };
+}
+
+/** Calls every start hook with the call's metadata, keeping their failures off the caller's path. */
+function withStartHooks(
+  prepare: Tagalong["prepare"],
+  starters: readonly Destination[],
+  reportError: (error: unknown) => void,
+): Tagalong["prepare"] {
+  if (starters.length === 0) return prepare;
+  return (perCall, options) => {
+    const prepared = prepare(perCall, options);
+    for (const d of starters) {
+      try {
+        d.start!(prepared.metadata);
+      } catch (error) {
+        reportError(error);
+      }
+    }
+    return prepared;
+  };
+}
+
+/** The first default trace a destination offers for a call that sets none; failures are reported. */
+function defaultTraceOf(
+  destinations: readonly Destination[],
+  reportError: (error: unknown) => void,
+): (() => string | undefined) | undefined {
+  const sources = destinations.filter((d) => d.defaultTrace);
+  if (sources.length === 0) return undefined;
+  return () => {
+    for (const d of sources) {
+      try {
+        const trace = d.defaultTrace!();
+        if (trace !== undefined) return trace;
+      } catch (error) {
+        reportError(error);
+      }
+    }
+    return undefined;
+  };
+}
+
+/** Hands a finished call to each recorder, without the fields that recorder cannot carry. */
+function recorderOf(
+  recorders: readonly Destination[],
+  ledger: Ledger,
+  reportError: (error: unknown) => void,
+): Tagalong["record"] {
+  return (call) => {
+    for (const d of recorders) {
+      try {
+        const issues = d.check?.(call.metadata) ?? [];
+        ledger.tagged(d.name);
+        d.record!(issues.length === 0 ? call : { ...call, metadata: leaveOut(call.metadata, issues) });
+      } catch (error) {
+        reportError(error);
+      }
+    }
+  };
+}
+
+// What adapters may know of a Tagalong beyond its face, found across duplicate installs of core.
+const INTERNALS = Symbol.for("tagalong.internals");
+
+interface Internals {
+  /** Names of the destinations that add to a request in flight. */
+  inFlight: readonly string[];
+}
+
+/**
+ * The names of the destinations that add headers or body fields to a request in flight, for an adapter
+ * that must say which of them a call on some path could not reach.
+ */
+export function inFlightDestinations(tagalong: Tagalong): readonly string[] {
+  return (tagalong as unknown as { [INTERNALS]?: Internals })[INTERNALS]?.inFlight ?? [];
+}
+
 /**
  * Creates the object every adapter takes: where the metadata goes (`destinations`), the defaults for
  * every call, and what to do with metadata a destination refuses. Misconfiguration (an uncalled
@@ -209,157 +305,41 @@ function checkedDestinations(options: TagalongOptions): readonly Destination[] {
  */
 export function createTagalong(options: TagalongOptions): Tagalong {
   const destinations = checkedDestinations(options);
-  const drop = options.onInvalid === "drop";
-  const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
   const logger = options.logger ?? consoleLogger();
-  const checkers = destinations.filter((d) => d.check);
-  const encoders = destinations.filter((d) => d.encode);
-  const recorders = destinations.filter((d) => d.record);
-  const starters = destinations.filter((d) => d.start);
-  const traceSources = destinations.filter((d) => d.defaultTrace);
-
-  const reportError = (error: unknown): void => {
-    try {
-      if (options.onError) options.onError(error);
-      else logger.warn(error instanceof Error ? error.message : String(error));
-    } catch {
-      // A throwing onError must not reach the caller's code either.
-    }
-  };
+  const reportError = errorReporter(options, logger);
   const waitUntil = options.waitUntil ? () => options.waitUntil : vercelWaitUntil;
   for (const d of destinations) d.attach?.({ logger, reportError, waitUntil });
 
-  const repair = (metadata: Metadata, issues: MetadataIssue[], where: string): Metadata => {
-    if (!drop) throw new InvalidMetadataError(issues);
-    logger.warn(`dropped invalid metadata ${where}: ${new InvalidMetadataError(issues).message}`);
-    return withoutIssues(metadata, issues);
-  };
+  const defaultTrace = defaultTraceOf(destinations, reportError);
+  const ledger = createLedger(
+    logger,
+    destinations.map((d) => d.name),
+  );
+  const defaults = readMetadata(options.metadata ?? {});
+  const strict = options.onInvalid === "throw";
+  if (strict && defaults.issues.length > 0) throw new InvalidMetadataError(defaults.issues);
+  const preparer = createPreparer({
+    targets: targetsOf(destinations),
+    defaults: freezeSnapshot(defaults.metadata),
+    defaultIssues: defaults.issues,
+    strict,
+    maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+    ledger,
+    defaultTrace,
+  });
+  const recorders = destinations.filter((d) => d.record);
+  const prepare = withStartHooks(
+    (perCall, prepareOptions) => preparer(currentScope(), perCall, prepareOptions),
+    destinations.filter((d) => d.start),
+    reportError,
+  );
 
-  const modelChecked = (metadata: Metadata | undefined, where: string): Metadata | undefined => {
-    if (metadata === undefined) return undefined;
-    const issues = checkMetadata(metadata);
-    return issues.length ? repair(metadata, issues, where) : metadata;
-  };
-
-  const destinationIssues = (metadata: Metadata): MetadataIssue[] => {
-    const issues: MetadataIssue[] = [];
-    for (const d of checkers) issues.push(...d.check!(metadata));
-    return issues;
-  };
-
-  const encode = (metadata: Metadata): PreparedCall => {
-    const headers: Record<string, string> = {};
-    const body: Record<string, unknown> = {};
-    for (const d of encoders) {
-      const out = d.encode!(metadata);
-      if (out.headers) Object.assign(headers, out.headers);
-      if (out.body) Object.assign(body, out.body);
-    }
-    return { metadata, headers, body };
-  };
-
-  const sizeIssue = (prepared: PreparedCall): MetadataIssue | undefined => {
-    const bytes = headerBytes(prepared.headers);
-    if (bytes <= maxHeaderBytes) return undefined;
-    return {
-      path: "(headers)",
-      rule: `${bytes} bytes of headers, the cap is ${maxHeaderBytes} (maxHeaderBytes)`,
-    };
-  };
-
-  // Defaults are checked against the model and every destination once, here, where the user gives them.
-  let defaults = modelChecked(options.metadata, "in createTagalong") ?? {};
-  {
-    const issues = destinationIssues(defaults);
-    if (issues.length) defaults = repair(defaults, issues, "in createTagalong");
-  }
-  const frozenDefaults = freezeMetadata(mergeMetadata(defaults));
-
-  const resolveAndEncode = (scope: ScopeFrame | undefined, perCall: Metadata | undefined): PreparedCall => {
-    let metadata = mergeMetadata(frozenDefaults, scope?.metadata, modelChecked(perCall, "of this call"));
-    const issues = destinationIssues(metadata);
-    if (issues.length) metadata = repair(metadata, issues, "of this call");
-    let prepared = encode(metadata);
-    const tooBig = sizeIssue(prepared);
-    if (tooBig) {
-      if (!drop || metadata.extra === undefined) throw new InvalidMetadataError([tooBig]);
-      logger.warn(`dropped metadata.extra: ${tooBig.rule}`);
-      const { extra: _, ...rest } = metadata;
-      prepared = encode(rest);
-      const stillTooBig = sizeIssue(prepared);
-      if (stillTooBig) throw new InvalidMetadataError([stillTooBig]);
-    }
-    freezeMetadata(prepared.metadata);
-    return deepFreeze(prepared);
-  };
-
-  // Calls in the same scope without per-call metadata share one prepared form: the hot path is a lookup.
-  const byScope = new WeakMap<ScopeFrame, PreparedCall>();
-  let unscoped: PreparedCall | undefined;
-
-  const resolve = (perCall?: Metadata): PreparedCall => {
-    const scope = currentScope();
-    if (perCall !== undefined) return resolveAndEncode(scope, perCall);
-    if (scope === undefined) return (unscoped ??= resolveAndEncode(undefined, undefined));
-    let prepared = byScope.get(scope);
-    if (prepared === undefined) {
-      prepared = resolveAndEncode(scope, undefined);
-      byScope.set(scope, prepared);
-    }
-    return prepared;
-  };
-
-  const defaultTrace = (): string | undefined => {
-    for (const d of traceSources) {
-      try {
-        const trace = d.defaultTrace!();
-        if (trace !== undefined) return trace;
-      } catch (error) {
-        reportError(error);
-      }
-    }
-    return undefined;
-  };
-  // A call that sets no trace, in no scope or defaults that set one, takes a destination's default trace.
-  const withDefaultTrace = (perCall: Metadata | undefined): Metadata | undefined => {
-    if ((perCall?.trace ?? currentScope()?.metadata.trace ?? frozenDefaults.trace) !== undefined)
-      return perCall;
-    const trace = defaultTrace();
-    return trace === undefined ? perCall : { ...perCall, trace };
-  };
-  const resolveCall =
-    traceSources.length === 0 ? resolve : (perCall?: Metadata) => resolve(withDefaultTrace(perCall));
-
-  const prepare =
-    starters.length === 0
-      ? resolveCall
-      : (perCall?: Metadata): PreparedCall => {
-          const prepared = resolveCall(perCall);
-          for (const d of starters) {
-            try {
-              d.start!(prepared.metadata);
-            } catch (error) {
-              reportError(error);
-            }
-          }
-          return prepared;
-        };
-
-  return {
+  const tagalong: Tagalong = {
     destinations,
     recordsCalls: recorders.length > 0,
     logger,
     prepare: withCallDebug(prepare, logger, destinations),
-    defaultTrace: traceSources.length === 0 ? () => undefined : defaultTrace,
-    record(call) {
-      for (const d of recorders) {
-        try {
-          d.record!(call);
-        } catch (error) {
-          reportError(error);
-        }
-      }
-    },
+    record: recorderOf(recorders, ledger, reportError),
     flush(flushOptions) {
       const timeoutMs = flushOptions?.timeoutMs;
       const call = (d: Destination) => (d.flush ? d.flush({ timeoutMs }) : undefined);
@@ -372,10 +352,17 @@ export function createTagalong(options: TagalongOptions): Tagalong {
       return settleBy(destinations.map(safely(call, reportError)), timeoutMs);
     },
     stats() {
-      const out: Record<string, DeliveryStats> = {};
-      for (const d of destinations) if (d.stats) out[d.name] = d.stats();
+      const out: Record<string, DestinationStats> = {};
+      for (const d of destinations) {
+        const calls = ledger.stats.get(d.name)!;
+        out[d.name] = { tagged: calls.tagged, leftOut: { ...calls.leftOut }, ...d.stats?.() };
+      }
       return out;
     },
     reportError,
+    defaultTrace: defaultTrace ?? (() => undefined),
   };
+  const internals: Internals = { inFlight: destinations.filter((d) => d.encode).map((d) => d.name) };
+  Object.defineProperty(tagalong, INTERNALS, { value: internals });
+  return tagalong;
 }

@@ -45,6 +45,11 @@ export interface MetadataIssue {
   rule: string;
   /** The destination whose rule it is; absent for the model's own rules. */
   destination?: string;
+  /**
+   * The rule as a short stable name (`max-length`, `ascii`, `type`, ...), what `stats()` counts
+   * left-out fields by.
+   */
+  code?: string;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkMetadata, withoutIssues } from "./validate";
+import { checkMetadata, readMetadata } from "./validate";
 
 const paths = (value: unknown) => checkMetadata(value).map((i) => i.path);
 const rules = (value: unknown) => checkMetadata(value).map((i) => `${i.path}: ${i.rule}`);
@@ -52,10 +52,8 @@ describe("checkMetadata: the model's own rules", () => {
       expect(rules({ prompt: {} })).toEqual(["prompt.name: is required"]);
       expect(rules({ prompt: { name: "" } })).toEqual(["prompt.name: must not be empty"]);
     });
-    it("never takes version and label together", () => {
-      expect(rules({ prompt: { name: "p", version: 1, label: "prod" } })).toEqual([
-        "prompt.label: must not be set together with prompt.version",
-      ]);
+    it("leaves version-and-label and a label's length to the destinations that care", () => {
+      expect(rules({ prompt: { name: "p", version: 1, label: "x".repeat(600) } })).toEqual([]);
     });
     it("takes a version that is an integer >= 1", () => {
       for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "1"]) {
@@ -63,14 +61,8 @@ describe("checkMetadata: the model's own rules", () => {
       }
       expect(checkMetadata({ prompt: { name: "p", version: 1 } })).toEqual([]);
     });
-    it("takes a label of 1..512 chars", () => {
-      expect(rules({ prompt: { name: "p", label: "" } })).toEqual([
-        "prompt.label: must be 1..512 chars, got 0",
-      ]);
-      expect(rules({ prompt: { name: "p", label: "x".repeat(513) } })).toEqual([
-        "prompt.label: must be 1..512 chars, got 513",
-      ]);
-      expect(checkMetadata({ prompt: { name: "p", label: "x".repeat(512) } })).toEqual([]);
+    it("takes a non-empty label", () => {
+      expect(rules({ prompt: { name: "p", label: "" } })).toEqual(["prompt.label: must not be empty"]);
     });
     it("takes string variables only", () => {
       expect(paths({ prompt: { name: "p", variables: { a: "1", b: 2 } } })).toEqual(["prompt.variables.b"]);
@@ -106,22 +98,56 @@ describe("checkMetadata: the model's own rules", () => {
   });
 });
 
-describe("withoutIssues: the drop policy", () => {
-  it("drops exactly the fields named, keeping the rest", () => {
+describe("readMetadata: one snapshot, the model's rules applied while reading", () => {
+  it("keeps exactly the fields that keep the rules", () => {
     const metadata = {
       user: "u",
       session: 5,
       tags: ["a", 1, "b"],
       extra: { ok: 1, bad: Number.NaN },
     } as never;
-    expect(withoutIssues(metadata, checkMetadata(metadata))).toEqual({
-      user: "u",
-      tags: ["a", "b"],
-      extra: { ok: 1 },
+    const { metadata: kept, issues } = readMetadata(metadata);
+    expect(kept).toEqual({ user: "u", tags: ["a", "b"], extra: { ok: 1 } });
+    expect(issues.map((i) => i.path)).toEqual(["session", "tags[1]", "extra.bad"]);
+  });
+  it("leaves the whole prompt out when one of its fields is bad", () => {
+    expect(readMetadata({ user: "u", prompt: { name: "p", version: 0 } }).metadata).toEqual({ user: "u" });
+  });
+  it("reads every property once: a getter cannot answer differently later, nor throw at the caller", () => {
+    let reads = 0;
+    const tricky = {
+      get user() {
+        reads++;
+        return reads === 1 ? "u_1" : ({ not: "a string" } as never);
+      },
+      extra: {
+        get boom(): string {
+          throw new Error("getter exploded");
+        },
+      },
+    };
+    const { metadata, issues } = readMetadata(tricky);
+    expect(reads).toBe(1);
+    expect(metadata).toEqual({ user: "u_1", extra: {} });
+    expect(issues).toEqual([
+      { path: "extra.boom", rule: "could not be read (getter exploded)", code: "unreadable" },
+    ]);
+  });
+  it("refuses lone surrogates and a __proto__ key, which no encoder can carry faithfully", () => {
+    const proto = JSON.parse('{"__proto__": "x", "ok": "y"}');
+    expect(rules({ user: "a\ud800", tags: ["\udc00b"], extra: proto })).toEqual([
+      "user: must be well-formed text (it has a lone UTF-16 surrogate)",
+      "tags[0]: must be well-formed text (it has a lone UTF-16 surrogate)",
+      "extra.__proto__: key __proto__ is not carried (JavaScript objects on the way would swallow it): rename it",
+    ]);
+    expect(readMetadata({ user: "Zoë 😀", extra: proto }).metadata).toEqual({
+      user: "Zoë 😀",
+      extra: { ok: "y" },
     });
   });
-  it("drops the whole prompt when one of its fields is bad", () => {
-    const metadata = { user: "u", prompt: { name: "p", version: 1, label: "x" } };
-    expect(withoutIssues(metadata, checkMetadata(metadata))).toEqual({ user: "u" });
+  it("survives a hostile object", () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(readMetadata(proxy).issues[0]).toMatchObject({ path: "(root)", code: "unreadable" });
   });
 });

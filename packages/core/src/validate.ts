@@ -1,16 +1,10 @@
+// The model's own rules, applied while taking a snapshot: each property of the caller's object is read
+// exactly once, so what is checked is what is encoded (a getter cannot answer differently later, and
+// one that throws is a broken rule like any other). Destinations' rules live in the destinations.
 import { isPlainObject } from "./adapter-kit/objects";
-import type { Metadata, MetadataIssue } from "./types";
+import type { ExtraValue, Metadata, MetadataIssue, PromptRef } from "./types";
 
-const FIELDS = [
-  "user",
-  "session",
-  "trace",
-  "environment",
-  "organization",
-  "tags",
-  "prompt",
-  "extra",
-] as const;
+const FIELDS = ["user", "session", "trace", "environment", "organization", "tags", "prompt", "extra"];
 const STRING_FIELDS = ["user", "session", "trace", "environment", "organization"] as const;
 const PROMPT_FIELDS = ["name", "version", "label", "variables"];
 const ALIASES: Record<string, string> = {
@@ -27,120 +21,256 @@ const ALIASES: Record<string, string> = {
   metadata: "extra",
 };
 
-export const PROMPT_LABEL_MAX = 512;
-
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "number") return Number.isNaN(value) ? "NaN" : String(value);
   if (typeof value === "bigint") return "a BigInt";
-  if (typeof value === "object" || typeof value === "undefined") return `an ${typeof value}`;
+  if (typeof value === "object") {
+    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor
+      ?.name;
+    return typeof name === "string" && name !== "Object" ? `a ${name}` : "an object";
+  }
+  if (typeof value === "undefined") return "an undefined";
   return `a ${typeof value}`;
 }
 
-function checkString(value: unknown, path: string, issues: MetadataIssue[]): void {
-  if (typeof value !== "string") issues.push({ path, rule: `must be a string, got ${describe(value)}` });
-  else if (value.length === 0) issues.push({ path, rule: "must not be empty" });
-}
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-function checkStringRecord(value: unknown, path: string, issues: MetadataIssue[]): void {
-  if (!isPlainObject(value)) {
-    issues.push({ path, rule: `must be an object of strings, got ${describe(value)}` });
-    return;
-  }
-  for (const [key, v] of Object.entries(value)) {
-    if (typeof v !== "string")
-      issues.push({ path: `${path}.${key}`, rule: `must be a string, got ${describe(v)}` });
-  }
+/** Whether a string is well-formed UTF-16 (no lone surrogate), so every encoder can carry it. */
+export function isWellFormed(text: string): boolean {
+  const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  return native ? native.call(text) : !LONE_SURROGATE.test(text);
 }
 
 /**
- * The model's own rules (docs/metadata.md), independent of any destination. Every value must be
- * JSON-serialisable as given: strings, finite numbers and booleans in plain objects and arrays.
+ * Reads `object[key]` once; a throwing getter becomes an issue instead of reaching the caller, and the
+ * value reads as absent (undefined), the issue already said.
  */
-export function checkMetadata(value: unknown): MetadataIssue[] {
-  const issues: MetadataIssue[] = [];
-  if (!isPlainObject(value)) {
-    return [{ path: "(root)", rule: `must be a plain object, got ${describe(value)}` }];
+function read(object: Record<string, unknown>, key: string, path: string, issues: MetadataIssue[]): unknown {
+  try {
+    return object[key];
+  } catch (error) {
+    const said = error instanceof Error ? error.message : String(error);
+    issues.push({ path, rule: `could not be read (${said.slice(0, 200)})`, code: "unreadable" });
+    return UNREADABLE;
   }
-  for (const key of Object.keys(value)) {
-    if (!(FIELDS as readonly string[]).includes(key)) {
-      const hint = ALIASES[key] ? ` (did you mean ${ALIASES[key]}?)` : " (custom keys go in extra)";
-      issues.push({ path: key, rule: `is not a metadata field${hint}` });
+}
+
+const UNREADABLE = Symbol("unreadable");
+
+function keysOf(object: object, path: string, issues: MetadataIssue[]): string[] {
+  try {
+    return Object.keys(object);
+  } catch (error) {
+    const said = error instanceof Error ? error.message : String(error);
+    issues.push({ path, rule: `could not be read (${said.slice(0, 200)})`, code: "unreadable" });
+    return [];
+  }
+}
+
+function text(value: unknown, path: string, issues: MetadataIssue[]): string | undefined {
+  if (typeof value !== "string") {
+    issues.push({ path, rule: `must be a string, got ${describe(value)}`, code: "type" });
+  } else if (value.length === 0) {
+    issues.push({ path, rule: "must not be empty", code: "empty" });
+  } else if (!isWellFormed(value)) {
+    issues.push({ path, rule: "must be well-formed text (it has a lone UTF-16 surrogate)", code: "utf16" });
+  } else {
+    return value;
+  }
+  return undefined;
+}
+
+function key(name: string, path: string, issues: MetadataIssue[]): boolean {
+  if (name.length === 0) issues.push({ path, rule: "key must not be empty", code: "empty" });
+  else if (name === "__proto__")
+    issues.push({
+      path,
+      rule: "key __proto__ is not carried (JavaScript objects on the way would swallow it): rename it",
+      code: "proto-key",
+    });
+  else if (!isWellFormed(name))
+    issues.push({
+      path,
+      rule: "key must be well-formed text (it has a lone UTF-16 surrogate)",
+      code: "utf16",
+    });
+  else return true;
+  return false;
+}
+
+function readPrompt(value: unknown, issues: MetadataIssue[]): PromptRef | undefined {
+  if (!isPlainObject(value)) {
+    issues.push({
+      path: "prompt",
+      rule: `must be an object with a name, got ${describe(value)}`,
+      code: "type",
+    });
+    return undefined;
+  }
+  const before = issues.length;
+  for (const k of keysOf(value, "prompt", issues)) {
+    if (!PROMPT_FIELDS.includes(k))
+      issues.push({ path: `prompt.${k}`, rule: "is not a prompt field", code: "unknown-field" });
+  }
+  const rawName = read(value, "name", "prompt.name", issues);
+  if (rawName === UNREADABLE) return undefined;
+  const name =
+    rawName === undefined
+      ? void issues.push({ path: "prompt.name", rule: "is required", code: "required" })
+      : text(rawName, "prompt.name", issues);
+  // A prompt without its name, or with a field it does not know, is left out whole.
+  if (name === undefined || issues.length > before) return undefined;
+  const out: PromptRef = { name };
+  const version = read(value, "version", "prompt.version", issues);
+  if (version !== undefined && version !== UNREADABLE) {
+    if (Number.isSafeInteger(version) && (version as number) >= 1) out.version = version as number;
+    else
+      issues.push({
+        path: "prompt.version",
+        rule: `must be an integer >= 1, got ${describe(version)}`,
+        code: "type",
+      });
+  }
+  const label = read(value, "label", "prompt.label", issues);
+  if (label !== undefined && label !== UNREADABLE) {
+    const checked = text(label, "prompt.label", issues);
+    if (checked !== undefined) out.label = checked;
+  }
+  const variables = read(value, "variables", "prompt.variables", issues);
+  // A prompt with any bad field is left out whole: half of one would name another template.
+  if (variables !== undefined && variables !== UNREADABLE) {
+    if (!isPlainObject(variables)) {
+      issues.push({
+        path: "prompt.variables",
+        rule: `must be an object of strings, got ${describe(variables)}`,
+        code: "type",
+      });
+    } else {
+      const vars: Record<string, string> = {};
+      for (const k of keysOf(variables, "prompt.variables", issues)) {
+        const path = `prompt.variables.${k}`;
+        if (!key(k, path, issues)) continue;
+        const v = read(variables, k, path, issues);
+        if (v === UNREADABLE) continue;
+        if (typeof v !== "string")
+          issues.push({ path, rule: `must be a string, got ${describe(v)}`, code: "type" });
+        else if (!isWellFormed(v))
+          issues.push({
+            path,
+            rule: "must be well-formed text (it has a lone UTF-16 surrogate)",
+            code: "utf16",
+          });
+        else vars[k] = v;
+      }
+      out.variables = vars;
+    }
+  }
+  return issues.length > before ? undefined : out;
+}
+
+function readExtra(value: unknown, issues: MetadataIssue[]): Record<string, ExtraValue> | undefined {
+  if (!isPlainObject(value)) {
+    issues.push({ path: "extra", rule: `must be an object, got ${describe(value)}`, code: "type" });
+    return undefined;
+  }
+  const out: Record<string, ExtraValue> = {};
+  for (const k of keysOf(value, "extra", issues)) {
+    const path = `extra.${k}`;
+    if (!key(k, path, issues)) continue;
+    const v = read(value, k, path, issues);
+    if (v === UNREADABLE) continue;
+    if (typeof v === "string") {
+      if (isWellFormed(v)) out[k] = v;
+      else
+        issues.push({
+          path,
+          rule: "must be well-formed text (it has a lone UTF-16 surrogate)",
+          code: "utf16",
+        });
+    } else if (typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))) {
+      out[k] = v;
+    } else {
+      issues.push({
+        path,
+        rule: `must be a string, a finite number or a boolean, got ${describe(v)}`,
+        code: "type",
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * A snapshot of `value` holding every field that keeps the model's rules, and an issue for every one
+ * that breaks them (those are left out of the snapshot). Never throws, whatever `value` is.
+ */
+export function readMetadata(value: unknown): { metadata: Metadata; issues: MetadataIssue[] } {
+  try {
+    return readFields(value);
+  } catch (error) {
+    // A hostile object (a revoked Proxy, a throwing prototype trap): nothing of it is carried.
+    const said = error instanceof Error ? error.message : String(error);
+    return {
+      metadata: {},
+      issues: [{ path: "(root)", rule: `could not be read (${said.slice(0, 200)})`, code: "unreadable" }],
+    };
+  }
+}
+
+function readFields(value: unknown): { metadata: Metadata; issues: MetadataIssue[] } {
+  const issues: MetadataIssue[] = [];
+  const metadata: Metadata = {};
+  if (!isPlainObject(value)) {
+    issues.push({ path: "(root)", rule: `must be a plain object, got ${describe(value)}`, code: "type" });
+    return { metadata, issues };
+  }
+  for (const k of keysOf(value, "(root)", issues)) {
+    if (!FIELDS.includes(k)) {
+      const hint = ALIASES[k] ? ` (did you mean ${ALIASES[k]}?)` : " (custom keys go in extra)";
+      issues.push({ path: k, rule: `is not a metadata field${hint}`, code: "unknown-field" });
     }
   }
   for (const field of STRING_FIELDS) {
-    if (value[field] !== undefined) checkString(value[field], field, issues);
+    const v = read(value, field, field, issues);
+    if (v === undefined || v === UNREADABLE) continue;
+    const checked = text(v, field, issues);
+    if (checked !== undefined) metadata[field] = checked;
   }
-  const tags = value.tags;
-  if (tags !== undefined) {
-    if (!Array.isArray(tags))
-      issues.push({ path: "tags", rule: `must be an array of strings, got ${describe(tags)}` });
-    else for (const [i, tag] of tags.entries()) checkString(tag, `tags[${i}]`, issues);
-  }
-  const prompt = value.prompt;
-  if (prompt !== undefined) {
-    if (!isPlainObject(prompt)) {
-      issues.push({ path: "prompt", rule: `must be an object with a name, got ${describe(prompt)}` });
+  const tags = read(value, "tags", "tags", issues);
+  if (tags !== undefined && tags !== UNREADABLE) {
+    if (!Array.isArray(tags)) {
+      issues.push({ path: "tags", rule: `must be an array of strings, got ${describe(tags)}`, code: "type" });
     } else {
-      for (const key of Object.keys(prompt)) {
-        if (!PROMPT_FIELDS.includes(key))
-          issues.push({ path: `prompt.${key}`, rule: "is not a prompt field" });
+      const kept: string[] = [];
+      const length = tags.length;
+      for (let i = 0; i < length; i++) {
+        const raw = read(tags as unknown as Record<string, unknown>, String(i), `tags[${i}]`, issues);
+        const tag = raw === UNREADABLE ? undefined : text(raw, `tags[${i}]`, issues);
+        if (tag !== undefined) kept.push(tag);
       }
-      if (prompt.name === undefined) issues.push({ path: "prompt.name", rule: "is required" });
-      else checkString(prompt.name, "prompt.name", issues);
-      const { version, label } = prompt;
-      if (version !== undefined && label !== undefined) {
-        issues.push({ path: "prompt.label", rule: "must not be set together with prompt.version" });
-      }
-      if (version !== undefined && !(Number.isSafeInteger(version) && (version as number) >= 1)) {
-        issues.push({ path: "prompt.version", rule: `must be an integer >= 1, got ${describe(version)}` });
-      }
-      if (label !== undefined) {
-        if (typeof label !== "string") {
-          issues.push({ path: "prompt.label", rule: `must be a string, got ${describe(label)}` });
-        } else if (label.length < 1 || label.length > PROMPT_LABEL_MAX) {
-          issues.push({
-            path: "prompt.label",
-            rule: `must be 1..${PROMPT_LABEL_MAX} chars, got ${label.length}`,
-          });
-        }
-      }
-      if (prompt.variables !== undefined) checkStringRecord(prompt.variables, "prompt.variables", issues);
+      metadata.tags = kept;
     }
   }
-  const extra = value.extra;
-  if (extra !== undefined) {
-    if (!isPlainObject(extra)) {
-      issues.push({ path: "extra", rule: `must be an object, got ${describe(extra)}` });
-    } else {
-      for (const [key, v] of Object.entries(extra)) {
-        const path = `extra.${key}`;
-        if (key.length === 0) issues.push({ path, rule: "key must not be empty" });
-        if (typeof v === "string" || typeof v === "boolean") continue;
-        if (typeof v === "number" && Number.isFinite(v)) continue;
-        issues.push({ path, rule: `must be a string, a finite number or a boolean, got ${describe(v)}` });
-      }
-    }
+  const prompt = read(value, "prompt", "prompt", issues);
+  if (prompt !== undefined && prompt !== UNREADABLE) {
+    const checked = readPrompt(prompt, issues);
+    if (checked !== undefined) metadata.prompt = checked;
   }
-  return issues;
+  const extra = read(value, "extra", "extra", issues);
+  if (extra !== undefined && extra !== UNREADABLE) {
+    const checked = readExtra(extra, issues);
+    if (checked !== undefined) metadata.extra = checked;
+  }
+  return { metadata, issues };
 }
 
-/** Metadata without the fields the issues name: the "drop" policy's repair. */
-export function withoutIssues(metadata: Metadata, issues: readonly MetadataIssue[]): Metadata {
-  const out: Record<string, unknown> = { ...(metadata as Record<string, unknown>) };
-  const droppedTags = new Set<number>();
-  const droppedExtra = new Set<string>();
-  for (const { path } of issues) {
-    const tag = /^tags\[(\d+)\]$/.exec(path);
-    if (tag) droppedTags.add(Number(tag[1]));
-    else if (path.startsWith("extra.")) droppedExtra.add(path.slice("extra.".length));
-    else if (path === "(root)") return {};
-    else delete out[path.split(/[.[]/, 1)[0]!];
-  }
-  if (droppedTags.size && Array.isArray(out.tags)) out.tags = out.tags.filter((_, i) => !droppedTags.has(i));
-  if (droppedExtra.size && isPlainObject(out.extra)) {
-    out.extra = Object.fromEntries(Object.entries(out.extra).filter(([k]) => !droppedExtra.has(k)));
-  }
-  return out as Metadata;
+/**
+ * The model's rules (docs/metadata.md), independent of any destination: every broken one, or none. Every value
+ * must be as the `Metadata` type says: non-empty well-formed strings, finite numbers and booleans in
+ * plain objects and arrays.
+ */
+export function checkMetadata(value: unknown): MetadataIssue[] {
+  return readMetadata(value).issues;
 }

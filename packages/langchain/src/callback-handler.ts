@@ -1,14 +1,14 @@
-import { formatIssue, type MetadataIssue } from "@tagalong/core";
 import {
   type CompletedCall,
+  currentMetadata,
   errorInfo,
   failedStatus,
+  inFlightDestinations,
   openAIParameters,
   type PreparedCall,
   type Tagalong,
 } from "@tagalong/core/adapter";
 import { type LLMResultLike, type MessageLike, readResult, toChatMessages } from "./messages";
-import { prepareRun } from "./prepare-run";
 import { readRunLabels } from "./run-metadata";
 
 /** Marks a TagalongCallbackHandler across duplicate installs of this package. */
@@ -20,7 +20,6 @@ export const EXIT_RUN = Symbol.for("tagalong.langchain.exit-run");
 
 // Runs whose end never came (an abandoned stream) must not pile up.
 const MAX_RUNS = 10_000;
-const MAX_WARNED = 1_000;
 
 /** Options of `new TagalongCallbackHandler(tagalong, options)`. */
 export interface TagalongCallbackHandlerOptions {
@@ -133,7 +132,7 @@ export class TagalongCallbackHandler {
     this.traceFromRuns = options.traceFromRuns ?? true;
     // Only a trace needs the runs around the model's; without one, skip their callbacks entirely.
     this.ignoreChain = this.ignoreAgent = this.ignoreRetriever = !this.traceFromRuns;
-    this.inFlightDestinations = tagalong.destinations.filter((d) => d.encode).map((d) => d.name);
+    this.inFlightDestinations = [...inFlightDestinations(tagalong)];
   }
 
   /** LangChain copies handlers in places; every copy must share the runs. */
@@ -280,29 +279,26 @@ export class TagalongCallbackHandler {
     if (model.prepared !== undefined) return model.prepared;
     if (model.error !== undefined) throw model.error;
     try {
-      model.prepared = prepareRun(
-        this.tagalong,
-        readRunLabels(model.metadata, model.tags),
-        this.traceFromRuns ? run.rootRunId : undefined,
-        this.warnDropped,
-      );
+      // The run's `tagalong` key is what the user wrote for Tagalong; the rest of its metadata and tags,
+      // and its LangChain trace, are implied: what a rule refuses there is left out, never thrown for.
+      const { explicit, implied } = readRunLabels(model.metadata, model.tags);
+      // The root run id is the trace only where neither a scope nor a destination's default trace (the
+      // active OpenTelemetry trace id, with propagateTraceId) sets one; the run's own key still wins.
+      const trace =
+        this.traceFromRuns &&
+        currentMetadata().trace === undefined &&
+        this.tagalong.defaultTrace() === undefined
+          ? run.rootRunId
+          : undefined;
+      model.prepared = this.tagalong.prepare(explicit as never, {
+        implied: trace === undefined ? implied : { ...implied, trace },
+      });
       return model.prepared;
     } catch (error) {
       model.error = error;
       throw error;
     }
   }
-
-  private readonly warnDropped = (issues: readonly MetadataIssue[]): void => {
-    const fresh = issues.filter((issue) => !this.warned.has(issue.path));
-    if (fresh.length === 0) return;
-    if (this.warned.size < MAX_WARNED) for (const issue of fresh) this.warned.add(issue.path);
-    this.tagalong.logger.warn(
-      `ignored LangChain run metadata that a rule refuses (set it under metadata.tagalong to be told by an error): ${fresh
-        .map(formatIssue)
-        .join("; ")}`,
-    );
-  };
 
   private endModel(runId: string, output: LLMResultLike | undefined, error: unknown): void {
     const run = this.runs.get(runId);

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { readRunLabels, runMetadata } from "./run-metadata";
+import { readRunLabels } from "./run-metadata";
 
 describe("readRunLabels", () => {
   it("keeps the tagalong key apart, user keys as extra, thread keys as the session", () => {
@@ -54,36 +54,6 @@ describe("readRunLabels", () => {
 
   it("the first thread key wins the session", () => {
     expect(readRunLabels({ session_id: "s", thread_id: "t" }, []).implied).toEqual({ session: "s" });
-  });
-});
-
-describe("runMetadata", () => {
-  const implied = { session: "t-1", tags: ["a", "b"], extra: { team: "search", stage: "x" } };
-
-  it("lays the tagalong key over the implied fields", () => {
-    expect(
-      runMetadata({ user: "u", session: "s", tags: ["b", "c"], extra: { stage: "y" } }, implied, "run-1"),
-    ).toEqual({
-      user: "u",
-      session: "s",
-      tags: ["a", "b", "c"],
-      extra: { team: "search", stage: "y" },
-      trace: "run-1",
-    });
-  });
-
-  it("a trace the user set wins over the run's", () => {
-    expect(runMetadata({ trace: "mine" }, {}, "run-1")).toEqual({ trace: "mine" });
-  });
-
-  it("passes ill-typed metadata on as given, so validation names it", () => {
-    expect(runMetadata("u_42", implied, "run-1")).toBe("u_42");
-    expect(runMetadata({ tags: "a", extra: 5, userId: "u" }, implied, undefined)).toEqual({
-      session: "t-1",
-      tags: "a",
-      extra: 5,
-      userId: "u",
-    });
   });
 });
 

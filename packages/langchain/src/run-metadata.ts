@@ -1,5 +1,4 @@
 import type { ExtraValue, Metadata } from "@tagalong/core";
-import { isObject } from "@tagalong/core/adapter";
 
 /** The key of RunnableConfig.metadata that holds a Tagalong `Metadata`. */
 export const METADATA_KEY = "tagalong";
@@ -64,21 +63,4 @@ export function readRunLabels(
     if (own.length > 0) implied.tags = own;
   }
   return { explicit, implied };
-}
-
-/**
- * The per-call metadata of a run: the implied fields, then the explicit ones over them (scalars
- * replaced, tags unioned, extra merged key by key). Unknown or ill-typed explicit fields are kept
- * as given so validation names them.
- */
-export function runMetadata(explicit: unknown, implied: Metadata, trace: string | undefined): unknown {
-  if (explicit !== undefined && !isObject(explicit)) return explicit;
-  const out: Record<string, unknown> = { ...implied, ...explicit };
-  if (implied.tags && explicit && Array.isArray(explicit.tags)) {
-    out.tags = [...new Set([...implied.tags, ...(explicit.tags as string[])])];
-  }
-  if (implied.extra && explicit && isObject(explicit.extra))
-    out.extra = { ...implied.extra, ...explicit.extra };
-  if (trace !== undefined && out.trace === undefined) out.trace = trace;
-  return out;
 }

@@ -78,8 +78,23 @@ describe.each(MAJORS)("$name", (major) => {
         expect(Object.keys(rest).filter((k) => k.includes("tagalong"))).toEqual([]);
       });
 
-      it("rejects invalid metadata with InvalidMetadataError before anything is sent", async () => {
-        const client = wrapped({ maxRetries: 2 });
+      it("by default, sends the call; a field Portkey cannot carry is left out of Portkey's header only", async () => {
+        const warnings: string[] = [];
+        const logger = { debug() {}, info() {}, error() {}, warn: (m: string) => void warnings.push(m) };
+        const client = wrapped({}, { logger });
+        const long = "u".repeat(200);
+        const answer = await path.run(client, "hello", tagalongOptions({ user: long, session: "s_1" }));
+        expect(answer).toEqual(path.expected("hello"));
+        const call = onlyCall();
+        expect(call.portkey.metadata).toEqual({ _environment: "test", session_id: "s_1", tags: "default" });
+        expect(call.requesty).toMatchObject({ user_id: long });
+        expect(warnings).toEqual([
+          "left out of portkey's form: metadata.user: 200 chars, Portkey allows 128 (said once per field and rule)",
+        ]);
+      });
+
+      it("with onInvalid throw, rejects invalid metadata with InvalidMetadataError before anything is sent", async () => {
+        const client = wrapped({ maxRetries: 2 }, { onInvalid: "throw" });
         const rejection = await path.run(client, "hello", tagalongOptions({ user: "u".repeat(200) })).then(
           () => undefined,
           (e: unknown) => e,
@@ -149,12 +164,14 @@ describe.each(MAJORS)("$name", (major) => {
       });
     });
 
-    it("a destination's rule broken by the scope rejects the call, unsent", async () => {
-      const client = wrapped();
+    it("with onInvalid throw, a destination's rule broken by the scope rejects the call, unsent", async () => {
+      const client = wrapped({}, { onInvalid: "throw" });
       const call = withMetadata({ extra: { _user: "collides" } }, () =>
         client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }] }),
       );
-      await expect(call).rejects.toThrow(/metadata\.extra\._user: collides with a key Portkey sets itself/);
+      await expect(call).rejects.toThrow(
+        /metadata\.extra\._user: collides with the key "_user" that Portkey fills/,
+      );
       await expect(call).rejects.toBeInstanceOf(InvalidMetadataError);
       expect(rec().requests).toHaveLength(0);
     });

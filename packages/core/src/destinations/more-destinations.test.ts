@@ -17,7 +17,8 @@ const FULL: Metadata = {
   prompt: { name: "welcome", version: 2 },
   extra: { team: "search", retries: 3 },
 };
-const prepare = (d: Destination, m: Metadata) => createTagalong({ destinations: [d] }).prepare(m);
+const prepare = (d: Destination, m: Metadata) =>
+  createTagalong({ destinations: [d], onInvalid: "throw" }).prepare(m);
 
 describe("helicone()", () => {
   it("maps the model to Helicone's headers", () => {
@@ -37,7 +38,7 @@ describe("helicone()", () => {
   });
   it("rejects values a header cannot carry and keys that are not header tokens", () => {
     expect(() => prepare(helicone(), { user: "Zoë" })).toThrow(
-      "metadata.user: must be printable ASCII to travel as a Helicone header (helicone)",
+      "metadata.user: must be printable ASCII to travel as the helicone-user-id header (helicone)",
     );
     expect(() => prepare(helicone(), { extra: { "team name": "x" } })).toThrow(
       /extra.team name: key must be a header token/,
@@ -68,7 +69,7 @@ describe("cloudflare()", () => {
     ).toThrow(TagalongError);
     const d = cloudflare({ fields: ["user", "session", "extra"] });
     expect(() => prepare(d, { user: "u", session: "s", extra: { a: 1, b: 2, c: 3, d: 4 } })).toThrow(
-      "metadata.extra: makes 6 cf-aig-metadata entries (user, session, a, b, c, d), Cloudflare keeps at most 5: choose with cloudflare({ fields }) (cloudflare)",
+      "metadata.extra.d: makes entry 6 of cf-aig-metadata (user, session, a, b, c, d); Cloudflare keeps at most 5 (cloudflare)",
     );
     expect(prepare(d, { user: "u", extra: { a: 1 } }).headers[CLOUDFLARE_METADATA_HEADER]).toBe(
       '{"user":"u","a":1}',

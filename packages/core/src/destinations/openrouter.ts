@@ -1,72 +1,42 @@
+import { compileMapping, type Declaration } from "../mapping";
 import { checkOptions } from "../options";
-import type { Destination, Metadata, MetadataIssue } from "../types";
-import { reservedExtraKeys } from "./reserved-keys";
+import type { Destination, Metadata } from "../types";
+import { mappedDestination } from "./mapped";
 
-const NAME = "openrouter";
-export const OPENROUTER_SESSION_MAX = 128;
-
-export interface OpenRouterTrace {
-  trace_id?: string;
-  [key: string]: unknown;
+/** OpenRouter's mapping: body `user`, `session_id` (<= 128 chars) and the `trace` object. */
+export function openrouterDeclaration(): Declaration {
+  return {
+    name: "openrouter",
+    label: "OpenRouter",
+    objects: {
+      body: { body: [] },
+      // Keys OpenRouter's trace object takes for itself, beyond the ones filled from the model.
+      trace: { body: ["trace"], reserved: ["trace_name", "span_name", "parent_span_id"] },
+    },
+    places: [
+      { from: "user", to: "body", key: "user" },
+      { from: "session", to: "body", key: "session_id", maxLength: 128 },
+      { from: "trace", to: "trace", key: "trace_id" },
+      { from: "environment", to: "trace", key: "environment" },
+      { from: "organization", to: "trace", key: "organization" },
+      { from: "tags", to: "trace", key: "tags" },
+      { from: "prompt.name", to: "trace", key: "generation_name" },
+      { from: "prompt.version", to: "trace", key: "prompt_version" },
+      { from: "prompt.label", to: "trace", key: "prompt_label" },
+    ],
+    extra: { to: "trace" },
+  };
 }
-
-/** OpenRouter's body fields for this metadata: `user`, `session_id` and the `trace` object. */
-export function openRouterFields(m: Metadata): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  if (m.user !== undefined) body.user = m.user;
-  if (m.session !== undefined) body.session_id = m.session;
-  const trace: OpenRouterTrace = {};
-  if (m.trace !== undefined) trace.trace_id = m.trace;
-  if (m.environment !== undefined) trace.environment = m.environment;
-  if (m.organization !== undefined) trace.organization = m.organization;
-  if (m.tags !== undefined && m.tags.length > 0) trace.tags = [...m.tags];
-  if (m.prompt !== undefined) {
-    trace.generation_name = m.prompt.name;
-    if (m.prompt.version !== undefined) trace.prompt_version = m.prompt.version;
-    if (m.prompt.label !== undefined) trace.prompt_label = m.prompt.label;
-  }
-  if (m.extra) Object.assign(trace, m.extra);
-  for (const _ in trace) {
-    body.trace = trace;
-    break;
-  }
-  return body;
-}
-
-const RESERVED = new Set([
-  "trace_id",
-  "trace_name",
-  "span_name",
-  "generation_name",
-  "parent_span_id",
-  "environment",
-  "organization",
-  "tags",
-  "prompt_version",
-  "prompt_label",
-]);
 
 /** OpenRouter: body `user`, `session_id` (<= 128 chars) and `trace` (trace_id plus custom keys). */
 export function openrouter(options?: Record<string, never>): Destination {
   checkOptions("openrouter", options, []);
-  return {
-    name: NAME,
-    check(m) {
-      const issues: MetadataIssue[] = [];
-      if (m.session !== undefined && m.session.length > OPENROUTER_SESSION_MAX) {
-        issues.push({
-          path: "session",
-          rule: `${m.session.length} chars, OpenRouter allows ${OPENROUTER_SESSION_MAX}`,
-          destination: NAME,
-        });
-      }
-      issues.push(
-        ...reservedExtraKeys(m, RESERVED, "collides with a key of OpenRouter's trace object", NAME),
-      );
-      return issues;
-    },
-    encode(m) {
-      return { body: openRouterFields(m) };
-    },
-  };
+  return mappedDestination(compileMapping(openrouterDeclaration()));
+}
+
+const mapping = compileMapping(openrouterDeclaration());
+
+/** OpenRouter's body fields for this metadata: `user`, `session_id` and the `trace` object. */
+export function openRouterFields(m: Metadata): Record<string, unknown> {
+  return mapping.encode(m).body;
 }

@@ -67,7 +67,7 @@ describe("portkey(): rules", () => {
   it("allows values of up to 128 chars and names the field and destination beyond", () => {
     expect(issues({ user: "x".repeat(128) })).toEqual([]);
     expect(issues({ user: "x".repeat(131) })).toEqual([
-      { path: "user", rule: "131 chars, Portkey allows 128", destination: "portkey" },
+      { path: "user", rule: "131 chars, Portkey allows 128", destination: "portkey", code: "max-length" },
     ]);
     expect(issues({ extra: { note: "y".repeat(129) } })[0]?.path).toBe("extra.note");
     expect(issues({ prompt: { name: "p".repeat(200) } })[0]?.path).toBe("prompt.name");
@@ -87,6 +87,7 @@ describe("portkey(): rules", () => {
         path: "tags[1]",
         rule: "must not contain a comma (Portkey joins tags with commas)",
         destination: "portkey",
+        code: "separator",
       },
     ]);
   });

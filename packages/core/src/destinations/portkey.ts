@@ -1,7 +1,8 @@
-import { headerJson, isSafeHeaderValue } from "../header";
+import { TagalongError } from "../errors";
+import { compileMapping, type Declaration } from "../mapping";
 import { checkOptions } from "../options";
-import type { Destination, Metadata, MetadataIssue } from "../types";
-import { reservedExtraKeys } from "./reserved-keys";
+import type { Destination, Metadata } from "../types";
+import { mappedDestination } from "./mapped";
 
 /** Options of `portkey()`. */
 export interface PortkeyOptions {
@@ -11,89 +12,64 @@ export interface PortkeyOptions {
   legacyHeader?: boolean;
   /** Ask the gateway to forward `x-portkey-metadata` to the upstream provider. */
   forwardMetadata?: boolean;
+  /**
+   * The key names of environment, organisation and prompt in Portkey's metadata: `"predefined"`
+   * (default) sends Portkey's indexed keys `_environment`, `_organisation`, `_prompt`; `"plain"` sends
+   * `environment`, `organisation`, `prompt`, as Portkey's current metadata docs write them. The user
+   * is `_user` either way (Portkey files it as the request's user).
+   */
+  keys?: "predefined" | "plain";
 }
 
-const NAME = "portkey";
-/** Portkey's metadata header: a JSON object of strings. */
-export const PORTKEY_METADATA_HEADER = "x-portkey-metadata";
-/** Portkey's trace header, from `metadata.trace`. */
-export const PORTKEY_TRACE_HEADER = "x-portkey-trace-id";
-const RESERVED = new Set(["_user", "_environment", "_organisation", "_prompt", "session_id", "tags"]);
+const METADATA_HEADER = "x-portkey-metadata";
+const TRACE_HEADER = "x-portkey-trace-id";
 
-/** Portkey's metadata object: predefined `_` keys, then custom keys, every value a string. */
-export function portkeyMetadata(m: Metadata): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (m.user !== undefined) out._user = m.user;
-  if (m.environment !== undefined) out._environment = m.environment;
-  if (m.organization !== undefined) out._organisation = m.organization;
-  if (m.prompt !== undefined) out._prompt = m.prompt.name;
-  if (m.session !== undefined) out.session_id = m.session;
-  if (m.tags !== undefined && m.tags.length > 0) out.tags = m.tags.join(",");
-  if (m.extra) for (const key in m.extra) out[key] = String(m.extra[key]);
-  return out;
+/** Portkey's mapping: one JSON header of string values (<= 128 chars each), and the trace id header. */
+export function portkeyDeclaration(options: PortkeyOptions = {}): Declaration {
+  const k = options.keys === "plain" ? "" : "_";
+  return {
+    name: "portkey",
+    label: "Portkey",
+    objects: {
+      metadata: { header: METADATA_HEADER, strings: true, maxLength: options.maxValueLength ?? 128 },
+    },
+    places: [
+      { from: "user", to: "metadata", key: "_user" },
+      { from: "environment", to: "metadata", key: `${k}environment` },
+      { from: "organization", to: "metadata", key: `${k}organisation` },
+      { from: "prompt.name", to: "metadata", key: `${k}prompt` },
+      { from: "session", to: "metadata", key: "session_id" },
+      { from: "tags", to: "metadata", key: "tags", join: "," },
+      { from: "trace", to: "header", key: TRACE_HEADER },
+    ],
+    extra: { to: "metadata" },
+    finish(form) {
+      const json = form.headers[METADATA_HEADER];
+      if (json === undefined) return;
+      if (options.legacyHeader) form.headers["x-portkey-meta"] = json;
+      if (options.forwardMetadata) form.headers["x-portkey-forward-headers"] = METADATA_HEADER;
+    },
+  };
 }
-
-// Which model field each Portkey key came from, so an issue names the user's field.
-const SOURCE: Record<string, string> = {
-  _user: "user",
-  _environment: "environment",
-  _organisation: "organization",
-  _prompt: "prompt.name",
-  session_id: "session",
-  tags: "tags",
-};
 
 /** Portkey: the `x-portkey-metadata` JSON header, plus `x-portkey-trace-id` from `trace`. */
 export function portkey(options: PortkeyOptions = {}): Destination {
-  checkOptions("portkey", options, ["maxValueLength", "legacyHeader", "forwardMetadata"]);
-  const max = options.maxValueLength ?? 128;
-  return {
-    name: NAME,
-    check(m) {
-      const issues: MetadataIssue[] = [];
-      issues.push(...reservedExtraKeys(m, RESERVED, "collides with a key Portkey sets itself", NAME));
-      m.tags?.forEach((tag, i) => {
-        if (tag.includes(",")) {
-          issues.push({
-            path: `tags[${i}]`,
-            rule: "must not contain a comma (Portkey joins tags with commas)",
-            destination: NAME,
-          });
-        }
-      });
-      const entries = portkeyMetadata(m);
-      for (const key in entries) {
-        const length = entries[key]!.length;
-        if (length > max) {
-          const path = SOURCE[key] ?? `extra.${key}`;
-          issues.push({ path, rule: `${length} chars, Portkey allows ${max}`, destination: NAME });
-        }
-      }
-      if (m.trace !== undefined && !isSafeHeaderValue(m.trace)) {
-        issues.push({
-          path: "trace",
-          rule: "must be printable ASCII to travel as the x-portkey-trace-id header",
-          destination: NAME,
-        });
-      }
-      return issues;
-    },
-    encode(m) {
-      const headers: Record<string, string> = {};
-      const entries = portkeyMetadata(m);
-      let any = false;
-      for (const _ in entries) {
-        any = true;
-        break;
-      }
-      if (any) {
-        const json = headerJson(entries);
-        headers[PORTKEY_METADATA_HEADER] = json;
-        if (options.legacyHeader) headers["x-portkey-meta"] = json;
-        if (options.forwardMetadata) headers["x-portkey-forward-headers"] = PORTKEY_METADATA_HEADER;
-      }
-      if (m.trace !== undefined) headers[PORTKEY_TRACE_HEADER] = m.trace;
-      return { headers };
-    },
-  };
+  checkOptions("portkey", options, ["maxValueLength", "legacyHeader", "forwardMetadata", "keys"]);
+  if (options.keys !== undefined && options.keys !== "predefined" && options.keys !== "plain") {
+    throw new TagalongError(
+      `portkey: keys must be "predefined" or "plain", got ${JSON.stringify(options.keys)}`,
+    );
+  }
+  return mappedDestination(compileMapping(portkeyDeclaration(options)));
+}
+
+/** Portkey's metadata header: a JSON object of strings. */
+export const PORTKEY_METADATA_HEADER = METADATA_HEADER;
+/** Portkey's trace header, from `metadata.trace`. */
+export const PORTKEY_TRACE_HEADER = TRACE_HEADER;
+const defaultMapping = compileMapping(portkeyDeclaration());
+
+/** Portkey's metadata object for this metadata (the default key names), every value a string. */
+export function portkeyMetadata(m: Metadata): Record<string, string> {
+  return (defaultMapping.encode(m).objects.metadata ?? {}) as Record<string, string>;
 }

@@ -1,6 +1,6 @@
 import { createDeliveryQueue, type DeliveryContext, type DeliveryOptions } from "../delivery";
 import { DeliveryError, InvalidMetadataError, TagalongError } from "../errors";
-import { mergeMetadata } from "../merge";
+import { compileMapping, type Declaration } from "../mapping";
 import { checkOptions, DELIVERY_OPTION_KEYS } from "../options";
 import { scrubSecrets } from "../redact";
 import type {
@@ -14,7 +14,7 @@ import type {
   MetadataIssue,
   PromptRef,
 } from "../types";
-import { checkMetadata } from "../validate";
+import { readMetadata } from "../validate";
 
 /** Options of `promptLayer()`: the API key, the base URL, and the delivery options. */
 export interface PromptLayerOptions extends DeliveryOptions {
@@ -54,16 +54,37 @@ const DEFAULT_BASE_URL = "https://api.promptlayer.com";
 export const PROMPTLAYER_TAG_MAX = 512;
 /** PromptLayer's longest `error_message`; a longer one is cut. */
 export const PROMPTLAYER_ERROR_MESSAGE_MAX = 1024;
+export const PROMPT_LABEL_MAX = 512;
 
-// The metadata keys the model's own fields take; a custom `extra` key may not reuse them.
-const FIELD_KEYS = {
-  user: "user_id",
-  session: "session_id",
-  trace: "trace_id",
-  environment: "environment",
-  organization: "organization",
-} as const;
-const RESERVED = new Set<string>(Object.values(FIELD_KEYS));
+/**
+ * PromptLayer's mapping: the model's fields and `extra` as its string metadata map, tags (<= 512 chars
+ * each) as the logged request's tags, and its prompt rules (a version or a label, never both; a label
+ * of at most 512 chars).
+ */
+export const promptLayerDeclaration: Declaration = {
+  name: NAME,
+  label: "PromptLayer",
+  objects: { metadata: { record: true, strings: true }, request: { record: true } },
+  places: [
+    { from: "user", to: "metadata", key: "user_id" },
+    { from: "session", to: "metadata", key: "session_id" },
+    { from: "trace", to: "metadata", key: "trace_id" },
+    { from: "environment", to: "metadata", key: "environment" },
+    { from: "organization", to: "metadata", key: "organization" },
+    { from: "tags", to: "request", key: "tags", maxLength: PROMPTLAYER_TAG_MAX },
+  ],
+  extra: { to: "metadata" },
+  rules: {
+    prompt(m, issue) {
+      const { version, label } = m.prompt!;
+      if (version !== undefined && label !== undefined)
+        issue("prompt.label", "version-and-label", "must not be set together with prompt.version");
+      else if (label !== undefined && label.length > PROMPT_LABEL_MAX)
+        issue("prompt.label", "max-length", `${label.length} chars, PromptLayer allows ${PROMPT_LABEL_MAX}`);
+    },
+  },
+};
+const mapping = compileMapping(promptLayerDeclaration);
 
 /** Cuts a string to `max` UTF-16 units, marking the cut and never splitting a surrogate pair. */
 function truncate(text: string, max: number): string {
@@ -74,24 +95,13 @@ function truncate(text: string, max: number): string {
   return `${text.slice(0, end)}...`;
 }
 
-function canBeString(value: unknown): boolean {
-  return (
-    typeof value === "string" ||
-    typeof value === "boolean" ||
-    (typeof value === "number" && Number.isFinite(value))
-  );
-}
-
-/** PromptLayer's track-metadata object: adapter context, then the model's fields, every value a string. */
+/** PromptLayer's metadata object: adapter context, then the model's fields, every value a string. */
 export function promptLayerMetadata(m: Metadata, context?: Record<string, string>): Record<string, string> {
+  const mapped = mapping.encode(m).objects.metadata as Record<string, string> | undefined;
+  if (!context) return mapped ?? {};
   const out: Record<string, string> = {};
-  if (context) for (const key in context) out[key] = String(context[key]);
-  for (const field in FIELD_KEYS) {
-    const value = m[field as keyof typeof FIELD_KEYS];
-    if (value !== undefined) out[FIELD_KEYS[field as keyof typeof FIELD_KEYS]] = value;
-  }
-  if (m.extra) for (const key in m.extra) out[key] = String(m.extra[key]);
-  return out;
+  for (const key in context) out[key] = String(context[key]);
+  return mapped ? Object.assign(out, mapped) : out;
 }
 
 /** The body of `/rest/track-prompt` for a request id. */
@@ -235,49 +245,7 @@ function checkedRequestId(requestId: PromptLayerRequestId): number {
 
 /** PromptLayer's rules on metadata the model already accepts. */
 function checkPromptLayer(m: Metadata): MetadataIssue[] {
-  const issues: MetadataIssue[] = [];
-  m.tags?.forEach((tag, i) => {
-    if (tag.length > PROMPTLAYER_TAG_MAX) {
-      issues.push({
-        path: `tags[${i}]`,
-        rule: `${tag.length} chars, PromptLayer allows ${PROMPTLAYER_TAG_MAX}`,
-        destination: NAME,
-      });
-    }
-  });
-  // The model's prompt rules are PromptLayer's track-prompt schema; repeated here so check() stands alone.
-  if (m.prompt !== undefined) {
-    for (const issue of checkMetadata({ prompt: m.prompt })) issues.push({ ...issue, destination: NAME });
-  }
-  for (const field in FIELD_KEYS) {
-    const value = m[field as keyof typeof FIELD_KEYS];
-    if (value !== undefined && typeof value !== "string") {
-      issues.push({
-        path: field,
-        rule: "must be a string (PromptLayer metadata values are strings)",
-        destination: NAME,
-      });
-    }
-  }
-  if (m.extra) {
-    for (const key in m.extra) {
-      if (RESERVED.has(key)) {
-        issues.push({
-          path: `extra.${key}`,
-          rule: "collides with a key PromptLayer's metadata gets from the model",
-          destination: NAME,
-        });
-      }
-      if (!canBeString(m.extra[key])) {
-        issues.push({
-          path: `extra.${key}`,
-          rule: "cannot become a string (PromptLayer metadata values are strings)",
-          destination: NAME,
-        });
-      }
-    }
-  }
-  return issues;
+  return mapping.check(m);
 }
 
 /**
@@ -338,10 +306,11 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
     if (m.prompt !== undefined) await trackPrompt(ctx, id, m.prompt);
   };
 
-  const validate = (m: Metadata, forAnnotation: boolean): void => {
-    const issues = checkMetadata(m);
+  /** A snapshot of `value` (what is sent is what was given now), or an InvalidMetadataError. */
+  const validate = (value: unknown): Metadata => {
+    const { metadata: m, issues } = readMetadata(value);
     if (issues.length === 0) issues.push(...checkPromptLayer(m));
-    if (forAnnotation && m.tags !== undefined) {
+    if (m.tags !== undefined) {
       issues.push({
         path: "tags",
         rule: "PromptLayer takes tags only when a request is logged; trackMetadata cannot add them",
@@ -349,6 +318,7 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
       });
     }
     if (issues.length > 0) throw new InvalidMetadataError(issues);
+    return m;
   };
 
   return {
@@ -378,15 +348,12 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
     },
     trackMetadata(requestId, metadata) {
       const id = checkedRequestId(requestId);
-      validate(metadata, true);
-      // A copy: what is sent is what was given now, whatever the caller changes later.
-      const snapshot = mergeMetadata(metadata);
+      const snapshot = validate(metadata);
       queue.push((ctx) => track(ctx, id, snapshot));
     },
     trackPrompt(requestId, prompt) {
       const id = checkedRequestId(requestId);
-      validate({ prompt }, true);
-      const snapshot = mergeMetadata({ prompt }).prompt!;
+      const snapshot = validate({ prompt }).prompt!;
       queue.push((ctx) => trackPrompt(ctx, id, snapshot));
     },
     flush: queue.flush,

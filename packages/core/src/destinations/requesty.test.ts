@@ -56,8 +56,9 @@ describe("requesty(): where each field lands", () => {
     expect(requesty().check!({ extra: { session_id: "x" } })).toEqual([
       {
         path: "extra.session_id",
-        rule: "collides with a key Requesty's extra gets from the model",
+        rule: 'collides with the key "session_id" that Requesty fills from the model in requesty.extra',
         destination: "requesty",
+        code: "reserved-key",
       },
     ]);
   });

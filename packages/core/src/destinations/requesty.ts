@@ -1,11 +1,40 @@
+import { compileMapping, type Declaration } from "../mapping";
 import { checkOptions } from "../options";
-import type { Destination, Metadata, MetadataIssue } from "../types";
-import { reservedExtraKeys } from "./reserved-keys";
+import type { Destination, Metadata } from "../types";
+import { mappedDestination } from "./mapped";
 
 /** Options of `requesty()`. */
 export interface RequestyOptions {
   /** Sets `requesty.auto_cache`. */
   autoCache?: boolean;
+}
+
+/** Requesty's mapping: the `requesty` body object `{tags, user_id, trace_id, extra}`. */
+export function requestyDeclaration(options: RequestyOptions = {}): Declaration {
+  return {
+    name: "requesty",
+    label: "Requesty",
+    objects: {
+      requesty: { body: ["requesty"], constants: { auto_cache: options.autoCache } },
+      extra: { body: ["requesty", "extra"] },
+    },
+    places: [
+      { from: "tags", to: "requesty", key: "tags" },
+      { from: "user", to: "requesty", key: "user_id" },
+      { from: "trace", to: "requesty", key: "trace_id" },
+      { from: "session", to: "extra", key: "session_id" },
+      { from: "environment", to: "extra", key: "environment" },
+      { from: "organization", to: "extra", key: "organization" },
+      { from: "prompt.name", to: "extra", key: "prompt_title" },
+    ],
+    extra: { to: "extra" },
+  };
+}
+
+/** Requesty: the `requesty` body field `{tags, user_id, trace_id, extra}`. */
+export function requesty(options: RequestyOptions = {}): Destination {
+  checkOptions("requesty", options, ["autoCache"]);
+  return mappedDestination(compileMapping(requestyDeclaration(options)));
 }
 
 /** Requesty's `requesty` body object. */
@@ -17,45 +46,7 @@ export interface RequestyField {
   auto_cache?: boolean;
 }
 
-const NAME = "requesty";
-const RESERVED = new Set(["session_id", "environment", "organization", "prompt_title"]);
-
 /** Requesty's `requesty` body object for this metadata; undefined when there is nothing to send. */
 export function requestyField(m: Metadata, options: RequestyOptions = {}): RequestyField | undefined {
-  const out: RequestyField = {};
-  if (m.tags !== undefined && m.tags.length > 0) out.tags = [...m.tags];
-  if (m.user !== undefined) out.user_id = m.user;
-  if (m.trace !== undefined) out.trace_id = m.trace;
-  const extra: Record<string, string | number | boolean> = {};
-  if (m.session !== undefined) extra.session_id = m.session;
-  if (m.environment !== undefined) extra.environment = m.environment;
-  if (m.organization !== undefined) extra.organization = m.organization;
-  if (m.prompt !== undefined) extra.prompt_title = m.prompt.name;
-  if (m.extra) Object.assign(extra, m.extra);
-  for (const _ in extra) {
-    out.extra = extra;
-    break;
-  }
-  if (options.autoCache !== undefined) out.auto_cache = options.autoCache;
-  for (const _ in out) return out;
-  return undefined;
-}
-
-/** Requesty: the `requesty` body field `{tags, user_id, trace_id, extra}`. */
-export function requesty(options: RequestyOptions = {}): Destination {
-  checkOptions("requesty", options, ["autoCache"]);
-  return {
-    name: NAME,
-    check(m) {
-      const issues: MetadataIssue[] = [];
-      issues.push(
-        ...reservedExtraKeys(m, RESERVED, "collides with a key Requesty's extra gets from the model", NAME),
-      );
-      return issues;
-    },
-    encode(m) {
-      const field = requestyField(m, options);
-      return field ? { body: { requesty: field } } : {};
-    },
-  };
+  return compileMapping(requestyDeclaration(options)).encode(m).body.requesty as RequestyField | undefined;
 }

@@ -1,0 +1,420 @@
+// Destinations declared as data. A destination says where each model field lands on its wire form
+// (a header, a key of a JSON header, a key of a body object, a key of what it records) and what the
+// receiver limits; `compileMapping` turns that one declaration into the destination's checks (with the
+// issue paths and the reserved keys they imply) and its encoder, once, when the destination is made.
+import { headerJson, isSafeHeaderValue } from "./header";
+import type { ExtraValue, Metadata, MetadataIssue } from "./types";
+
+/** A model field a place can be filled from. */
+export type Source =
+  | "user"
+  | "session"
+  | "trace"
+  | "environment"
+  | "organization"
+  | "tags"
+  | "prompt.name"
+  | "prompt.version"
+  | "prompt.label";
+
+/** A JSON object of the wire form: a JSON header, a body object, or part of what is recorded. */
+export interface ObjectSpec {
+  /** The header that carries the object as JSON (escaped to printable ASCII). */
+  header?: string;
+  /** Where the object sits in the request body: `[]` for the top level, `["requesty", "extra"]`. */
+  body?: readonly string[];
+  /** Neither: the object is part of what the destination records after the call. */
+  record?: true;
+  /** Every value becomes a string (`String(value)`). */
+  strings?: boolean;
+  /** The receiver's longest value, in chars (UTF-16 units). */
+  maxLength?: number;
+  /** The most entries the receiver keeps. */
+  maxEntries?: number;
+  /** Keys the receiver fills itself, besides the ones the model's fields take here. */
+  reserved?: readonly string[];
+  /** Fixed entries the object always carries (when defined). */
+  constants?: Readonly<Record<string, unknown>>;
+}
+
+/** Where one model field lands. */
+export interface Place {
+  from: Source;
+  /** An object of `objects`, or "header" for a header of its own (then `key` is the header name). */
+  to: string;
+  key: string;
+  /** Tags only: joined with this separator into one string (otherwise sent as an array). */
+  join?: string;
+  /** The receiver's longest value for this field, in chars. */
+  maxLength?: number;
+}
+
+/** Where `extra` lands: every key (or the `only` ones) in one object, or each key as its own header. */
+export type ExtraPlace =
+  | { to: string; only?: readonly string[] }
+  | { header: (key: string) => string; reserved?: readonly string[] };
+
+/** A rule beyond what the places imply, on one model field. */
+export type FieldRule = (m: Metadata, issue: (path: string, code: string, rule: string) => void) => void;
+
+/** One destination's wire form, as data. */
+export interface Declaration {
+  /** The destination's name, e.g. "portkey". */
+  name: string;
+  /** How the receiver is called in messages, e.g. "Portkey". */
+  label: string;
+  objects?: Readonly<Record<string, ObjectSpec>>;
+  places: readonly Place[];
+  extra?: ExtraPlace;
+  /** The receiver's own rules beyond its places (e.g. PromptLayer's on prompts), by field. */
+  rules?: Partial<Record<"tags" | "prompt", FieldRule>>;
+  /** Adds what goes with the encoded form (a copy of a header, a header the receiver needs with it). */
+  finish?(form: Form, m: Metadata): void;
+}
+
+/** What a declaration encodes: headers, body fields, and every filled object by its name. */
+export interface Form {
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+  objects: Record<string, Record<string, unknown>>;
+}
+
+/** The top-level fields a check can refer to; `extra` is checked key by key. */
+export type CheckedField = "user" | "session" | "trace" | "environment" | "organization" | "tags" | "prompt";
+
+/** A declaration compiled: checks per field (so a caller can check only what changed) and one encoder. */
+export interface CompiledMapping {
+  readonly name: string;
+  /** Field-level checks of the fields that have any. */
+  readonly fieldChecks: ReadonlyArray<
+    [field: CheckedField, check: (m: Metadata, out: MetadataIssue[]) => void]
+  >;
+  /** The check of one `extra` key, when extra lands anywhere. */
+  readonly extraKeyCheck?: (key: string, value: ExtraValue, out: MetadataIssue[]) => void;
+  /** Rules across fields (entry counts, keys that collide once header names ignore case). */
+  readonly wholeCheck?: (m: Metadata, out: MetadataIssue[]) => void;
+  /** Every rule on this metadata. */
+  check(m: Metadata): MetadataIssue[];
+  encode(m: Metadata): Form;
+}
+
+const FIELD_OF: Record<Source, CheckedField> = {
+  user: "user",
+  session: "session",
+  trace: "trace",
+  environment: "environment",
+  organization: "organization",
+  tags: "tags",
+  "prompt.name": "prompt",
+  "prompt.version": "prompt",
+  "prompt.label": "prompt",
+};
+
+type Value = string | number | boolean | string[];
+
+function getter(place: Place): (m: Metadata) => Value | undefined {
+  switch (place.from) {
+    case "tags": {
+      const join = place.join;
+      return join === undefined
+        ? (m) => (m.tags !== undefined && m.tags.length > 0 ? [...m.tags] : undefined)
+        : (m) => (m.tags !== undefined && m.tags.length > 0 ? m.tags.join(join) : undefined);
+    }
+    case "prompt.name":
+      return (m) => m.prompt?.name;
+    case "prompt.version":
+      return (m) => m.prompt?.version;
+    case "prompt.label":
+      return (m) => m.prompt?.label;
+    default: {
+      const field = place.from;
+      return (m) => m[field];
+    }
+  }
+}
+
+const lengthOf = (value: ExtraValue): number =>
+  typeof value === "string" ? value.length : String(value).length;
+
+/** Compiles a declaration into its checks and its encoder. */
+export function compileMapping(d: Declaration): CompiledMapping {
+  const objects = d.objects ?? {};
+  const { name, label } = d;
+  const issue = (path: string, code: string, rule: string): MetadataIssue => ({
+    path,
+    rule,
+    destination: name,
+    code,
+  });
+
+  // --- checks, per field, derived from the places ---
+  const byField = new Map<CheckedField, Array<(m: Metadata, out: MetadataIssue[]) => void>>();
+  const add = (field: CheckedField, check: (m: Metadata, out: MetadataIssue[]) => void) => {
+    const list = byField.get(field) ?? [];
+    list.push(check);
+    byField.set(field, list);
+  };
+  for (const place of d.places) {
+    const spec = place.to === "header" ? undefined : objects[place.to];
+    const max = place.maxLength ?? spec?.maxLength;
+    const asHeader = place.to === "header";
+    const path = place.from;
+    if (place.from === "tags") {
+      const { join } = place;
+      const where = asHeader ? `the ${place.key} header` : label;
+      if (join !== undefined) {
+        add("tags", (m, out) => {
+          const tags = m.tags;
+          if (tags === undefined) return;
+          for (let i = 0; i < tags.length; i++) {
+            const tag = tags[i]!;
+            if (tag.includes(join))
+              out.push(
+                issue(
+                  `tags[${i}]`,
+                  "separator",
+                  join === ","
+                    ? `must not contain a comma (${where} joins tags with commas)`
+                    : `must not contain "${join}" (${where} joins tags with it)`,
+                ),
+              );
+            else if (asHeader && !isSafeHeaderValue(tag))
+              out.push(issue(`tags[${i}]`, "ascii", `must be printable ASCII to travel as ${where}`));
+          }
+          if (max !== undefined) {
+            let length = join.length * (tags.length - 1);
+            for (const tag of tags) length += tag.length;
+            if (length > max)
+              out.push(issue("tags", "max-length", `${length} chars, ${label} allows ${max}`));
+          }
+        });
+      } else if (max !== undefined) {
+        add("tags", (m, out) => {
+          m.tags?.forEach((tag, i) => {
+            if (tag.length > max)
+              out.push(issue(`tags[${i}]`, "max-length", `${tag.length} chars, ${label} allows ${max}`));
+          });
+        });
+      }
+      continue;
+    }
+    const get = getter(place);
+    if (asHeader) {
+      add(FIELD_OF[place.from], (m, out) => {
+        const v = get(m);
+        if (v !== undefined && !isSafeHeaderValue(String(v)))
+          out.push(issue(path, "ascii", `must be printable ASCII to travel as the ${place.key} header`));
+      });
+    }
+    if (max !== undefined) {
+      add(FIELD_OF[place.from], (m, out) => {
+        const v = get(m);
+        if (v !== undefined && lengthOf(v as ExtraValue) > max)
+          out.push(issue(path, "max-length", `${lengthOf(v as ExtraValue)} chars, ${label} allows ${max}`));
+      });
+    }
+  }
+  for (const field of ["tags", "prompt"] as const) {
+    const rule = d.rules?.[field];
+    if (rule) add(field, (m, out) => rule(m, (path, code, text) => out.push(issue(path, code, text))));
+  }
+  const fieldChecks = [...byField].map(
+    ([field, checks]) =>
+      [
+        field,
+        checks.length === 1
+          ? checks[0]!
+          : (m: Metadata, out: MetadataIssue[]) => {
+              for (const check of checks) check(m, out);
+            },
+      ] as [CheckedField, (m: Metadata, out: MetadataIssue[]) => void],
+  );
+
+  // --- extra: reserved keys are the keys the model's fields take in the same place ---
+  let extraKeyCheck: CompiledMapping["extraKeyCheck"];
+  let wholeCheck: CompiledMapping["wholeCheck"];
+  const extra = d.extra;
+  if (extra && "to" in extra) {
+    const spec = objects[extra.to] ?? {};
+    const reserved = new Set([
+      ...d.places.filter((p) => p.to === extra.to).map((p) => p.key),
+      ...(spec.reserved ?? []),
+    ]);
+    const only = extra.only ? new Set(extra.only) : undefined;
+    const max = spec.maxLength;
+    const where = spec.header ?? (spec.body ? spec.body.join(".") || "the body" : `${label}'s ${extra.to}`);
+    extraKeyCheck = (key, value, out) => {
+      if (only !== undefined && !only.has(key)) return;
+      if (reserved.has(key))
+        out.push(
+          issue(
+            `extra.${key}`,
+            "reserved-key",
+            `collides with the key "${key}" that ${label} fills from the model in ${where}`,
+          ),
+        );
+      else if (max !== undefined && lengthOf(value) > max)
+        out.push(issue(`extra.${key}`, "max-length", `${lengthOf(value)} chars, ${label} allows ${max}`));
+    };
+  } else if (extra && "header" in extra) {
+    const headerOf = extra.header;
+    const reserved = new Set([
+      ...d.places.filter((p) => p.to === "header").map((p) => p.key.toLowerCase()),
+      ...(extra.reserved ?? []).map((k) => k.toLowerCase()),
+    ]);
+    extraKeyCheck = (key, value, out) => {
+      const path = `extra.${key}`;
+      if (!TOKEN.test(key))
+        out.push(issue(path, "header-token", "key must be a header token (letters, digits, - and _)"));
+      else if (reserved.has(headerOf(key).toLowerCase()))
+        out.push(
+          issue(
+            path,
+            "reserved-key",
+            `collides with the ${headerOf(key)} header ${label} gets from the model`,
+          ),
+        );
+      else if (!isSafeHeaderValue(String(value)))
+        out.push(issue(path, "ascii", `must be printable ASCII to travel as a ${label} header`));
+    };
+    wholeCheck = (m, out) => {
+      if (m.extra === undefined) return;
+      const seen = new Map<string, string>();
+      for (const key in m.extra) {
+        const header = headerOf(key).toLowerCase();
+        const first = seen.get(header);
+        if (first === undefined) seen.set(header, key);
+        else
+          out.push(
+            issue(
+              `extra.${key}`,
+              "case-collision",
+              `lands on the same ${label} header as extra.${first} (header names ignore case)`,
+            ),
+          );
+      }
+    };
+  }
+  const counted = Object.entries(objects).filter(([, spec]) => spec.maxEntries !== undefined);
+  if (counted.length > 0) {
+    wholeCheck = (m, out) => {
+      for (const [object, spec] of counted) {
+        const keys = entryKeys(object, m);
+        if (keys.length <= spec.maxEntries!) continue;
+        const list = keys.map(([k]) => k).join(", ");
+        keys.forEach(([, path], i) => {
+          if (i < spec.maxEntries!) return;
+          out.push(
+            issue(
+              path,
+              "max-entries",
+              `makes entry ${i + 1} of ${spec.header ?? object} (${list}); ${label} keeps at most ${spec.maxEntries}`,
+            ),
+          );
+        });
+      }
+    };
+  }
+
+  // --- the encoder: per object, its entries in declaration order, then extra ---
+  type Fill = [get: (m: Metadata) => Value | undefined, key: string];
+  const fills = new Map<string, Fill[]>();
+  const headerPlaces: Fill[] = [];
+  for (const place of d.places) {
+    if (place.to === "header") headerPlaces.push([getter(place), place.key]);
+    else {
+      const list = fills.get(place.to) ?? [];
+      list.push([getter(place), place.key]);
+      fills.set(place.to, list);
+    }
+  }
+  /** The keys an object would hold for this metadata, each with the model path it comes from. */
+  function entryKeys(object: string, m: Metadata): Array<[key: string, path: string]> {
+    const out: Array<[string, string]> = [];
+    for (const place of d.places) {
+      if (place.to === object && getter(place)(m) !== undefined) out.push([place.key, place.from]);
+    }
+    if (extra && "to" in extra && extra.to === object && m.extra) {
+      for (const key in m.extra) if (!extra.only || extra.only.includes(key)) out.push([key, `extra.${key}`]);
+    }
+    return out;
+  }
+  const compiledObjects = Object.entries(objects).map(([object, spec]) => {
+    const list = fills.get(object) ?? [];
+    const strings = spec.strings === true;
+    const extraHere = extra && "to" in extra && extra.to === object ? extra : undefined;
+    const only = extraHere?.only;
+    const constants = spec.constants ? Object.entries(spec.constants).filter(([, v]) => v !== undefined) : [];
+    const fill = (m: Metadata): Record<string, unknown> | undefined => {
+      let out: Record<string, unknown> | undefined;
+      for (const [get, key] of list) {
+        const v = get(m);
+        if (v !== undefined) (out ??= {})[key] = strings ? String(v) : v;
+      }
+      if (extraHere && m.extra) {
+        const e = m.extra;
+        if (only)
+          for (const key of only) {
+            if (Object.hasOwn(e, key)) (out ??= {})[key] = strings ? String(e[key]) : e[key];
+          }
+        else for (const key in e) (out ??= {})[key] = strings ? String(e[key]) : e[key];
+      }
+      for (const [key, v] of constants) (out ??= {})[key] = v;
+      return out;
+    };
+    return { object, spec, fill };
+  });
+  const extraHeader = extra && "header" in extra ? extra.header : undefined;
+
+  const encode = (m: Metadata): Form => {
+    const form: Form = { headers: {}, body: {}, objects: {} };
+    for (const { object, spec, fill } of compiledObjects) {
+      const value = fill(m);
+      if (value === undefined) continue;
+      form.objects[object] = value;
+      if (spec.header !== undefined) form.headers[spec.header] = headerJson(value);
+      else if (spec.body !== undefined) placeInBody(form.body, spec.body, value);
+    }
+    for (const [get, key] of headerPlaces) {
+      const v = get(m);
+      if (v !== undefined) form.headers[key] = String(v);
+    }
+    if (extraHeader && m.extra) {
+      for (const key in m.extra) form.headers[extraHeader(key).toLowerCase()] = String(m.extra[key]);
+    }
+    d.finish?.(form, m);
+    return form;
+  };
+
+  const check = (m: Metadata): MetadataIssue[] => {
+    const out: MetadataIssue[] = [];
+    for (const [field, fieldCheck] of fieldChecks) if (m[field] !== undefined) fieldCheck(m, out);
+    if (extraKeyCheck && m.extra) for (const key in m.extra) extraKeyCheck(key, m.extra[key]!, out);
+    wholeCheck?.(m, out);
+    return out;
+  };
+
+  return { name, fieldChecks, extraKeyCheck, wholeCheck, check, encode };
+}
+
+// Header names are tokens; an extra key that becomes part of one must be a token too.
+const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/** Sets `value` at `path` in `body`, merging into an object a shorter path already put there. */
+function placeInBody(
+  body: Record<string, unknown>,
+  path: readonly string[],
+  value: Record<string, unknown>,
+): void {
+  if (path.length === 0) {
+    for (const key in value) body[key] = value[key];
+    return;
+  }
+  let at = body;
+  for (let i = 0; i < path.length - 1; i++) {
+    const key = path[i]!;
+    at = (at[key] ??= {}) as Record<string, unknown>;
+  }
+  const last = path[path.length - 1]!;
+  at[last] = at[last] === undefined ? value : { ...(at[last] as object), ...value };
+}

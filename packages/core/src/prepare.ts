@@ -1,0 +1,353 @@
+// The per-call path: resolve a call's metadata (defaults < scopes < implied < per call), check it
+// against each destination, leave out per destination what that destination cannot carry, and encode
+// every in-flight form. What the defaults and a scope hold is checked and encoded once per scope;
+// a call with its own metadata checks only what it changes.
+import { InvalidMetadataError } from "./errors";
+import { headerBytes } from "./header";
+import type { CheckedField, CompiledMapping } from "./mapping";
+import { mergeLayer } from "./merge";
+import { type Ledger, leaveOut } from "./policy";
+import { freezeSnapshot, type ScopeFrame } from "./scope";
+import type { Destination, Metadata, MetadataIssue } from "./types";
+import { readMetadata } from "./validate";
+
+/** What one call carries: its resolved metadata and every in-flight destination's additions. Frozen. */
+export interface PreparedCall {
+  readonly metadata: Readonly<Metadata>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+export interface PrepareOptions {
+  /**
+   * Metadata the adapter implies rather than the user wrote for Tagalong (LangChain's run metadata and
+   * tags): merged under the per-call metadata, and never a reason to throw; whatever a rule refuses is
+   * left out with a warning, whatever `onInvalid` says.
+   */
+  implied?: unknown;
+}
+
+/** A destination as the preparer sees it: its rules (compiled when it was declared as data). */
+export interface Target {
+  readonly destination: Destination;
+  readonly mapping?: CompiledMapping;
+}
+
+/** The checked state of one base (defaults + a scope), shared by every call in that scope. */
+interface Base {
+  readonly metadata: Readonly<Metadata>;
+  /** Model issues of the defaults and the scope: left out already. */
+  readonly issues: readonly MetadataIssue[];
+  /** Per target: every issue of the base, by field and by extra key. */
+  readonly perTarget: ReadonlyArray<{
+    all: MetadataIssue[];
+    byField: Map<CheckedField, MetadataIssue[]>;
+    byExtra: Map<string, MetadataIssue[]>;
+  }>;
+  /** The prepared form of a call with no metadata of its own, and what it left out. */
+  cached?: { prepared: PreparedCall; leftOut: MetadataIssue[] };
+}
+
+export interface PreparerOptions {
+  targets: readonly Target[];
+  defaults: Readonly<Metadata>;
+  /** The defaults' model issues, reported with the first call. */
+  defaultIssues: readonly MetadataIssue[];
+  strict: boolean;
+  maxHeaderBytes: number;
+  ledger: Ledger;
+  /** A trace for a call that sets none (from a destination's `defaultTrace`), as implied metadata. */
+  defaultTrace?: () => string | undefined;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+const fieldOf = (path: string): string => path.split(/[.[]/, 1)[0]!;
+
+/** Whether the value at `path` of the merged metadata `m` came from `layer`. */
+function setBy(layer: Metadata | undefined, path: string, m: Readonly<Metadata>): boolean {
+  if (layer === undefined) return false;
+  if (path.startsWith("extra."))
+    return layer.extra !== undefined && Object.hasOwn(layer.extra, path.slice(6));
+  if (path.startsWith("tags[")) {
+    const tag = m.tags?.[Number(path.slice(5, -1))];
+    return tag !== undefined && layer.tags?.includes(tag) === true;
+  }
+  return layer[fieldOf(path) as keyof Metadata] !== undefined;
+}
+
+/** The prepare function of one Tagalong. */
+export function createPreparer(options: PreparerOptions) {
+  const { targets, strict, maxHeaderBytes, ledger } = options;
+  const encoders = targets.filter((t) => t.destination.encode);
+  const checked = targets.filter((t) => t.mapping || t.destination.check);
+
+  /** Every issue of `target` on `m`, reusing the base's for what `m` shares with it. */
+  const issuesOf = (t: Target, i: number, m: Readonly<Metadata>, base: Base | undefined): MetadataIssue[] => {
+    const mapping = t.mapping;
+    if (!mapping) return t.destination.check?.(m) ?? [];
+    const known = base?.perTarget[i];
+    if (known && m === base.metadata) return known.all;
+    const out: MetadataIssue[] = [];
+    const b = base?.metadata;
+    for (const [field, check] of mapping.fieldChecks) {
+      const v = m[field];
+      if (v === undefined) continue;
+      if (known && v === b![field]) {
+        const reused = known.byField.get(field);
+        if (reused) for (const issue of reused) out.push(issue);
+      } else check(m, out);
+    }
+    if (mapping.extraKeyCheck && m.extra) {
+      const be = b?.extra;
+      for (const key in m.extra) {
+        const v = m.extra[key]!;
+        if (known && be !== undefined && be[key] === v && Object.hasOwn(be, key)) {
+          const reused = known.byExtra.get(key);
+          if (reused) for (const issue of reused) out.push(issue);
+        } else mapping.extraKeyCheck(key, v, out);
+      }
+    }
+    mapping.wholeCheck?.(m, out);
+    return out;
+  };
+
+  const makeBase = (metadata: Readonly<Metadata>, issues: readonly MetadataIssue[]): Base => ({
+    metadata,
+    issues,
+    perTarget: checked.map((t, i) => {
+      const all = issuesOf(t, i, metadata, undefined);
+      const byField = new Map<CheckedField, MetadataIssue[]>();
+      const byExtra = new Map<string, MetadataIssue[]>();
+      for (const issue of all) {
+        if (issue.path.startsWith("extra.")) {
+          const key = issue.path.slice(6);
+          byExtra.set(key, [...(byExtra.get(key) ?? []), issue]);
+        } else {
+          const field = fieldOf(issue.path) as CheckedField;
+          byField.set(field, [...(byField.get(field) ?? []), issue]);
+        }
+      }
+      return { all, byField, byExtra };
+    }),
+  });
+
+  const defaults = makeBase(options.defaults, options.defaultIssues);
+  // The defaults are checked here, where the user gives them: refused in strict mode, else announced
+  // once (and left out of the forms of the destinations that refuse them, every call).
+  {
+    const issues = [...defaults.issues, ...defaults.perTarget.flatMap((t) => t.all)];
+    if (strict && issues.length > 0) throw new InvalidMetadataError(issues);
+    for (const issue of issues) ledger.announce(issue, " (in the defaults)");
+  }
+  const byScope = new WeakMap<ScopeFrame, Base>();
+  const baseOf = (scope: ScopeFrame | undefined): Base => {
+    if (scope === undefined) return defaults;
+    let base = byScope.get(scope);
+    if (base === undefined) {
+      const issues = scope.issues.length ? [...defaults.issues, ...scope.issues] : defaults.issues;
+      base = makeBase(mergeLayer(defaults.metadata, scope.metadata), issues);
+      byScope.set(scope, base);
+    }
+    return base;
+  };
+
+  /** Leaves out of one destination's headers the largest field until every header fits the cap. */
+  const fitHeaders = (
+    forms: Array<{
+      t: Target;
+      view: Readonly<Metadata>;
+      headers: Record<string, string>;
+      body: Record<string, unknown>;
+    }>,
+    weak: Metadata | undefined,
+    strong: Metadata | undefined,
+    leftOut: MetadataIssue[],
+  ): void => {
+    for (;;) {
+      let total = 0;
+      for (const f of forms) total += headerBytes(f.headers);
+      if (total <= maxHeaderBytes) return;
+      const candidate = largestHeaderField(
+        forms,
+        (path, view) => setBy(weak, path, view) && !setBy(strong, path, view),
+      );
+      const rule = `${total} bytes of headers, the cap is ${maxHeaderBytes} (maxHeaderBytes)`;
+      const implied =
+        candidate !== undefined &&
+        setBy(weak, candidate.path, candidate.form.view) &&
+        !setBy(strong, candidate.path, candidate.form.view);
+      if (candidate === undefined || (strict && !implied)) {
+        throw new InvalidMetadataError([{ path: "(headers)", rule, code: "header-cap" }]);
+      }
+      const f = candidate.form;
+      const issue: MetadataIssue = {
+        path: candidate.path,
+        rule: `left out to keep the headers under the cap: ${rule}`,
+        destination: f.t.destination.name,
+        code: "header-cap",
+      };
+      leftOut.push(issue);
+      f.view = leaveOut(f.view, [issue]);
+      const encoded = f.t.destination.encode!(f.view);
+      f.headers = encoded.headers ?? {};
+      f.body = encoded.body ?? {};
+    }
+  };
+
+  /** The call's form; `weakIssues` are the implied layer's own (never thrown for). */
+  const prepareFrom = (
+    base: Base,
+    strong: Metadata | undefined,
+    weak: Metadata | undefined,
+    callIssues: readonly MetadataIssue[],
+    weakIssues: ReadonlySet<MetadataIssue>,
+  ): { prepared: PreparedCall; leftOut: MetadataIssue[]; implied: Set<MetadataIssue> } => {
+    let m = base.metadata;
+    if (weak !== undefined) m = mergeLayer(m, weak);
+    if (strong !== undefined) m = mergeLayer(m, strong);
+    const leftOut: MetadataIssue[] = [...base.issues, ...callIssues];
+    const implied = new Set(weakIssues);
+    const perTarget = new Map<Target, MetadataIssue[]>();
+    checked.forEach((t, i) => {
+      const issues = issuesOf(t, i, m, base);
+      if (issues.length === 0) return;
+      perTarget.set(t, issues);
+      for (const issue of issues) {
+        leftOut.push(issue);
+        if (weak && setBy(weak, issue.path, m) && !setBy(strong, issue.path, m)) implied.add(issue);
+      }
+    });
+    if (strict) {
+      const thrown = leftOut.filter((issue) => !implied.has(issue));
+      if (thrown.length > 0) throw new InvalidMetadataError(thrown);
+    }
+    const forms = encoders.map((t) => {
+      const view = leaveOut(m, perTarget.get(t) ?? []);
+      const encoded = t.destination.encode!(view);
+      return { t, view, headers: encoded.headers ?? {}, body: encoded.body ?? {} };
+    });
+    fitHeaders(forms, weak, strong, leftOut);
+    let headers: Record<string, string> = forms.length === 1 ? forms[0]!.headers : {};
+    let body: Record<string, unknown> = forms.length === 1 ? forms[0]!.body : {};
+    if (forms.length > 1) {
+      headers = {};
+      body = {};
+      for (const f of forms) {
+        Object.assign(headers, f.headers);
+        Object.assign(body, f.body);
+      }
+    }
+    return { prepared: deepFreeze({ metadata: m, headers, body }), leftOut, implied };
+  };
+
+  const account = (
+    leftOut: readonly MetadataIssue[],
+    implied: ReadonlySet<MetadataIssue> | undefined,
+  ): void => {
+    for (const t of targets) ledger.tagged(t.destination.name);
+    for (const issue of leftOut)
+      ledger.leftOut(issue, implied?.has(issue) ? " (implied by the adapter)" : "");
+  };
+
+  const { defaultTrace } = options;
+  return (scope: ScopeFrame | undefined, perCall: unknown, prepareOptions?: PrepareOptions): PreparedCall => {
+    const base = baseOf(scope);
+    const implied = prepareOptions?.implied;
+    if (
+      perCall === undefined &&
+      implied === undefined &&
+      (defaultTrace === undefined || base.metadata.trace !== undefined)
+    ) {
+      if (base.cached === undefined) {
+        const { prepared, leftOut } = prepareFrom(base, undefined, undefined, [], NO_ISSUES);
+        base.cached = { prepared, leftOut };
+      }
+      account(base.cached.leftOut, undefined);
+      return base.cached.prepared;
+    }
+    const callIssues: MetadataIssue[] = [];
+    let weakIssues: ReadonlySet<MetadataIssue> = NO_ISSUES;
+    let weak: Metadata | undefined;
+    if (implied !== undefined) {
+      const read = readMetadata(implied);
+      if (read.issues.length > 0) {
+        weakIssues = new Set(read.issues);
+        callIssues.push(...read.issues);
+      }
+      weak = freezeSnapshot(read.metadata);
+    }
+    let strong: Metadata | undefined;
+    if (perCall !== undefined) {
+      const read = readMetadata(perCall);
+      for (const issue of read.issues) callIssues.push(issue);
+      strong = freezeSnapshot(read.metadata);
+    }
+    if (
+      defaultTrace &&
+      strong?.trace === undefined &&
+      weak?.trace === undefined &&
+      base.metadata.trace === undefined
+    ) {
+      const trace = defaultTrace();
+      if (trace !== undefined) weak = Object.freeze({ ...weak, trace });
+    }
+    const result = prepareFrom(base, strong, weak, callIssues, weakIssues);
+    account(result.leftOut, result.implied);
+    return result.prepared;
+  };
+}
+
+const NO_ISSUES: ReadonlySet<MetadataIssue> = new Set();
+
+type HeaderForm = {
+  t: Target;
+  view: Readonly<Metadata>;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+};
+
+/**
+ * The field to leave out first when the headers are over the cap: an implied one if any, else the one
+ * whose value is longest, in the form with the most header bytes.
+ */
+function largestHeaderField(
+  forms: HeaderForm[],
+  isImplied: (path: string, view: Readonly<Metadata>) => boolean,
+): { form: HeaderForm; path: string } | undefined {
+  let best: { form: HeaderForm; path: string; size: number; implied: boolean } | undefined;
+  for (const form of forms) {
+    if (headerBytes(form.headers) === 0) continue;
+    for (const [path, size] of fieldSizes(form.view)) {
+      const implied = isImplied(path, form.view);
+      if (best === undefined || (implied && !best.implied) || (implied === best.implied && size > best.size))
+        best = { form, path, size, implied };
+    }
+  }
+  return best;
+}
+
+/** Every leave-out-able field of `m` with the size of its value as JSON. */
+function fieldSizes(m: Readonly<Metadata>): Array<[path: string, size: number]> {
+  const out: Array<[string, number]> = [];
+  for (const field of [
+    "user",
+    "session",
+    "trace",
+    "environment",
+    "organization",
+    "tags",
+    "prompt",
+  ] as const) {
+    if (m[field] !== undefined) out.push([field, JSON.stringify(m[field]).length]);
+  }
+  if (m.extra)
+    for (const key in m.extra) out.push([`extra.${key}`, key.length + String(m.extra[key]).length]);
+  return out;
+}
