@@ -18,6 +18,7 @@ export interface PreparedCall {
   readonly body: Readonly<Record<string, unknown>>;
 }
 
+/** Options of `tagalong.prepare()`. */
 export interface PrepareOptions {
   /**
    * Metadata the adapter implies rather than the user wrote for Tagalong (LangChain's run metadata and
