@@ -31,7 +31,7 @@ import {
 import { TagalongCallbackHandler, withTagalong } from "@tagalong/langchain";
 import { wrapOpenAI } from "@tagalong/openai";
 import { createRecorder, type Recorder } from "@tagalong/testing";
-import { generateText, wrapLanguageModel } from "ai";
+import { generateText, streamText, wrapLanguageModel } from "ai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Encoding, type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./otlp-receiver";
@@ -78,16 +78,24 @@ beforeEach(async () => {
 type Call = (tagalong: Tagalong, i: number) => Promise<unknown>;
 const messages = (i: number) => [{ role: "user" as const, content: `call ${i}` }];
 
-/** Each adapter's call against the recorder; `langchain` options go to its callback handler. */
-function adapters(
-  langchain: { traceFromRuns?: boolean } = {},
-): Array<[string, (tagalong: Tagalong) => Call]> {
+/** Each adapter's call against the recorder, plain or streamed to the end. */
+function adapters(stream = false): Array<[string, (tagalong: Tagalong) => Call]> {
   return [
     [
       "openai",
       (tagalong) => {
         const client = wrapOpenAI(new OpenAI({ apiKey: "sk-otel", baseURL: rec.openaiBaseURL }), tagalong);
-        return (_, i) => client.chat.completions.create({ model: "gpt-4o-mini", messages: messages(i) });
+        return async (_, i) => {
+          if (!stream) return client.chat.completions.create({ model: "gpt-4o-mini", messages: messages(i) });
+          const chunks = await client.chat.completions.create({
+            model: "gpt-4o-mini",
+            messages: messages(i),
+            stream: true,
+          });
+          for await (const _chunk of chunks) {
+            // read to the end: the call completes with the stream
+          }
+        };
       },
     ],
     [
@@ -102,7 +110,10 @@ function adapters(
           model: openai.chat("gpt-4o-mini"),
           middleware: tagalongMiddleware(tagalong),
         });
-        return (_, i) => generateText({ model, prompt: `call ${i}` });
+        return async (_, i) =>
+          stream
+            ? await streamText({ model, prompt: `call ${i}` }).text
+            : generateText({ model, prompt: `call ${i}` });
       },
     ],
     [
@@ -114,9 +125,14 @@ function adapters(
           apiKey: "sk-otel",
           maxRetries: 0,
           configuration: { baseURL: rec.openaiBaseURL },
-          callbacks: [new TagalongCallbackHandler(tagalong, langchain)],
+          callbacks: [new TagalongCallbackHandler(tagalong)],
         });
-        return (_, i) => chat.invoke(`call ${i}`);
+        return async (_, i) => {
+          if (!stream) return chat.invoke(`call ${i}`);
+          for await (const _chunk of await chat.stream(`call ${i}`)) {
+            // read to the end
+          }
+        };
       },
     ],
   ];
@@ -145,80 +161,87 @@ async function runCalls(tagalong: Tagalong, call: Call, count: number, metadata:
 
 const isTagalong = (s: ReceivedSpan) => s.scope === "@tagalong/core";
 
-describe(`OTLP export through the real OpenTelemetry SDK, ${CALLS} concurrent calls per adapter`, () => {
-  const GEN_AI_KEYS = new Set(
-    Object.entries(semconv)
-      .filter(([name]) => name.startsWith("ATTR_GEN_AI_"))
-      .map(([, key]) => key as string),
-  );
+// Every gen_ai.* attribute name of the pinned Semantic Conventions package (1.41: the README's version).
+const GEN_AI_KEYS = new Set(
+  Object.entries(semconv)
+    .filter(([name]) => name.startsWith("ATTR_GEN_AI_"))
+    .map(([, key]) => key as string),
+);
 
+/**
+ * `count` concurrent calls through one adapter, each in its own request span with its own user; then,
+ * in each encoding, every Tagalong span arrived once, a child of its own request span, with its own
+ * call's metadata and the response id the model gave that call.
+ */
+async function callsArriveIntact(name: string, build: (tagalong: Tagalong) => Call, count: number) {
+  const tagalong = createTagalong({
+    destinations: [portkey(), openTelemetry({ trace, attributes: [genAiAttributes, langfuseAttributes] })],
+  });
+  const user = (i: number) => `u-${name}-${i}`;
+  const started = performance.now();
+  await runCalls(tagalong, build(tagalong), count, (i) => ({
+    user: user(i),
+    session: `s-${i}`,
+    extra: { call: i },
+  }));
+  const seconds = (performance.now() - started) / 1000;
+
+  // What the model answered each user: the recorder saw the user in Portkey's metadata header.
+  const calls = rec.calls();
+  expect(calls).toHaveLength(count);
+  const answered = new Map(calls.map((c) => [c.portkey.metadata?._user, c.responseId]));
+  expect(answered.size).toBe(count);
+
+  for (const encoding of ENCODINGS) {
+    const spans = receiver.spans(encoding);
+    const requests = new Map(spans.filter((s) => !isTagalong(s)).map((s) => [s.spanId, s]));
+    const ours = spans.filter(isTagalong);
+    const wrong: string[] = [];
+    const seen = new Set<number>();
+    for (const s of ours) {
+      const i = s.attributes["tagalong.extra.call"] as number;
+      const parent = requests.get(s.parentSpanId);
+      const problems = [
+        seen.has(i) && "twice",
+        s.attributes["user.id"] !== user(i) && `user.id ${s.attributes["user.id"]}`,
+        s.attributes["langfuse.user.id"] !== user(i) && "langfuse.user.id",
+        s.attributes["session.id"] !== `s-${i}` && "session.id",
+        s.attributes["gen_ai.conversation.id"] !== `s-${i}` && "gen_ai.conversation.id",
+        s.attributes["gen_ai.response.id"] !== answered.get(user(i)) && "gen_ai.response.id",
+        s.attributes["gen_ai.request.model"] !== "gpt-4o-mini" && "gen_ai.request.model",
+        s.attributes["gen_ai.operation.name"] !== "chat" && "gen_ai.operation.name",
+        s.name !== "chat gpt-4o-mini" && `name ${s.name}`,
+        s.kind !== OTLP_CLIENT && `kind ${s.kind}`,
+        s.status.code !== 0 && `status ${s.status.code}`,
+        parent?.attributes["app.call"] !== i && "parent: not its own request span",
+        parent?.traceId !== s.traceId && "trace id: not its request's",
+        parent?.attributes["user.id"] !== user(i) && "request span: not annotated with its own user",
+        ...Object.keys(s.attributes)
+          .filter((key) => key.startsWith("gen_ai.") && !GEN_AI_KEYS.has(key))
+          .map((key) => `${key}: not in Semantic Conventions 1.41`),
+      ].filter(Boolean);
+      if (problems.length) wrong.push(`call ${i}: ${problems.join(", ")}`);
+      seen.add(i);
+    }
+    const lost = count - seen.size;
+    console.log(
+      `[otel-export] ${name} ${encoding}: ${ours.length} spans for ${count} calls, ${lost} lost, ${wrong.length} wrong, ` +
+        `${receiver.requests[encoding]} export requests; calls took ${seconds.toFixed(1)} s`,
+    );
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(lost).toBe(0);
+    expect(ours).toHaveLength(count);
+    expect(requests.size).toBe(count);
+  }
+  expect(receiver.rejected).toEqual([]);
+  expect(sdkWarnings).toEqual([]);
+  expect(rec.violations()).toEqual([]);
+}
+
+describe(`OTLP export through the real OpenTelemetry SDK, ${CALLS} concurrent calls per adapter`, () => {
   for (const [name, build] of adapters()) {
     it(`${name}: every span arrives in JSON and protobuf, a child of its own request, with its own call's metadata`, async () => {
-      const tagalong = createTagalong({
-        destinations: [
-          portkey(),
-          openTelemetry({ trace, attributes: [genAiAttributes, langfuseAttributes] }),
-        ],
-      });
-      const user = (i: number) => `u-${name}-${i}`;
-      const started = performance.now();
-      await runCalls(tagalong, build(tagalong), CALLS, (i) => ({
-        user: user(i),
-        session: `s-${i}`,
-        extra: { call: i },
-      }));
-      const seconds = (performance.now() - started) / 1000;
-
-      // What the model answered each user: the recorder saw the user in Portkey's metadata header.
-      const calls = rec.calls();
-      expect(calls).toHaveLength(CALLS);
-      const answered = new Map(calls.map((c) => [c.portkey.metadata?._user, c.responseId]));
-      expect(answered.size).toBe(CALLS);
-
-      for (const encoding of ENCODINGS) {
-        const spans = receiver.spans(encoding);
-        const requests = new Map(spans.filter((s) => !isTagalong(s)).map((s) => [s.spanId, s]));
-        const ours = spans.filter(isTagalong);
-        const wrong: string[] = [];
-        const seen = new Set<number>();
-        for (const s of ours) {
-          const i = s.attributes["tagalong.extra.call"] as number;
-          const parent = requests.get(s.parentSpanId);
-          const problems = [
-            seen.has(i) && "twice",
-            s.attributes["user.id"] !== user(i) && `user.id ${s.attributes["user.id"]}`,
-            s.attributes["langfuse.user.id"] !== user(i) && "langfuse.user.id",
-            s.attributes["session.id"] !== `s-${i}` && "session.id",
-            s.attributes["gen_ai.conversation.id"] !== `s-${i}` && "gen_ai.conversation.id",
-            s.attributes["gen_ai.response.id"] !== answered.get(user(i)) && "gen_ai.response.id",
-            s.attributes["gen_ai.request.model"] !== "gpt-4o-mini" && "gen_ai.request.model",
-            s.attributes["gen_ai.operation.name"] !== "chat" && "gen_ai.operation.name",
-            s.name !== "chat gpt-4o-mini" && `name ${s.name}`,
-            s.kind !== OTLP_CLIENT && `kind ${s.kind}`,
-            s.status.code !== 0 && `status ${s.status.code}`,
-            parent?.attributes["app.call"] !== i && "parent: not its own request span",
-            parent?.traceId !== s.traceId && "trace id: not its request's",
-            parent?.attributes["user.id"] !== user(i) && "request span: not annotated with its own user",
-            ...Object.keys(s.attributes)
-              .filter((key) => key.startsWith("gen_ai.") && !GEN_AI_KEYS.has(key))
-              .map((key) => `${key}: not in Semantic Conventions 1.41`),
-          ].filter(Boolean);
-          if (problems.length) wrong.push(`call ${i}: ${problems.join(", ")}`);
-          seen.add(i);
-        }
-        const lost = CALLS - seen.size;
-        console.log(
-          `[otel-export] ${name} ${encoding}: ${ours.length} spans for ${CALLS} calls, ${lost} lost, ${wrong.length} wrong, ` +
-            `${receiver.requests[encoding]} export requests; calls took ${seconds.toFixed(1)} s`,
-        );
-        expect(wrong.slice(0, 5)).toEqual([]);
-        expect(lost).toBe(0);
-        expect(ours).toHaveLength(CALLS);
-        expect(requests.size).toBe(CALLS);
-      }
-      expect(receiver.rejected).toEqual([]);
-      expect(sdkWarnings).toEqual([]);
-      expect(rec.violations()).toEqual([]);
+      await callsArriveIntact(name, build, CALLS);
     }, 600_000);
   }
 
@@ -236,6 +259,12 @@ describe(`OTLP export through the real OpenTelemetry SDK, ${CALLS} concurrent ca
 });
 
 describe("trace continuity", () => {
+  for (const [name, build] of adapters(true)) {
+    it(`${name}, streamed: each call's span is a child of the span active where it was made`, async () => {
+      await callsArriveIntact(`${name}-stream`, build, 200);
+    }, 120_000);
+  }
+
   // LangChain's handler with its defaults: its implied trace (the root run id) defers to the OTel trace.
   for (const [name, build] of adapters()) {
     it(`${name}: with propagateTraceId, the active trace id reaches Portkey's trace header and Requesty's trace_id`, async () => {
