@@ -66,6 +66,19 @@ describe("debug lines for each call", () => {
     expect(lines).toEqual([`portkey: added headers x-portkey-metadata (${bytes} B)`]);
   });
 
+  it("reports what the call carries: a field a destination cannot carry is not in its line", () => {
+    vi.stubEnv("DEBUG", "tagalong:portkey,tagalong:requesty");
+    const { logger, lines } = capture();
+    const tagalong = createTagalong({ destinations: [portkey(), requesty()], logger });
+    // 200 chars: over Portkey's 128, fine for Requesty. The default policy leaves it out of Portkey only.
+    tagalong.prepare({ user: "u", extra: { note: "x".repeat(200) } });
+    const added = lines.filter((l) => l.includes(": added "));
+    expect(added).toEqual([
+      expect.stringMatching(/^portkey: added headers x-portkey-metadata \(13 B\)$/), // {"_user":"u"}
+      "requesty: added body requesty {user_id, extra}",
+    ]);
+  });
+
   it("never prints a value", () => {
     const lines = debugLinesFor({ DEBUG: "*" }).join("\n");
     for (const value of ["u_secret_42", "t_9", "pro-plan-value", "s_1", "prod"]) {

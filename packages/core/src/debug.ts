@@ -6,6 +6,8 @@ import type { Destination, Logger, Metadata } from "./types";
 
 interface Prepared {
   readonly metadata: Readonly<Metadata>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Readonly<Record<string, unknown>>;
 }
 
 const encoder = new TextEncoder();
@@ -45,11 +47,19 @@ export function describeMetadata(metadata: Readonly<Metadata>): string {
   return fields.length ? fields.join(", ") : "nothing";
 }
 
+/** The entries of `from` whose names `names` has. */
+function pick<V>(from: Readonly<Record<string, V>>, names: object | undefined): Record<string, V> {
+  const out: Record<string, V> = {};
+  if (names) for (const name of Object.keys(names)) if (name in from) out[name] = from[name]!;
+  return out;
+}
+
 /**
  * `prepare` itself when no debug line is wanted (nothing added to the call's path); otherwise `prepare`
  * followed by one line on topic `call` (the resolved fields) and one per destination that adds to the
- * request (topic: its name) with the header names and byte sizes and the body fields. The description
- * re-encodes the metadata per destination, which costs only while debugging, and never throws.
+ * request (topic: its name) with the header names and byte sizes and the body fields, as the call
+ * carries them. Naming each destination's share re-encodes the metadata per destination, which costs
+ * only while debugging; the lines never throw.
  */
 export function withCallDebug<P extends Prepared, A extends unknown[]>(
   prepare: (...args: A) => P,
@@ -64,11 +74,14 @@ export function withCallDebug<P extends Prepared, A extends unknown[]>(
     try {
       if (call) logger.debug(`call: metadata ${describeMetadata(prepared.metadata)}`);
       for (const d of encoders) {
+        // The destination's own encoding names its headers and body fields; what the call carries is
+        // read from the prepared call (a field a destination cannot carry is already left out there).
         const out = d.encode!(prepared.metadata);
+        const headers = pick(prepared.headers, out.headers);
+        const body = pick(prepared.body, out.body);
         const parts: string[] = [];
-        if (out.headers && Object.keys(out.headers).length)
-          parts.push(`headers ${describeHeaders(out.headers)}`);
-        if (out.body && Object.keys(out.body).length) parts.push(`body ${describeBody(out.body)}`);
+        if (Object.keys(headers).length) parts.push(`headers ${describeHeaders(headers)}`);
+        if (Object.keys(body).length) parts.push(`body ${describeBody(body)}`);
         logger.debug(`${d.name}: added ${parts.length ? parts.join("; ") : "nothing"}`);
       }
     } catch {
