@@ -20,7 +20,8 @@
 // with a comment telling the reader what it takes from elsewhere) (a context whose first
 // line is `// doc-test: types-only` only declares, so its fragments are type-checked only);
 // ```ts norun type-checks a block that is not a program to run (a Worker, a route handler);
-// ```ts resolution=bundler checks it with that resolution only (Next.js projects never use node16).
+// ```ts resolution=bundler checks it with that resolution only (Next.js projects never use node16);
+// ```ts warns runs a block that shows a Tagalong warning on purpose: stderr must hold that warning only.
 // Failures name the Markdown file and line. `--links-only` stops before installing; `--no-run` skips
 // step 3; `--keep` keeps the project.
 import { spawn } from "node:child_process";
@@ -271,10 +272,16 @@ async function runBlocks() {
       const problems = [];
       if (result.timedOut) problems.push("did not finish within 60 s");
       else if (result.code !== 0) problems.push(`exited with ${result.code ?? result.signal}`);
-      if (result.stderr.trim())
+      // `warns`: the block shows Tagalong warning on purpose; its stderr must be that and only that.
+      const stderr = result.stderr.trim();
+      const onlyOurs = stderr !== "" && stderr.split("\n").every((line) => line.startsWith("[tagalong] "));
+      if (block.attrs.warns && !onlyOurs)
+        problems.push("was to print a Tagalong warning (warns), and did not");
+      if (stderr && !(block.attrs.warns && onlyOurs)) {
         problems.push(
           `wrote to stderr:\n    ${mapStack(result.stderr, block).trim().split("\n").join("\n    ")}`,
         );
+      }
       for (const v of rec.violations()) problems.push(`the recorder saw a vendor rule broken: ${v}`);
       if (problems.length) fail(`${block.where} (run)`, problems.join("\n  "));
       await rec.reset();
