@@ -1,6 +1,7 @@
 // One HTTP attempt: a JSON POST with a timeout, its answer sorted into delivered, worth retrying, or
 // refused for good. Errors carry a sanitized summary, never the runtime's error object (whose cause
 // chain can hold request headers, and with them an API key).
+import type { Send } from "./transport";
 
 export type Attempt =
   | { ok: true; status: number; body: unknown }
@@ -46,7 +47,7 @@ function describeAnswer(text: string): string {
 function describeNetworkError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const codes: string[] = [];
-  let cause = (error as { cause?: unknown })?.cause;
+  let cause: unknown = error;
   for (let depth = 0; cause !== undefined && cause !== null && depth < 4; depth++) {
     const code = (cause as { code?: unknown }).code;
     if (typeof code === "string" && !codes.includes(code)) codes.push(code);
@@ -64,13 +65,14 @@ export function unref(timer: Timer): Timer {
 }
 
 /**
- * POSTs once. `track` is told of the attempt's AbortController (so a shutdown can cut it) and returns
- * the function that forgets it.
+ * POSTs once through `send`. `track` is told of the attempt's AbortController (so a shutdown can cut
+ * it) and returns the function that forgets it.
  */
 export async function attempt(
-  fetchFn: typeof fetch,
+  send: Send,
   url: string,
-  init: RequestInit,
+  headers: Record<string, string>,
+  body: string,
   timeoutMs: number,
   track: (controller: AbortController) => () => void,
 ): Promise<Attempt> {
@@ -84,26 +86,25 @@ export async function attempt(
   );
   const untrack = track(controller);
   try {
-    const res = await fetchFn(url, { ...init, signal: controller.signal });
-    const text = await res.text();
-    if (res.ok) {
-      let body: unknown;
+    const { status, text, retryAfter } = await send(url, headers, body, controller.signal);
+    if (status >= 200 && status < 300) {
+      let parsed: unknown;
       if (text) {
         try {
-          body = JSON.parse(text);
+          parsed = JSON.parse(text);
         } catch {
-          body = undefined;
+          parsed = undefined;
         }
       }
-      return { ok: true, status: res.status, body };
+      return { ok: true, status, body: parsed };
     }
     const said = describeAnswer(text);
     return {
       ok: false,
-      status: res.status,
-      reason: `HTTP ${res.status}${said ? ` (${said})` : ""}`,
-      retryable: isRetryableStatus(res.status),
-      retryAfterMs: parseRetryAfter(res.headers.get("retry-after")),
+      status,
+      reason: `HTTP ${status}${said ? ` (${said})` : ""}`,
+      retryable: isRetryableStatus(status),
+      retryAfterMs: parseRetryAfter(retryAfter),
     };
   } catch (error) {
     if (timedOut) return { ok: false, reason: `timed out after ${timeoutMs} ms`, retryable: true };

@@ -11,6 +11,7 @@ import { type ExitDrain, exitRegistry } from "./exit";
 import { BREAKER_THRESHOLD, type DeliveryOptions, deliverySettings } from "./options";
 import { retryPolicy } from "./retry-policy";
 import { reporter } from "./stats";
+import { fetchSend, nodeSend, type Send } from "./transport";
 
 /** Options of `createDeliveryQueue()`: the delivery options, the destination's name and its secrets. */
 export interface DeliveryQueueOptions extends DeliveryOptions {
@@ -106,7 +107,10 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
   const name = options.destination;
   const settings = deliverySettings(options);
   const { concurrency, maxQueue, timeoutMs, exitTimeoutMs, lingerMs } = settings;
-  const fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+  // A given fetch is used as given; otherwise Node's http client where this is Node, else fetch.
+  const send: Send = options.fetch
+    ? fetchSend(options.fetch)
+    : (nodeSend() ?? fetchSend((input, init) => fetch(input, init)));
   const secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
   const policy = retryPolicy(settings, options.random ?? Math.random);
   const breaker = circuitBreaker(policy, BREAKER_THRESHOLD);
@@ -235,7 +239,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
           { destination: name, attempts: 0 },
         );
       }
-      const init: RequestInit = { method: "POST", headers: allHeaders, body: payload };
+
       let tries = 0;
       let failures = 0;
       let firstFailure: number | undefined;
@@ -255,7 +259,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
         }
         tries++;
         const started = Date.now();
-        const result = await attempt(fetchFn, url, init, timeoutMs, track);
+        const result = await attempt(send, url, allHeaders, payload, timeoutMs, track);
         if (jobEpoch !== epoch) throw abandonedError(label, url, tries);
         const took = Date.now() - started;
         if (result.ok) {
