@@ -109,6 +109,7 @@ describe("openTelemetry()", () => {
     expect(Object.fromEntries(metadataKeys.map((key) => [key, attributes[key]]))).toEqual({
       "langfuse.user.id": "u_42",
       "langfuse.session.id": "s_1",
+      "langfuse.environment": "production",
       "langfuse.trace.tags": ["checkout", "beta"],
       "langfuse.observation.prompt.name": "welcome",
       "langfuse.observation.prompt.version": 2,
