@@ -34,6 +34,8 @@ const promptLayerOpenAI = (
   createRequire(requireCjs.resolve("promptlayer"))("openai/version") as { VERSION: string }
 ).VERSION;
 
+const ALL = "Tagalong → Portkey + Requesty + PromptLayer";
+
 /** Portkey's form of call i's metadata, built by hand as a portkey-ai user would. */
 function portkeyForm(i: number): Record<string, string> {
   return {
@@ -141,13 +143,7 @@ function vendorVariants(endpoint: Endpoint, stream: boolean, plURL: string, sink
       drain: () => langsmith.awaitPendingTraceBatches(),
     },
     {
-      ...wrappedOpenAIVariant(
-        "Tagalong → Portkey + Requesty + PromptLayer",
-        endpoint,
-        ours.all,
-        "vs-tagalong-all",
-        stream,
-      ),
+      ...wrappedOpenAIVariant(ALL, endpoint, ours.all, "vs-tagalong-all", stream),
       drain: () => ours.all.flush(),
     },
   ];
@@ -194,7 +190,20 @@ export async function vendors(ctx: Context): Promise<Section> {
       theirs: "langsmith wrapOpenAI (tracing)",
       what: "after-the-call tracking",
     },
+    {
+      ours: ALL,
+      theirs: "promptlayer SDK (logs inline) + track.metadata",
+      what: "every destination against PromptLayer's own logging",
+    },
+    {
+      ours: ALL,
+      theirs: "langsmith wrapOpenAI (tracing)",
+      what: "every destination against LangSmith's tracing",
+    },
   ];
+  // The overhead goal of every destination at once against the bare SDK, sequential at zero latency.
+  let allSequential: Compared | undefined;
+  const mostCpu = new Map<string, { us: number; where: string }>();
 
   const wire = new WireCheck();
   const headToHead: string[][] = [];
@@ -211,6 +220,7 @@ export async function vendors(ctx: Context): Promise<Section> {
     wire.add(await modelWire(ctx, run.endpoint === ctx.slowLoopback ? "model-slow" : "model"));
     const summary = summarize(measured);
     const byName = new Map(summary.map((c) => [c.name, c]));
+    if (run.judged && run.label === "sequential") allSequential = byName.get(ALL) as Compared;
     for (const c of summary) {
       const cells = columns.get(c.name) ?? [];
       cells.push(fmtCompared(c));
@@ -230,6 +240,9 @@ export async function vendors(ctx: Context): Promise<Section> {
       const key = `${p.ours} vs ${p.theirs}`;
       const prev = slowest.get(key);
       if (run.judged && (!prev || ratio > prev.ratio)) slowest.set(key, { ratio, where: run.label });
+      const cpu = o.cpuUsPerCall - t.cpuUsPerCall;
+      const prevCpu = mostCpu.get(key);
+      if (run.judged && (!prevCpu || cpu > prevCpu.us)) mostCpu.set(key, { us: cpu, where: run.label });
     }
   }
   section.table({
@@ -242,6 +255,23 @@ export async function vendors(ctx: Context): Promise<Section> {
     columns: ["comparison", "mode", "median ours/theirs", "p99 ours/theirs", "CPU per call"],
     rows: headToHead,
   });
+  if (allSequential?.medianRatio !== undefined) {
+    section.goal({
+      what: `${ALL} against the bare openai client, sequential, zero model latency (median)`,
+      target: "<= 1.10×",
+      measured: `${fmtRatio(allSequential.medianRatio)} (p99 ${fmtRatio(allSequential.p99Ratio)}, CPU ${fmtUs(allSequential.addedCpuUs, allSequential.addedCpuSeUs)} per call)`,
+      met: ctx.config.smoke ? undefined : allSequential.medianRatio <= 1.1,
+    });
+  }
+  for (const [key, { us, where }] of mostCpu) {
+    if (!key.startsWith(ALL)) continue;
+    section.goal({
+      what: `Less CPU per call than the vendor's SDK: ${key} (worst mode)`,
+      target: "< 0 µs (less)",
+      measured: `${fmtUs(us)} per call (${where})`,
+      met: ctx.config.smoke ? undefined : us < 0,
+    });
+  }
   for (const [key, { ratio, where }] of slowest) {
     section.goal({
       what: `Faster than the vendor's SDK: ${key} (median latency, worst mode)`,
