@@ -1,5 +1,6 @@
 // `@tagalong/core/destination`: what a destination (a place the metadata goes) is built from: the
-// `Destination` contract, the background delivery engine and the header helpers.
+// `Destination` contract, the background delivery engine, the header helpers, and the attribute-map type
+// a destination supplies for the OpenTelemetry destination.
 export {
   createDeliveryQueue,
   type DeliveryContext,
@@ -10,6 +11,7 @@ export {
   type DeliveryRequest,
   parseRetryAfter,
 } from "./delivery";
+export type { OtelAttributeMap, OtelMetadataField } from "./destinations/opentelemetry";
 export { DeliveryError, formatIssue, InvalidMetadataError, TagalongError } from "./errors";
 export { headerBytes, headerJson, isSafeHeaderValue } from "./header";
 export { scrubSecrets } from "./redact";
