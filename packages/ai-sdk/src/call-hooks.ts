@@ -1,5 +1,4 @@
-import { failedStatus, observeStream, type Tagalong } from "@tagalong/core/adapter";
-import type { WarnOnce } from "./call-params";
+import { failedStatus, observeStream, type Tagalong, type WarnOnce } from "@tagalong/core/adapter";
 import type { CallState } from "./call-state";
 import {
   type CallEnd,

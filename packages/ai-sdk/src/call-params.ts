@@ -1,5 +1,11 @@
 import type { Metadata } from "@tagalong/core";
-import { hasKeys, mergeHeaders, type PreparedCall, type Tagalong } from "@tagalong/core/adapter";
+import {
+  hasKeys,
+  mergeHeaders,
+  type PreparedCall,
+  type Tagalong,
+  type WarnOnce,
+} from "@tagalong/core/adapter";
 import { type CallState, isPrepared, remember } from "./call-state";
 import { fileBodyFields } from "./fetch-channel";
 import { TAGALONG_OPTIONS_KEY } from "./provider-options";
@@ -7,9 +13,6 @@ import { bodyRoute, unreachableBodyFields, withBodyFieldsInProviderOptions } fro
 import type { CallParams, ModelInfo } from "./spec";
 
 type MutableParams = { -readonly [K in keyof CallParams]: CallParams[K] };
-
-/** Says one thing once per key (a provider, a provider and a field): the same problem is not repeated per call. */
-export type WarnOnce = (key: string, message: () => string) => void;
 
 /** The per-call metadata taken out of `providerOptions.tagalong`, and the options without it. */
 function takePerCall(options: CallParams["providerOptions"]): {

@@ -72,3 +72,19 @@ export async function ai7Calls() {
 // The version field is what ai 6 checks: a middleware without it does not compile there.
 // @ts-expect-error specificationVersion must be 'v3' for ai 6
 export const wrongVersion: ai6.LanguageModelMiddleware = { ...middleware, specificationVersion: "v2" };
+
+// Typed per-call metadata: tagalongOptions() checks the fields where they are written, in every major.
+export async function typedMetadata(model: ai6.LanguageModel) {
+  const options = tagalongOptions({ user: "u", extra: { n: 1 } });
+  await ai6.generateText({ model, prompt: "hi", providerOptions: options });
+  ai5.streamText({ model: {} as ai5.LanguageModel, prompt: "hi", providerOptions: options });
+  ai7.streamText({ model: {} as ai7.LanguageModel, prompt: "hi", providerOptions: options });
+  // @ts-expect-error: no such metadata field
+  tagalongOptions({ userId: "u" });
+  // @ts-expect-error: user is a string
+  tagalongOptions({ user: 42 });
+  // @ts-expect-error: tags are strings
+  tagalongOptions({ tags: [1] });
+  // @ts-expect-error: a prompt needs its name
+  tagalongOptions({ prompt: { version: 2 } });
+}

@@ -1,6 +1,6 @@
-import type { Tagalong } from "@tagalong/core/adapter";
+import { type Tagalong, warnOnce as warnOnceTo } from "@tagalong/core/adapter";
 import { callHooks } from "./call-hooks";
-import { tagCallParams, type WarnOnce } from "./call-params";
+import { tagCallParams } from "./call-params";
 import { type CallState, claim } from "./call-state";
 import type { CallParams, GenerateResult, ModelInfo, StreamResult } from "./spec";
 
@@ -32,22 +32,10 @@ export interface TagalongMiddleware {
   }) => Promise<R>;
 }
 
-const MAX_WARNINGS = 1000;
-
-/** One warning per key for this middleware (bounded, so a stream of provider names cannot grow it). */
-function warnOnceTo(tagalong: Tagalong): WarnOnce {
-  const warned = new Set<string>();
-  return (key, message) => {
-    if (warned.has(key)) return;
-    if (warned.size < MAX_WARNINGS) warned.add(key);
-    tagalong.logger.warn(message());
-  };
-}
-
 /**
  * Attaches Tagalong metadata to every call of a wrapped model:
  * `wrapLanguageModel({ model, middleware: tagalongMiddleware(tagalong) })`. Per call, pass
- * `providerOptions: tagalong({ user: "u_42" })`; it is merged over the scope and the defaults,
+ * `providerOptions: tagalongOptions({ user: "u_42" })` (typed); it is merged over the scope and the defaults,
  * checked and removed before the provider sees the options. In-flight headers go on the request;
  * body fields go through the provider's options (`@ai-sdk/openai-compatible`, `@requesty/ai-sdk`) or
  * `tagalongFetch` (`@ai-sdk/openai`, `@ai-sdk/azure`); a provider whose requests did not go through
@@ -55,16 +43,16 @@ function warnOnceTo(tagalong: Tagalong): WarnOnce {
  * every finished call, generated or streamed, is recorded off the caller's path.
  * @example
  * import { openai } from "@ai-sdk/openai";
- * import { tagalongMiddleware } from "@tagalong/ai-sdk";
+ * import { tagalongMiddleware, tagalongOptions } from "@tagalong/ai-sdk";
  * import { createTagalong, portkey } from "@tagalong/core";
  * import { generateText, wrapLanguageModel } from "ai";
  *
  * const tagalong = createTagalong({ destinations: [portkey()] });
  * const model = wrapLanguageModel({ model: openai("gpt-4o-mini"), middleware: tagalongMiddleware(tagalong) });
- * await generateText({ model, prompt: "Hi", providerOptions: { tagalong: { user: "u_42" } } });
+ * await generateText({ model, prompt: "Hi", providerOptions: tagalongOptions({ user: "u_42" }) });
  */
 export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
-  const warnOnce = warnOnceTo(tagalong);
+  const warnOnce = warnOnceTo(tagalong.logger);
   const hooks = callHooks(tagalong, warnOnce);
   const recording = tagalong.recordsCalls;
   /** The call, when its hook has work: recording it, or checking its filed body fields reached the wire. */

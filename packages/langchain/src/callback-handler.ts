@@ -1,25 +1,31 @@
 import {
   type CompletedCall,
-  currentMetadata,
   errorInfo,
   failedStatus,
   inFlightDestinations,
   openAIParameters,
   type PreparedCall,
   type Tagalong,
+  type WarnOnce,
+  warnOnce,
 } from "@tagalong/core/adapter";
 import { type LLMResultLike, type MessageLike, readResult, toChatMessages } from "./messages";
-import { readRunLabels } from "./run-metadata";
+import { prepareRun } from "./run-prepare";
 
 /** Marks a TagalongCallbackHandler across duplicate installs of this package. */
 export const HANDLER = Symbol.for("tagalong.langchain.handler");
 /** withTagalong's entry into a handler: a model run begins on the caller's path. */
 export const ENTER_RUN = Symbol.for("tagalong.langchain.enter-run");
+/** withTagalong's word to a second TagalongCallbackHandler on a run: another one has it. */
+export const LEAVE_RUN = Symbol.for("tagalong.langchain.leave-run");
 /** withTagalong's exit: the model's request is done (or its stream closed). */
 export const EXIT_RUN = Symbol.for("tagalong.langchain.exit-run");
 
 // Runs whose end never came (an abandoned stream) must not pile up.
 const MAX_RUNS = 10_000;
+
+/** The keys this adapter records in `CompletedCall.context`; an `extra` key of the same name is shadowed. */
+const CONTEXT_KEYS = ["langchain_run_id", "langchain_parent_run_id"] as const;
 
 /** Options of `new TagalongCallbackHandler(tagalong, options)`. */
 export interface TagalongCallbackHandlerOptions {
@@ -123,7 +129,7 @@ export class TagalongCallbackHandler {
 
   private readonly traceFromRuns: boolean;
   private readonly runs = new Map<string, RunState>();
-  private readonly warned = new Set<string>();
+  private readonly warnOnce: WarnOnce;
   private readonly inFlightDestinations: string[];
 
   constructor(tagalong: Tagalong, options: TagalongCallbackHandlerOptions = {}) {
@@ -133,6 +139,7 @@ export class TagalongCallbackHandler {
     // Only a trace needs the runs around the model's; without one, skip their callbacks entirely.
     this.ignoreChain = this.ignoreAgent = this.ignoreRetriever = !this.traceFromRuns;
     this.inFlightDestinations = [...inFlightDestinations(tagalong)];
+    this.warnOnce = warnOnce(tagalong.logger);
   }
 
   /** LangChain copies handlers in places; every copy must share the runs. */
@@ -213,6 +220,11 @@ export class TagalongCallbackHandler {
     }
   }
 
+  /** @internal Another TagalongCallbackHandler on this run prepares and records it. */
+  [LEAVE_RUN](runId: string): void {
+    this.runs.delete(runId);
+  }
+
   /** @internal The model's request is done (or its stream closed). */
   [EXIT_RUN](runId: string, stream: boolean, apiType: CompletedCall["apiType"]): void {
     const model = this.runs.get(runId)?.model;
@@ -279,20 +291,12 @@ export class TagalongCallbackHandler {
     if (model.prepared !== undefined) return model.prepared;
     if (model.error !== undefined) throw model.error;
     try {
-      // The run's `tagalong` key is what the user wrote for Tagalong; the rest of its metadata and tags,
-      // and its LangChain trace, are implied: what a rule refuses there is left out, never thrown for.
-      const { explicit, implied } = readRunLabels(model.metadata, model.tags);
-      // The root run id is the trace only where neither a scope nor a destination's default trace (the
-      // active OpenTelemetry trace id, with propagateTraceId) sets one; the run's own key still wins.
-      const trace =
-        this.traceFromRuns &&
-        currentMetadata().trace === undefined &&
-        this.tagalong.defaultTrace() === undefined
-          ? run.rootRunId
-          : undefined;
-      model.prepared = this.tagalong.prepare(explicit as never, {
-        implied: trace === undefined ? implied : { ...implied, trace },
-      });
+      model.prepared = prepareRun(
+        this.tagalong,
+        model.metadata,
+        model.tags,
+        this.traceFromRuns ? run.rootRunId : undefined,
+      );
       return model.prepared;
     } catch (error) {
       model.error = error;
@@ -320,17 +324,34 @@ export class TagalongCallbackHandler {
       return;
     }
     if (prepared === undefined || !this.tagalong.recordsCalls) return;
+    this.warnShadowed(prepared.metadata);
     this.tagalong.record(this.completedCall(runId, run, model, prepared, output, error));
   }
 
   private warnNotInFlight(): void {
-    if (this.inFlightDestinations.length === 0 || this.warned.has("(in-flight)")) return;
-    this.warned.add("(in-flight)");
-    this.tagalong.logger.warn(
-      `TagalongCallbackHandler saw a model run that was not made with withTagalong(...): its metadata did not reach ${this.inFlightDestinations.join(
-        ", ",
-      )}. A callback handler only observes; use the model class from withTagalong(ChatOpenAI).`,
+    if (this.inFlightDestinations.length === 0) return;
+    this.warnOnce(
+      "(in-flight)",
+      () =>
+        `TagalongCallbackHandler saw a model run that was not made with withTagalong(...): its metadata did not reach ${this.inFlightDestinations.join(
+          ", ",
+        )}. A callback handler only observes; use the model class from withTagalong(ChatOpenAI, tagalong).`,
     );
+  }
+
+  /** An `extra` key named like a context key this adapter records: the recorded context wins, said once. */
+  private warnShadowed(metadata: CompletedCall["metadata"]): void {
+    const extra = metadata.extra;
+    if (extra === undefined) return;
+    for (const key of CONTEXT_KEYS) {
+      if (Object.hasOwn(extra, key)) {
+        this.warnOnce(
+          `(context) ${key}`,
+          () =>
+            `metadata.extra.${key} has the name of the run context the LangChain adapter records; destinations that put both in one map (PromptLayer) keep the adapter's ${key}. Rename the extra key to keep both.`,
+        );
+      }
+    }
   }
 
   private completedCall(

@@ -2,5 +2,5 @@ export {
   TagalongCallbackHandler,
   type TagalongCallbackHandlerOptions,
 } from "./callback-handler";
-export { METADATA_KEY } from "./run-metadata";
+export { METADATA_KEY, tagalongMetadata } from "./run-metadata";
 export { withTagalong } from "./with-tagalong";

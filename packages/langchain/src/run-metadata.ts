@@ -64,3 +64,12 @@ export function readRunLabels(
   }
   return { explicit, implied };
 }
+
+/**
+ * `RunnableConfig.metadata` carrying this Tagalong metadata, typed where it is written (a misspelt
+ * field or a wrong type does not compile): `model.invoke(input, { metadata: tagalongMetadata({ user:
+ * "u_42" }) })`, or spread beside other run metadata: `{ ...tagalongMetadata(m), team: "search" }`.
+ */
+export function tagalongMetadata(metadata: Metadata): { tagalong: Metadata } {
+  return { [METADATA_KEY]: metadata } as { tagalong: Metadata };
+}

@@ -5,7 +5,7 @@ import { ChatOpenAI } from "@langchain/openai";
 import * as v0 from "@tagalong/compat-langchain-v0";
 import * as v1node20 from "@tagalong/compat-langchain-v1-node20";
 import type { Tagalong } from "@tagalong/core";
-import { TagalongCallbackHandler, withTagalong } from "./index";
+import { TagalongCallbackHandler, tagalongMetadata, withTagalong } from "./index";
 
 declare const tagalong: Tagalong;
 const handler = new TagalongCallbackHandler(tagalong, { awaitHandlers: false });
@@ -40,4 +40,19 @@ export async function langchain03() {
   await v0.ChatPromptTemplate.fromTemplate("{q}").pipe(model).invoke({ q: "hi" }, config);
   const LLM = withTagalong(v0.OpenAI);
   await new LLM({ callbacks: [handler] }).invoke("hi", config);
+}
+
+// Typed per-call metadata: tagalongMetadata() checks the fields where they are written.
+export async function typedMetadata() {
+  const model = new (withTagalong(ChatOpenAI, tagalong))({ model: "gpt-4o-mini" });
+  await model.invoke("hi", { metadata: tagalongMetadata({ user: "u_42", tags: ["a"] }) });
+  await model.invoke("hi", { metadata: { ...tagalongMetadata({ extra: { n: 1 } }), team: "search" } });
+  // @ts-expect-error: no such metadata field
+  tagalongMetadata({ userId: "u_42" });
+  // @ts-expect-error: user is a string
+  tagalongMetadata({ user: 42 });
+  // @ts-expect-error: extra values are strings, numbers or booleans
+  tagalongMetadata({ extra: { nested: { a: 1 } } });
+  // @ts-expect-error: the second argument is a Tagalong
+  withTagalong(ChatOpenAI, { destinations: [] });
 }

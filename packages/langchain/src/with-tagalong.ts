@@ -1,23 +1,78 @@
+import { consoleLogger, TagalongError } from "@tagalong/core";
+import { type Tagalong, type WarnOnce, warnOnce } from "@tagalong/core/adapter";
 import { type CallScope, callScope } from "./call-scope";
-import { ENTER_RUN, EXIT_RUN, findHandler, type RunManagerLike } from "./callback-handler";
+import {
+  ENTER_RUN,
+  EXIT_RUN,
+  findHandler,
+  LEAVE_RUN,
+  type RunManagerLike,
+  TagalongCallbackHandler,
+} from "./callback-handler";
 import { isTagalongFetch, tagalongFetch } from "./fetch";
+import { prepareRun } from "./run-prepare";
 
 const WRAPPED = Symbol.for("tagalong.langchain.with-tagalong");
 
 type AnyClass = new (...args: any[]) => any;
 
-/** The run withTagalong enters: a scope for the client's fetch, or nothing when no handler watches it. */
-function enter(runManager: RunManagerLike | undefined): CallScope | undefined {
-  if (runManager === undefined) return undefined;
-  const current = callScope.getStore();
-  // A model whose _generate streams through its own _streamResponseChunks: one run, one prepare.
-  if (current !== undefined && current.runId === runManager.runId) return current;
-  const handler = findHandler(runManager.handlers);
-  if (handler === undefined) return undefined;
-  return { runId: runManager.runId, prepared: handler[ENTER_RUN](runManager) };
+/** What one withTagalong class carries: its Tagalong, if given, for runs no handler watches. */
+interface Binding {
+  readonly tagalong: Tagalong | undefined;
+  /** The class's own handler, added to each model's callbacks. */
+  readonly handler: TagalongCallbackHandler | undefined;
+  readonly warnOnce: WarnOnce;
 }
 
-function exit(runManager: RunManagerLike, scope: CallScope, stream: boolean): void {
+function binding(tagalong: Tagalong | undefined): Binding {
+  return {
+    tagalong,
+    handler: tagalong && new TagalongCallbackHandler(tagalong),
+    warnOnce: warnOnce(tagalong?.logger ?? consoleLogger()),
+  };
+}
+
+/**
+ * The run withTagalong enters: a scope for the client's fetch. With a TagalongCallbackHandler on the
+ * run, the handler prepares it (with the LangChain trace, and records it); without one, the class's
+ * own Tagalong does (the run's metadata and tags, the scope and the defaults); with neither, nothing
+ * is attached and a one-time warning says so.
+ */
+function enter(runManager: RunManagerLike | undefined, bound: Binding): CallScope | undefined {
+  const runId = runManager?.runId ?? "";
+  const current = callScope.getStore();
+  // A model whose _generate streams through its own _streamResponseChunks: one run, one prepare.
+  if (current !== undefined && current.runId === runId) return current;
+  const handler = runManager && findHandler(runManager.handlers);
+  if (handler !== undefined) {
+    // Two handlers on one run (the class's own and one in the call's config): the first has it.
+    for (const other of runManager!.handlers!) {
+      if (other !== handler && findHandler([other]) !== undefined)
+        (other as TagalongCallbackHandler)[LEAVE_RUN](runId);
+    }
+    return { runId, prepared: handler[ENTER_RUN](runManager!) };
+  }
+  const { tagalong } = bound;
+  if (tagalong === undefined) {
+    bound.warnOnce(
+      "(unbound)",
+      () =>
+        "withTagalong: a model run with no Tagalong: nothing was attached to it. Give the class one, withTagalong(ChatOpenAI, tagalong), or add a TagalongCallbackHandler to the run's callbacks.",
+    );
+    return undefined;
+  }
+  if (tagalong.recordsCalls) {
+    bound.warnOnce(
+      "(unrecorded)",
+      () =>
+        "withTagalong: a model run without a TagalongCallbackHandler: its metadata reached the wire but the call is not recorded. Add new TagalongCallbackHandler(tagalong) to the model's or the run's callbacks.",
+    );
+  }
+  return { runId, prepared: prepareRun(tagalong, runManager?.metadata, runManager?.tags, undefined) };
+}
+
+function exit(runManager: RunManagerLike | undefined, scope: CallScope, stream: boolean): void {
+  if (runManager === undefined) return;
   findHandler(runManager.handlers)?.[EXIT_RUN](runManager.runId, stream, scope.apiType);
 }
 
@@ -28,9 +83,10 @@ function exit(runManager: RunManagerLike, scope: CallScope, stream: boolean): vo
  */
 async function* streamInRun<T>(
   runManager: RunManagerLike | undefined,
+  bound: Binding,
   open: () => AsyncGenerator<T>,
 ): AsyncGenerator<T> {
-  const scope = enter(runManager);
+  const scope = enter(runManager, bound);
   const inner = open();
   if (scope === undefined) return yield* inner;
   const next = () => inner.next();
@@ -45,22 +101,31 @@ async function* streamInRun<T>(
       yield step.value;
     }
   } finally {
-    exit(runManager!, scope, true);
+    exit(runManager, scope, true);
     // The consumer stopped early: close the model's stream as `yield*` would.
     if (!done) await inner.return?.(undefined);
   }
 }
 
-/** The constructor arguments with our fetch in `configuration.fetch`, wrapping the caller's own. */
-function withFetchArgument(args: unknown[]): unknown[] {
+/**
+ * The constructor arguments with our fetch in `configuration.fetch` (wrapping the caller's own) and,
+ * for a class given a Tagalong, its TagalongCallbackHandler in `callbacks` (unless one is there), so
+ * every run has a run manager carrying the run's metadata and tags, a trace and a record.
+ */
+function constructorArguments(args: unknown[], handler: TagalongCallbackHandler | undefined): unknown[] {
   const at = args.findIndex((a) => typeof a === "object" && a !== null && !Array.isArray(a));
-  const fields = (at === -1 ? {} : args[at]) as { configuration?: { fetch?: unknown } };
+  const fields = (at === -1 ? {} : args[at]) as { configuration?: { fetch?: unknown }; callbacks?: unknown };
+  const next: Record<string, unknown> = { ...fields };
   const configuration = fields.configuration ?? {};
-  if (isTagalongFetch(configuration.fetch)) return args;
-  const next = {
-    ...fields,
-    configuration: { ...configuration, fetch: tagalongFetch(configuration.fetch as never) },
-  };
+  if (!isTagalongFetch(configuration.fetch)) {
+    next.configuration = { ...configuration, fetch: tagalongFetch(configuration.fetch as never) };
+  }
+  if (handler !== undefined) {
+    const callbacks = fields.callbacks;
+    if (callbacks === undefined) next.callbacks = [handler];
+    else if (Array.isArray(callbacks) && findHandler(callbacks) === undefined)
+      next.callbacks = [...callbacks, handler];
+  }
   const out = [...args];
   if (at === -1) out.push(next);
   else out[at] = next;
@@ -81,60 +146,71 @@ function overrides(proto: object, name: string): boolean {
 /**
  * A subclass of a LangChain model class built on the OpenAI SDK (`ChatOpenAI`, `AzureChatOpenAI`,
  * the legacy `OpenAI` LLM, any model extending them) that puts each run's Tagalong metadata on the
- * wire: Portkey's header and Requesty's body field. It is the same class to TypeScript and to
- * `instanceof`; construct it exactly like the original and give it a TagalongCallbackHandler:
+ * wire (every in-flight destination's headers and body fields). It is the same class to TypeScript
+ * and to `instanceof`; construct it exactly like the original.
  *
- * ```ts
- * const ChatModel = withTagalong(ChatOpenAI);
- * const model = new ChatModel({ model: "gpt-4o-mini", callbacks: [new TagalongCallbackHandler(tagalong)] });
- * ```
+ * Given a Tagalong, `withTagalong(ChatOpenAI, tagalong)` is all it takes: each model also gets that
+ * Tagalong's `TagalongCallbackHandler` in its callbacks (unless it has one), which adds the LangChain
+ * trace and records every run. Without a Tagalong, the runs need a `TagalongCallbackHandler` in their
+ * callbacks; a run with neither attaches nothing and a one-time warning says so.
  *
  * Why a subclass: a callback handler only observes, per-call `headers` are dropped on ChatOpenAI's
  * stream path, and call options change once tools are bound. So the subclass enters a scope around
  * the model's own `_generate` / `_streamResponseChunks` (which every path goes through, with the
  * run's id, metadata and tags) and installs a `configuration.fetch` that adds that scope's headers
  * and body fields to the request. The metadata is checked there, before the request is built, so
- * an InvalidMetadataError reaches the caller as itself. Runs with no TagalongCallbackHandler pass
- * through untouched.
+ * an InvalidMetadataError reaches the caller as itself. A second argument that is not a Tagalong
+ * throws a TagalongError here.
  * @example
  * import { ChatOpenAI } from "@langchain/openai";
  * import { createTagalong, portkey } from "@tagalong/core";
- * import { TagalongCallbackHandler, withTagalong } from "@tagalong/langchain";
+ * import { tagalongMetadata, withTagalong } from "@tagalong/langchain";
  *
  * const tagalong = createTagalong({ destinations: [portkey()] });
- * const ChatModel = withTagalong(ChatOpenAI);
+ * const ChatModel = withTagalong(ChatOpenAI, tagalong);
  * const model = new ChatModel({ model: "gpt-4o-mini" });
- * await model.invoke("Hi", {
- *   callbacks: [new TagalongCallbackHandler(tagalong)],
- *   metadata: { tagalong: { user: "u_42" } },
- * });
+ * await model.invoke("Hi", { metadata: tagalongMetadata({ user: "u_42" }) });
  */
-export function withTagalong<C extends AnyClass>(Base: C): C {
-  if ((Base as unknown as Record<symbol, unknown>)[WRAPPED] === true) return Base;
+export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): C {
+  if (typeof Base !== "function" || typeof Base.prototype?._generate !== "function") {
+    throw new TagalongError(
+      "withTagalong: expected a LangChain model class built on the OpenAI SDK (ChatOpenAI, AzureChatOpenAI, OpenAI)",
+    );
+  }
+  if (
+    tagalong !== undefined &&
+    (typeof tagalong?.prepare !== "function" || typeof tagalong.record !== "function")
+  ) {
+    throw new TagalongError("withTagalong: the second argument must be a Tagalong (from createTagalong)");
+  }
+  if ((Base as unknown as Record<symbol, unknown>)[WRAPPED] === true && tagalong === undefined) return Base;
+  const bound = binding(tagalong);
   const Model = Base as AnyClass;
 
   class TaggedModel extends Model {
     constructor(...args: any[]) {
-      super(...withFetchArgument(args));
+      super(...constructorArguments(args, bound.handler));
     }
 
     async _generate(messages: unknown, options: unknown, runManager?: RunManagerLike): Promise<unknown> {
-      const scope = enter(runManager);
+      const scope = enter(runManager, bound);
       if (scope === undefined) return super._generate(messages, options, runManager);
       try {
         return await callScope.run(scope, () => super._generate(messages, options, runManager));
       } finally {
-        exit(runManager!, scope, false);
+        exit(runManager, scope, false);
       }
     }
 
     // Plain methods returning the stream: one generator layer, not two, on every chunk.
     _streamResponseChunks(messages: unknown, options: unknown, runManager?: RunManagerLike): AsyncGenerator {
-      return streamInRun(runManager, () => super._streamResponseChunks(messages, options, runManager));
+      return streamInRun(runManager, bound, () => super._streamResponseChunks(messages, options, runManager));
     }
 
     _streamChatModelEvents(messages: unknown, options: unknown, runManager?: RunManagerLike): AsyncGenerator {
-      return streamInRun(runManager, () => super._streamChatModelEvents(messages, options, runManager));
+      return streamInRun(runManager, bound, () =>
+        super._streamChatModelEvents(messages, options, runManager),
+      );
     }
 
     withConfig(config: unknown): unknown {

@@ -15,7 +15,7 @@ import {
   withMetadata,
 } from "@tagalong/core";
 import { createRecorder, type ModelCall, type Recorder, replyText } from "@tagalong/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   CONVENTION_IMAGE_URL,
   CONVENTION_MODEL,
@@ -611,14 +611,78 @@ export function langchainSuite(lc: LangChainModules): void {
       ]);
     });
 
-    it("a model with no TagalongCallbackHandler is left alone", async () => {
+    it("withTagalong(ChatOpenAI) with neither a Tagalong nor a handler attaches nothing and says so once", async () => {
+      setup();
+      const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+      try {
+        const Unbound = withTagalong(lc.ChatOpenAI);
+        const model = new Unbound({
+          model: MODEL,
+          apiKey: API_KEY,
+          configuration: { baseURL: rec.openaiBaseURL },
+        });
+        for (const q of ["hi", "again"]) await model.invoke(q, { metadata: { tagalong: { user: "u_1" } } });
+        expect(rec.calls().map((c) => [c.portkey.rawHeader, c.requesty])).toEqual([
+          [undefined, undefined],
+          [undefined, undefined],
+        ]);
+        expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
+          expect.stringContaining("withTagalong(ChatOpenAI, tagalong)"),
+        ]);
+      } finally {
+        warn.mockRestore();
+      }
+    });
+
+    it("withTagalong(ChatOpenAI, tagalong) alone: each run's metadata on the wire, its trace, and its record", async () => {
       const s = setup();
-      const message = await s.chat().invoke("hi", { metadata: { tagalong: { user: "u_1" } } });
-      expect(message.content).toBe(replyText("hi"));
-      const [call] = rec.calls();
-      expect(call!.portkey.rawHeader).toBeUndefined();
-      expect(call!.portkey.traceId).toBeUndefined();
-      expect(call!.requesty).toBeUndefined();
+      const Bound = withTagalong(lc.ChatOpenAI, s.tagalong);
+      const model = new Bound({
+        model: MODEL,
+        apiKey: API_KEY,
+        maxRetries: 0,
+        configuration: { baseURL: rec.openaiBaseURL },
+      });
+      const config = { metadata: { tagalong: { user: "u_1" }, team: "core" }, tags: ["vip"] };
+      await withMetadata({ session: "s_1" }, async () => {
+        await model.invoke("hi", config);
+        await drain(await model.stream("hi", config));
+        await model.bindTools([WEATHER_TOOL]).invoke("Weather in Paris?", config);
+      });
+      const calls = rec.calls();
+      expect(calls).toHaveLength(3);
+      for (const call of calls) {
+        expect(call.portkey.metadata).toEqual({ _user: "u_1", session_id: "s_1", team: "core", tags: "vip" });
+        expect(call.portkey.traceId).toMatch(/^[0-9a-f-]{36}$/);
+        expect(call.requesty).toMatchObject({ user_id: "u_1" });
+      }
+      await s.settle();
+      expect(s.memory.calls.map((c) => [c.metadata.user, c.stream])).toEqual([
+        ["u_1", false],
+        ["u_1", true],
+        ["u_1", false],
+      ]);
+      expect(s.logger.warnings).toEqual([]);
+      // A handler given as well is not doubled: each run is recorded once.
+      await model.invoke("hi", { ...config, callbacks: [s.handler] });
+      await s.settle();
+      expect(s.memory.calls).toHaveLength(4);
+    });
+
+    it("metadata.tagalong that is a Map, a Date or a class instance is refused as core refuses it, before anything is sent", async () => {
+      const s = setup();
+      const model = s.chat({ callbacks: [s.handler] });
+      class Labels {
+        user = "u_1";
+      }
+      const bad = [new Map([["user", "u_1"]]), new Date(), new Labels()];
+      for (const tagalong of bad) {
+        await expect(model.invoke("hi", { metadata: { tagalong } })).rejects.toBeInstanceOf(
+          InvalidMetadataError,
+        );
+        expect(() => s.tagalong.prepare(tagalong as never)).toThrow(InvalidMetadataError);
+      }
+      expect(rec.requests).toHaveLength(0);
     });
 
     it("the caller's own fetch, explicit headers and body fields are kept and win", async () => {
@@ -786,6 +850,32 @@ export function langchainSuite(lc: LangChainModules): void {
       });
       expect(logs[0]!.prompt).toMatchObject({ prompt_name: "greet" });
       expect(rec.calls()[0]!.portkey.metadata).toEqual({ _user: "u_9", _prompt: "greet" });
+    });
+
+    it("an extra key named like the run id the adapter records does not overwrite it, and is named once", async () => {
+      const logger = collectingLogger();
+      const tagalong = createTagalong({
+        destinations: [promptLayer({ apiKey: "pl_test_key", baseURL: rec.promptLayerURL })],
+        logger,
+      });
+      const handler = new TagalongCallbackHandler(tagalong);
+      const model = new ChatModel({
+        model: MODEL,
+        apiKey: API_KEY,
+        configuration: { baseURL: rec.openaiBaseURL },
+      });
+      const runIds = [randomUUID(), randomUUID()];
+      for (const runId of runIds) {
+        await model.invoke("hi", {
+          runId,
+          callbacks: [handler],
+          metadata: { tagalong: { extra: { langchain_run_id: "mine" } } },
+        });
+      }
+      await lc.awaitAllCallbacks();
+      await tagalong.flush();
+      expect(rec.promptLayer.logs().map((log) => log.metadata.langchain_run_id)).toEqual(runIds);
+      expect(logger.warnings).toEqual([expect.stringContaining("metadata.extra.langchain_run_id")]);
     });
   });
 }

@@ -95,13 +95,16 @@ function truncate(text: string, max: number): string {
   return `${text.slice(0, end)}...`;
 }
 
-/** PromptLayer's metadata object: adapter context, then the model's fields, every value a string. */
+/**
+ * PromptLayer's metadata object: the model's fields, then the adapter's context (a run id the adapter
+ * recorded is never overwritten by an `extra` key of the same name), every value a string.
+ */
 export function promptLayerMetadata(m: Metadata, context?: Record<string, string>): Record<string, string> {
   const mapped = mapping.encode(m).objects.metadata as Record<string, string> | undefined;
   if (!context) return mapped ?? {};
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = { ...mapped };
   for (const key in context) out[key] = String(context[key]);
-  return mapped ? Object.assign(out, mapped) : out;
+  return out;
 }
 
 /** The body of `/rest/track-prompt` for a request id. */
