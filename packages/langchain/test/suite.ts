@@ -669,18 +669,29 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(s.memory.calls).toHaveLength(4);
     });
 
-    it("metadata.tagalong that is a Map, a Date or a class instance is refused as core refuses it, before anything is sent", async () => {
-      const s = setup();
-      const model = s.chat({ callbacks: [s.handler] });
+    it("metadata.tagalong that is a Map, a Date or a class instance is treated as core treats it: named, never silent", async () => {
       class Labels {
         user = "u_1";
       }
       const bad = [new Map([["user", "u_1"]]), new Date(), new Labels()];
+      // The default policy: the call goes out without it, and the logger names it.
+      const s = setup();
+      const model = s.chat({ callbacks: [s.handler] });
+      for (const tagalong of bad) await model.invoke("hi", { metadata: { tagalong } });
+      expect(rec.calls().map((c) => c.portkey.metadata)).toEqual([undefined, undefined, undefined]);
+      // Said once per field and rule, as core says it.
+      expect(s.logger.warnings).toEqual([
+        expect.stringMatching(/\(root\): must be a plain object, got a Map/),
+      ]);
+      // Strict: an InvalidMetadataError before anything is sent, exactly as core's own prepare throws.
+      const strict = createTagalong({ destinations: [portkey()], onInvalid: "throw" });
+      const handler = new TagalongCallbackHandler(strict);
+      await rec.reset();
       for (const tagalong of bad) {
-        await expect(model.invoke("hi", { metadata: { tagalong } })).rejects.toBeInstanceOf(
-          InvalidMetadataError,
-        );
-        expect(() => s.tagalong.prepare(tagalong as never)).toThrow(InvalidMetadataError);
+        await expect(
+          s.chat({ callbacks: [handler] }).invoke("hi", { metadata: { tagalong } }),
+        ).rejects.toBeInstanceOf(InvalidMetadataError);
+        expect(() => strict.prepare(tagalong as never)).toThrow(InvalidMetadataError);
       }
       expect(rec.requests).toHaveLength(0);
     });
