@@ -1,40 +1,35 @@
-// The metadata work of one call, for every destination: resolve (defaults < scope < per call),
-// validate (the model and each destination's rules), encode Portkey's header and Requesty's body field
-// (prepare), and PromptLayer's metadata and prompt bodies (built when the call is delivered).
-import {
-  type Metadata,
-  portkey,
-  promptLayer,
-  promptLayerMetadata,
-  promptLayerTrackPrompt,
-  requesty,
-  type Tagalong,
-  withMetadata,
-} from "@tagalong/core";
+// The metadata work of one call on the caller's path: resolve (defaults < scope < per call), check (the
+// model and each destination's rules) and encode the in-flight forms, Portkey's header and Requesty's
+// body field: `prepare()`. PromptLayer's bodies are built in the background at delivery, off that path.
+import { type Metadata, portkey, promptLayer, requesty, type Tagalong, withMetadata } from "@tagalong/core";
 import { fullMetadata, PROMPTLAYER_KEY, tagalong } from "./fixtures";
 import type { OpsTarget } from "./harness";
 
-/** Portkey + Requesty + PromptLayer; the PromptLayer receiver is never dialled (nothing is recorded). */
+/** Portkey + Requesty: the two in-flight forms every call carries. */
+export const inFlightOnly = (): Tagalong => tagalong([portkey(), requesty()]);
+
+/** Portkey + Requesty + PromptLayer (whose rules are checked per call); its receiver is never dialled. */
 export const allDestinations = (): Tagalong =>
   tagalong([portkey(), requesty(), promptLayer({ apiKey: PROMPTLAYER_KEY, baseURL: "http://127.0.0.1:9" })]);
 
 export function encodeForAll(t: Tagalong, perCall?: Metadata): unknown {
-  const prepared = t.prepare(perCall);
-  const pl = promptLayerMetadata(prepared.metadata);
-  const prompt = prepared.metadata.prompt ? promptLayerTrackPrompt(1, prepared.metadata.prompt) : undefined;
-  return prompt ?? pl;
+  return t.prepare(perCall);
 }
 
-/** The floor and the two cases: per-call metadata (no cache can help) and scope-only (cached per scope). */
+export const PORTKEY_REQUESTY_PER_CALL = "prepare(), Portkey + Requesty only, per-call metadata";
+
+/** The floor and the cases: per-call metadata (no cache can help) and scope-only (cached per scope). */
 export function encodingTargets(extraKeys: number): OpsTarget[] {
   const pool = Array.from({ length: 256 }, (_, i) => fullMetadata(i, extraKeys));
-  const t = allDestinations();
+  const two = inFlightOnly();
+  const all = allDestinations();
   return [
     { name: "JSON.stringify (floor)", op: (i) => JSON.stringify(pool[i & 255]) },
-    { name: "per-call metadata", op: (i) => encodeForAll(t, pool[i & 255]) },
+    { name: "per-call metadata", op: (i) => encodeForAll(all, pool[i & 255]) },
+    { name: PORTKEY_REQUESTY_PER_CALL, op: (i) => encodeForAll(two, pool[i & 255]) },
     {
       name: "scope-only metadata",
-      op: () => encodeForAll(t),
+      op: () => encodeForAll(all),
       // Every call inside one scope, as in a request handler: prepare() is a cache hit.
       around: (sample) => withMetadata(pool[0]!, sample),
     },

@@ -1,7 +1,7 @@
 // @tagalong/ai-sdk's calls through the real Portkey gateway: the upstream sees our metadata verbatim.
 import { createOpenAI } from "@ai-sdk/openai";
 import { tagalongMiddleware, tagalongOptions } from "@tagalong/ai-sdk";
-import { createTagalong, PORTKEY_METADATA_HEADER, portkey, withMetadata } from "@tagalong/core";
+import { createTagalong, portkey, withMetadata } from "@tagalong/core";
 import { generateText, streamText, wrapLanguageModel } from "ai";
 import { describe, expect, it } from "vitest";
 import { METADATA, PORTKEY_METADATA, useGatewayStack } from "./stack";
@@ -10,7 +10,7 @@ describe("@tagalong/ai-sdk through the Portkey gateway", () => {
   const stack = useGatewayStack();
 
   const tagalong = createTagalong({ destinations: [portkey({ forwardMetadata: true })] });
-  const sent = tagalong.prepare(METADATA).headers[PORTKEY_METADATA_HEADER];
+  const sent = tagalong.prepare(METADATA).headers["x-portkey-metadata"];
   const provider = () =>
     createOpenAI({ baseURL: stack.gateway.baseURL, apiKey: "sk-test", headers: stack.route });
   const middleware = tagalongMiddleware(tagalong);

@@ -2,7 +2,8 @@
 // `default.requiredMetadataKeys` guardrail. Config goes per request in `x-portkey-config`.
 import { createOpenAI } from "@ai-sdk/openai";
 import { tagalongMiddleware } from "@tagalong/ai-sdk";
-import { createTagalong, headerJson, portkey, withMetadata } from "@tagalong/core";
+import { createTagalong, portkey, withMetadata } from "@tagalong/core";
+import { headerJson } from "@tagalong/core/destination";
 import { tagalongOptions, wrapOpenAI } from "@tagalong/openai";
 import { createRecorder, type Recorder } from "@tagalong/testing";
 import { APICallError, generateText, streamText, wrapLanguageModel } from "ai";

@@ -1,6 +1,6 @@
 // @tagalong/langchain's calls through the real Portkey gateway: the upstream sees our metadata verbatim.
 import { ChatOpenAI } from "@langchain/openai";
-import { createTagalong, PORTKEY_METADATA_HEADER, portkey, withMetadata } from "@tagalong/core";
+import { createTagalong, portkey, withMetadata } from "@tagalong/core";
 import { TagalongCallbackHandler, withTagalong } from "@tagalong/langchain";
 import { describe, expect, it } from "vitest";
 import { METADATA, PORTKEY_METADATA, useGatewayStack } from "./stack";
@@ -9,7 +9,7 @@ describe("@tagalong/langchain through the Portkey gateway", () => {
   const stack = useGatewayStack();
 
   const tagalong = createTagalong({ destinations: [portkey({ forwardMetadata: true })] });
-  const sent = tagalong.prepare(METADATA).headers[PORTKEY_METADATA_HEADER];
+  const sent = tagalong.prepare(METADATA).headers["x-portkey-metadata"];
   const TaggedChatOpenAI = withTagalong(ChatOpenAI);
   const chat = () =>
     new TaggedChatOpenAI({

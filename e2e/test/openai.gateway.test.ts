@@ -1,5 +1,5 @@
 // @tagalong/openai's calls through the real Portkey gateway: the upstream sees our metadata verbatim.
-import { createTagalong, PORTKEY_METADATA_HEADER, portkey, withMetadata } from "@tagalong/core";
+import { createTagalong, portkey, withMetadata } from "@tagalong/core";
 import { tagalongOptions, wrapOpenAI } from "@tagalong/openai";
 import OpenAI from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -18,7 +18,7 @@ describe("@tagalong/openai through the Portkey gateway", () => {
   });
 
   const tagalong = createTagalong({ destinations: [portkey({ forwardMetadata: true })] });
-  const sent = tagalong.prepare(METADATA).headers[PORTKEY_METADATA_HEADER];
+  const sent = tagalong.prepare(METADATA).headers["x-portkey-metadata"];
   const messages = [{ role: "user" as const, content: "Say hi" }];
 
   it("chat completions, plain and streamed, carry the metadata to the upstream verbatim", async () => {

@@ -22,7 +22,6 @@ import {
   langfuseAttributes,
   type Metadata,
   openTelemetry,
-  PORTKEY_TRACE_HEADER,
   portkey,
   requesty,
   type Tagalong,
@@ -286,9 +285,9 @@ describe("trace continuity", () => {
       const byUser = new Map(rec.calls().map((c) => [c.portkey.metadata?._user, c]));
       const first = byUser.get("u-0")!;
       expect(traceIds[0]).toMatch(/^[0-9a-f]{32}$/);
-      expect(first.portkey.headers[PORTKEY_TRACE_HEADER]).toBe(traceIds[0]);
+      expect(first.portkey.headers["x-portkey-trace-id"]).toBe(traceIds[0]);
       expect(first.requesty?.trace_id).toBe(traceIds[0]);
-      expect(byUser.get("u-1")!.portkey.headers[PORTKEY_TRACE_HEADER]).toBe("mine");
+      expect(byUser.get("u-1")!.portkey.headers["x-portkey-trace-id"]).toBe("mine");
       expect(byUser.get("u-1")!.requesty?.trace_id).toBe("mine");
       // And the span joined that trace.
       const span = receiver.spans("protobuf").find((s) => isTagalong(s) && s.attributes["user.id"] === "u-0");

@@ -4,14 +4,13 @@
 // and what the caller sees meanwhile.
 import { createRequire } from "node:module";
 import {
-  type CompletedCall,
   DeliveryError,
-  type DeliveryStats,
   type Metadata,
   type PromptLayerOptions,
   promptLayer,
   type Tagalong,
 } from "@tagalong/core";
+import type { CompletedCall, DeliveryStats } from "@tagalong/core/destination";
 import type OpenAI from "openai";
 import { chat, openaiClient, wrappedOpenAIVariant } from "../adapters";
 import { type Context, planFor } from "../context";

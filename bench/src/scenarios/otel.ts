@@ -5,7 +5,8 @@
 import { trace } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
-import { type CompletedCall, openTelemetry, portkey, requesty } from "@tagalong/core";
+import { openTelemetry, portkey, requesty } from "@tagalong/core";
+import type { CompletedCall } from "@tagalong/core/destination";
 import { type AdapterVariant, chat, openaiClient, wrappedOpenAIVariant } from "../adapters";
 import { type Context, modes, planFor } from "../context";
 import { perCallMetadata, recordingTagalong, tagalong } from "../fixtures";

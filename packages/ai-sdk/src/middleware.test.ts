@@ -1,6 +1,7 @@
 // The recording paths the loopback recorder cannot produce on demand (a stream that breaks or is
 // cancelled midway, a destination that throws), driven through the middleware's own hooks.
-import { type CompletedCall, createTagalong, type Destination, portkey, requesty } from "@tagalong/core";
+import { createTagalong, type Destination, portkey, requesty } from "@tagalong/core";
+import type { CompletedCall } from "@tagalong/core/destination";
 import { describe, expect, it } from "vitest";
 import { tagalongMiddleware } from "./middleware";
 

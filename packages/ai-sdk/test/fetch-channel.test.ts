@@ -1,14 +1,8 @@
 // The body-field channel to @ai-sdk/openai's wire, per ai major: found per provider (a provider
 // created without tagalongFetch is named once, while another with it carries the fields), and the
 // call keeps the caller's own abort signal on the wire.
-import {
-  type CompletedCall,
-  createTagalong,
-  type Destination,
-  type Logger,
-  portkey,
-  requesty,
-} from "@tagalong/core";
+import { createTagalong, type Destination, type Logger, portkey, requesty } from "@tagalong/core";
+import type { CompletedCall } from "@tagalong/core/destination";
 import { describe, expect, it } from "vitest";
 import { useRecorder } from "../../core/test/use-recorder";
 import { tagalongFetch, tagalongMiddleware } from "../src/index";

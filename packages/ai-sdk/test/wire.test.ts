@@ -1,7 +1,6 @@
 // One suite over every ai major × provider package: what arrives on the wire at the loopback recorder,
 // and what after-the-call destinations receive. ai 7 needs Node 22 and is skipped below it.
 import {
-  type CompletedCall,
   createTagalong,
   type Destination,
   InvalidMetadataError,
@@ -15,6 +14,7 @@ import {
   type TagalongOptions,
   withMetadata,
 } from "@tagalong/core";
+import type { CompletedCall } from "@tagalong/core/destination";
 import { createRecorder, type ModelCall, type Recorder, replyText } from "@tagalong/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";

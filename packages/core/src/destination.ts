@@ -14,8 +14,13 @@ export {
 export type { OtelAttributeMap, OtelMetadataField } from "./destinations/opentelemetry";
 export { DeliveryError, formatIssue, InvalidMetadataError, TagalongError } from "./errors";
 export { headerBytes, headerJson, isSafeHeaderValue } from "./header";
+export { consoleLogger, type LogLevel } from "./logger";
 export { scrubSecrets } from "./redact";
+export type { DestinationStats } from "./tagalong";
 export type {
+  CallParameters,
+  CallStatus,
+  ChatMessage,
   CompletedCall,
   DeliveryStats,
   Destination,

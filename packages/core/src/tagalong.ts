@@ -54,7 +54,6 @@ export type DestinationStats = CallStats & Partial<DeliveryStats>;
 
 /** What `createTagalong()` returns: pass it to an adapter; `prepare()` a dry run, `flush()`, `shutdown()`, `stats()`. */
 export interface Tagalong {
-  readonly destinations: readonly Destination[];
   /** Whether any destination wants completed calls (adapters skip capturing them otherwise). */
   readonly recordsCalls: boolean;
   readonly logger: Logger;
@@ -335,7 +334,6 @@ export function createTagalong(options: TagalongOptions): Tagalong {
   );
 
   const tagalong: Tagalong = {
-    destinations,
     recordsCalls: recorders.length > 0,
     logger,
     prepare: withCallDebug(prepare, logger, destinations),

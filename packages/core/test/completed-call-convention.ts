@@ -1,7 +1,8 @@
 // The CompletedCall convention every adapter is held to: the same six calls, made through each
 // adapter with its real SDK against the loopback OpenAI stand-in, must be recorded the same way.
 // Each adapter's tests hand in a driver that makes the calls its SDK's way (see ConventionDriver).
-import { type CompletedCall, createTagalong, type Destination, type Tagalong } from "@tagalong/core";
+import { createTagalong, type Destination, type Tagalong } from "@tagalong/core";
+import type { CompletedCall } from "@tagalong/core/destination";
 import { createRecorder, type Recorder, replyText } from "@tagalong/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 

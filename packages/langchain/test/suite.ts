@@ -3,7 +3,6 @@
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import {
-  type CompletedCall,
   createTagalong,
   type Destination,
   InvalidMetadataError,
@@ -14,6 +13,7 @@ import {
   type Tagalong,
   withMetadata,
 } from "@tagalong/core";
+import type { CompletedCall } from "@tagalong/core/destination";
 import { createRecorder, type ModelCall, type Recorder, replyText } from "@tagalong/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {

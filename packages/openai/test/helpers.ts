@@ -1,6 +1,7 @@
 // Shared by the suites: the loopback recorder's lifecycle, an in-memory after-the-call destination,
 // and one entry per request path of the SDK, so every suite runs every path.
-import type { CompletedCall, Destination } from "@tagalong/core";
+import type { Destination } from "@tagalong/core";
+import type { CompletedCall } from "@tagalong/core/destination";
 import { createRecorder, fillSchema, type ModelEndpoint, type Recorder, replyText } from "@tagalong/testing";
 import type OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";

@@ -2,7 +2,6 @@
 // with its input, output, usage, timing and status, for every openai major; and, end to end, what
 // reaches the recorder's PromptLayer endpoints. openai 7 needs Node 22.
 import {
-  type CompletedCall,
   createTagalong,
   type Destination,
   type Metadata,
@@ -11,6 +10,7 @@ import {
   requesty,
   withMetadata,
 } from "@tagalong/core";
+import type { CompletedCall } from "@tagalong/core/destination";
 import { replyText } from "@tagalong/testing";
 import type OpenAI from "openai";
 import { beforeAll, describe, expect, it, vi } from "vitest";
