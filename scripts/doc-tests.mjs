@@ -39,8 +39,20 @@ import { consumerCompilerOptions, consumerVersions, createConsumerApp, root } fr
 
 // Loaded before each block: the vendors' public hosts are answered by the recorder, and nothing else
 // leaves 127.0.0.1.
-const PRELOAD = `import net from "node:net";
+const PRELOAD = `import http from "node:http";
+import https from "node:https";
+import net from "node:net";
 const hosts = JSON.parse(process.env.DOC_TEST_HOSTS);
+// node:https requests to a vendor's host (PromptLayer's deliveries on Node) go to the recorder, over http.
+const httpsRequest = https.request;
+https.request = function request(...args) {
+  const url = typeof args[0] === "string" || args[0] instanceof URL ? new URL(args[0]) : undefined;
+  const to = url && hosts[url.hostname];
+  if (!to) return httpsRequest.apply(this, args);
+  const options = typeof args[1] === "object" && args[1] !== null ? { ...args[1], agent: undefined } : {};
+  const callback = args.find((a) => typeof a === "function");
+  return http.request(new URL(url.pathname + url.search, to), options, callback);
+};
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 // Below fetch: any socket (node:http, an OTLP exporter, undici) may connect to loopback only.
 const connect = net.Socket.prototype.connect;
