@@ -22,6 +22,7 @@ export { observeStream, type StreamEnd, type StreamObserver } from "./adapter-ki
 export { realmSingleton } from "./adapter-kit/realm";
 export { type WarnOnce, warnOnce } from "./adapter-kit/warn-once";
 export { withBodyFields, withBodyFieldsInJson } from "./body";
+export { consoleLogger } from "./logger";
 export { currentMetadata, currentScope, type ScopeFrame, scopesFollowAsync } from "./scope";
 export { createScopeStore, type ScopeStore } from "./scope-store";
 export { inFlightDestinations, type PreparedCall, type PrepareOptions, type Tagalong } from "./tagalong";

@@ -1,5 +1,5 @@
-import { consoleLogger, TagalongError } from "@tagalong/core";
-import { type Tagalong, type WarnOnce, warnOnce } from "@tagalong/core/adapter";
+import { TagalongError } from "@tagalong/core";
+import { consoleLogger, type Tagalong, type WarnOnce, warnOnce } from "@tagalong/core/adapter";
 import { type CallScope, callScope } from "./call-scope";
 import {
   ENTER_RUN,
