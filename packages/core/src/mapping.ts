@@ -180,6 +180,10 @@ export function compileMapping(d: Declaration): CompiledMapping {
               );
             else if (asHeader && !isSafeHeaderValue(tag))
               out.push(issue(`tags[${i}]`, "ascii", `must be printable ASCII to travel as ${where}`));
+            else if (asHeader && tag !== tag.trim())
+              out.push(
+                issue(`tags[${i}]`, "whitespace", `must not start or end with a space: ${where} loses it`),
+              );
           }
           if (max !== undefined) {
             let length = join.length * (tags.length - 1);
@@ -202,8 +206,14 @@ export function compileMapping(d: Declaration): CompiledMapping {
     if (asHeader) {
       add(FIELD_OF[place.from], (m, out) => {
         const v = get(m);
-        if (v !== undefined && !isSafeHeaderValue(String(v)))
+        if (v === undefined) return;
+        const text = String(v);
+        if (!isSafeHeaderValue(text))
           out.push(issue(path, "ascii", `must be printable ASCII to travel as the ${place.key} header`));
+        else if (text !== text.trim())
+          out.push(
+            issue(path, "whitespace", `must not start or end with a space: the ${place.key} header loses it`),
+          );
       });
     }
     if (max !== undefined) {
@@ -276,6 +286,8 @@ export function compileMapping(d: Declaration): CompiledMapping {
         );
       else if (!isSafeHeaderValue(String(value)))
         out.push(issue(path, "ascii", `must be printable ASCII to travel as a ${label} header`));
+      else if (String(value) !== String(value).trim())
+        out.push(issue(path, "whitespace", `must not start or end with a space: a ${label} header loses it`));
     };
     wholeCheck = (m, out) => {
       if (m.extra === undefined) return;

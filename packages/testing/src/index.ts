@@ -1,5 +1,6 @@
 export { fillSchema, replyText } from "./fake-model";
 export type { CloudflareView, HeliconeView, LiteLLMView, OpenRouterView } from "./gateway-judges";
+export { judgePrepared, type PreparedForm } from "./judge-prepared";
 export { MAX_HEADER_BYTES, PORTKEY_MAX_VALUE_LENGTH } from "./judges";
 export { createRecorder } from "./recorder";
 export type {

@@ -1,0 +1,193 @@
+// Fuzz: random metadata, realistic and hostile, through every destination under both policies.
+// Strict: a typed InvalidMetadataError before anything is sent, or a form every vendor rule accepts.
+// Default: never an error, and every form passes @tagalong/testing's judges. TAGALONG_FUZZ_RUNS sets the
+// runs per destination and policy (300 here; `pnpm fuzz` runs 100,000).
+import { judgePrepared } from "@tagalong/testing";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { cloudflare } from "./destinations/cloudflare";
+import { helicone } from "./destinations/helicone";
+import { litellm } from "./destinations/litellm";
+import { openrouter } from "./destinations/openrouter";
+import { portkey } from "./destinations/portkey";
+import { promptLayer, promptLayerMetadata } from "./destinations/promptlayer";
+import { requesty } from "./destinations/requesty";
+import { InvalidMetadataError } from "./errors";
+import { createTagalong } from "./tagalong";
+import type { Destination, Logger } from "./types";
+
+const RUNS = Number(process.env.TAGALONG_FUZZ_RUNS ?? 300);
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+// Arbitrary values a user could pass, well-formed or not, across the whole unicode range.
+const anyString = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "grapheme" }),
+  fc.string({ unit: "binary" }),
+  fc.string({ maxLength: 300 }),
+);
+const anyValue = fc.oneof(
+  anyString,
+  fc.double(),
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.bigInt(),
+  fc.constant(() => 1),
+  fc.array(anyString, { maxLength: 3 }),
+);
+const metadataLike = fc.record(
+  {
+    user: fc.oneof(anyString, anyValue),
+    session: anyString,
+    trace: fc.oneof(anyString, fc.stringMatching(/^[\x20-\x7e]{1,40}$/)),
+    environment: anyString,
+    organization: anyString,
+    tags: fc.oneof(fc.array(anyString, { maxLength: 6 }), anyValue),
+    prompt: fc.record(
+      {
+        name: fc.oneof(anyString, anyValue),
+        version: fc.oneof(fc.integer({ min: -2, max: 5 }), fc.double()),
+        label: anyString,
+        variables: fc.dictionary(fc.string(), fc.oneof(anyString, anyValue), { maxKeys: 3 }),
+      },
+      { requiredKeys: [] },
+    ),
+    extra: fc.dictionary(
+      fc.oneof(
+        fc.string({ maxLength: 12 }),
+        fc.constantFrom(
+          "toString",
+          "constructor",
+          "__proto__",
+          "hasOwnProperty",
+          "plan",
+          "Plan",
+          "_user",
+          "tags",
+        ),
+      ),
+      anyValue,
+      { maxKeys: 8 },
+    ),
+  },
+  { requiredKeys: [] },
+);
+
+// Well-typed metadata over the whole unicode range, long enough to sometimes cross the limits.
+const text = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 20, unit: "grapheme" }),
+  fc.string({ minLength: 1, maxLength: 140, unit: "binary" }),
+);
+const wellTyped = fc.record(
+  {
+    user: text,
+    session: text,
+    trace: fc.stringMatching(/^[\x20-\x7e]{1,40}$/),
+    environment: text,
+    organization: text,
+    tags: fc.array(fc.string({ minLength: 1, maxLength: 12, unit: "grapheme" }), { maxLength: 4 }),
+    prompt: fc.record(
+      { name: text, version: fc.integer({ min: 1, max: 9 }), variables: fc.dictionary(fc.string(), text) },
+      { requiredKeys: ["name"] },
+    ),
+    extra: fc.dictionary(
+      fc
+        .string({ minLength: 1, maxLength: 10 })
+        .filter(
+          (k) =>
+            ![
+              "_user",
+              "tags",
+              "session_id",
+              "environment",
+              "organization",
+              "prompt_title",
+              "_prompt",
+              "_environment",
+              "_organisation",
+            ].includes(k),
+        ),
+      fc.oneof(text, fc.integer(), fc.boolean(), fc.double({ noNaN: true, noDefaultInfinity: true })),
+      { maxKeys: 6 },
+    ),
+  },
+  { requiredKeys: [] },
+);
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+const DESTINATIONS: Array<[string, () => Destination]> = [
+  ["portkey", () => portkey()],
+  ["portkey (plain keys)", () => portkey({ keys: "plain" })],
+  ["requesty", () => requesty()],
+  ["helicone", () => helicone({ sessionName: "s" })],
+  ["cloudflare", () => cloudflare({ fields: ["user", "session", "tags", "extra"] })],
+  ["litellm", () => litellm()],
+  ["openrouter", () => openrouter()],
+  ["promptLayer", () => promptLayer({ apiKey: "pl_fuzz", baseURL: "http://127.0.0.1:9" })],
+  ["every in-flight destination", () => portkey()],
+];
+
+function tagalongFor(name: string, make: () => Destination, onInvalid: "throw" | "drop") {
+  const destinations =
+    name === "every in-flight destination"
+      ? [portkey(), requesty(), helicone(), cloudflare(), litellm(), openrouter()]
+      : [make()];
+  return createTagalong({ destinations, onInvalid, logger: silent });
+}
+
+/** Every rule a receiver holds the form to, and PromptLayer's metadata map. */
+function violations(prepared: ReturnType<ReturnType<typeof createTagalong>["prepare"]>): string[] {
+  const out = judgePrepared(prepared);
+  const pl = promptLayerMetadata(prepared.metadata);
+  for (const [key, value] of Object.entries(pl)) {
+    if (typeof value !== "string") out.push(`promptlayer: metadata.${key} is not a string`);
+    if (LONE_SURROGATE.test(key + value)) out.push(`promptlayer: metadata.${key} holds a lone surrogate`);
+  }
+  return out;
+}
+
+const input = fc.oneof(wellTyped, metadataLike);
+
+describe.each(DESTINATIONS)("fuzz: %s", (name, make) => {
+  it(`default policy: ${RUNS} random metadata objects, never an error, every form passes the judges`, () => {
+    const tagalong = tagalongFor(name, make, "drop");
+    fc.assert(
+      fc.property(input, (metadata) => {
+        const prepared = tagalong.prepare(metadata as never);
+        expect(violations(prepared)).toEqual([]);
+        expect(() => new Headers(prepared.headers)).not.toThrow();
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`strict policy: ${RUNS} random metadata objects, a typed error naming field and rule, or a clean form`, () => {
+    const tagalong = tagalongFor(name, make, "throw");
+    let refused = 0;
+    fc.assert(
+      fc.property(input, (metadata) => {
+        let prepared: ReturnType<typeof tagalong.prepare>;
+        try {
+          prepared = tagalong.prepare(metadata as never);
+        } catch (error) {
+          expect(InvalidMetadataError.isInstance(error)).toBe(true);
+          const issues = (error as InvalidMetadataError).issues;
+          expect(issues.length).toBeGreaterThan(0);
+          for (const issue of issues) {
+            expect(typeof issue.path).toBe("string");
+            expect(issue.rule.length).toBeGreaterThan(0);
+          }
+          refused++;
+          return;
+        }
+        expect(violations(prepared)).toEqual([]);
+      }),
+      { numRuns: RUNS },
+    );
+    // The hostile half of the input must really be refused, or the property says little.
+    expect(refused).toBeGreaterThan(RUNS / 10);
+  });
+});
