@@ -1,6 +1,6 @@
 // The packages/ai-sdk README's first example, up to its `model`.
 import { openai } from "@ai-sdk/openai";
-import { tagalongMiddleware } from "@tagalong/ai-sdk";
+import { tagalongMiddleware, tagalongOptions } from "@tagalong/ai-sdk";
 import { createTagalong, portkey, withMetadata } from "@tagalong/core";
 import { generateText, wrapLanguageModel } from "ai";
 
