@@ -105,3 +105,36 @@ describe("portkey(): rules", () => {
     expect(issues({ trace: "a\nb" })[0]?.path).toBe("trace");
   });
 });
+
+describe("portkey({ keys }): Portkey's two key conventions", () => {
+  const full: Metadata = {
+    user: "u",
+    environment: "prod",
+    organization: "acme",
+    prompt: { name: "welcome" },
+  };
+  it("sends the predefined, indexed keys by default", () => {
+    expect(sent(full)).toEqual({
+      _user: "u",
+      _environment: "prod",
+      _organisation: "acme",
+      _prompt: "welcome",
+    });
+  });
+  it("sends plain keys when asked, the user still as _user", () => {
+    expect(JSON.parse(encode(full, { keys: "plain" }).headers["x-portkey-metadata"]!)).toEqual({
+      _user: "u",
+      environment: "prod",
+      organisation: "acme",
+      prompt: "welcome",
+    });
+  });
+  it("reserves the keys of the convention in use", () => {
+    expect(portkey({ keys: "plain" }).check!({ extra: { environment: "x", _environment: "y" } })).toEqual([
+      expect.objectContaining({ path: "extra.environment", code: "reserved-key" }),
+    ]);
+    expect(() => portkey({ keys: "indexed" as never })).toThrow(
+      'portkey: keys must be "predefined" or "plain"',
+    );
+  });
+});
