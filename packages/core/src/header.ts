@@ -1,4 +1,5 @@
 const NON_ASCII = /[\u007f-\uffff]/g;
+const HAS_NON_ASCII = /[\u007f-\uffff]/;
 
 function escapeChar(c: string): string {
   return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
@@ -10,7 +11,9 @@ function escapeChar(c: string): string {
  * ByteString check and JSON.parse on the other side restores it exactly.
  */
 export function headerJson(value: unknown): string {
-  return JSON.stringify(value).replace(NON_ASCII, escapeChar);
+  const json = JSON.stringify(value);
+  // Most metadata is ASCII: a test scans without building a new string.
+  return HAS_NON_ASCII.test(json) ? json.replace(NON_ASCII, escapeChar) : json;
 }
 
 const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;

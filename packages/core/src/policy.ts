@@ -56,12 +56,17 @@ const MAX_WARNED = 1000;
 export function createLedger(logger: Logger, names: readonly string[]) {
   const warned = new Set<string>();
   const stats = new Map<string, CallStats>(names.map((name) => [name, { tagged: 0, leftOut: {} }]));
+  const all = [...stats.values()];
   const count = (name: string, code: string): void => {
     const s = stats.get(name);
     if (s) s.leftOut[code] = (s.leftOut[code] ?? 0) + 1;
   };
   return {
     stats,
+    /** One more call tagged by every destination. */
+    taggedAll(): void {
+      for (const s of all) s.tagged++;
+    },
     tagged(name: string): void {
       const s = stats.get(name);
       if (s) s.tagged++;

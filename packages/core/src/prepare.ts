@@ -209,31 +209,36 @@ export function createPreparer(options: PreparerOptions) {
     weak: Metadata | undefined,
     callIssues: readonly MetadataIssue[],
     weakIssues: ReadonlySet<MetadataIssue>,
-  ): { prepared: PreparedCall; leftOut: MetadataIssue[]; implied: Set<MetadataIssue> } => {
+  ): { prepared: PreparedCall; leftOut: MetadataIssue[]; implied: ReadonlySet<MetadataIssue> } => {
     let m = base.metadata;
     if (weak !== undefined) m = mergeLayer(m, weak);
     if (strong !== undefined) m = mergeLayer(m, strong);
-    const leftOut: MetadataIssue[] = [...base.issues, ...callIssues];
-    const implied = new Set(weakIssues);
-    const perTarget = new Map<Target, MetadataIssue[]>();
-    checked.forEach((t, i) => {
+    // The common call refuses nothing: allocate for issues only when there are some.
+    const leftOut: MetadataIssue[] =
+      base.issues.length + callIssues.length === 0 ? [] : [...base.issues, ...callIssues];
+    let implied: Set<MetadataIssue> | undefined = weakIssues.size > 0 ? new Set(weakIssues) : undefined;
+    let perTarget: Map<Target, MetadataIssue[]> | undefined;
+    for (let i = 0; i < checked.length; i++) {
+      const t = checked[i]!;
       const issues = issuesOf(t, i, m, base);
-      if (issues.length === 0) return;
-      perTarget.set(t, issues);
+      if (issues.length === 0) continue;
+      (perTarget ??= new Map()).set(t, issues);
       for (const issue of issues) {
         leftOut.push(issue);
-        if (weak && setBy(weak, issue.path, m) && !setBy(strong, issue.path, m)) implied.add(issue);
+        if (weak && setBy(weak, issue.path, m) && !setBy(strong, issue.path, m))
+          (implied ??= new Set()).add(issue);
       }
-    });
-    if (strict) {
-      const thrown = leftOut.filter((issue) => !implied.has(issue));
+    }
+    if (strict && leftOut.length > 0) {
+      const thrown = leftOut.filter((issue) => !implied?.has(issue));
       if (thrown.length > 0) throw new InvalidMetadataError(thrown);
     }
-    const forms = encoders.map((t) => {
-      const view = leaveOut(m, perTarget.get(t) ?? []);
+    const forms: HeaderForm[] = [];
+    for (const t of encoders) {
+      const view = perTarget === undefined ? m : leaveOut(m, perTarget.get(t) ?? []);
       const encoded = t.destination.encode!(view);
-      return { t, view, headers: encoded.headers ?? {}, body: encoded.body ?? {} };
-    });
+      forms.push({ t, view, headers: encoded.headers ?? {}, body: encoded.body ?? {} });
+    }
     fitHeaders(forms, weak, strong, leftOut);
     let headers: Record<string, string> = forms.length === 1 ? forms[0]!.headers : {};
     let body: Record<string, unknown> = forms.length === 1 ? forms[0]!.body : {};
@@ -245,14 +250,16 @@ export function createPreparer(options: PreparerOptions) {
         Object.assign(body, f.body);
       }
     }
-    return { prepared: deepFreeze({ metadata: m, headers, body }), leftOut, implied };
+    // The metadata is frozen already (mergeLayer, freezeSnapshot): freeze what encoding made.
+    const prepared = Object.freeze({ metadata: m, headers: Object.freeze(headers), body: deepFreeze(body) });
+    return { prepared, leftOut, implied: implied ?? NO_ISSUES };
   };
 
   const account = (
     leftOut: readonly MetadataIssue[],
     implied: ReadonlySet<MetadataIssue> | undefined,
   ): void => {
-    for (const t of targets) ledger.tagged(t.destination.name);
+    ledger.taggedAll();
     for (const issue of leftOut)
       ledger.leftOut(issue, implied?.has(issue) ? " (implied by the adapter)" : "");
   };
