@@ -1,3 +1,4 @@
+import { TagalongError } from "@tagalong/core";
 import { callFetch, type FetchLike, realmSingleton } from "@tagalong/core/adapter";
 
 /**
@@ -62,6 +63,11 @@ type Fetch = typeof globalThis.fetch;
  * `baseFetch` (default: global fetch).
  */
 export function tagalongFetch(baseFetch?: Fetch): Fetch {
+  if (baseFetch !== undefined && typeof baseFetch !== "function") {
+    throw new TagalongError(
+      "tagalongFetch: the argument must be a fetch function (or nothing, for the global fetch)",
+    );
+  }
   return callFetch("ai-sdk", baseFetch as FetchLike | undefined, (_input, init) => {
     const signal = init?.signal as AbortSignal | undefined;
     const call = signal === undefined ? undefined : filed.get(signal);

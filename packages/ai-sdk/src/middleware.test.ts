@@ -1,8 +1,9 @@
 // The recording paths the loopback recorder cannot produce on demand (a stream that breaks or is
 // cancelled midway, a destination that throws), driven through the middleware's own hooks.
-import { createTagalong, type Destination, portkey, requesty } from "@tagalong/core";
+import { createTagalong, type Destination, portkey, requesty, TagalongError } from "@tagalong/core";
 import type { CompletedCall } from "@tagalong/core/destination";
 import { describe, expect, it } from "vitest";
+import { tagalongFetch } from "./fetch-channel";
 import { tagalongMiddleware } from "./middleware";
 
 const model = { provider: "openai.chat", modelId: "gpt-test" };
@@ -162,6 +163,16 @@ describe("never breaking the host call", () => {
     const streamed = { stream: new ReadableStream<{ type: string }>() };
     await expect(middleware.wrapStream({ doStream: async () => streamed, params, model })).resolves.toBe(
       streamed,
+    );
+  });
+});
+
+describe("misconfiguration at setup", () => {
+  it("a middleware or fetch given the wrong thing throws a TagalongError naming it", () => {
+    expect(() => tagalongMiddleware(portkey() as never)).toThrow(/tagalongMiddleware: expected a Tagalong/);
+    expect(() => tagalongMiddleware(undefined as never)).toThrow(TagalongError);
+    expect(() => tagalongFetch({ fetch } as never)).toThrow(
+      /tagalongFetch: the argument must be a fetch function/,
     );
   });
 });

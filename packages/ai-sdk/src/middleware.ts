@@ -1,3 +1,4 @@
+import { TagalongError } from "@tagalong/core";
 import { type Tagalong, warnOnce as warnOnceTo } from "@tagalong/core/adapter";
 import { callHooks } from "./call-hooks";
 import { tagCallParams } from "./call-params";
@@ -52,6 +53,9 @@ export interface TagalongMiddleware {
  * await generateText({ model, prompt: "Hi", providerOptions: tagalongOptions({ user: "u_42" }) });
  */
 export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
+  if (typeof tagalong?.prepare !== "function" || typeof tagalong.record !== "function") {
+    throw new TagalongError("tagalongMiddleware: expected a Tagalong (from createTagalong) as its argument");
+  }
   const warnOnce = warnOnceTo(tagalong.logger);
   const hooks = callHooks(tagalong, warnOnce);
   const recording = tagalong.recordsCalls;
