@@ -65,7 +65,7 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
     if (!recording) return undefined;
     // A retry of an attempt that failed: one call, timed from its first attempt.
     const startTime = supersede(params.prompt) ?? Date.now();
-    return { model, params, metadata: state.prepared.metadata, stream, startTime };
+    return { model, params, metadata: state.prepared.metadata, stream, startTime, sent: state.filed };
   };
 
   /** Runs the model; a failure is recorded (provisionally, if the SDK may retry it) and rethrown. */

@@ -3,6 +3,7 @@ import {
   type CallStatus,
   type ChatMessage,
   type CompletedCall,
+  callCredentials,
   errorInfo,
   hasKeys,
   joinParts,
@@ -204,6 +205,8 @@ export interface CallStart {
   readonly metadata: Metadata;
   readonly stream: boolean;
   readonly startTime: number;
+  /** What `tagalongFetch` saw of the call's request (its headers), when it took the call. */
+  readonly sent?: { readonly headers?: unknown };
 }
 
 /** Everything known when the call has ended. */
@@ -238,7 +241,11 @@ export function completedCall(start: CallStart, end: CallEnd): CompletedCall {
   if (end.usage !== undefined) call.usage = end.usage;
   if (end.finishReason !== undefined) call.finishReason = end.finishReason;
   if (end.responseId !== undefined) call.responseId = end.responseId;
-  if (end.error !== undefined) call.error = errorInfo(end.error);
+  if (end.error !== undefined) {
+    // The provider's error may echo the credentials it refused: those of the request as sent when
+    // tagalongFetch saw it (the provider's API key), else the call's own headers; patterns beyond.
+    call.error = errorInfo(end.error, callCredentials(start.params.headers, start.sent?.headers));
+  }
   return call;
 }
 

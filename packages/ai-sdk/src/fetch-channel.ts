@@ -16,6 +16,8 @@ export class FiledCall {
   readonly signal: AbortSignal;
   /** Whether a `tagalongFetch` took the fields: the provider's requests go through one. */
   taken = false;
+  /** The headers of the request the fetch sent for it (a reference: read only if the call fails). */
+  headers: unknown;
   private unlink: (() => void) | undefined;
 
   constructor(
@@ -68,11 +70,12 @@ export function tagalongFetch(baseFetch?: Fetch): Fetch {
       "tagalongFetch: the argument must be a fetch function (or nothing, for the global fetch)",
     );
   }
-  return callFetch("ai-sdk", baseFetch as FetchLike | undefined, (_input, init) => {
+  return callFetch("ai-sdk", baseFetch as FetchLike | undefined, (input, init) => {
     const signal = init?.signal as AbortSignal | undefined;
     const call = signal === undefined ? undefined : filed.get(signal);
     if (call === undefined) return undefined;
     call.taken = true;
+    call.headers = init?.headers ?? (input instanceof Request ? input.headers : undefined);
     call.release();
     return { body: call.fields, signal: { value: call.callerSignal } };
   }) as Fetch;

@@ -16,6 +16,7 @@ export {
   openAIApiType,
   openAIParameters,
 } from "./adapter-kit/convention";
+export { callCredentials } from "./adapter-kit/credentials";
 export { eachHeaderName, mergeHeaders } from "./adapter-kit/headers";
 export { hasKeys, isObject, isPlainObject } from "./adapter-kit/objects";
 export { observeStream, type StreamEnd, type StreamObserver } from "./adapter-kit/observe-stream";
@@ -23,6 +24,7 @@ export { realmSingleton } from "./adapter-kit/realm";
 export { type WarnOnce, warnOnce } from "./adapter-kit/warn-once";
 export { withBodyFields, withBodyFieldsInJson } from "./body";
 export { consoleLogger } from "./logger";
+export { scrubSecrets } from "./redact";
 export { currentMetadata, currentScope, type ScopeFrame, scopesFollowAsync } from "./scope";
 export { createScopeStore, type ScopeStore } from "./scope-store";
 export { inFlightDestinations, type PreparedCall, type PrepareOptions, type Tagalong } from "./tagalong";

@@ -14,6 +14,8 @@ export interface CallScope {
   readonly prepared: PreparedCall;
   /** The API the model's request addressed, as the fetch saw it on the wire. */
   apiType?: CompletedCall["apiType"];
+  /** The headers of the request the fetch sent (a reference: read only if the call fails). */
+  headers?: unknown;
 }
 
 // One store per realm, shared by duplicate installs, so a model wrapped by one copy of the

@@ -1,5 +1,6 @@
 import {
   type CompletedCall,
+  callCredentials,
   errorInfo,
   failedStatus,
   inFlightDestinations,
@@ -65,6 +66,8 @@ interface ModelRun {
   stream?: boolean;
   /** The API the request addressed, seen on the wire by withTagalong's fetch. */
   apiType?: CompletedCall["apiType"];
+  /** The headers of the model's request, as its fetch sent them (credentials to keep out of an error). */
+  requestHeaders?: unknown;
   // What a CompletedCall needs; kept only when the Tagalong records calls.
   kind?: "chat" | "llm";
   input?: readonly MessageLike[] | readonly string[];
@@ -226,12 +229,18 @@ export class TagalongCallbackHandler {
   }
 
   /** @internal The model's request is done (or its stream closed). */
-  [EXIT_RUN](runId: string, stream: boolean, apiType: CompletedCall["apiType"]): void {
+  [EXIT_RUN](
+    runId: string,
+    stream: boolean,
+    apiType: CompletedCall["apiType"],
+    requestHeaders?: unknown,
+  ): void {
     const model = this.runs.get(runId)?.model;
     if (model) {
       model.endTime = Date.now();
       if (stream) model.stream = true;
       if (apiType !== undefined) model.apiType = apiType;
+      if (requestHeaders !== undefined) model.requestHeaders = requestHeaders;
     }
   }
 
@@ -390,7 +399,8 @@ export class TagalongCallbackHandler {
     if (settings !== undefined) call.parameters = settings;
     if (output === undefined) {
       call.status = failedStatus(error);
-      call.error = errorInfo(error);
+      // The upstream's error may echo the credentials the request carried (its API key, a gateway's).
+      call.error = errorInfo(error, callCredentials(model.requestHeaders));
     }
     return call;
   }

@@ -15,10 +15,11 @@ export function isTagalongFetch(fetch: unknown): boolean {
  * passes the request through untouched. `base` is the caller's own fetch, if any.
  */
 export function tagalongFetch(base?: FetchLike): FetchLike {
-  return callFetch(KIND, base, (input) => {
+  return callFetch(KIND, base, (input, init) => {
     const scope = callScope.getStore();
     if (scope === undefined) return undefined;
     scope.apiType ??= openAIApiType(urlOf(input));
+    scope.headers = init?.headers ?? (input instanceof Request ? input.headers : undefined);
     return scope.prepared;
   });
 }

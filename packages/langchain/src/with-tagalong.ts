@@ -73,7 +73,7 @@ function enter(runManager: RunManagerLike | undefined, bound: Binding): CallScop
 
 function exit(runManager: RunManagerLike | undefined, scope: CallScope, stream: boolean): void {
   if (runManager === undefined) return;
-  findHandler(runManager.handlers)?.[EXIT_RUN](runManager.runId, stream, scope.apiType);
+  findHandler(runManager.handlers)?.[EXIT_RUN](runManager.runId, stream, scope.apiType, scope.headers);
 }
 
 /**

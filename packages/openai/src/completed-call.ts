@@ -2,9 +2,11 @@ import {
   type CallStatus,
   type ChatMessage,
   type CompletedCall,
+  callCredentials,
   type Metadata,
   openAIApiType,
   openAIParameters,
+  scrubSecrets,
 } from "@tagalong/core/adapter";
 import {
   chatInput,
@@ -34,6 +36,11 @@ export interface CallRecord {
   /** A shallow copy of the input list taken at call start: callers often push the reply onto theirs. */
   input?: unknown;
   metadata?: Metadata;
+  /**
+   * What carried the call's credentials: the client's API key, the request's and the client's default
+   * headers (references, read only when the call failed, to scrub them out of its error message).
+   */
+  credentials?: readonly unknown[];
 }
 
 /** The field of each API's body that holds its input. */
@@ -142,6 +149,12 @@ export function completedCall(call: CallRecord, outcome: CallOutcome): Completed
     const reason = finishReason(apiType, response);
     if (reason) out.finishReason = reason;
   }
-  if (error) out.error = error;
+  // An upstream's error often echoes the credentials it refused: none leaves in the message.
+  if (error) {
+    out.error = {
+      type: error.type,
+      message: scrubSecrets(error.message, callCredentials(...(call.credentials ?? []))),
+    };
+  }
   return out;
 }

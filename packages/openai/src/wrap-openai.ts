@@ -40,6 +40,7 @@ interface ClientShape {
   request(options: unknown, remainingRetries?: number | null): unknown;
   withOptions(options: object): ClientShape;
   _options?: { defaultHeaders?: unknown };
+  apiKey?: unknown;
   [CONFIG]?: WrapConfig;
 }
 
@@ -73,7 +74,10 @@ function tagRequest(
   const apiType = modelEndpoint(options.method, options.path);
   if (apiType !== undefined && isPlainObject(options.body)) {
     tagged.body = withBodyFields(options.body, prepared.body);
-    if (call) beginCall(call, apiType, options.body, prepared.metadata);
+    if (call) {
+      beginCall(call, apiType, options.body, prepared.metadata);
+      call.credentials = [client.apiKey, options.headers, client._options?.defaultHeaders];
+    }
   }
   return tagged;
 }

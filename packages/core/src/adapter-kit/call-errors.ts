@@ -1,3 +1,4 @@
+import { scrubSecrets } from "../redact";
 import type { CallStatus, CompletedCall } from "../types";
 import { isObject } from "./objects";
 
@@ -26,13 +27,18 @@ export function failedStatus(error: unknown): Exclude<CallStatus, "success"> {
 
 /**
  * A thrown value as `CompletedCall.error`: `type` is the error's name, or its class's when the name
- * is the generic "Error" (SDK error classes often leave it so), else "Error".
+ * is the generic "Error" (SDK error classes often leave it so), else "Error". The message is scrubbed
+ * of `secrets` (the call's own credentials, see `callCredentials`) and of anything shaped like a
+ * credential, so every destination gets it safe: an upstream's error often echoes the key it refused.
  */
-export function errorInfo(error: unknown): NonNullable<CompletedCall["error"]> {
-  if (!isObject(error)) return { type: "Error", message: String(error) };
+export function errorInfo(
+  error: unknown,
+  secrets?: readonly (string | undefined)[],
+): NonNullable<CompletedCall["error"]> {
+  if (!isObject(error)) return { type: "Error", message: scrubSecrets(String(error), secrets) };
   const message = error.message;
   return {
     type: nameOf(error) ?? "Error",
-    message: typeof message === "string" ? message : String(error),
+    message: scrubSecrets(typeof message === "string" ? message : String(error), secrets),
   };
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { errorInfo, failedStatus, isAbortError } from "./call-errors";
 import { callFetch } from "./call-fetch";
 import { joinParts, mediaKind, mediaPlaceholder, openAIApiType, openAIParameters } from "./convention";
+import { callCredentials } from "./credentials";
 import { mergeHeaders } from "./headers";
 import { hasKeys, isObject, isPlainObject } from "./objects";
 import { observeStream, type StreamEnd } from "./observe-stream";
@@ -64,6 +65,42 @@ describe("errors", () => {
     });
     expect(errorInfo(new Error("m"))).toEqual({ type: "Error", message: "m" });
     expect(errorInfo("boom")).toEqual({ type: "Error", message: "boom" });
+  });
+
+  it("errorInfo scrubs the call's own credentials, whatever their shape, and credential shapes", () => {
+    const secrets = callCredentials(
+      "local-7f3a9c",
+      new Headers({ "X-Portkey-Api-Key": "pk-gw-1", "X-Portkey-Virtual-Key": "vk-9", "x-trace": "t-1" }),
+    );
+    const error = new Error(
+      "401 Incorrect API key provided: local-7f3a9c (x-portkey-api-key pk-gw-1, vk-9); also sk-proj-abcdefgh12345678; trace t-1",
+    );
+    expect(errorInfo(error, secrets).message).toBe(
+      "401 Incorrect API key provided: [redacted] (x-portkey-api-key [redacted], [redacted]); also [redacted]; trace t-1",
+    );
+    expect(errorInfo("key local-7f3a9c", secrets).message).toBe("key [redacted]");
+  });
+
+  it("callCredentials takes credential-named headers of every form, with and without their scheme", () => {
+    expect(
+      callCredentials({
+        Authorization: "Bearer local-abc123",
+        "api-key": "az-1",
+        Cookie: "s=1",
+        "x-user": "u",
+      }),
+    ).toEqual(["Bearer local-abc123", "local-abc123", "az-1", "s=1"]);
+    expect(
+      callCredentials([
+        ["PROXY-AUTHORIZATION", "Basic dXNlcjpwdw=="],
+        ["x-custom-token", "tok-1"],
+        ["content-type", "application/json"],
+      ]),
+    ).toEqual(["Basic dXNlcjpwdw==", "dXNlcjpwdw==", "tok-1"]);
+    expect(callCredentials(new Headers({ "helicone-auth": "Bearer h-1" }), undefined, null, "")).toEqual([
+      "Bearer h-1",
+      "h-1",
+    ]);
   });
 });
 
