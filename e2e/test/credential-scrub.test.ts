@@ -11,7 +11,7 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { tagalongFetch, tagalongMiddleware } from "@tagalong/ai-sdk";
-import { createTagalong, openTelemetry, promptLayer, requesty, withMetadata } from "@tagalong/core";
+import { createTagalong, openTelemetry, promptLayer } from "@tagalong/core";
 import { withTagalong } from "@tagalong/langchain";
 import { wrapOpenAI } from "@tagalong/openai";
 import { createRecorder, type Recorder } from "@tagalong/testing";
@@ -33,8 +33,6 @@ const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProces
 const tagalong = () =>
   createTagalong({
     destinations: [
-      // An in-flight destination with body fields, so the AI SDK's call goes through tagalongFetch.
-      requesty(),
       promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL, backoffMs: 5, timeoutMs: 2000 }),
       openTelemetry({
         trace: { getActiveSpan: trace.getActiveSpan, getTracer: (n, v) => provider.getTracer(n, v) },
@@ -99,7 +97,7 @@ describe("the call's own credentials never leave in a forwarded error message", 
     expectScrubbed(await forwardedMessages(() => t.flush()));
   });
 
-  it("@tagalong/ai-sdk: the headers of the request tagalongFetch sent", async () => {
+  it("@tagalong/ai-sdk: the headers of the request tagalongFetch sent (the provider's apiKey and headers)", async () => {
     const t = tagalong();
     const openai = createOpenAI({
       apiKey: API_KEY,
@@ -108,12 +106,17 @@ describe("the call's own credentials never leave in a forwarded error message", 
       fetch: tagalongFetch(),
     });
     const model = wrapLanguageModel({ model: openai.chat(MODEL), middleware: tagalongMiddleware(t) });
-    await expect(
-      withMetadata({ user: "u_1" }, () => generateText({ model, prompt: "hi", maxRetries: 0 })),
-    ).rejects.toThrow(API_KEY);
-    // The request went through tagalongFetch: it carries the body field only that fetch adds.
-    const sent = rec.requests.find((r) => r.path === "/v1/chat/completions");
-    expect((sent?.body as { requesty?: unknown } | undefined)?.requesty).toBeDefined();
+    await expect(generateText({ model, prompt: "hi", maxRetries: 0 })).rejects.toThrow(API_KEY);
+    expectScrubbed(await forwardedMessages(() => t.flush()));
+  });
+
+  it("@tagalong/ai-sdk without tagalongFetch: the call's own headers", async () => {
+    const t = tagalong();
+    const openai = createOpenAI({ apiKey: "unused", baseURL: rec.openaiBaseURL });
+    const model = wrapLanguageModel({ model: openai.chat(MODEL), middleware: tagalongMiddleware(t) });
+    const headers = { Authorization: `Bearer ${API_KEY}`, ...GATEWAY };
+    await expect(generateText({ model, prompt: "hi", headers, maxRetries: 0 })).rejects.toThrow(API_KEY);
+    expect(rec.requests[0]?.headers.authorization).toBe(`Bearer ${API_KEY}`);
     expectScrubbed(await forwardedMessages(() => t.flush()));
   });
 

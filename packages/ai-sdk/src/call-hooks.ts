@@ -1,4 +1,4 @@
-import { failedStatus, observeStream, type Tagalong, type WarnOnce } from "@tagalong/core/adapter";
+import { failedStatus, hasKeys, observeStream, type Tagalong, type WarnOnce } from "@tagalong/core/adapter";
 import type { CallState } from "./call-state";
 import {
   type CallEnd,
@@ -34,7 +34,7 @@ export interface CallHooks {
  */
 function checkFiled(state: CallState, model: ModelInfo, warnOnce: WarnOnce): void {
   const { filed } = state;
-  if (filed === undefined || filed.taken) return;
+  if (filed === undefined || filed.taken || !hasKeys(filed.fields)) return;
   warnOnce(
     `${model.provider} fetch`,
     () =>

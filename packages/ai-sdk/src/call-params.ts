@@ -57,6 +57,18 @@ function placeBodyFields(
 }
 
 /**
+ * A recorded call with no body fields, to a provider whose requests a `tagalongFetch` can see: filed
+ * all the same, so that fetch links the request it sends (its headers, with the provider's API key) to
+ * the call, whose error message is then scrubbed of them.
+ */
+function fileForRecord(out: MutableParams, model: ModelInfo): CallState["filed"] {
+  if (bodyRoute(model.provider).kind !== "fetch") return undefined;
+  const filed = fileBodyFields(out.abortSignal, {});
+  out.abortSignal = filed.signal;
+  return filed;
+}
+
+/**
  * The params the model gets for one call: `providerOptions.tagalong` resolved (over the scope and the
  * defaults), checked and taken out; the in-flight headers added (the caller's win) and the body
  * fields placed. The caller's objects are not changed. Params an outer tagalongMiddleware already
@@ -74,7 +86,11 @@ export function tagCallParams<P extends CallParams>(
   const out: MutableParams = { ...params, providerOptions };
   if (providerOptions === undefined) delete out.providerOptions;
   if (hasKeys(prepared.headers)) out.headers = mergeHeaders(params.headers, prepared.headers);
-  const filed = hasKeys(prepared.body) ? placeBodyFields(out, prepared, model, warnOnce) : undefined;
+  const filed = hasKeys(prepared.body)
+    ? placeBodyFields(out, prepared, model, warnOnce)
+    : tagalong.recordsCalls
+      ? fileForRecord(out, model)
+      : undefined;
   remember(out, { prepared, filed, claimed: false });
   return out as P;
 }
