@@ -53,19 +53,24 @@ export interface CallStats {
 const MAX_WARNED = 1000;
 
 /** Warns once per (destination, field, rule) and counts every left-out field per destination. */
-export function createLedger(logger: Logger, names: readonly string[]) {
+export function createLedger(
+  logger: Logger,
+  names: readonly string[],
+  /** The destinations a call is tagged for when it is prepared (the rest count when they record). */
+  taggedWhenPrepared: readonly string[] = names,
+) {
   const warned = new Set<string>();
   const stats = new Map<string, CallStats>(names.map((name) => [name, { tagged: 0, leftOut: {} }]));
-  const all = [...stats.values()];
+  const prepared = taggedWhenPrepared.map((name) => stats.get(name)!);
   const count = (name: string, code: string): void => {
     const s = stats.get(name);
     if (s) s.leftOut[code] = (s.leftOut[code] ?? 0) + 1;
   };
   return {
     stats,
-    /** One more call tagged by every destination. */
+    /** One more call prepared: tagged by every destination that does not count its records instead. */
     taggedAll(): void {
-      for (const s of all) s.tagged++;
+      for (const s of prepared) s.tagged++;
     },
     tagged(name: string): void {
       const s = stats.get(name);

@@ -224,3 +224,23 @@ describe("createTagalong", () => {
     expect(order.sort()).toEqual(["a.flush", "b.shutdown"]);
   });
 });
+
+describe("stats()", () => {
+  it("counts a recorder's calls once, when it records them, beside its left-out fields", () => {
+    const seen: CompletedCall[] = [];
+    const recorder: Destination = {
+      name: "recorder",
+      check: (m) =>
+        m.user === "bad" ? [{ path: "user", rule: "no", destination: "recorder", code: "nope" }] : [],
+      record: (c) => void seen.push(c),
+    };
+    const tagalong = createTagalong({ destinations: [portkey(), recorder], logger: silent });
+    const prepared = tagalong.prepare({ user: "bad", session: "s" });
+    tagalong.record({ ...call(), metadata: prepared.metadata });
+    expect(seen[0]!.metadata).toEqual({ session: "s" });
+    expect(tagalong.stats()).toEqual({
+      portkey: { tagged: 1, leftOut: {} },
+      recorder: { tagged: 1, leftOut: { nope: 1 } },
+    });
+  });
+});

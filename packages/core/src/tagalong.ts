@@ -313,6 +313,7 @@ export function createTagalong(options: TagalongOptions): Tagalong {
   const ledger = createLedger(
     logger,
     destinations.map((d) => d.name),
+    destinations.filter((d) => !d.record).map((d) => d.name),
   );
   const defaults = readMetadata(options.metadata ?? {});
   const strict = options.onInvalid === "throw";
