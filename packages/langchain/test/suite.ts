@@ -476,6 +476,9 @@ export function langchainSuite(lc: LangChainModules): void {
             { tagalong: { user: 42 } },
             { tagalong: { userId: "u_1" } },
             { tagalong: { user: "u".repeat(129) } }, // Portkey's 128-char limit
+            // Not a plain object: refused like anywhere else, never silently ignored.
+            { tagalong: new Map([["user", "u_1"]]) },
+            { tagalong: new Date(0) },
           ];
           for (const path of paths) {
             for (const metadata of bad) {
@@ -581,6 +584,17 @@ export function langchainSuite(lc: LangChainModules): void {
       });
       // A trace the user set wins over the LangChain one.
       expect(call!.portkey.traceId).toBe("trace-from-scope");
+    });
+
+    it("by default, a metadata.tagalong that is not a plain object is said once and the call goes out", async () => {
+      const s = setup();
+      const model = s.chat({ callbacks: [s.handler] });
+      await model.invoke("one", { metadata: { tagalong: new Map([["user", "u_1"]]), team: "search" } });
+      const [sent] = rec.calls();
+      expect(sent!.portkey.metadata).toEqual({ team: "search" });
+      expect(s.logger.warnings).toEqual([
+        "left out of every destination: metadata.(root): must be a plain object, got a Map (said once per field and rule)",
+      ]);
     });
 
     it("metadata not written for Tagalong that a destination refuses is left out of it, one warning each", async () => {
