@@ -810,6 +810,33 @@ export function langchainSuite(lc: LangChainModules): void {
       });
     });
 
+    it("a refused run's recorded error has the request's key and headers scrubbed, on invoke and stream", async () => {
+      const s = setup();
+      const key = "local-7f3a9c";
+      const model = s.chat({
+        apiKey: key,
+        configuration: { baseURL: rec.openaiBaseURL, defaultHeaders: { "x-portkey-api-key": "gw-5e1d2b" } },
+      });
+      const message = `Incorrect API key provided: ${key}; gateway key gw-5e1d2b`;
+      rec.fail({ path: "/v1/chat/completions", status: 401, times: 2, body: { error: { message } } });
+      const config = { callbacks: [s.handler] };
+      await expect(model.invoke("hi", config)).rejects.toThrow(key);
+      await expect(
+        (async () => {
+          for await (const _ of await model.stream("hi", config));
+        })(),
+      ).rejects.toThrow(key);
+      await s.settle();
+      expect(s.memory.calls.map((c) => c.error?.message)).toEqual([
+        expect.stringContaining("Incorrect API key provided: [redacted]; gateway key [redacted]"),
+        expect.stringContaining("Incorrect API key provided: [redacted]; gateway key [redacted]"),
+      ]);
+      for (const call of s.memory.calls) {
+        expect(call.error?.message).not.toContain(key);
+        expect(call.error?.message).not.toContain("gw-5e1d2b");
+      }
+    });
+
     it("never throws into the chain: a failing destination is reported to onError", async () => {
       const s = setup({ recordThrows: true });
       const message = await s.chat({ callbacks: [s.handler] }).invoke("hi");

@@ -342,6 +342,24 @@ describe.each(MAJORS)("$name", (major) => {
       expect(call.responseId).toBeUndefined();
     });
 
+    it("a refused call's recorded error has the client's key and headers scrubbed, whatever their shape", async () => {
+      const key = "local-7f3a9c";
+      const { client, recorded } = setup({
+        client: { apiKey: key, defaultHeaders: { "x-portkey-api-key": "gw-5e1d2b" } },
+      });
+      const message = `Incorrect API key provided: ${key}; gateway key gw-5e1d2b, virtual key vk-71c0`;
+      rec().fail({ path: "/v1/chat/completions", status: 401, times: 1, body: { error: { message } } });
+      const failed = client.chat.completions.create(
+        { model: MODEL, messages: [{ role: "user", content: "hi" }] },
+        { headers: { "X-Portkey-Virtual-Key": "vk-71c0" } },
+      );
+      await expect(failed).rejects.toThrow(key);
+      const call = await onlyRecord(recorded);
+      expect(call.error?.message).toBe(
+        "401 Incorrect API key provided: [redacted]; gateway key [redacted], virtual key [redacted]",
+      );
+    });
+
     it("a call that succeeds after retries is recorded once, as a success", async () => {
       const { client, recorded } = setup({ client: { maxRetries: 2 } });
       rec().fail({ path: "/v1/chat/completions", status: 503, times: 2, retryAfter: 0.001 });
