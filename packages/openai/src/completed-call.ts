@@ -41,6 +41,8 @@ export interface CallRecord {
    * headers (references, read only when the call failed, to scrub them out of its error message).
    */
   credentials?: readonly unknown[];
+  /** The headers of the last attempt's request as the SDK built it (a reference, read only on error). */
+  sentHeaders?: unknown;
 }
 
 /** The field of each API's body that holds its input. */
@@ -153,7 +155,7 @@ export function completedCall(call: CallRecord, outcome: CallOutcome): Completed
   if (error) {
     out.error = {
       type: error.type,
-      message: scrubSecrets(error.message, callCredentials(...(call.credentials ?? []))),
+      message: scrubSecrets(error.message, callCredentials(call.sentHeaders, ...(call.credentials ?? []))),
     };
   }
   return out;

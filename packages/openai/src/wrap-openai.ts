@@ -38,13 +38,17 @@ interface RequestShape {
 /** The members of an OpenAI client the wrapper uses (public in openai 5, 6 and 7; `_options` protected). */
 interface ClientShape {
   request(options: unknown, remainingRetries?: number | null): unknown;
+  prepareRequest(request: { headers?: unknown }, context: { options?: unknown }): unknown;
   withOptions(options: object): ClientShape;
-  _options?: { defaultHeaders?: unknown };
+  _options?: { defaultHeaders?: unknown; apiKey?: unknown };
   apiKey?: unknown;
   [CONFIG]?: WrapConfig;
 }
 
 type ClientClass = new (...args: any[]) => ClientShape;
+
+/** The calls by the request options tagRequest returned: the SDK builds each attempt's request from them. */
+const callsByOptions = new WeakMap<object, CallRecord>();
 
 function attach(client: ClientShape, config: WrapConfig): void {
   Object.defineProperty(client, CONFIG, { value: config, enumerable: false, configurable: false });
@@ -77,6 +81,7 @@ function tagRequest(
     if (call) {
       beginCall(call, apiType, options.body, prepared.metadata);
       call.credentials = [client.apiKey, options.headers, client._options?.defaultHeaders];
+      callsByOptions.set(tagged, call);
     }
   }
   return tagged;
@@ -85,13 +90,16 @@ function tagRequest(
 /**
  * Options `withOptions()` needs to copy this client but does not take from it itself: `AzureOpenAI`
  * (openai 5, 6, 7) keeps `apiVersion` and `deployment` outside `_options`, so its own `withOptions()`
- * throws without OPENAI_API_VERSION and drops the deployment.
+ * throws without OPENAI_API_VERSION and drops the deployment; openai 5 drops an `apiKey` function.
  */
 function copyOptions(client: ClientShape): Record<string, unknown> {
   const azure = client as { apiVersion?: unknown; deploymentName?: unknown };
   const out: Record<string, unknown> = {};
   if (typeof azure.apiVersion === "string" && azure.apiVersion !== "") out.apiVersion = azure.apiVersion;
   if (typeof azure.deploymentName === "string") out.deployment = azure.deploymentName;
+  // openai 5 copies `this.apiKey`, a placeholder until an `apiKey` function has been called: keep the function.
+  const apiKey = client._options?.apiKey;
+  if (typeof apiKey === "function") out.apiKey = apiKey;
   return out;
 }
 
@@ -125,6 +133,14 @@ function tagalongSubclass(Base: ClientClass): ClientClass {
       const promise = super.request(tagged, remainingRetries);
       if (call !== undefined) observeCall(promise, call, tagalong);
       return promise;
+    }
+
+    // Each attempt's request as built, before it is sent: its headers (a reference, which the SDK may
+    // still add auth to) hold the credentials it really carries, e.g. a token from an `apiKey` function.
+    override prepareRequest(request: { headers?: unknown }, context: { options?: unknown }): unknown {
+      const call = context?.options ? callsByOptions.get(context.options) : undefined;
+      if (call !== undefined) call.sentHeaders = request.headers;
+      return super.prepareRequest(request, context);
     }
 
     override withOptions(options: object): ClientShape {

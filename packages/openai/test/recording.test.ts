@@ -360,6 +360,21 @@ describe.each(MAJORS)("$name", (major) => {
       );
     });
 
+    it("a refused call's recorded error has the token of an apiKey function scrubbed, as the request carried it", async () => {
+      const token = "tok-91be4d";
+      const { client, recorded } = setup({ client: { apiKey: async () => token } as never });
+      const message = `Unknown credential ${token} refused`;
+      rec().fail({ path: "/v1/chat/completions", status: 401, times: 1, body: { error: { message } } });
+      const failed = client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "hi" }],
+      });
+      await expect(failed).rejects.toThrow(token);
+      expect(rec().requests[0]?.headers.authorization).toBe(`Bearer ${token}`);
+      const call = await onlyRecord(recorded);
+      expect(call.error?.message).toBe("401 Unknown credential [redacted] refused");
+    });
+
     it("a call that succeeds after retries is recorded once, as a success", async () => {
       const { client, recorded } = setup({ client: { maxRetries: 2 } });
       rec().fail({ path: "/v1/chat/completions", status: 503, times: 2, retryAfter: 0.001 });
