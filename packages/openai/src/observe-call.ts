@@ -56,11 +56,18 @@ export function observeCall(apiPromise: unknown, call: CallRecord, tagalong: Tag
         if (response.body === null) return;
         const stream =
           props.options?.stream === true || /event-stream/i.test(response.headers.get("content-type") ?? "");
-        props.response = observedResponse(
-          response,
-          (chunks, end) => record(call, () => readOutcome(call, chunks, end, stream), tagalong),
-          tagalong.reportError,
-        );
+        props.response = stream
+          ? observedResponse(
+              response,
+              response.body,
+              (chunks, end) => record(call, () => streamedOutcome(call, chunks, end), tagalong),
+              tagalong.reportError,
+            )
+          : parsedResponse(
+              response,
+              (body, end) => record(call, () => plainOutcome(body, end), tagalong),
+              tagalong.reportError,
+            );
       } catch (error) {
         tagalong.reportError(error);
       }
@@ -91,11 +98,12 @@ export function observeCall(apiPromise: unknown, call: CallRecord, tagalong: Tag
  */
 function observedResponse(
   original: Response,
+  source: ReadableStream<Uint8Array>,
   onEnd: (chunks: Uint8Array[], end: StreamEnd) => void,
   onFail: (error: unknown) => void,
 ): Response {
   const chunks: Uint8Array[] = [];
-  const body = observeStream(original.body!, {
+  const body = observeStream(source, {
     chunk: (chunk) => chunks.push(chunk),
     end: (end) => onEnd(chunks, end),
     fail: onFail,
@@ -114,6 +122,83 @@ function observedResponse(
   return copy;
 }
 
+/** A plain (not streamed) body as its reader got it: the value `json()` parsed, the text, or the raw chunks. */
+type PlainBody = { parsed: unknown } | { text: string } | { chunks: Uint8Array[] };
+
+const BODY_READERS = ["arrayBuffer", "blob", "bytes", "formData"] as const;
+
+/**
+ * The SDK's own response, watched where the SDK reads it: `json()` (openai 5 and 6) hands over the
+ * value the SDK parsed, `text()` (openai 7) the text, so the body is neither re-streamed nor parsed
+ * twice on the caller's path. `onEnd` runs when that read settles, before the SDK sees the result (the
+ * call is recorded before the caller's `await` returns, from what arrived then). Any other way of
+ * reading the body (`.body`, `arrayBuffer()`... on an `.asResponse()`) goes through an observed copy
+ * made only then, as streams do.
+ */
+function parsedResponse(
+  original: Response,
+  onEnd: (body: PlainBody, end: StreamEnd) => void,
+  onFail: (error: unknown) => void,
+): Response {
+  let ended = false;
+  const end = (body: PlainBody, how: StreamEnd): void => {
+    if (ended) return;
+    ended = true;
+    try {
+      onEnd(body, how);
+    } catch (error) {
+      onFail(error);
+    }
+  };
+  // A read that failed: a body that is not JSON was read to its end; anything else cut it short.
+  const failed = (error: unknown): void =>
+    end(
+      { text: "" },
+      (error as Error | undefined)?.name === "SyntaxError"
+        ? { how: "done", at: Date.now() }
+        : { how: "error", at: Date.now(), error },
+    );
+  const source = original.body!;
+  let copy: Response | undefined;
+  const viaCopy = (): Response =>
+    (copy ??= observedResponse(original, source, (chunks, how) => end({ chunks }, how), onFail));
+  const { json, text } = original;
+  const own = (value: unknown): PropertyDescriptor => ({ value, configurable: true, writable: true });
+  const props: PropertyDescriptorMap = {
+    json: own(() =>
+      json.call(original).then(
+        (parsed: unknown) => {
+          end({ parsed }, { how: "done", at: Date.now() });
+          return parsed;
+        },
+        (error: unknown) => {
+          failed(error);
+          throw error;
+        },
+      ),
+    ),
+    text: own(() =>
+      text.call(original).then(
+        (read: string) => {
+          end({ text: read }, { how: "done", at: Date.now() });
+          return read;
+        },
+        (error: unknown) => {
+          failed(error);
+          throw error;
+        },
+      ),
+    ),
+    body: { configurable: true, get: () => viaCopy().body },
+  };
+  for (const name of BODY_READERS) {
+    const read = (original as unknown as Record<string, unknown>)[name];
+    if (typeof read === "function") props[name] = own(() => (viaCopy() as any)[name]());
+  }
+  Object.defineProperties(original, props);
+  return original;
+}
+
 function concat(chunks: Uint8Array[]): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   let length = 0;
@@ -127,29 +212,40 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** The call's outcome from the bytes its reader saw and how the body ended. */
-function readOutcome(call: CallRecord, chunks: Uint8Array[], end: StreamEnd, stream: boolean): CallOutcome {
+/** A plain call's outcome from the body its reader got and how the read ended. */
+function plainOutcome(body: PlainBody, end: StreamEnd): CallOutcome {
   let response: Loose | undefined;
-  let complete: boolean;
-  let error: CallOutcome["error"];
-  if (!stream) {
+  let complete = true;
+  if ("parsed" in body) response = body.parsed as Loose;
+  else {
     // A body cut short does not parse: the call then has no output.
     try {
-      response = JSON.parse(new TextDecoder().decode(concat(chunks))) as Loose;
-      complete = true;
+      const text = "text" in body ? body.text : new TextDecoder().decode(concat(body.chunks));
+      response = JSON.parse(text) as Loose;
     } catch {
       complete = false;
     }
-  } else {
-    const accumulator = streamAccumulator(call.apiType!);
-    const decoder = new SseDecoder((event) => accumulator.push(event));
-    for (const chunk of chunks) decoder.push(chunk);
-    if (end.how === "done") decoder.end();
-    const result = accumulator.result();
-    response = result.response;
-    complete = result.complete;
-    error = result.error;
   }
+  return outcome(response, complete, undefined, end, false);
+}
+
+/** A streamed call's outcome from the bytes its reader saw and how the body ended. */
+function streamedOutcome(call: CallRecord, chunks: Uint8Array[], end: StreamEnd): CallOutcome {
+  const accumulator = streamAccumulator(call.apiType!);
+  const decoder = new SseDecoder((event) => accumulator.push(event));
+  for (const chunk of chunks) decoder.push(chunk);
+  if (end.how === "done") decoder.end();
+  const result = accumulator.result();
+  return outcome(result.response, result.complete, result.error, end, true);
+}
+
+function outcome(
+  response: Loose | undefined,
+  complete: boolean,
+  error: CallOutcome["error"],
+  end: StreamEnd,
+  stream: boolean,
+): CallOutcome {
   if (!stream && !complete && end.how === "done") {
     error = { type: "SyntaxError", message: "the response body is not JSON" };
   }

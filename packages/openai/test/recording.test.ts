@@ -446,6 +446,90 @@ describe.each(MAJORS)("$name", (major) => {
       expect((await onlyRecord(recorded)).responseId).toBe(body.id);
     });
 
+    it("an .asResponse() body read as bytes or as a stream is recorded once, as it was read", async () => {
+      const { client, recorded } = setup();
+      const raw = await client.chat.completions
+        .create({ model: MODEL, messages: [{ role: "user", content: "bytes" }] })
+        .asResponse();
+      const parsed = JSON.parse(new TextDecoder().decode(await raw.arrayBuffer()));
+      expect((await onlyRecord(recorded)).output).toEqual([
+        { role: "assistant", content: parsed.choices[0].message.content },
+      ]);
+
+      recorded.calls.length = 0;
+      const streamed = await client.chat.completions
+        .create({ model: MODEL, messages: [{ role: "user", content: "piped" }] })
+        .asResponse();
+      const text = await new Response(streamed.body).text();
+      const call = await onlyRecord(recorded);
+      expect(call).toMatchObject({ status: "success", responseId: JSON.parse(text).id });
+      expect(call.output[0]!.content).toBe(replyText("piped"));
+    });
+
+    it("the record is what the call carried: changing its answer or request afterwards changes nothing", async () => {
+      const { client, recorded } = setup();
+      const params = {
+        model: MODEL,
+        temperature: 0.2,
+        messages: [{ role: "user" as const, content: "keep" }],
+      };
+      const data = await client.chat.completions.create(params);
+      data.choices[0]!.message.content = "changed by the caller";
+      data.model = "changed";
+      params.messages[0]!.content = "changed too";
+      params.temperature = 1;
+      const call = await onlyRecord(recorded);
+      expect(call).toMatchObject({
+        model: MODEL,
+        input: [{ role: "user", content: "keep" }],
+        output: [{ role: "assistant", content: replyText("keep") }],
+        parameters: { temperature: 0.2 },
+      });
+    });
+
+    it("a plain answer that is not JSON, or is cut short, is recorded once as an error", async () => {
+      const { client, recorded } = setup({
+        client: {
+          fetch: async (url, init) => {
+            const answer = await fetch(url, init);
+            const bytes = new Uint8Array(await answer.arrayBuffer());
+            const half = bytes.subarray(0, bytes.length >> 1);
+            const cut = JSON.stringify(init?.body ?? "").includes("cut short");
+            const body = new ReadableStream<Uint8Array>({
+              start(controller) {
+                controller.enqueue(half);
+                if (cut) controller.error(new TypeError("terminated"));
+                else controller.close();
+              },
+            });
+            return new Response(body, { status: answer.status, headers: answer.headers });
+          },
+        },
+      });
+      const notJson = client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "half" }],
+      });
+      await expect(notJson).rejects.toThrow();
+      expect(await onlyRecord(recorded)).toMatchObject({
+        status: "error",
+        error: { type: "SyntaxError", message: "the response body is not JSON" },
+        output: [],
+      });
+
+      recorded.calls.length = 0;
+      const cutShort = client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "cut short" }],
+      });
+      await expect(cutShort).rejects.toThrow();
+      expect(await onlyRecord(recorded)).toMatchObject({
+        status: "error",
+        error: { type: "TypeError", message: "terminated" },
+        output: [],
+      });
+    });
+
     it("a destination that fails while recording never reaches the caller", async () => {
       const broken: Destination = {
         name: "broken",

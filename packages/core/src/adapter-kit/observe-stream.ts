@@ -21,7 +21,9 @@ export interface StreamObserver<T> {
  * upstream error from a downstream cancel, and not every runtime calls `transformer.cancel`.
  */
 export function observeStream<T>(source: ReadableStream<T>, observer: StreamObserver<T>): ReadableStream<T> {
-  const reader = source.getReader();
+  // Taken at the first read, not here: a stream made and never read leaves its source free for another reader.
+  let sourceReader: ReadableStreamDefaultReader<T> | undefined;
+  const reader = (): ReadableStreamDefaultReader<T> => (sourceReader ??= source.getReader());
   let ended = false;
   const end = (how: StreamEnd): void => {
     if (ended) return;
@@ -38,7 +40,7 @@ export function observeStream<T>(source: ReadableStream<T>, observer: StreamObse
       async pull(controller) {
         let next: ReadableStreamReadResult<T>;
         try {
-          next = await reader.read();
+          next = await reader().read();
         } catch (error) {
           end({ how: "error", at: Date.now(), error });
           controller.error(error);
@@ -60,7 +62,7 @@ export function observeStream<T>(source: ReadableStream<T>, observer: StreamObse
       },
       cancel(reason) {
         end({ how: "cancel", at: Date.now(), reason });
-        return reader.cancel(reason);
+        return reader().cancel(reason);
       },
     },
     { highWaterMark: 0 },
