@@ -17,6 +17,8 @@ import { createTagalong } from "./tagalong";
 import type { Destination, Logger } from "./types";
 
 const RUNS = Number(process.env.TAGALONG_FUZZ_RUNS ?? 300);
+// Room for a large run on a busy machine (a few ms a case at worst); the count, not the time, is the point.
+const TIMEOUT_MS = Math.max(10_000, RUNS * 5);
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 // Arbitrary values a user could pass, well-formed or not, across the whole unicode range.
@@ -152,42 +154,50 @@ function violations(prepared: ReturnType<ReturnType<typeof createTagalong>["prep
 const input = fc.oneof(wellTyped, metadataLike);
 
 describe.each(DESTINATIONS)("fuzz: %s", (name, make) => {
-  it(`default policy: ${RUNS} random metadata objects, never an error, every form passes the judges`, () => {
-    const tagalong = tagalongFor(name, make, "drop");
-    fc.assert(
-      fc.property(input, (metadata) => {
-        const prepared = tagalong.prepare(metadata as never);
-        expect(violations(prepared)).toEqual([]);
-        expect(() => new Headers(prepared.headers)).not.toThrow();
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  it(
+    `default policy: ${RUNS} random metadata objects, never an error, every form passes the judges`,
+    () => {
+      const tagalong = tagalongFor(name, make, "drop");
+      fc.assert(
+        fc.property(input, (metadata) => {
+          const prepared = tagalong.prepare(metadata as never);
+          expect(violations(prepared)).toEqual([]);
+          expect(() => new Headers(prepared.headers)).not.toThrow();
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT_MS,
+  );
 
-  it(`strict policy: ${RUNS} random metadata objects, a typed error naming field and rule, or a clean form`, () => {
-    const tagalong = tagalongFor(name, make, "throw");
-    let refused = 0;
-    fc.assert(
-      fc.property(input, (metadata) => {
-        let prepared: ReturnType<typeof tagalong.prepare>;
-        try {
-          prepared = tagalong.prepare(metadata as never);
-        } catch (error) {
-          expect(InvalidMetadataError.isInstance(error)).toBe(true);
-          const issues = (error as InvalidMetadataError).issues;
-          expect(issues.length).toBeGreaterThan(0);
-          for (const issue of issues) {
-            expect(typeof issue.path).toBe("string");
-            expect(issue.rule.length).toBeGreaterThan(0);
+  it(
+    `strict policy: ${RUNS} random metadata objects, a typed error naming field and rule, or a clean form`,
+    () => {
+      const tagalong = tagalongFor(name, make, "throw");
+      let refused = 0;
+      fc.assert(
+        fc.property(input, (metadata) => {
+          let prepared: ReturnType<typeof tagalong.prepare>;
+          try {
+            prepared = tagalong.prepare(metadata as never);
+          } catch (error) {
+            expect(InvalidMetadataError.isInstance(error)).toBe(true);
+            const issues = (error as InvalidMetadataError).issues;
+            expect(issues.length).toBeGreaterThan(0);
+            for (const issue of issues) {
+              expect(typeof issue.path).toBe("string");
+              expect(issue.rule.length).toBeGreaterThan(0);
+            }
+            refused++;
+            return;
           }
-          refused++;
-          return;
-        }
-        expect(violations(prepared)).toEqual([]);
-      }),
-      { numRuns: RUNS },
-    );
-    // The hostile half of the input must really be refused, or the property says little.
-    expect(refused).toBeGreaterThan(RUNS / 10);
-  });
+          expect(violations(prepared)).toEqual([]);
+        }),
+        { numRuns: RUNS },
+      );
+      // The hostile half of the input must really be refused, or the property says little.
+      expect(refused).toBeGreaterThan(RUNS / 10);
+    },
+    TIMEOUT_MS,
+  );
 });
