@@ -29,16 +29,32 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-/** The server's own words on a failure, short: PromptLayer's `message`, a 422's `detail`, or the text. */
-function describeAnswer(text: string): string {
-  let said = text;
+/**
+ * Reads a service's failure answer (its body as text) into words, e.g. a JSON field the service
+ * puts its complaint in; undefined leaves it to the generic reading. A destination supplies its own.
+ */
+export type FailureReader = (text: string) => string | undefined;
+
+/**
+ * The generic reading of a failure answer: a JSON body's `message`, `error.message`, `error` or
+ * `detail` when it is a string (the usual conventions), else the text as it came.
+ */
+function readFailure(text: string): string {
   try {
-    const json = JSON.parse(text) as { message?: unknown; detail?: unknown };
-    if (typeof json?.message === "string") said = json.message;
-    else if (json?.detail !== undefined) said = JSON.stringify(json.detail);
+    const json = JSON.parse(text) as { message?: unknown; error?: unknown; detail?: unknown };
+    const error = json?.error as { message?: unknown } | undefined;
+    for (const said of [json?.message, error?.message, error, json?.detail]) {
+      if (typeof said === "string") return said;
+    }
   } catch {
     // Not JSON: the text as it came.
   }
+  return text;
+}
+
+/** The server's own words on a failure, whitespace-folded and short: `read`'s, else the generic ones. */
+function describeAnswer(text: string, read: FailureReader | undefined): string {
+  let said = read?.(text) ?? readFailure(text);
   said = said.replace(/\s+/g, " ").trim();
   return said.length > 300 ? `${said.slice(0, 300)}...` : said;
 }
@@ -66,7 +82,8 @@ export function unref(timer: Timer): Timer {
 
 /**
  * POSTs once through `send`. `track` is told of the attempt's AbortController (so a shutdown can cut
- * it) and returns the function that forgets it.
+ * it) and returns the function that forgets it; `read` is the destination's reading of a failure
+ * answer (see FailureReader).
  */
 export async function attempt(
   send: Send,
@@ -75,6 +92,7 @@ export async function attempt(
   body: string,
   timeoutMs: number,
   track: (controller: AbortController) => () => void,
+  read?: FailureReader,
 ): Promise<Attempt> {
   const controller = new AbortController();
   let timedOut = false;
@@ -98,7 +116,7 @@ export async function attempt(
       }
       return { ok: true, status, body: parsed };
     }
-    const said = describeAnswer(text);
+    const said = describeAnswer(text, read);
     return {
       ok: false,
       status,

@@ -150,6 +150,50 @@ describe("createDeliveryQueue", () => {
     expect(q.stats()).toMatchObject({ retried: 0, failed: 1 });
   });
 
+  it("reads a failure answer with the destination's own reader, whitespace-folded and cut to 300", async () => {
+    recorder.rec.fail({
+      path: "/log-request",
+      status: 400,
+      body: { oops: { why: `no\n\n ${"w".repeat(400)}` } },
+    });
+    const seen: string[] = [];
+    const { q, errors } = queue({
+      describeFailure: (text) => {
+        seen.push(text);
+        return (JSON.parse(text) as { oops: { why: string } }).oops.why;
+      },
+    });
+    q.push((ctx) => ctx.post(post(recorder.rec.url)).then(() => {}));
+    await q.flush();
+    expect(seen).toEqual([JSON.stringify({ oops: { why: `no\n\n ${"w".repeat(400)}` } })]);
+    const said = (errors[0] as Error).message.match(/HTTP 400 \((.*)\), not retried/)?.[1];
+    expect(said).toBe(`no ${"w".repeat(297)}...`);
+  });
+
+  it("without a reader (or when it returns undefined), reads the usual JSON fields, else the text", async () => {
+    const answers = [
+      { success: false, message: "said in message" },
+      { error: { message: "said in error.message" } },
+      { error: "said in error" },
+      { detail: "said in detail" },
+      { detail: [{ msg: "a list" }] },
+    ];
+    for (const body of answers) recorder.rec.fail({ path: "/log-request", status: 400, body, times: 1 });
+    const { q, errors } = queue({ describeFailure: () => undefined });
+    for (const _ of answers) q.push((ctx) => ctx.post(post(recorder.rec.url)).then(() => {}));
+    await q.flush();
+    const said = errors.map((e) => (e as Error).message.match(/HTTP 400 \((.*)\), not retried/)?.[1]);
+    expect(said.sort()).toEqual(
+      [
+        "said in message",
+        "said in error.message",
+        "said in error",
+        "said in detail",
+        '{"detail":[{"msg":"a list"}]}',
+      ].sort(),
+    );
+  });
+
   it("caps a long Retry-After at maxRetryAfterMs", async () => {
     recorder.rec.fail({ path: "/log-request", status: 429, retryAfter: 3600, times: 1 });
     const { q } = queue({ maxRetryAfterMs: 30 });

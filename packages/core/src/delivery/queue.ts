@@ -5,7 +5,7 @@ import { DeliveryError } from "../errors";
 import { consoleLogger, debugEnabled } from "../logger";
 import { scrubSecrets } from "../redact";
 import type { DeliveryStats, DestinationHost, FlushOptions, Logger } from "../types";
-import { attempt } from "./attempt";
+import { attempt, type FailureReader } from "./attempt";
 import { circuitBreaker } from "./breaker";
 import { type ExitDrain, exitRegistry } from "./exit";
 import { BREAKER_THRESHOLD, type DeliveryOptions, deliverySettings } from "./options";
@@ -21,6 +21,13 @@ export interface DeliveryQueueOptions extends DeliveryOptions {
   secrets?: string[];
   /** Jitter source, [0, 1) (default Math.random). */
   random?: () => number;
+  /**
+   * How to read the service's failure answer (the body of a non-2xx, as text) into words for the
+   * error: e.g. the JSON field the service puts its complaint in. Returning undefined (or leaving this
+   * out) uses the generic reading: a JSON `message`, `error.message`, `error` or `detail` string, else
+   * the text. Either way the words are whitespace-folded and cut to 300 characters.
+   */
+  describeFailure?: FailureReader;
 }
 
 /** One JSON POST of a job. */
@@ -259,7 +266,15 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
         }
         tries++;
         const started = Date.now();
-        const result = await attempt(send, url, allHeaders, payload, timeoutMs, track);
+        const result = await attempt(
+          send,
+          url,
+          allHeaders,
+          payload,
+          timeoutMs,
+          track,
+          options.describeFailure,
+        );
         if (jobEpoch !== epoch) throw abandonedError(label, url, tries);
         const took = Date.now() - started;
         if (result.ok) {

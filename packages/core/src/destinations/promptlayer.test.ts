@@ -544,7 +544,10 @@ describe("promptLayer: outages", () => {
     tagalong.record(completedCall({ model: "" }));
     await tagalong.flush();
     expect(recorder.rec.promptLayer.requests()).toHaveLength(1);
-    expect(errorMessages(errors)).toEqual([expect.stringMatching(/HTTP 422 .*model.*not retried/)]);
+    // PromptLayer's reader gives the `detail` list itself, not the whole answer the generic one would.
+    expect(errorMessages(errors)).toEqual([
+      expect.stringMatching(/HTTP 422 \(\[\{.*model.*\}\]\), not retried/),
+    ]);
   });
 
   it("scrubs the key from an error even when the server repeats it", async () => {

@@ -252,6 +252,21 @@ function checkPromptLayer(m: Metadata): MetadataIssue[] {
 }
 
 /**
+ * PromptLayer's words on a failed request: its `message`, or a 422's `detail` (the list of what its
+ * validation refused, as JSON); undefined leaves the answer to the delivery engine's generic reading.
+ */
+function describePromptLayerFailure(text: string): string | undefined {
+  try {
+    const answer = JSON.parse(text) as { message?: unknown; detail?: unknown } | null;
+    if (typeof answer?.message === "string") return answer.message;
+    if (answer?.detail !== undefined) return JSON.stringify(answer.detail);
+  } catch {
+    // Not JSON: the generic reading takes the text as it came.
+  }
+  return undefined;
+}
+
+/**
  * PromptLayer: after each call, one `POST /log-request` carrying the call, its tags, metadata and prompt
  * (the answer's `id` is the request id); `/rest/track-prompt` follows only for a prompt named by label,
  * which log-request cannot take. All in the background with the `X-API-KEY` header, retried and bounded
@@ -268,7 +283,12 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
   const baseURL = (options.baseURL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
   const headers = { "X-API-KEY": apiKey };
   const secrets = [apiKey];
-  const queue = createDeliveryQueue({ ...options, destination: NAME, secrets: [apiKey] });
+  const queue = createDeliveryQueue({
+    ...options,
+    destination: NAME,
+    secrets: [apiKey],
+    describeFailure: describePromptLayerFailure,
+  });
 
   // A 2xx with `success: false` is PromptLayer refusing the request: not worth retrying.
   const refused = (answer: unknown, label: string): void => {
