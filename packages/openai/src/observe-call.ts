@@ -63,11 +63,17 @@ export function observeCall(apiPromise: unknown, call: CallRecord, tagalong: Tag
               (chunks, end) => record(call, () => streamedOutcome(call, chunks, end), tagalong),
               tagalong.reportError,
             )
-          : parsedResponse(
+          : (parsedResponse(
               response,
               (body, end) => record(call, () => plainOutcome(body, end), tagalong),
               tagalong.reportError,
-            );
+            ) ??
+            observedResponse(
+              response,
+              response.body,
+              (chunks, end) => record(call, () => plainOutcome({ chunks }, end), tagalong),
+              tagalong.reportError,
+            ));
       } catch (error) {
         tagalong.reportError(error);
       }
@@ -133,13 +139,13 @@ const BODY_READERS = ["arrayBuffer", "blob", "bytes", "formData"] as const;
  * twice on the caller's path. `onEnd` runs when that read settles, before the SDK sees the result (the
  * call is recorded before the caller's `await` returns, from what arrived then). Any other way of
  * reading the body (`.body`, `arrayBuffer()`... on an `.asResponse()`) goes through an observed copy
- * made only then, as streams do.
+ * made only then, as streams do. Undefined when the response cannot be given these (it is frozen).
  */
 function parsedResponse(
   original: Response,
   onEnd: (body: PlainBody, end: StreamEnd) => void,
   onFail: (error: unknown) => void,
-): Response {
+): Response | undefined {
   let ended = false;
   const end = (body: PlainBody, how: StreamEnd): void => {
     if (ended) return;
@@ -195,6 +201,8 @@ function parsedResponse(
     const read = (original as unknown as Record<string, unknown>)[name];
     if (typeof read === "function") props[name] = own(() => (viaCopy() as any)[name]());
   }
+  // A response that cannot take them (frozen by a custom fetch) is observed through a copy instead.
+  if (!Object.isExtensible(original)) return undefined;
   Object.defineProperties(original, props);
   return original;
 }

@@ -466,6 +466,22 @@ describe.each(MAJORS)("$name", (major) => {
       expect(call.output[0]!.content).toBe(replyText("piped"));
     });
 
+    it("an answer a custom fetch froze is recorded all the same", async () => {
+      const { client, recorded, errors } = setup({
+        client: { fetch: async (url, init) => Object.freeze(await fetch(url, init)) },
+      });
+      const data = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "frozen" }],
+      });
+      expect(await onlyRecord(recorded)).toMatchObject({
+        status: "success",
+        responseId: data.id,
+        output: [{ role: "assistant", content: replyText("frozen") }],
+      });
+      expect(errors).toEqual([]);
+    });
+
     it("the record is what the call carried: changing its answer or request afterwards changes nothing", async () => {
       const { client, recorded } = setup();
       const params = {
