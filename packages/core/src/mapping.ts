@@ -5,8 +5,8 @@
 import { headerJson, isSafeHeaderValue } from "./header";
 import type { ExtraValue, Metadata, MetadataIssue } from "./types";
 
-/** A model field a place can be filled from. */
-export type Source =
+/** A model field a wire form can carry: the metadata's own fields, and the prompt reference's parts. */
+export type MetadataField =
   | "user"
   | "session"
   | "trace"
@@ -16,6 +16,9 @@ export type Source =
   | "prompt.name"
   | "prompt.version"
   | "prompt.label";
+
+/** A model field a place can be filled from. */
+export type Source = MetadataField;
 
 /** A JSON object of the wire form: a JSON header, a body object, or part of what is recorded. */
 export interface ObjectSpec {

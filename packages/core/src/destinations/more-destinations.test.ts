@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { FULL_METADATA } from "../../test/fixtures/metadata";
 import { InvalidMetadataError, TagalongError } from "../errors";
 import { createTagalong } from "../tagalong";
 import type { Destination, Metadata } from "../types";
@@ -7,16 +8,7 @@ import { helicone } from "./helicone";
 import { LITELLM_METADATA_HEADER, litellm } from "./litellm";
 import { openrouter } from "./openrouter";
 
-const FULL: Metadata = {
-  user: "u_42",
-  session: "s_1",
-  trace: "t_9",
-  environment: "production",
-  organization: "acme",
-  tags: ["checkout", "beta"],
-  prompt: { name: "welcome", version: 2 },
-  extra: { team: "search", retries: 3 },
-};
+const FULL = FULL_METADATA;
 const prepare = (d: Destination, m: Metadata) =>
   createTagalong({ destinations: [d], onInvalid: "throw" }).prepare(m);
 

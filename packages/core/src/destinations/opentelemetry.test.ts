@@ -6,9 +6,10 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
+import { FULL_METADATA } from "../../test/fixtures/metadata";
 import { withMetadata } from "../scope";
 import { createTagalong } from "../tagalong";
-import type { CompletedCall, Metadata } from "../types";
+import type { CompletedCall } from "../types";
 import { langfuseAttributes } from "./langfuse";
 import {
   compileAttributeMaps,
@@ -22,16 +23,7 @@ import { PORTKEY_TRACE_HEADER, portkey } from "./portkey";
 import { promptLayerAttributes } from "./promptlayer-attributes";
 import { requesty } from "./requesty";
 
-const FULL: Metadata = {
-  user: "u_42",
-  session: "s_1",
-  trace: "t_9",
-  environment: "production",
-  organization: "acme",
-  tags: ["checkout", "beta"],
-  prompt: { name: "welcome", version: 2 },
-  extra: { team: "search", retries: 3 },
-};
+const FULL = FULL_METADATA;
 
 function call(over: Partial<CompletedCall> = {}): CompletedCall {
   return {

@@ -1,4 +1,5 @@
 import { TagalongError } from "../errors";
+import type { MetadataField } from "../mapping";
 import { checkOptions } from "../options";
 import { scrubSecrets } from "../redact";
 import type { CompletedCall, Destination, ExtraValue, Metadata } from "../types";
@@ -28,16 +29,7 @@ export interface OtelSpan {
 export type OtelAttributes = Record<string, string | number | boolean | string[]>;
 
 /** A metadata field an attribute map can name; `prompt.*` are the prompt reference's parts. */
-export type OtelMetadataField =
-  | "user"
-  | "session"
-  | "trace"
-  | "environment"
-  | "organization"
-  | "tags"
-  | "prompt.name"
-  | "prompt.version"
-  | "prompt.label";
+export type OtelMetadataField = MetadataField;
 
 /**
  * Where one backend reads Tagalong's metadata in OTLP, declared as data: each field's attribute keys,
