@@ -161,12 +161,7 @@ export function createPreparer(options: PreparerOptions) {
 
   /** Leaves out of one destination's headers the largest field until every header fits the cap. */
   const fitHeaders = (
-    forms: Array<{
-      t: Target;
-      view: Readonly<Metadata>;
-      headers: Record<string, string>;
-      body: Record<string, unknown>;
-    }>,
+    forms: HeaderForm[],
     weak: Metadata | undefined,
     strong: Metadata | undefined,
     leftOut: MetadataIssue[],
@@ -180,11 +175,7 @@ export function createPreparer(options: PreparerOptions) {
         (path, view) => setBy(weak, path, view) && !setBy(strong, path, view),
       );
       const rule = `${total} bytes of headers, the cap is ${maxHeaderBytes} (maxHeaderBytes)`;
-      const implied =
-        candidate !== undefined &&
-        setBy(weak, candidate.path, candidate.form.view) &&
-        !setBy(strong, candidate.path, candidate.form.view);
-      if (candidate === undefined || (strict && !implied)) {
+      if (candidate === undefined || (strict && !candidate.implied)) {
         throw new InvalidMetadataError([{ path: "(headers)", rule, code: "header-cap" }]);
       }
       const f = candidate.form;
@@ -240,11 +231,9 @@ export function createPreparer(options: PreparerOptions) {
       forms.push({ t, view, headers: encoded.headers ?? {}, body: encoded.body ?? {} });
     }
     fitHeaders(forms, weak, strong, leftOut);
-    let headers: Record<string, string> = forms.length === 1 ? forms[0]!.headers : {};
-    let body: Record<string, unknown> = forms.length === 1 ? forms[0]!.body : {};
+    const headers: Record<string, string> = forms.length === 1 ? forms[0]!.headers : {};
+    const body: Record<string, unknown> = forms.length === 1 ? forms[0]!.body : {};
     if (forms.length > 1) {
-      headers = {};
-      body = {};
       for (const f of forms) {
         Object.assign(headers, f.headers);
         Object.assign(body, f.body);
@@ -328,7 +317,7 @@ type HeaderForm = {
 function largestHeaderField(
   forms: HeaderForm[],
   isImplied: (path: string, view: Readonly<Metadata>) => boolean,
-): { form: HeaderForm; path: string } | undefined {
+): { form: HeaderForm; path: string; implied: boolean } | undefined {
   let best: { form: HeaderForm; path: string; size: number; implied: boolean } | undefined;
   for (const form of forms) {
     if (headerBytes(form.headers) === 0) continue;
