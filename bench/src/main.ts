@@ -58,7 +58,12 @@ function parseArgs(argv: string[]): Config {
     outages,
     slowReceiverSeconds,
     only: only ? new Set(only.split(",")) : undefined,
-    write: !smoke && flag("no-write") === undefined,
+    // A run narrowed by BENCH_ADAPTERS / BENCH_SETTINGS is partial: it never rewrites BENCHMARKS.md.
+    write:
+      !smoke &&
+      flag("no-write") === undefined &&
+      process.env.BENCH_ADAPTERS === undefined &&
+      process.env.BENCH_SETTINGS === undefined,
   };
 }
 

@@ -94,10 +94,15 @@ export async function overhead(ctx: Context): Promise<Section> {
   const wire = new WireCheck();
   // Judged at zero model latency (the strictest case); one extra column shows the same overhead
   // against a model that answers in SLOW_MODEL_MS, still faster than any hosted LLM.
-  const settings: { name: string; runs: Run[] }[] = [
-    { name: "in process", runs: modes(sizes).map((m) => ({ ...m, endpoint: ctx.inProcess, judged: true })) },
+  const settings: { name: string; key: string; runs: Run[] }[] = [
+    {
+      name: "in process",
+      key: "in-process",
+      runs: modes(sizes).map((m) => ({ ...m, endpoint: ctx.inProcess, judged: true })),
+    },
     {
       name: "loopback HTTP",
+      key: "loopback",
       runs: [
         ...modes(sizes).map((m) => ({ ...m, endpoint: ctx.loopback, judged: true })),
         // Sequential: with many in flight the 2 cores saturate and the column would measure CPU again.
@@ -112,10 +117,17 @@ export async function overhead(ctx: Context): Promise<Section> {
       ],
     },
   ];
-  for (const adapter of ADAPTERS) {
+  // BENCH_ADAPTERS=openai,ai-sdk,langchain runs only those adapters; BENCH_SETTINGS=in-process (or
+  // loopback) only that setting: for profiling one part quickly (partial runs never write BENCHMARKS.md).
+  const only = (name: string | undefined) => name?.split(",").filter(Boolean);
+  const adapters = only(process.env.BENCH_ADAPTERS);
+  const keep = only(process.env.BENCH_SETTINGS);
+  for (const adapter of ADAPTERS.filter(
+    (a) => !adapters || adapters.some((n) => a.name.includes(`@tagalong/${n}`)),
+  )) {
     // Per judged variant: its worst median ratio (loopback) and worst added CPU (in process, and loopback).
     const worst = new Map<string, { ratio?: Worst; cpu: CpuFigure[]; loopbackCpu?: Worst }>();
-    for (const setting of settings) {
+    for (const setting of settings.filter((s) => !keep || keep.includes(s.key))) {
       const inProcess = setting.name === "in process";
       const columns: Map<string, string[]> = new Map();
       for (const run of setting.runs) {
