@@ -1,6 +1,7 @@
 // `pnpm bench`: every benchmark in one run, side by side against loopback servers; prints the figures
 // and (full runs) rewrites BENCHMARKS.md at the repo root.
 //   pnpm bench [--smoke] [--outages=30,300] [--slow-receiver-seconds=12] [--only=overhead,vendors,encoding,scale,otel,delivery] [--no-write]
+//   BENCH_ADAPTERS=openai,ai-sdk,langchain and BENCH_SETTINGS=in-process|loopback narrow the overhead scenario.
 // First, before any SDK module loads: clear vendor env variables, refuse DNS lookups beyond localhost.
 import "./offline";
 

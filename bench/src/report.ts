@@ -149,6 +149,8 @@ export function toMarkdown(sections: readonly Section[], info: RunInfo): string 
     "npx -y pnpm@10.34.8 bench                      # full run (several minutes), rewrites BENCHMARKS.md",
     "npx -y pnpm@10.34.8 bench --outages=10,60     # shorter PromptLayer outages (default 30,300 s)",
     "npx -y pnpm@10.34.8 bench --only=overhead,encoding --no-write",
+    "# one adapter's overhead, in process only (a partial run: prints, never rewrites this file)",
+    "BENCH_ADAPTERS=openai BENCH_SETTINGS=in-process npx -y pnpm@10.34.8 bench --only=overhead",
     "npx -y pnpm@10.34.8 bench --smoke              # seconds, tiny counts, prints only (BENCH_SMOKE=1 too)",
     "```",
     "",
