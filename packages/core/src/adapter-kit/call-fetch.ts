@@ -1,5 +1,4 @@
 import { withBodyFieldsInJson } from "../body";
-import { mergeHeaders } from "./headers";
 import { hasKeys } from "./objects";
 
 /** A `fetch` as SDKs take it (`configuration.fetch`, `createOpenAI({ fetch })`), typed loosely across runtimes. */
@@ -32,12 +31,16 @@ export function withAdditions(
   const bodyChanges = add.body !== undefined && typeof init?.body === "string" && hasKeys(add.body);
   if ((add.headers !== undefined && hasKeys(add.headers)) || bodyChanges) {
     // Headers in init replace a Request's own, so start from the Request's when init has none.
+    // Our own copy: ours are added to it in place, where the request sets no header of that name.
     const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
-    out.headers = add.headers ? mergeHeaders(headers, add.headers) : headers;
+    if (add.headers !== undefined) {
+      for (const name in add.headers) if (!headers.has(name)) headers.set(name, add.headers[name]!);
+    }
+    out.headers = headers;
     if (bodyChanges) {
       out.body = withBodyFieldsInJson(init!.body, add.body!);
       // The SDK may have counted the old body; let fetch compute the length of the new one.
-      (out.headers as Headers).delete("content-length");
+      headers.delete("content-length");
     }
   }
   if (add.signal !== undefined) {
