@@ -1,35 +1,30 @@
 import { describe, expect, it } from "vitest";
-import { streamAccumulator } from "./stream-output";
-
-const data = (value: unknown) => ({ event: undefined, data: JSON.stringify(value) });
+import { SseDecoder } from "./sse";
+import { sseEvents, streamAccumulator } from "./stream-output";
 
 describe("streamAccumulator", () => {
   it("chat: sums content and tool-call deltas per choice and index, keeps usage, completes at [DONE]", () => {
     const acc = streamAccumulator("chat-completions");
     const head = { id: "c1", model: "m", object: "chat.completion.chunk" };
-    acc.push(data({ ...head, choices: [{ index: 0, delta: { role: "assistant", content: "He" } }] }));
-    acc.push(data({ ...head, choices: [{ index: 1, delta: { content: "Yo" } }] }));
-    acc.push(data({ ...head, choices: [{ index: 0, delta: { content: "llo" }, finish_reason: "stop" }] }));
-    acc.push(
-      data({
-        ...head,
-        choices: [
-          {
-            index: 1,
-            delta: { tool_calls: [{ index: 0, id: "t1", function: { name: "f", arguments: '{"a"' } }] },
-          },
-        ],
-      }),
-    );
-    acc.push(
-      data({
-        ...head,
-        choices: [{ index: 1, delta: { tool_calls: [{ index: 0, function: { arguments: ":1}" } }] } }],
-      }),
-    );
+    acc.push({ ...head, choices: [{ index: 0, delta: { role: "assistant", content: "He" } }] });
+    acc.push({ ...head, choices: [{ index: 1, delta: { content: "Yo" } }] });
+    acc.push({ ...head, choices: [{ index: 0, delta: { content: "llo" }, finish_reason: "stop" }] });
+    acc.push({
+      ...head,
+      choices: [
+        {
+          index: 1,
+          delta: { tool_calls: [{ index: 0, id: "t1", function: { name: "f", arguments: '{"a"' } }] },
+        },
+      ],
+    });
+    acc.push({
+      ...head,
+      choices: [{ index: 1, delta: { tool_calls: [{ index: 0, function: { arguments: ":1}" } }] } }],
+    });
     expect(acc.result().complete).toBe(false);
-    acc.push(data({ ...head, choices: [], usage: { prompt_tokens: 3, completion_tokens: 4 } }));
-    acc.push({ event: undefined, data: "[DONE]" });
+    acc.push({ ...head, choices: [], usage: { prompt_tokens: 3, completion_tokens: 4 } });
+    acc.done();
     const { response, complete } = acc.result();
     expect(complete).toBe(true);
     expect(response).toMatchObject({
@@ -49,27 +44,40 @@ describe("streamAccumulator", () => {
     });
   });
 
-  it("chat: an error in the stream is the result's error", () => {
+  it("chat: an error in the stream is the result's error, as an event or as the error the SDK threw for it", () => {
     const acc = streamAccumulator("chat-completions");
-    acc.push(data({ error: { type: "server_error", message: "boom" } }));
+    acc.push({ error: { type: "server_error", message: "boom" } });
     expect(acc.result()).toMatchObject({
       response: undefined,
       error: { type: "server_error", message: "boom" },
+    });
+    const thrown = streamAccumulator("chat-completions");
+    thrown.fail({ code: "rate_limited", message: "slow down" });
+    expect(thrown.result()).toMatchObject({ error: { type: "rate_limited", message: "slow down" } });
+  });
+
+  it("sseEvents: raw SSE events from the bytes, [DONE] included, add up as the parsed events do", () => {
+    const acc = streamAccumulator("chat-completions");
+    const decoder = new SseDecoder(sseEvents(acc));
+    const chunk = { id: "c1", model: "m", choices: [{ index: 0, delta: { content: "Hi" } }] };
+    decoder.push(new TextEncoder().encode(`data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`));
+    decoder.end();
+    expect(acc.result()).toMatchObject({
+      complete: true,
+      response: { id: "c1", choices: [{ message: { content: "Hi" } }] },
     });
   });
 
   it("responses: the final event's response, or finished items and partial text until then", () => {
     const acc = streamAccumulator("responses");
-    acc.push(data({ type: "response.created", response: { id: "r1", model: "m", output: [] } }));
-    acc.push(
-      data({
-        type: "response.output_item.done",
-        output_index: 0,
-        item: { type: "function_call", call_id: "c", name: "f", arguments: "{}" },
-      }),
-    );
-    acc.push(data({ type: "response.output_text.delta", output_index: 1, delta: "Hal" }));
-    acc.push(data({ type: "response.output_text.delta", output_index: 1, delta: "f" }));
+    acc.push({ type: "response.created", response: { id: "r1", model: "m", output: [] } });
+    acc.push({
+      type: "response.output_item.done",
+      output_index: 0,
+      item: { type: "function_call", call_id: "c", name: "f", arguments: "{}" },
+    });
+    acc.push({ type: "response.output_text.delta", output_index: 1, delta: "Hal" });
+    acc.push({ type: "response.output_text.delta", output_index: 1, delta: "f" });
     expect(acc.result()).toEqual({
       response: {
         id: "r1",
@@ -83,7 +91,7 @@ describe("streamAccumulator", () => {
       complete: false,
     });
     const final = { id: "r1", model: "m", status: "completed", output: [] };
-    acc.push(data({ type: "response.completed", response: final }));
+    acc.push({ type: "response.completed", response: final });
     expect(acc.result()).toEqual({ response: final, error: undefined, complete: true });
   });
 });

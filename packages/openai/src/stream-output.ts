@@ -14,8 +14,17 @@ export interface StreamResult {
   complete: boolean;
 }
 
+/**
+ * Adds up one stream's events as they pass: parsed, either by the SDK (the events its `Stream` yields)
+ * or from the bytes (`sseEvents`).
+ */
 export interface StreamAccumulator {
-  push(event: SseEvent): void;
+  /** One parsed event, and its SSE `event:` name when the bytes gave one. */
+  push(value: unknown, event?: string): void;
+  /** The stream's `[DONE]`: it said it was finished. */
+  done(): void;
+  /** An error event, by its error object (what the SDK throws it as carries it in `.error`). */
+  fail(error: unknown): void;
   result(): StreamResult;
 }
 
@@ -43,12 +52,8 @@ function choicesAccumulator(): StreamAccumulator {
   let complete = false;
   const choices: ChoiceState[] = [];
   return {
-    push({ event, data }) {
-      if (data === "[DONE]") {
-        complete = true;
-        return;
-      }
-      const chunk = JSON.parse(data) as Loose;
+    push(value, event) {
+      const chunk = value as Loose;
       if (event === "error" || chunk?.error) {
         error = streamError(chunk?.error ?? chunk);
         return;
@@ -87,6 +92,12 @@ function choicesAccumulator(): StreamAccumulator {
         }
       }
     },
+    done() {
+      complete = true;
+    },
+    fail(e) {
+      error = streamError(e);
+    },
     result() {
       if (head === undefined) return { response: undefined, error, complete };
       const response: Loose = {
@@ -120,8 +131,8 @@ function responsesAccumulator(): StreamAccumulator {
   const items: Loose[] = [];
   const partial: string[] = [];
   return {
-    push({ event, data }) {
-      const e = JSON.parse(data) as Loose;
+    push(value, event) {
+      const e = value as Loose;
       const type = e?.type ?? event;
       switch (type) {
         case "response.created":
@@ -145,6 +156,10 @@ function responsesAccumulator(): StreamAccumulator {
           break;
       }
     },
+    done() {},
+    fail(e) {
+      error = streamError(e);
+    },
     result() {
       if (final) return { response: final, error, complete: true };
       if (started === undefined) return { response: undefined, error, complete: false };
@@ -167,4 +182,12 @@ function responsesAccumulator(): StreamAccumulator {
 
 export function streamAccumulator(apiType: ApiType): StreamAccumulator {
   return apiType === "responses" ? responsesAccumulator() : choicesAccumulator();
+}
+
+/** Feeds raw SSE events (decoded from the bytes) to `accumulator`: `[DONE]` ends it, the rest is JSON. */
+export function sseEvents(accumulator: StreamAccumulator): (event: SseEvent) => void {
+  return ({ event, data }) => {
+    if (data === "[DONE]") accumulator.done();
+    else accumulator.push(JSON.parse(data), event);
+  };
 }

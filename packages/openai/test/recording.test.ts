@@ -424,6 +424,110 @@ describe.each(MAJORS)("$name", (major) => {
       expect(call.output[0]!.content).not.toBe(replyText("a long answer please"));
     });
 
+    it("a stream its controller aborts mid-way is recorded once, as aborted, with what had arrived", async () => {
+      const { client, recorded } = setup({ client: { fetch: stallAfterFirstEvent() } });
+      const stream = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "a long answer please" }],
+        stream: true,
+      });
+      const seen: OpenAI.ChatCompletionChunk[] = [];
+      // The SDK ends the loop quietly after an abort: no throw tells the caller it was cut short.
+      for await (const chunk of stream) {
+        seen.push(chunk);
+        stream.controller.abort();
+      }
+      expect(seen).toHaveLength(1);
+      expect(await onlyRecord(recorded)).toMatchObject({
+        status: "aborted",
+        stream: true,
+        responseId: seen[0]!.id,
+        output: [{ role: "assistant", content: seen[0]!.choices[0]!.delta.content ?? "" }],
+      });
+    });
+
+    it("an error event in a stream is recorded once, as an error with the event's type and message", async () => {
+      // The recorder's first event, then the error event a provider sends when it fails mid-answer.
+      const failMidStream: typeof fetch = async (url, init) => {
+        const response = await fetch(url, init);
+        const text = await response.text();
+        const error = { error: { type: "server_error", message: "the model went away" } };
+        const body = `${text.slice(0, text.indexOf("\n\n") + 2)}data: ${JSON.stringify(error)}\n\n`;
+        return new Response(body, { status: response.status, headers: response.headers });
+      };
+      const { client, recorded } = setup({ client: { fetch: failMidStream } });
+      const stream = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "fail please" }],
+        stream: true,
+      });
+      await expect(streamText(stream)).rejects.toThrow("the model went away");
+      expect(await onlyRecord(recorded)).toMatchObject({
+        status: "error",
+        stream: true,
+        error: { type: "server_error", message: "the model went away" },
+      });
+    });
+
+    it("a stream the SDK parses is watched through its events: the caller holds the fetch's own response and body", async () => {
+      const fetched: Array<{ response: Response; body: ReadableStream | null }> = [];
+      const { client, recorded } = setup({
+        client: {
+          fetch: async (url, init) => {
+            const response = await fetch(url, init);
+            fetched.push({ response, body: response.body });
+            return response;
+          },
+        },
+      });
+      const { data, response } = await client.chat.completions
+        .create({ model: MODEL, messages: [{ role: "user", content: "own body" }], stream: true })
+        .withResponse();
+      expect(response).toBe(fetched[0]!.response);
+      expect(response.body).toBe(fetched[0]!.body);
+      const readable = data.toReadableStream();
+      const chunks = (await new Response(readable).text())
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as OpenAI.ChatCompletionChunk);
+      const text = chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
+      expect(text).toBe(replyText("own body"));
+      expect(await onlyRecord(recorded)).toMatchObject({
+        status: "success",
+        stream: true,
+        responseId: chunks[0]!.id,
+        output: [{ role: "assistant", content: text }],
+      });
+    });
+
+    it("a streamed .asResponse() the caller reads, or a frozen streamed answer, is recorded from its bytes", async () => {
+      const { client, recorded } = setup();
+      const raw = await client.chat.completions
+        .create({ model: MODEL, messages: [{ role: "user", content: "raw stream" }], stream: true })
+        .asResponse();
+      const sse = await raw.text();
+      expect(sse).toContain("data: [DONE]");
+      expect(await onlyRecord(recorded)).toMatchObject({
+        status: "success",
+        stream: true,
+        output: [{ role: "assistant", content: replyText("raw stream") }],
+      });
+
+      const frozen = setup({ client: { fetch: async (url, init) => Object.freeze(await fetch(url, init)) } });
+      const stream = await frozen.client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "frozen stream" }],
+        stream: true,
+      });
+      expect(await streamText(stream)).toBe(replyText("frozen stream"));
+      expect(await onlyRecord(frozen.recorded)).toMatchObject({
+        status: "success",
+        stream: true,
+        output: [{ role: "assistant", content: replyText("frozen stream") }],
+      });
+      expect(frozen.errors).toEqual([]);
+    });
+
     it("tee() and .asResponse() leave the caller's data whole and record once", async () => {
       const { client, recorded } = setup();
       const [left, right] = (
