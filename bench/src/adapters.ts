@@ -145,12 +145,15 @@ async function generate(
   i: number,
   stream: boolean,
   metadata?: Metadata,
+  byHand?: { headers: Record<string, string>; body: Record<string, unknown> },
 ): Promise<unknown> {
   const options = {
     model,
     prompt: userMessage(i),
     maxRetries: 0,
     ...(metadata ? { providerOptions: aiOptions(metadata) } : {}),
+    // openai-compatible spreads providerOptions[<provider name>] into the request body.
+    ...(byHand ? { headers: byHand.headers, providerOptions: { bench: byHand.body as never } } : {}),
   };
   if (!stream) return generateText(options);
   return streamText(options).text;
@@ -190,8 +193,15 @@ export function aiSdkVariants(endpoint: Endpoint, stream: boolean): AdapterVaria
     model: openai("aisdk-openai-tagalong", tagalongFetch(endpoint.fetch)),
     middleware: tagalongMiddleware(inFlightTagalong()),
   });
+  const byHandModel = compatible("aisdk-by-hand");
+  const byHand = fieldsByHand();
   return [
     { name: "ai + openai-compatible", call: (i) => generate(bare, i, stream) },
+    {
+      name: "ai + openai-compatible, same fields by hand",
+      vs: "ai + openai-compatible",
+      call: (i) => generate(byHandModel, i, stream, undefined, byHand(i)),
+    },
     {
       name: "wrapLanguageModel, empty middleware",
       vs: "ai + openai-compatible",

@@ -50,6 +50,13 @@ export interface Compared {
   p99Ratio?: number;
   addedCpuUs?: number;
   addedCpuSeUs?: number;
+  /**
+   * The median of the same per-round differences and its standard error (from their median absolute
+   * deviation): a round the machine disturbed (another process, a GC pause landing in one window)
+   * moves the mean by its whole size, the median barely; a cost paid on every call moves both alike.
+   */
+  addedCpuMedianUs?: number;
+  addedCpuMedianSeUs?: number;
 }
 
 /** Nearest-rank quantile of an ascending array. */
@@ -74,6 +81,18 @@ function standardError(values: readonly number[]): number {
   let ss = 0;
   for (const v of values) ss += (v - m) ** 2;
   return Math.sqrt(ss / (values.length - 1) / values.length);
+}
+
+/** The median of `values` and its standard error, robust to outliers: 1.2533 × 1.4826 × MAD / √n. */
+export function robustMedian(values: readonly number[]): { median: number; se: number } {
+  const sorted = sortedCopy(values);
+  const n = sorted.length;
+  if (n === 0) return { median: Number.NaN, se: Number.NaN };
+  const median = n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+  if (n < 2) return { median, se: Number.NaN };
+  const deviations = sortedCopy(sorted.map((v) => Math.abs(v - median)));
+  const mad = n % 2 === 1 ? deviations[(n - 1) / 2]! : (deviations[n / 2 - 1]! + deviations[n / 2]!) / 2;
+  return { median, se: (1.2533 * 1.4826 * mad) / Math.sqrt(n) };
 }
 
 function cpuMicros(since: NodeJS.CpuUsage): number {
@@ -172,6 +191,9 @@ export function summarize(measured: readonly Measured[]): Compared[] {
       const diffs = m.cpuPerRound.map((c, r) => c - base.cpuPerRound[r]!);
       out.addedCpuUs = mean(diffs);
       out.addedCpuSeUs = standardError(diffs);
+      const robust = robustMedian(diffs);
+      out.addedCpuMedianUs = robust.median;
+      out.addedCpuMedianSeUs = robust.se;
     }
     return out;
   });
@@ -244,7 +266,7 @@ export function fmtUs(us: number | undefined, se?: number): string {
 export function fmtCompared(c: Compared): string {
   if (c.vs === undefined)
     return `${fmtMs(c.medianMs)} · p99 ${fmtMs(c.p99Ms)} · ${c.cpuUsPerCall.toFixed(0)} µs CPU`;
-  return `${fmtRatio(c.medianRatio)} (${fmtUs(c.addedMedianUs)}) · p99 ${fmtRatio(c.p99Ratio)} · CPU ${fmtUs(c.addedCpuUs, c.addedCpuSeUs)}`;
+  return `${fmtRatio(c.medianRatio)} (${fmtUs(c.addedMedianUs)}) · p99 ${fmtRatio(c.p99Ratio)} · CPU ${fmtUs(c.addedCpuUs, c.addedCpuSeUs)}, median ${fmtUs(c.addedCpuMedianUs, c.addedCpuMedianSeUs)}`;
 }
 
 export function fmtRate(perSecond: number): string {
