@@ -83,8 +83,9 @@ export function tagCallParams<P extends CallParams>(
   if (isPrepared(params)) return params;
   const { perCall, providerOptions } = takePerCall(params.providerOptions);
   const prepared = tagalong.prepare(perCall);
-  const out: MutableParams = { ...params, providerOptions };
-  if (providerOptions === undefined) delete out.providerOptions;
+  // A copy with the same keys (no `delete`: the provider reads these params, keep them a fast object).
+  const out: MutableParams = { ...params };
+  if (providerOptions !== params.providerOptions) out.providerOptions = providerOptions;
   if (hasKeys(prepared.headers)) out.headers = mergeHeaders(params.headers, prepared.headers);
   const filed = hasKeys(prepared.body)
     ? placeBodyFields(out, prepared, model, warnOnce)

@@ -1,4 +1,4 @@
-import { type PreparedCall, realmSingleton } from "@tagalong/core/adapter";
+import type { PreparedCall } from "@tagalong/core/adapter";
 import type { FiledCall } from "./fetch-channel";
 
 /** One call as a tagalongMiddleware handed it to the model. */
@@ -10,22 +10,27 @@ export interface CallState {
   claimed: boolean;
 }
 
-// The params objects a tagalongMiddleware produced, shared by every instance (and by duplicate installs
-// of the package), so a model wrapped twice is handled once: by the outermost middleware.
-const calls = realmSingleton("tagalong.ai-sdk.calls", () => new WeakMap<object, CallState>());
+// The params objects a tagalongMiddleware produced carry their state under this key, shared by every
+// instance (and by duplicate installs of the package), so a model wrapped twice is handled once: by
+// the outermost middleware. A non-enumerable property rather than a WeakMap entry: no copy of the
+// params (a spread) carries it, and it costs the garbage collector nothing extra per call.
+const STATE = Symbol.for("tagalong.ai-sdk.call");
+
+const stateOf = (params: object): CallState | undefined => (params as { [STATE]?: CallState })[STATE];
 
 /** Whether a tagalongMiddleware already prepared these very params. */
 export function isPrepared(params: object): boolean {
-  return calls.has(params);
+  return stateOf(params) !== undefined;
 }
 
+/** Marks params a tagalongMiddleware made (an object of its own, not the caller's). */
 export function remember(params: object, state: CallState): void {
-  calls.set(params, state);
+  Object.defineProperty(params, STATE, { value: state });
 }
 
 /** Claims a call for its wrap hook; undefined when it is not ours or another middleware already did. */
 export function claim(params: object): CallState | undefined {
-  const state = calls.get(params);
+  const state = stateOf(params);
   if (state === undefined || state.claimed) return undefined;
   state.claimed = true;
   return state;

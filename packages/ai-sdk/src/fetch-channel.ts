@@ -1,5 +1,5 @@
 import { TagalongError } from "@tagalong/core";
-import { callFetch, type FetchLike, realmSingleton } from "@tagalong/core/adapter";
+import { callFetch, type FetchLike } from "@tagalong/core/adapter";
 
 /**
  * How the middleware hands one call's body fields to `tagalongFetch` for a provider that drops unknown
@@ -43,8 +43,13 @@ export class FiledCall {
   }
 }
 
-// Shared by duplicate installs of this package, so a helper from one copy serves a middleware from another.
-const filed = realmSingleton("tagalong.ai-sdk.fetch-channel", () => new WeakMap<AbortSignal, FiledCall>());
+// The call a signal of ours was made for, under a key shared by duplicate installs of this package (so
+// a helper from one copy serves a middleware from another): a non-enumerable property of that signal,
+// which is ours alone, rather than a WeakMap entry per call.
+const FILED = Symbol.for("tagalong.ai-sdk.filed-call");
+
+const filedCallOf = (signal: AbortSignal): FiledCall | undefined =>
+  (signal as { [FILED]?: FiledCall })[FILED];
 
 /** Files a call's body fields for `tagalongFetch`; the call goes out with `signal` as its abortSignal. */
 export function fileBodyFields(
@@ -52,7 +57,7 @@ export function fileBodyFields(
   fields: Readonly<Record<string, unknown>>,
 ): FiledCall {
   const call = new FiledCall(fields, signal);
-  filed.set(call.signal, call);
+  Object.defineProperty(call.signal, FILED, { value: call });
   return call;
 }
 
@@ -72,7 +77,7 @@ export function tagalongFetch(baseFetch?: Fetch): Fetch {
   }
   return callFetch("ai-sdk", baseFetch as FetchLike | undefined, (input, init) => {
     const signal = init?.signal as AbortSignal | undefined;
-    const call = signal === undefined ? undefined : filed.get(signal);
+    const call = signal === undefined || signal === null ? undefined : filedCallOf(signal);
     if (call === undefined) return undefined;
     call.taken = true;
     call.headers = init?.headers ?? (input instanceof Request ? input.headers : undefined);

@@ -68,7 +68,7 @@ export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
     specificationVersion: "v3",
     transformParams: async ({ params, model }) => tagCallParams(tagalong, params, model, warnOnce),
     wrapGenerate: ({ doGenerate, params, model }) => {
-      const state = claim(params);
+      const state = take(params);
       return state === undefined
         ? Promise.resolve(doGenerate())
         : hooks.generate(state, doGenerate, params, model);

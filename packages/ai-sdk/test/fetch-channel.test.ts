@@ -3,7 +3,7 @@
 // call keeps the caller's own abort signal on the wire.
 import { createTagalong, type Destination, type Logger, portkey, requesty } from "@tagalong/core";
 import type { CompletedCall } from "@tagalong/core/destination";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { useRecorder } from "../../core/test/use-recorder";
 import { tagalongFetch, tagalongMiddleware } from "../src/index";
 import { MAJORS, nodeMajor } from "./matrix";
@@ -54,6 +54,23 @@ for (const major of MAJORS) {
       expect(warnings[0]).toMatch(
         /openai\.chat .*without tagalongFetch.*requesty.*\{ fetch: tagalongFetch\(\) \}/,
       );
+    });
+
+    it("a tagalongFetch from another copy of the package carries the fields a middleware from this one filed", async () => {
+      const m = await major.load();
+      const { middleware } = setup();
+      vi.resetModules();
+      const other = (await import("../src/index")) as typeof import("../src/index");
+      expect(other.tagalongFetch).not.toBe(tagalongFetch);
+      const provider = m.createOpenAI({
+        baseURL: rec().openaiBaseURL,
+        apiKey: "sk-test",
+        fetch: other.tagalongFetch(),
+      });
+      const model = m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware });
+      await m.ai.generateText({ model, prompt: "hello" });
+      expect(rec().violations()).toEqual([]);
+      expect(rec().calls().map((c) => c.requesty)).toEqual([{ user_id: "u_fetch" }]);
     });
 
     it("the request goes out with the caller's own abort signal, and aborting it aborts the call", async () => {

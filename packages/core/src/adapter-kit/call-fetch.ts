@@ -1,5 +1,6 @@
 import { withBodyFieldsInJson } from "../body";
-import { hasKeys } from "./objects";
+import { mergeHeaders } from "./headers";
+import { hasKeys, isPlainObject } from "./objects";
 
 /** A `fetch` as SDKs take it (`configuration.fetch`, `createOpenAI({ fetch })`), typed loosely across runtimes. */
 export type FetchLike = (input: any, init?: any) => Promise<any>;
@@ -30,24 +31,46 @@ export function withAdditions(
   const out: Record<string, any> = { ...init };
   const bodyChanges = add.body !== undefined && typeof init?.body === "string" && hasKeys(add.body);
   if ((add.headers !== undefined && hasKeys(add.headers)) || bodyChanges) {
-    // Headers in init replace a Request's own, so start from the Request's when init has none.
-    // Our own copy: ours are added to it in place, where the request sets no header of that name.
-    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
-    if (add.headers !== undefined) {
-      for (const name in add.headers) if (!headers.has(name)) headers.set(name, add.headers[name]!);
-    }
-    out.headers = headers;
-    if (bodyChanges) {
-      out.body = withBodyFieldsInJson(init!.body, add.body!);
+    const own = init?.headers;
+    if (isPlainObject(own)) {
+      // A record (what the AI SDK's providers pass) stays a record: no Headers object built per call.
+      const merged: Record<string, unknown> = add.headers
+        ? mergeHeaders(own as Record<string, string | undefined>, add.headers)
+        : own;
+      out.headers = bodyChanges ? withoutContentLength(merged) : merged;
+    } else {
+      // Headers in init replace a Request's own, so start from the Request's when init has none.
+      // Our own copy: ours are added to it in place, where the request sets no header of that name.
+      const headers = new Headers(own ?? (input instanceof Request ? input.headers : undefined));
+      if (add.headers !== undefined) {
+        for (const name in add.headers) if (!headers.has(name)) headers.set(name, add.headers[name]!);
+      }
       // The SDK may have counted the old body; let fetch compute the length of the new one.
-      headers.delete("content-length");
+      if (bodyChanges) headers.delete("content-length");
+      out.headers = headers;
     }
+    if (bodyChanges) out.body = withBodyFieldsInJson(init!.body, add.body!);
   }
   if (add.signal !== undefined) {
     if (add.signal.value === undefined) delete out.signal;
     else out.signal = add.signal.value;
   }
   return out;
+}
+
+/**
+ * A header record without `content-length` (any case): the SDK may have counted the old body; fetch
+ * computes the length of the new one. A copy when there is one to leave out, else the record itself.
+ */
+function withoutContentLength(headers: Record<string, unknown>): Record<string, unknown> {
+  const isLength = (name: string) => name.length === 14 && name.toLowerCase() === "content-length";
+  for (const name in headers) {
+    if (!isLength(name)) continue;
+    const out: Record<string, unknown> = {};
+    for (const n in headers) if (!isLength(n)) out[n] = headers[n];
+    return out;
+  }
+  return headers;
 }
 
 /**

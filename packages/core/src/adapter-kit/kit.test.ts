@@ -214,6 +214,29 @@ describe("callFetch", () => {
     expect(JSON.parse(sent[0]!.body as string)).toEqual({ requesty: { user_id: "u" } });
     expect(sent[1]!.body).toBe("{}");
   });
+
+  it("keeps the shape of the request's headers: a record stays a record, Headers and pairs become Headers", async () => {
+    const seen: unknown[] = [];
+    const base = async (_input: unknown, init?: { headers?: unknown }) => {
+      seen.push(init?.headers);
+      return new Response("{}");
+    };
+    const fetch = callFetch("test", base, () => ({ headers: ours, body: { requesty: { user_id: "u" } } }));
+    const theirs = { "Content-Length": "2", "x-portkey-trace-id": "mine" };
+    await fetch("http://x", { headers: theirs, body: "{}" });
+    await fetch("http://x", { headers: new Headers(theirs), body: "{}" });
+    await fetch("http://x", { headers: Object.entries(theirs), body: "{}" });
+    await fetch(new Request("http://x", { method: "POST", headers: theirs }), { body: "{}" });
+    expect(seen[0]).toEqual({ "x-portkey-trace-id": "mine", "x-portkey-metadata": '{"_user":"u"}' });
+    expect(theirs).toEqual({ "Content-Length": "2", "x-portkey-trace-id": "mine" });
+    for (const headers of seen.slice(1)) {
+      expect(headers).toBeInstanceOf(Headers);
+      expect(entries(headers as Headers)).toEqual({
+        "x-portkey-metadata": '{"_user":"u"}',
+        "x-portkey-trace-id": "mine",
+      });
+    }
+  });
 });
 
 describe("the CompletedCall convention's pieces", () => {
