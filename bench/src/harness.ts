@@ -1,5 +1,5 @@
-// The one timing harness: variants run side by side, interleaved round by round (the order rotates
-// each round) so drift on a shared, noisy machine hits them alike. Latency per call from
+// The one timing harness: variants run side by side, interleaved round by round (in a new shuffled
+// order each round) so drift on a shared, noisy machine hits them alike. Latency per call from
 // performance.now(); CPU per call from process.cpuUsage() deltas around each variant's share of a
 // round, background work it leaves (deliveries) included via `drain`.
 
@@ -143,10 +143,26 @@ export async function compare(variants: readonly Variant[], plan: Plan): Promise
     errors: 0,
   }));
   const counters = variants.map(() => ({ next: 0 }));
+  const order = variants.map((_, k) => k);
+  let seed = 0x2545f491;
+  const random = (): number => {
+    // xorshift32: the same orders on every run.
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
   for (let round = 0; round < plan.warmup + plan.rounds; round++) {
     const keep = round >= plan.warmup;
+    // A new order each round (Fisher-Yates): what a variant leaves behind (garbage the collector's
+    // threads sweep during the next window, a heap grown to the next GC) falls on a different
+    // successor each round instead of always the same one, as a rotation of one fixed cycle did.
+    for (let k = order.length - 1; k > 0; k--) {
+      const j = Math.floor(random() * (k + 1));
+      [order[k], order[j]] = [order[j]!, order[k]!];
+    }
     for (let k = 0; k < variants.length; k++) {
-      const at = (round + k) % variants.length;
+      const at = order[k]!;
       const variant = variants[at]!;
       const m = measured[at]!;
       const cpu0 = process.cpuUsage();
