@@ -70,7 +70,11 @@ for (const major of MAJORS) {
       const model = m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware });
       await m.ai.generateText({ model, prompt: "hello" });
       expect(rec().violations()).toEqual([]);
-      expect(rec().calls().map((c) => c.requesty)).toEqual([{ user_id: "u_fetch" }]);
+      expect(
+        rec()
+          .calls()
+          .map((c) => c.requesty),
+      ).toEqual([{ user_id: "u_fetch" }]);
     });
 
     it("the request goes out with the caller's own abort signal, and aborting it aborts the call", async () => {
