@@ -16,6 +16,13 @@ export interface CallScope {
   apiType?: CompletedCall["apiType"];
   /** The headers of the request the fetch sent (a reference: read only if the call fails). */
   headers?: unknown;
+  /**
+   * The fetch has seen the run's request. What comes after it (retries included) already runs in
+   * the scope of the step that sent it: a stream's later steps only read the response.
+   */
+  sent?: boolean;
+  /** The model streamed the response (its `_streamResponseChunks` ran in this scope). */
+  stream?: boolean;
 }
 
 // One store per realm, shared by duplicate installs, so a model wrapped by one copy of the

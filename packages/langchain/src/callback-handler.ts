@@ -10,17 +10,21 @@ import {
   type WarnOnce,
   warnOnce,
 } from "@tagalong/core/adapter";
+import type { CallScope } from "./call-scope";
 import { type LLMResultLike, type MessageLike, readResult, toChatMessages } from "./messages";
 import { prepareRun } from "./run-prepare";
 
-/** Marks a TagalongCallbackHandler across duplicate installs of this package. */
+/**
+ * Marks a TagalongCallbackHandler across duplicate installs of this package. Its value is the version
+ * of the protocol below between withTagalong and a handler: copies that speak another one do not
+ * take each other's handlers for theirs.
+ */
 export const HANDLER = Symbol.for("tagalong.langchain.handler");
+const PROTOCOL = 2;
 /** withTagalong's entry into a handler: a model run begins on the caller's path. */
 export const ENTER_RUN = Symbol.for("tagalong.langchain.enter-run");
 /** withTagalong's word to a second TagalongCallbackHandler on a run: another one has it. */
 export const LEAVE_RUN = Symbol.for("tagalong.langchain.leave-run");
-/** withTagalong's exit: the model's request is done (or its stream closed). */
-export const EXIT_RUN = Symbol.for("tagalong.langchain.exit-run");
 
 // Runs whose end never came (an abandoned stream) must not pile up.
 const MAX_RUNS = 10_000;
@@ -53,7 +57,6 @@ export interface RunManagerLike {
 
 interface ModelRun {
   startTime: number;
-  endTime?: number;
   metadata?: Record<string, unknown>;
   tags?: string[];
   prepared?: PreparedCall;
@@ -61,13 +64,12 @@ interface ModelRun {
   error?: unknown;
   /** withTagalong threw `error` into the chain itself. */
   errorRaised?: boolean;
-  /** withTagalong carried the run's metadata onto the wire. */
-  inFlight?: boolean;
-  stream?: boolean;
-  /** The API the request addressed, seen on the wire by withTagalong's fetch. */
-  apiType?: CompletedCall["apiType"];
-  /** The headers of the model's request, as its fetch sent them (credentials to keep out of an error). */
-  requestHeaders?: unknown;
+  /**
+   * The scope withTagalong ran the model's request in: the run's metadata went onto the wire, and
+   * its fetch noted there the API the request addressed and the headers it sent (credentials to
+   * keep out of an error).
+   */
+  scope?: CallScope;
   // What a CompletedCall needs; kept only when the Tagalong records calls.
   kind?: "chat" | "llm";
   input?: readonly MessageLike[] | readonly string[];
@@ -84,14 +86,19 @@ function str(value: unknown): string | undefined {
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }
 
+/** Whether `handler` is a TagalongCallbackHandler (of any copy of this package). */
+export function isHandler(handler: unknown): handler is TagalongCallbackHandler {
+  return (
+    typeof handler === "object" &&
+    handler !== null &&
+    (handler as Record<symbol, unknown>)[HANDLER] === PROTOCOL
+  );
+}
+
 /** The TagalongCallbackHandler among a run's handlers, if any. */
 export function findHandler(handlers: readonly unknown[] | undefined): TagalongCallbackHandler | undefined {
   if (!handlers) return undefined;
-  for (const handler of handlers) {
-    if (handler && (handler as Record<symbol, unknown>)[HANDLER] === true) {
-      return handler as TagalongCallbackHandler;
-    }
-  }
+  for (const handler of handlers) if (isHandler(handler)) return handler;
   return undefined;
 }
 
@@ -128,7 +135,7 @@ export class TagalongCallbackHandler {
   ignoreRetriever: boolean;
   ignoreCustomEvent = true;
   lc_serializable = false;
-  readonly [HANDLER] = true;
+  readonly [HANDLER] = PROTOCOL;
 
   private readonly traceFromRuns: boolean;
   private readonly runs = new Map<string, RunState>();
@@ -206,17 +213,21 @@ export class TagalongCallbackHandler {
 
   // --- withTagalong's side ---
 
-  /** @internal The model begins its request: the run's prepared call, or its metadata error thrown. */
-  [ENTER_RUN](runManager: RunManagerLike): PreparedCall {
-    const run = this.track(runManager.runId, runManager.parentRunId ?? runManager._parentRunId);
+  /**
+   * @internal The model begins its request: the scope to run it in (the run's prepared call), or its
+   * metadata error thrown. The run's end reads what the request's fetch noted in the scope.
+   */
+  [ENTER_RUN](runManager: RunManagerLike): CallScope {
+    const runId = runManager.runId;
+    const run = this.track(runId, runManager.parentRunId ?? runManager._parentRunId);
     const model = (run.model ??= {
       startTime: Date.now(),
       metadata: runManager.metadata,
       tags: runManager.tags,
     });
-    model.inFlight = true;
     try {
-      return this.prepare(run, model);
+      model.scope ??= { runId, prepared: this.prepare(run, model) };
+      return model.scope;
     } catch (error) {
       model.errorRaised = true;
       throw error;
@@ -226,22 +237,6 @@ export class TagalongCallbackHandler {
   /** @internal Another TagalongCallbackHandler on this run prepares and records it. */
   [LEAVE_RUN](runId: string): void {
     this.runs.delete(runId);
-  }
-
-  /** @internal The model's request is done (or its stream closed). */
-  [EXIT_RUN](
-    runId: string,
-    stream: boolean,
-    apiType: CompletedCall["apiType"],
-    requestHeaders?: unknown,
-  ): void {
-    const model = this.runs.get(runId)?.model;
-    if (model) {
-      model.endTime = Date.now();
-      if (stream) model.stream = true;
-      if (apiType !== undefined) model.apiType = apiType;
-      if (requestHeaders !== undefined) model.requestHeaders = requestHeaders;
-    }
   }
 
   // --- internals ---
@@ -318,7 +313,7 @@ export class TagalongCallbackHandler {
     this.runs.delete(runId);
     const model = run?.model;
     if (run === undefined || model === undefined) return;
-    if (!model.inFlight) this.warnNotInFlight();
+    if (model.scope === undefined && !model.errorRaised) this.warnNotInFlight();
     let prepared = model.prepared;
     if (prepared === undefined && model.error === undefined && this.tagalong.recordsCalls) {
       try {
@@ -388,19 +383,20 @@ export class TagalongCallbackHandler {
       input,
       ...result,
       startTime: new Date(model.startTime),
-      endTime: new Date(model.endTime ?? Date.now()),
+      endTime: new Date(),
       status: "success",
-      stream: model.stream === true || params.stream === true,
+      stream: model.scope?.stream === true || params.stream === true,
       metadata: prepared.metadata,
       context,
     };
-    if (model.apiType !== undefined) call.apiType = model.apiType;
+    const apiType = model.scope?.apiType;
+    if (apiType !== undefined) call.apiType = apiType;
     const settings = openAIParameters(params);
     if (settings !== undefined) call.parameters = settings;
     if (output === undefined) {
       call.status = failedStatus(error);
       // The upstream's error may echo the credentials the request carried (its API key, a gateway's).
-      call.error = errorInfo(error, callCredentials(model.requestHeaders));
+      call.error = errorInfo(error, callCredentials(model.scope?.headers));
     }
     return call;
   }

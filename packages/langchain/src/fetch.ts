@@ -20,6 +20,7 @@ export function tagalongFetch(base?: FetchLike): FetchLike {
     if (scope === undefined) return undefined;
     scope.apiType ??= openAIApiType(urlOf(input));
     scope.headers = init?.headers ?? (input instanceof Request ? input.headers : undefined);
+    scope.sent = true;
     return scope.prepared;
   });
 }

@@ -3,8 +3,8 @@ import { consoleLogger, type Tagalong, type WarnOnce, warnOnce } from "@tagalong
 import { type CallScope, callScope } from "./call-scope";
 import {
   ENTER_RUN,
-  EXIT_RUN,
   findHandler,
+  isHandler,
   LEAVE_RUN,
   type RunManagerLike,
   TagalongCallbackHandler,
@@ -34,23 +34,37 @@ function binding(tagalong: Tagalong | undefined): Binding {
 
 /**
  * The run withTagalong enters: a scope for the client's fetch. With a TagalongCallbackHandler on the
- * run, the handler prepares it (with the LangChain trace, and records it); without one, the class's
- * own Tagalong does (the run's metadata and tags, the scope and the defaults); with neither, nothing
- * is attached and a one-time warning says so.
+ * run, the handler prepares it (with the LangChain trace, and records it, reading at the run's end
+ * what the fetch noted in the scope); without one, the class's own Tagalong does (the run's metadata
+ * and tags, the scope and the defaults); with neither, nothing is attached and a one-time warning
+ * says so.
  */
-function enter(runManager: RunManagerLike | undefined, bound: Binding): CallScope | undefined {
+function enter(
+  runManager: RunManagerLike | undefined,
+  bound: Binding,
+  stream: boolean,
+): CallScope | undefined {
   const runId = runManager?.runId ?? "";
   const current = callScope.getStore();
   // A model whose _generate streams through its own _streamResponseChunks: one run, one prepare.
-  if (current !== undefined && current.runId === runId) return current;
+  const scope =
+    current !== undefined && current.runId === runId ? current : enterRun(runManager, runId, bound);
+  if (scope !== undefined && stream) scope.stream = true;
+  return scope;
+}
+
+function enterRun(
+  runManager: RunManagerLike | undefined,
+  runId: string,
+  bound: Binding,
+): CallScope | undefined {
   const handler = runManager && findHandler(runManager.handlers);
   if (handler !== undefined) {
     // Two handlers on one run (the class's own and one in the call's config): the first has it.
     for (const other of runManager!.handlers!) {
-      if (other !== handler && findHandler([other]) !== undefined)
-        (other as TagalongCallbackHandler)[LEAVE_RUN](runId);
+      if (other !== handler && isHandler(other)) other[LEAVE_RUN](runId);
     }
-    return { runId, prepared: handler[ENTER_RUN](runManager!) };
+    return handler[ENTER_RUN](runManager!);
   }
   const { tagalong } = bound;
   if (tagalong === undefined) {
@@ -71,41 +85,53 @@ function enter(runManager: RunManagerLike | undefined, bound: Binding): CallScop
   return { runId, prepared: prepareRun(tagalong, runManager?.metadata, runManager?.tags, undefined) };
 }
 
-function exit(runManager: RunManagerLike | undefined, scope: CallScope, stream: boolean): void {
-  if (runManager === undefined) return;
-  findHandler(runManager.handlers)?.[EXIT_RUN](runManager.runId, stream, scope.apiType, scope.headers);
-}
-
 /**
- * A model stream for a run: the run is entered on the first step (as a generator's body would be),
- * and every step of the model's stream is pulled inside its scope, so whatever a step sends carries
- * the run's metadata. Without a TagalongCallbackHandler on the run, the model's stream as it is.
+ * A model stream for a run, as an iterator rather than another generator layer: the run is entered
+ * on the first step, as a generator's body would be, and steps are pulled inside its scope until the
+ * model's request has gone out. The request and its retries run in the async work of the step that
+ * sent it, which keeps the scope; later steps only read the response.
  */
-async function* streamInRun<T>(
-  runManager: RunManagerLike | undefined,
-  bound: Binding,
-  open: () => AsyncGenerator<T>,
-): AsyncGenerator<T> {
-  const scope = enter(runManager, bound);
-  const inner = open();
-  if (scope === undefined) return yield* inner;
-  const next = () => inner.next();
-  let done = false;
-  try {
-    for (;;) {
-      const step = await callScope.run(scope, next);
-      if (step.done) {
-        done = true;
-        return;
+class RunStream<T> {
+  private inner: AsyncGenerator<T> | undefined;
+  private scope: CallScope | undefined;
+
+  constructor(
+    private readonly runManager: RunManagerLike | undefined,
+    private readonly bound: Binding,
+    private readonly open: () => AsyncGenerator<T>,
+  ) {}
+
+  next(...args: [] | [unknown]): Promise<IteratorResult<T>> {
+    if (this.inner === undefined) {
+      try {
+        this.scope = enter(this.runManager, this.bound, true);
+      } catch (error) {
+        this.inner = finished<T>();
+        return Promise.reject(error);
       }
-      yield step.value;
+      this.inner = this.open();
     }
-  } finally {
-    exit(runManager, scope, true);
-    // The consumer stopped early: close the model's stream as `yield*` would.
-    if (!done) await inner.return?.(undefined);
+    const { inner, scope } = this;
+    if (scope === undefined || scope.sent) return inner.next(...args);
+    return callScope.run(scope, () => inner.next(...args));
+  }
+
+  return(value?: unknown): Promise<IteratorResult<T>> {
+    this.inner ??= finished<T>();
+    return this.inner.return(value as T);
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.inner ??= finished<T>();
+    return this.inner.throw(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
   }
 }
+
+async function* finished<T>(): AsyncGenerator<T> {}
 
 /**
  * The constructor arguments with our fetch in `configuration.fetch` (wrapping the caller's own) and,
@@ -192,25 +218,28 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
       super(...constructorArguments(args, bound.handler));
     }
 
-    async _generate(messages: unknown, options: unknown, runManager?: RunManagerLike): Promise<unknown> {
-      const scope = enter(runManager, bound);
-      if (scope === undefined) return super._generate(messages, options, runManager);
+    // Not async: the model's own promise, not another async frame around it.
+    _generate(messages: unknown, options: unknown, runManager?: RunManagerLike): Promise<unknown> {
       try {
-        return await callScope.run(scope, () => super._generate(messages, options, runManager));
-      } finally {
-        exit(runManager, scope, false);
+        const scope = enter(runManager, bound, false);
+        if (scope === undefined) return super._generate(messages, options, runManager);
+        return callScope.run(scope, () => super._generate(messages, options, runManager));
+      } catch (error) {
+        return Promise.reject(error);
       }
     }
 
-    // Plain methods returning the stream: one generator layer, not two, on every chunk.
+    // Plain methods returning the stream: no generator layer of ours on every chunk.
     _streamResponseChunks(messages: unknown, options: unknown, runManager?: RunManagerLike): AsyncGenerator {
-      return streamInRun(runManager, bound, () => super._streamResponseChunks(messages, options, runManager));
+      return new RunStream(runManager, bound, () =>
+        super._streamResponseChunks(messages, options, runManager),
+      ) as unknown as AsyncGenerator;
     }
 
     _streamChatModelEvents(messages: unknown, options: unknown, runManager?: RunManagerLike): AsyncGenerator {
-      return streamInRun(runManager, bound, () =>
+      return new RunStream(runManager, bound, () =>
         super._streamChatModelEvents(messages, options, runManager),
-      );
+      ) as unknown as AsyncGenerator;
     }
 
     withConfig(config: unknown): unknown {

@@ -470,6 +470,47 @@ export function langchainSuite(lc: LangChainModules): void {
           expect(recordMismatches).toEqual([]);
         }, 30_000);
 
+        it("concurrent streams whose requests are retried: every attempt carries its own run's metadata, each run recorded once", async () => {
+          const s = setup({ awaitHandlers });
+          const n = 16;
+          // The first request of every run fails; LangChain retries it inside the stream's first step.
+          rec.fail({ kind: "openai", status: 500, times: n, retryAfter: 0.01 });
+          const model = s.chat({ maxRetries: 1 });
+          const runIds = Array.from({ length: n }, () => randomUUID());
+          await Promise.all(
+            runIds.map(async (runId, i) =>
+              drain(
+                await model.stream(`stream ${i}`, {
+                  runId,
+                  callbacks: [s.handler],
+                  metadata: { tagalong: { user: `user-${i}` } },
+                }),
+              ),
+            ),
+          );
+
+          const calls = rec.calls();
+          expect(calls).toHaveLength(2 * n);
+          expect(calls.filter((c) => c.status === 500)).toHaveLength(n);
+          const mismatches = calls.filter((call) => {
+            const i = Number(/stream (\d+)/.exec(lastUserText(call))?.[1]);
+            return (
+              call.portkey.metadata?._user !== `user-${i}` ||
+              call.portkey.traceId !== runIds[i] ||
+              call.requesty?.user_id !== `user-${i}`
+            );
+          });
+          expect(mismatches).toEqual([]);
+
+          await s.settle();
+          expect(s.memory.calls).toHaveLength(n);
+          for (const recorded of s.memory.calls) {
+            const i = Number(/stream (\d+)/.exec(recorded.input.at(-1)?.content ?? "")?.[1]);
+            expect(recorded).toMatchObject({ status: "success", stream: true, metadata: { user: `user-${i}` } });
+          }
+          expect(s.errors).toEqual([]);
+        }, 30_000);
+
         it("with onInvalid throw, invalid metadata: InvalidMetadataError before anything is sent, on every path", async () => {
           const s = setup({ awaitHandlers, onInvalid: "throw" });
           const bad = [
