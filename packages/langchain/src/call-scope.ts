@@ -23,6 +23,17 @@ export interface CallScope {
   sent?: boolean;
   /** The model streamed the response (its `_streamResponseChunks` ran in this scope). */
   stream?: boolean;
+  /**
+   * The run's end is noted here when the model's request (or stream) ends, for a handler whose end
+   * callback LangChain runs later, in its background queue. An awaited handler's end is the run's.
+   */
+  timed?: boolean;
+  endTime?: number;
+}
+
+/** Notes in a timed scope when its request or stream ended. */
+export function noteEnd(scope: CallScope): void {
+  scope.endTime ??= Date.now();
 }
 
 // One store per realm, shared by duplicate installs, so a model wrapped by one copy of the

@@ -226,7 +226,7 @@ export class TagalongCallbackHandler {
       tags: runManager.tags,
     });
     try {
-      model.scope ??= { runId, prepared: this.prepare(run, model) };
+      model.scope ??= { runId, prepared: this.prepare(run, model), timed: !this.awaitHandlers };
       return model.scope;
     } catch (error) {
       model.errorRaised = true;
@@ -383,7 +383,7 @@ export class TagalongCallbackHandler {
       input,
       ...result,
       startTime: new Date(model.startTime),
-      endTime: new Date(),
+      endTime: new Date(model.scope?.endTime ?? Date.now()),
       status: "success",
       stream: model.scope?.stream === true || params.stream === true,
       metadata: prepared.metadata,

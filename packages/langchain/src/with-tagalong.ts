@@ -1,6 +1,6 @@
 import { TagalongError } from "@tagalong/core";
 import { consoleLogger, type Tagalong, type WarnOnce, warnOnce } from "@tagalong/core/adapter";
-import { type CallScope, callScope } from "./call-scope";
+import { type CallScope, callScope, noteEnd } from "./call-scope";
 import {
   ENTER_RUN,
   findHandler,
@@ -89,7 +89,8 @@ function enterRun(
  * A model stream for a run, as an iterator rather than another generator layer: the run is entered
  * on the first step, as a generator's body would be, and steps are pulled inside its scope until the
  * model's request has gone out. The request and its retries run in the async work of the step that
- * sent it, which keeps the scope; later steps only read the response.
+ * sent it, which keeps the scope; later steps only read the response. A timed scope (a background
+ * handler's) also notes when the stream ended.
  */
 class RunStream<T> {
   private inner: AsyncGenerator<T> | undefined;
@@ -112,11 +113,13 @@ class RunStream<T> {
       this.inner = this.open();
     }
     const { inner, scope } = this;
-    if (scope === undefined || scope.sent) return inner.next(...args);
-    return callScope.run(scope, () => inner.next(...args));
+    if (scope === undefined) return inner.next(...args);
+    const step = scope.sent ? inner.next(...args) : callScope.run(scope, () => inner.next(...args));
+    return scope.timed ? step.then(onStep(scope), onStepError(scope)) : step;
   }
 
   return(value?: unknown): Promise<IteratorResult<T>> {
+    if (this.scope?.timed) noteEnd(this.scope);
     this.inner ??= finished<T>();
     return this.inner.return(value as T);
   }
@@ -132,6 +135,20 @@ class RunStream<T> {
 }
 
 async function* finished<T>(): AsyncGenerator<T> {}
+
+const onStep =
+  (scope: CallScope) =>
+  <T>(step: IteratorResult<T>): IteratorResult<T> => {
+    if (step.done) noteEnd(scope);
+    return step;
+  };
+
+const onStepError =
+  (scope: CallScope) =>
+  (error: unknown): never => {
+    noteEnd(scope);
+    throw error;
+  };
 
 /**
  * The constructor arguments with our fetch in `configuration.fetch` (wrapping the caller's own) and,
@@ -223,7 +240,10 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
       try {
         const scope = enter(runManager, bound, false);
         if (scope === undefined) return super._generate(messages, options, runManager);
-        return callScope.run(scope, () => super._generate(messages, options, runManager));
+        const result: Promise<unknown> = callScope.run(scope, () =>
+          super._generate(messages, options, runManager),
+        );
+        return scope.timed ? result.finally(() => noteEnd(scope)) : result;
       } catch (error) {
         return Promise.reject(error);
       }

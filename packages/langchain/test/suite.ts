@@ -506,7 +506,11 @@ export function langchainSuite(lc: LangChainModules): void {
           expect(s.memory.calls).toHaveLength(n);
           for (const recorded of s.memory.calls) {
             const i = Number(/stream (\d+)/.exec(recorded.input.at(-1)?.content ?? "")?.[1]);
-            expect(recorded).toMatchObject({ status: "success", stream: true, metadata: { user: `user-${i}` } });
+            expect(recorded).toMatchObject({
+              status: "success",
+              stream: true,
+              metadata: { user: `user-${i}` },
+            });
           }
           expect(s.errors).toEqual([]);
         }, 30_000);
@@ -876,6 +880,30 @@ export function langchainSuite(lc: LangChainModules): void {
         expect(call.error?.message).not.toContain(key);
         expect(call.error?.message).not.toContain("gw-5e1d2b");
       }
+    });
+
+    it("a background handler behind a slow one: each run ends when its request did, not when the queue reached it", async () => {
+      const s = setup({ awaitHandlers: false });
+      const slow = {
+        name: "slow",
+        awaitHandlers: false,
+        handleLLMEnd: () => new Promise((resolve) => setTimeout(resolve, 300)),
+      };
+      const ended: number[] = [];
+      for (const stream of [false, true]) {
+        const model = s.chat();
+        const config = { callbacks: [slow, s.handler], metadata: { tagalong: { user: "u_1" } } };
+        if (stream) await drain(await model.stream("slow queue", config));
+        else await model.invoke("slow queue", config);
+        ended.push(Date.now());
+      }
+      await s.settle();
+      expect(s.memory.calls.map((c) => c.stream)).toEqual([false, true]);
+      s.memory.calls.forEach((call, i) => {
+        expect(call.endTime.getTime()).toBeGreaterThanOrEqual(call.startTime.getTime());
+        expect(call.endTime.getTime()).toBeLessThanOrEqual(ended[i]!);
+      });
+      expect(rec.calls()).toHaveLength(2);
     });
 
     it("never throws into the chain: a failing destination is reported to onError", async () => {
