@@ -2,12 +2,18 @@ import { type Metadata, TagalongError } from "@tagalong/core";
 import { isPlainObject, type Tagalong, withBodyFields } from "@tagalong/core/adapter";
 import type OpenAI from "openai";
 import { beginCall, type CallRecord, modelEndpoint } from "./completed-call";
-import { observeCall } from "./observe-call";
+import { observeCall, parseWatched, type ResponseProps } from "./observe-call";
 import { headerNames, withTagalongHeaders } from "./request-headers";
 
 // Symbol.for: a second copy of this package recognises clients and options made by the first.
 const CONFIG = Symbol.for("tagalong.openai.config");
 const CALL_METADATA = Symbol.for("tagalong.openai.call-metadata");
+/**
+ * The call a tagged request belongs to, on the request options tagRequest returned: the SDK builds each
+ * attempt's request from that object. A field rather than a WeakMap: a WeakMap entry keeps the call
+ * alive until a full garbage collection, which made every recorded call outlive the young generation.
+ */
+const CALL_RECORD = Symbol("tagalong.openai.call-record");
 
 /** The request options of the installed `openai` (its `RequestOptions`, the second argument of `create`). */
 export type OpenAIRequestOptions = NonNullable<Parameters<OpenAI["embeddings"]["create"]>[1]>;
@@ -33,6 +39,7 @@ interface RequestShape {
   body?: unknown;
   headers?: unknown;
   [CALL_METADATA]?: Metadata;
+  [CALL_RECORD]?: CallRecord;
 }
 
 /** The members of an OpenAI client the wrapper uses (public in openai 5, 6 and 7; `_options` protected). */
@@ -40,15 +47,14 @@ interface ClientShape {
   request(options: unknown, remainingRetries?: number | null): unknown;
   prepareRequest(request: { headers?: unknown }, context: { options?: unknown }): unknown;
   withOptions(options: object): ClientShape;
+  /** openai 7: how every APIPromise of the client parses a response, derived promises included. */
+  parseResponseWithTimeout?(client: unknown, props: ResponseProps): unknown;
   _options?: { defaultHeaders?: unknown; apiKey?: unknown };
   apiKey?: unknown;
   [CONFIG]?: WrapConfig;
 }
 
 type ClientClass = new (...args: any[]) => ClientShape;
-
-/** The calls by the request options tagRequest returned: the SDK builds each attempt's request from them. */
-const callsByOptions = new WeakMap<object, CallRecord>();
 
 function attach(client: ClientShape, config: WrapConfig): void {
   Object.defineProperty(client, CONFIG, { value: config, enumerable: false, configurable: false });
@@ -81,7 +87,7 @@ function tagRequest(
     if (call) {
       beginCall(call, apiType, options.body, prepared.metadata);
       call.credentials = [client.apiKey, options.headers, client._options?.defaultHeaders];
-      callsByOptions.set(tagged, call);
+      tagged[CALL_RECORD] = call;
     }
   }
   return tagged;
@@ -138,9 +144,15 @@ function tagalongSubclass(Base: ClientClass): ClientClass {
     // Each attempt's request as built, before it is sent: its headers (a reference, which the SDK may
     // still add auth to) hold the credentials it really carries, e.g. a token from an `apiKey` function.
     override prepareRequest(request: { headers?: unknown }, context: { options?: unknown }): unknown {
-      const call = context?.options ? callsByOptions.get(context.options) : undefined;
+      const call = (context?.options as RequestShape | undefined)?.[CALL_RECORD];
       if (call !== undefined) call.sentHeaders = request.headers;
       return super.prepareRequest(request, context);
+    }
+
+    // openai 7 (only): a promise derived from a call's APIPromise parses through this, not through the
+    // APIPromise's parseResponse. A call's streamed body is watched here then (see observeCall).
+    override parseResponseWithTimeout(client: unknown, props: ResponseProps): unknown {
+      return parseWatched(super.parseResponseWithTimeout!, this, client, props);
     }
 
     override withOptions(options: object): ClientShape {
