@@ -469,7 +469,7 @@ describe.each(MAJORS)("$name", (major) => {
       });
     });
 
-    it("a stream the SDK parses is watched through its events: the caller holds the fetch's own response and body", async () => {
+    it("the SDK reads the body as fetched: the caller holds the fetch's own response and body, streamed or plain", async () => {
       const fetched: Array<{ response: Response; body: ReadableStream | null }> = [];
       const { client, recorded } = setup({
         client: {
@@ -484,6 +484,7 @@ describe.each(MAJORS)("$name", (major) => {
         .create({ model: MODEL, messages: [{ role: "user", content: "own body" }], stream: true })
         .withResponse();
       expect(response).toBe(fetched[0]!.response);
+      expect(response).toBeInstanceOf(Response);
       expect(response.body).toBe(fetched[0]!.body);
       const readable = data.toReadableStream();
       const chunks = (await new Response(readable).text())
@@ -497,6 +498,21 @@ describe.each(MAJORS)("$name", (major) => {
         stream: true,
         responseId: chunks[0]!.id,
         output: [{ role: "assistant", content: text }],
+      });
+
+      // A plain call too: the caller's response is the fetch's, recorded from the value the SDK parsed.
+      recorded.calls.length = 0;
+      const plain = await client.chat.completions
+        .create({ model: MODEL, messages: [{ role: "user", content: "own plain" }] })
+        .withResponse();
+      expect(plain.response).toBe(fetched[1]!.response);
+      expect(plain.response).toBeInstanceOf(Response);
+      expect(plain.response.headers.get("content-type")).toContain("application/json");
+      expect(await onlyRecord(recorded)).toMatchObject({
+        status: "success",
+        stream: false,
+        responseId: plain.data.id,
+        output: [{ role: "assistant", content: replyText("own plain") }],
       });
     });
 
