@@ -32,59 +32,82 @@ export function watchEvents(stream: unknown, watch: EventWatch): boolean {
     const source = iterate.apply(this, args);
     if (started) return source;
     started = true;
-    return watchedIterator(source, s!, watch);
+    return new WatchedIterator(source, s!, watch);
   };
   return true;
 }
 
-function watchedIterator(
-  source: AsyncIterator<unknown>,
-  stream: SdkStream,
-  watch: EventWatch,
-): AsyncIterator<unknown> & AsyncIterable<unknown> {
-  const { accumulator } = watch;
-  let ended = false;
-  const end = (how: StreamEnd): void => {
-    if (ended) return;
-    ended = true;
-    watch.ended(how);
-  };
-  const onNext = (result: IteratorResult<unknown>): IteratorResult<unknown> => {
+/**
+ * The SDK's iterator, passed through: each result is seen before the reader gets it. A class, so a
+ * watched stream allocates this object and two bound handlers, not a closure per member.
+ */
+class WatchedIterator implements AsyncIterator<unknown>, AsyncIterable<unknown> {
+  readonly #source: AsyncIterator<unknown>;
+  readonly #stream: SdkStream;
+  readonly #watch: EventWatch;
+  #ended = false;
+  readonly #onNext: (result: IteratorResult<unknown>) => IteratorResult<unknown>;
+  readonly #onThrow: (error: unknown) => never;
+
+  constructor(source: AsyncIterator<unknown>, stream: SdkStream, watch: EventWatch) {
+    this.#source = source;
+    this.#stream = stream;
+    this.#watch = watch;
+    this.#onNext = (result) => this.#passed(result);
+    this.#onThrow = (error) => this.#threw(error);
+  }
+
+  next(...args: [] | [unknown]): Promise<IteratorResult<unknown>> {
+    return this.#source.next(...args).then(this.#onNext, this.#onThrow);
+  }
+
+  return(value?: unknown): Promise<IteratorResult<unknown>> {
+    this.#end({ how: "cancel", at: Date.now(), reason: undefined });
+    const source = this.#source;
+    return source.return ? source.return(value) : Promise.resolve({ done: true, value });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<unknown>> {
+    const source = this.#source;
+    return source.throw ? source.throw(error) : Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  #passed(result: IteratorResult<unknown>): IteratorResult<unknown> {
     if (result.done) {
       // The SDK ends its iteration quietly when the request was aborted mid-stream.
-      const signal = stream.controller?.signal;
-      end(
+      const signal = this.#stream.controller?.signal;
+      this.#end(
         signal?.aborted === true
           ? { how: "error", at: Date.now(), error: signal.reason }
           : { how: "done", at: Date.now() },
       );
-    } else if (!ended) {
+    } else if (!this.#ended) {
       try {
-        accumulator.push(result.value);
+        this.#watch.accumulator.push(result.value);
       } catch (error) {
-        watch.fail(error);
+        this.#watch.fail(error);
       }
     }
     return result;
-  };
-  const onThrow = (error: unknown): never => {
+  }
+
+  #threw(error: unknown): never {
     // An error event in the stream: the SDK throws it as an APIError with no status, carrying the event's error.
     const thrown = error as { status?: unknown; error?: unknown } | undefined;
     if (thrown?.status === undefined && typeof thrown?.error === "object" && thrown.error !== null) {
-      accumulator.fail(thrown.error);
+      this.#watch.accumulator.fail(thrown.error);
     }
-    end({ how: "error", at: Date.now(), error });
+    this.#end({ how: "error", at: Date.now(), error });
     throw error;
-  };
-  return {
-    next: (...args: [] | [unknown]) => source.next(...args).then(onNext, onThrow),
-    return: (value?: unknown) => {
-      end({ how: "cancel", at: Date.now(), reason: undefined });
-      return source.return ? source.return(value) : Promise.resolve({ done: true, value });
-    },
-    throw: (error?: unknown) => (source.throw ? source.throw(error) : Promise.reject(error)),
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  }
+
+  #end(how: StreamEnd): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#watch.ended(how);
+  }
 }
