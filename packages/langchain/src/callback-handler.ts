@@ -226,7 +226,8 @@ export class TagalongCallbackHandler {
       tags: runManager.tags,
     });
     try {
-      model.scope ??= { runId, prepared: this.prepare(run, model), timed: !this.awaitHandlers };
+      // Each entry its own scope (a request not yet sent); the run's end reads the last one.
+      model.scope = { runId, prepared: this.prepare(run, model), timed: !this.awaitHandlers };
       return model.scope;
     } catch (error) {
       model.errorRaised = true;
