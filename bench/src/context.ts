@@ -56,7 +56,7 @@ export function sizesFor(smoke: boolean): Sizes {
       }
     : {
         rounds: 16,
-        warmup: 2,
+        warmup: 4,
         sequentialCalls: 40,
         inProcessSequentialCalls: 200,
         slowSequentialCalls: 10,

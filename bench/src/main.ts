@@ -7,6 +7,8 @@ import "./offline";
 
 import { writeFileSync } from "node:fs";
 import os from "node:os";
+import { fileURLToPath } from "node:url";
+import { checkBuilt } from "./built";
 import { type Config, type Context, SLOW_MODEL_MS, sizesFor } from "./context";
 import { cannedFetch, captureReplies } from "./fixtures";
 import { blockedHosts } from "./offline";
@@ -70,6 +72,7 @@ function parseArgs(argv: string[]): Config {
 
 async function main(): Promise<number> {
   const config = parseArgs(process.argv.slice(2));
+  checkBuilt(fileURLToPath(new URL("../..", import.meta.url)));
   const started = Date.now();
   const loadBefore = os.loadavg();
   console.log(
