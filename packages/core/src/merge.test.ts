@@ -1,10 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { mergeMetadata } from "./merge";
+import { mergeLayer } from "./merge";
+import { freezeSnapshot } from "./scope";
 import type { Metadata } from "./types";
 
-describe("mergeMetadata", () => {
+/** Layers as Tagalong holds them: snapshots it froze itself, merged earliest first. */
+const merge = (...layers: Metadata[]): Metadata =>
+  layers.reduce<Metadata>((base, layer) => mergeLayer(base, freezeSnapshot(layer)), freezeSnapshot({}));
+
+describe("mergeLayer", () => {
   it("replaces scalars and prompt with the later value", () => {
-    const merged = mergeMetadata(
+    const merged = merge(
       { user: "a", session: "s1", environment: "dev", prompt: { name: "p1", version: 1 } },
       { user: "b", prompt: { name: "p2", label: "prod" } },
     );
@@ -17,14 +22,17 @@ describe("mergeMetadata", () => {
   });
 
   it("unions tags in order without duplicates", () => {
-    expect(mergeMetadata({ tags: ["a", "b"] }, { tags: ["b", "c", "a", "d"] }, { tags: ["e"] }).tags).toEqual(
-      ["a", "b", "c", "d", "e"],
-    );
-    expect(mergeMetadata({ tags: ["x", "x"] }).tags).toEqual(["x"]);
+    expect(merge({ tags: ["a", "b"] }, { tags: ["b", "c", "a", "d"] }, { tags: ["e"] }).tags).toEqual([
+      "a",
+      "b",
+      "c",
+      "d",
+      "e",
+    ]);
   });
 
   it("merges extra key by key, later keys winning", () => {
-    expect(mergeMetadata({ extra: { a: 1, b: "x" } }, { extra: { b: "y", c: true } }).extra).toEqual({
+    expect(merge({ extra: { a: 1, b: "x" } }, { extra: { b: "y", c: true } }).extra).toEqual({
       a: 1,
       b: "y",
       c: true,
@@ -36,7 +44,7 @@ describe("mergeMetadata", () => {
     const outer: Metadata = { user: "outer", session: "s-outer", tags: ["o"] };
     const inner: Metadata = { session: "s-inner", tags: ["i"], extra: { k: 1 } };
     const perCall: Metadata = { user: "call", extra: { k: 2 } };
-    expect(mergeMetadata(defaults, outer, inner, perCall)).toEqual({
+    expect(merge(defaults, outer, inner, perCall)).toEqual({
       environment: "production",
       user: "call",
       session: "s-inner",
@@ -45,21 +53,25 @@ describe("mergeMetadata", () => {
     });
   });
 
-  it("ignores undefined layers and undefined fields", () => {
-    expect(mergeMetadata(undefined, { user: "a" }, undefined, { user: undefined })).toEqual({ user: "a" });
+  it("ignores undefined fields", () => {
+    expect(merge({ user: "a" }, { user: undefined })).toEqual({ user: "a" });
   });
 
-  it("shares no object with its inputs and never mutates them", () => {
-    const a: Metadata = Object.freeze({
-      tags: Object.freeze(["a"]) as string[],
-      extra: Object.freeze({ k: 1 }),
-      prompt: Object.freeze({ name: "p", variables: Object.freeze({ v: "1" }) }),
+  it("shares what the layer leaves alone, is frozen, and never mutates its inputs", () => {
+    const base = merge({ tags: ["a"], extra: { k: 1 }, prompt: { name: "p", variables: { v: "1" } } });
+    const layer = freezeSnapshot({ user: "u", tags: ["b"] });
+    const merged = mergeLayer(base, layer);
+    expect(merged).toEqual({
+      user: "u",
+      tags: ["a", "b"],
+      extra: { k: 1 },
+      prompt: { name: "p", variables: { v: "1" } },
     });
-    const merged = mergeMetadata(a);
-    expect(merged).toEqual(a);
-    expect(merged.tags).not.toBe(a.tags);
-    expect(merged.extra).not.toBe(a.extra);
-    expect(merged.prompt).not.toBe(a.prompt);
-    expect(merged.prompt?.variables).not.toBe(a.prompt?.variables);
+    expect(merged.extra).toBe(base.extra);
+    expect(merged.prompt).toBe(base.prompt);
+    expect(merged.tags).not.toBe(base.tags);
+    expect(Object.isFrozen(merged) && Object.isFrozen(merged.tags)).toBe(true);
+    expect(base.tags).toEqual(["a"]);
+    expect(layer.tags).toEqual(["b"]);
   });
 });
