@@ -4,7 +4,7 @@ import { requesty } from "./destinations/requesty";
 import { InvalidMetadataError, TagalongError } from "./errors";
 import { withMetadata } from "./scope";
 import { createTagalong } from "./tagalong";
-import type { CompletedCall, Destination, Logger } from "./types";
+import type { CompletedCall, Destination, Logger, Metadata } from "./types";
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -222,6 +222,25 @@ describe("createTagalong", () => {
     });
     await tagalong.shutdown();
     expect(order.sort()).toEqual(["a.flush", "b.shutdown"]);
+  });
+});
+
+describe("tags on the wire", () => {
+  it("carry each tag once, whether a layer repeats one or two layers share it", () => {
+    const tagalong = createTagalong({
+      destinations: [portkey(), requesty()],
+      metadata: { tags: ["d", "d"] },
+    });
+    const portkeyTags = (perCall?: Metadata) =>
+      JSON.parse(tagalong.prepare(perCall).headers["x-portkey-metadata"]!).tags as string;
+    expect(portkeyTags()).toBe("d");
+    expect(portkeyTags({ tags: ["x", "x"] })).toBe("d,x");
+    expect(portkeyTags({ tags: ["x", "d", "x"] })).toBe("d,x");
+    const alone = createTagalong({ destinations: [portkey(), requesty()] }).prepare({
+      tags: ["x", "y", "x"],
+    });
+    expect(JSON.parse(alone.headers["x-portkey-metadata"]!).tags).toBe("x,y");
+    expect((alone.body.requesty as { tags: string[] }).tags).toEqual(["x", "y"]);
   });
 });
 

@@ -110,6 +110,11 @@ describe("readMetadata: one snapshot, the model's rules applied while reading", 
     expect(kept).toEqual({ user: "u", tags: ["a", "b"], extra: { ok: 1 } });
     expect(issues.map((i) => i.path)).toEqual(["session", "tags[1]", "extra.bad"]);
   });
+  it("keeps each tag once, in order of first appearance, short lists and long ones alike", () => {
+    expect(readMetadata({ tags: ["x", "y", "x", "z", "y"] }).metadata.tags).toEqual(["x", "y", "z"]);
+    const long = Array.from({ length: 40 }, (_, i) => `t${i % 20}`);
+    expect(readMetadata({ tags: long }).metadata.tags).toEqual(long.slice(0, 20));
+  });
   it("leaves the whole prompt out when one of its fields is bad", () => {
     expect(readMetadata({ user: "u", prompt: { name: "p", version: 0 } }).metadata).toEqual({ user: "u" });
   });

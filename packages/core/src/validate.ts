@@ -243,12 +243,16 @@ function readFields(value: unknown): { metadata: Metadata; issues: MetadataIssue
     if (!Array.isArray(tags)) {
       issues.push({ path: "tags", rule: `must be an array of strings, got ${describe(tags)}`, code: "type" });
     } else {
+      // Tags are a set in order: a repeat is dropped here, in every layer, as merging drops one across layers.
       const kept: string[] = [];
       const length = tags.length;
+      const seen = length > 16 ? new Set<string>() : undefined;
       for (let i = 0; i < length; i++) {
         const raw = read(tags as unknown as Record<string, unknown>, String(i), `tags[${i}]`, issues);
         const tag = raw === UNREADABLE ? undefined : text(raw, `tags[${i}]`, issues);
-        if (tag !== undefined) kept.push(tag);
+        if (tag === undefined || (seen ? seen.has(tag) : kept.includes(tag))) continue;
+        kept.push(tag);
+        seen?.add(tag);
       }
       metadata.tags = kept;
     }
