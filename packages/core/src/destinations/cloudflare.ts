@@ -1,20 +1,11 @@
 import { TagalongError } from "../errors";
-import { compileMapping, type Declaration, type Place, type Source } from "../mapping";
+import { type CheckedField, compileMapping, type Declaration, type Place, type Source } from "../mapping";
 import { checkOptions } from "../options";
 import type { Destination } from "../types";
 import { mappedDestination } from "./mapped";
 
 /** A model field, `extra` (every extra key) or `extra.<key>` (one). */
-export type CloudflareField =
-  | "user"
-  | "session"
-  | "trace"
-  | "environment"
-  | "organization"
-  | "tags"
-  | "prompt"
-  | "extra"
-  | `extra.${string}`;
+export type CloudflareField = CheckedField | "extra" | `extra.${string}`;
 
 /** Options of `cloudflare()`. */
 export interface CloudflareOptions {
