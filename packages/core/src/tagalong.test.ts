@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { describe, expect, it } from "vitest";
 import { portkey } from "./destinations/portkey";
 import { requesty } from "./destinations/requesty";
@@ -261,5 +262,90 @@ describe("stats()", () => {
       portkey: { tagged: 1, leftOut: {} },
       recorder: { tagged: 1, leftOut: { nope: 1 } },
     });
+  });
+});
+
+const named = (model: string): CompletedCall => ({ ...call(), model });
+
+const context = new AsyncLocalStorage<string>();
+
+function setup(options: { waitUntil?: (p: Promise<unknown>) => void; recordsInContext?: boolean } = {}) {
+  const recorded: string[] = [];
+  const contexts: Array<string | undefined> = [];
+  const errors: unknown[] = [];
+  const sink: Destination = {
+    name: "sink",
+    recordsInContext: options.recordsInContext,
+    record: (c) => {
+      recorded.push(c.model);
+      contexts.push(context.getStore());
+    },
+  };
+  const tagalong = createTagalong({
+    destinations: [sink],
+    logger: silent,
+    onError: (e) => errors.push(e),
+    waitUntil: options.waitUntil,
+  });
+  return { tagalong, recorded, contexts, errors };
+}
+
+const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe("recordLater", () => {
+  it("builds in a later task, in the order the calls were handed over", async () => {
+    const { tagalong, recorded } = setup();
+    tagalong.recordLater(() => named("a"));
+    tagalong.recordLater(() => named("b"));
+    await Promise.resolve();
+    expect(recorded).toEqual([]);
+    await nextTask();
+    expect(recorded).toEqual(["a", "b"]);
+  });
+
+  it("runs what is held before flush(), shutdown() and stats() look at the destinations", async () => {
+    const { tagalong, recorded } = setup();
+    tagalong.recordLater(() => named("flushed"));
+    const flushed = tagalong.flush();
+    expect(recorded).toEqual(["flushed"]);
+    await flushed;
+    tagalong.recordLater(() => named("counted"));
+    expect(tagalong.stats().sink!.tagged).toBe(2);
+    tagalong.recordLater(() => named("shut"));
+    await tagalong.shutdown();
+    expect(recorded).toEqual(["flushed", "counted", "shut"]);
+  });
+
+  it("each build runs in the async context of the call that handed it over", async () => {
+    const { tagalong, recorded, contexts } = setup();
+    context.run("first", () => tagalong.recordLater(() => named("a")));
+    context.run("second", () => tagalong.recordLater(() => named("b")));
+    await nextTask();
+    expect(recorded).toEqual(["a", "b"]);
+    expect(contexts).toEqual(["first", "second"]);
+  });
+
+  it("runs at once, in the call's context, when a recorder reads the caller's context (recordsInContext)", () => {
+    const { tagalong, recorded, contexts } = setup({ recordsInContext: true });
+    context.run("mine", () => tagalong.recordLater(() => named("now")));
+    expect(recorded).toEqual(["now"]);
+    expect(contexts).toEqual(["mine"]);
+  });
+
+  it("runs at once where a serverless waitUntil keeps the invocation alive", () => {
+    const { tagalong, recorded } = setup({ waitUntil: () => {} });
+    tagalong.recordLater(() => named("now"));
+    expect(recorded).toEqual(["now"]);
+  });
+
+  it("a build that throws is reported to onError, and the others are still recorded", async () => {
+    const { tagalong, recorded, errors } = setup();
+    tagalong.recordLater(() => {
+      throw new Error("build failed");
+    });
+    tagalong.recordLater(() => named("after"));
+    await tagalong.flush();
+    expect(recorded).toEqual(["after"]);
+    expect(errors).toEqual([expect.objectContaining({ message: "build failed" })]);
   });
 });

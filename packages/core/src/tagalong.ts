@@ -5,6 +5,7 @@ import { consoleLogger } from "./logger";
 import { checkOptions } from "./options";
 import { type CallStats, createLedger, type Ledger, leaveOut } from "./policy";
 import { createPreparer, type PreparedCall, type PrepareOptions, type Target } from "./prepare";
+import { laterRecords } from "./record-later";
 import { currentScope, freezeSnapshot } from "./scope";
 import type {
   CompletedCall,
@@ -66,6 +67,15 @@ export interface Tagalong {
   prepare(perCall?: Metadata, options?: PrepareOptions): PreparedCall;
   /** Hands a finished call to the after-the-call destinations. Never throws, never waits. */
   record(call: CompletedCall): void;
+  /**
+   * Hands a finished call over later: `build` runs in a later task, off the caller's path (or before
+   * the next `flush()`, `shutdown()` or `stats()`, whichever comes first), and its result goes to
+   * `record`. `build` must read only what cannot change by then (strings, its own copies), so the
+   * record is what the call carried. It runs at once where a serverless `waitUntil` is in force, or
+   * where a recorder reads the caller's context (`recordsInContext`: OpenTelemetry's spans).
+   * Never throws, never waits.
+   */
+  recordLater(build: () => CompletedCall | undefined): void;
   /**
    * Resolves when everything recorded so far is delivered or has failed for good, or at
    * `timeoutMs` (default: no limit); what is still pending then keeps going in the background.
@@ -334,23 +344,35 @@ export function createTagalong(options: TagalongOptions): Tagalong {
     reportError,
   );
 
+  const record = recorderOf(recorders, ledger, reportError);
+  const later = laterRecords(
+    record,
+    reportError,
+    waitUntil,
+    recorders.some((d) => d.recordsInContext === true),
+  );
+
   const tagalong: Tagalong = {
     recordsCalls: recorders.length > 0,
     logger,
     prepare: withCallDebug(prepare, logger, destinations),
-    record: recorderOf(recorders, ledger, reportError),
+    record,
+    recordLater: later.hold,
     flush(flushOptions) {
+      later.runHeld();
       const timeoutMs = flushOptions?.timeoutMs;
       const call = (d: Destination) => (d.flush ? d.flush({ timeoutMs }) : undefined);
       return settleBy(destinations.map(safely(call, reportError)), timeoutMs);
     },
     shutdown(shutdownOptions) {
+      later.runHeld();
       const timeoutMs = shutdownOptions?.timeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
       const call = (d: Destination) =>
         d.shutdown ? d.shutdown({ timeoutMs }) : d.flush ? d.flush({ timeoutMs }) : undefined;
       return settleBy(destinations.map(safely(call, reportError)), timeoutMs);
     },
     stats() {
+      later.runHeld();
       const out: Record<string, DestinationStats> = {};
       for (const d of destinations) {
         const calls = ledger.stats.get(d.name)!;

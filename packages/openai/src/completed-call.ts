@@ -43,6 +43,12 @@ export interface CallRecord {
   credentials?: readonly unknown[];
   /** The headers of the last attempt's request as the SDK built it (a reference, read only on error). */
   sentHeaders?: unknown;
+  /** The body of the last attempt's request as the SDK sent it: JSON text, which nothing can change. */
+  sentBody?: unknown;
+  /** The body fields Tagalong added to the request (the prepared call's, frozen). */
+  addedFields?: Readonly<Record<string, unknown>>;
+  /** Of those, the fields the caller's body had too (their sent value is the two merged). */
+  callerFields?: string[];
 }
 
 /** The field of each API's body that holds its input. */
@@ -54,12 +60,39 @@ const INPUT_KEY: Record<ApiType, string> = {
 };
 
 /** Called once the request is tagged, before it is sent: remember what the output will be matched with. */
-export function beginCall(call: CallRecord, apiType: ApiType, params: Loose, metadata: Metadata): void {
+export function beginCall(
+  call: CallRecord,
+  apiType: ApiType,
+  params: Loose,
+  metadata: Metadata,
+  addedFields: Readonly<Record<string, unknown>>,
+): void {
   call.apiType = apiType;
   call.params = params;
   call.metadata = metadata;
   const input = params[INPUT_KEY[apiType]];
   call.input = Array.isArray(input) ? input.slice() : input;
+  call.addedFields = addedFields;
+  for (const key in addedFields) if (key in params) (call.callerFields ??= []).push(key);
+}
+
+/**
+ * The call as its request went out, read back from the body the SDK sent (JSON text): what the record
+ * is built from when it is built after the caller got the answer, since the caller may change its own
+ * request object by then. Tagalong's own body fields are left out, as they are of `params`. Undefined
+ * when the body sent was not a JSON object (the record is then built from the caller's request).
+ */
+export function sentCall(call: CallRecord): CallRecord | undefined {
+  if (typeof call.sentBody !== "string") return undefined;
+  let params: Loose;
+  try {
+    params = JSON.parse(call.sentBody) as Loose;
+  } catch {
+    return undefined;
+  }
+  if (typeof params !== "object" || params === null) return undefined;
+  for (const key in call.addedFields) if (!call.callerFields?.includes(key)) delete params[key];
+  return { ...call, params, input: params[INPUT_KEY[call.apiType!]] };
 }
 
 function input(call: CallRecord): ChatMessage[] {

@@ -1,5 +1,5 @@
 import { errorInfo, failedStatus, isAbortError, type StreamEnd, type Tagalong } from "@tagalong/core/adapter";
-import { type CallOutcome, type CallRecord, completedCall } from "./completed-call";
+import { type CallOutcome, type CallRecord, completedCall, sentCall } from "./completed-call";
 import { SseDecoder } from "./sse";
 import { type EventWatch, watchEvents } from "./stream-events";
 import { type StreamAccumulator, sseEvents, streamAccumulator } from "./stream-output";
@@ -166,9 +166,9 @@ class CallWatch implements BodyWatch, EventWatch {
     return !this.stream;
   }
 
-  parse(reading: Promise<unknown>): Promise<unknown> {
-    return reading.then(
-      (value) => this.parsed(value),
+  parse(text: Promise<string>, json: boolean): Promise<unknown> {
+    return text.then(
+      (body) => this.read(body, json),
       (error) => this.failed(error),
     );
   }
@@ -177,12 +177,28 @@ class CallWatch implements BodyWatch, EventWatch {
     return (this.#accumulator ??= streamAccumulator(this.call.apiType!));
   }
 
-  /** The SDK parsed a plain body into `value` (a string when it was not JSON). */
-  parsed(value: unknown): unknown {
+  /**
+   * The SDK read a plain body to its end as `text`: returns the value its reader gets (`json`: parsed).
+   * The call is recorded from the text, which nothing can change, so its record is built later, off
+   * the caller's path, from that and the request as sent (`sentCall`).
+   */
+  read(text: string, json: boolean): unknown {
     const end: StreamEnd = { how: "done", at: Date.now() };
-    if (typeof value !== "string") this.record(plainOutcome, { parsed: value }, end);
-    else if (isEventStream(this.response!)) this.record(sseOutcome, [new TextEncoder().encode(value)], end);
-    else this.record(plainOutcome, { text: value }, end);
+    let value: unknown = text;
+    if (json) {
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        this.failed(error);
+      }
+    }
+    const call = this.call;
+    const tagalong = this.tagalong;
+    if (!json && isEventStream(this.response!))
+      this.record(sseOutcome, [new TextEncoder().encode(text)], end);
+    else if (typeof call.sentBody === "string" && typeof tagalong.recordLater === "function") {
+      tagalong.recordLater(() => completedCall(sentCall(call) ?? call, plainOutcome({ text }, end)));
+    } else this.record(plainOutcome, { text }, end);
     return value;
   }
 
@@ -239,8 +255,8 @@ function failedCall(this: CallWatch, error: unknown, end: number): CallOutcome {
   };
 }
 
-/** A plain (not streamed) body as its reader got it: the value the SDK parsed, the text, or the raw chunks. */
-type PlainBody = { parsed: unknown } | { text: string } | { chunks: Uint8Array[] };
+/** A plain (not streamed) body as its reader got it: the text, or the raw chunks. */
+type PlainBody = { text: string } | { chunks: Uint8Array[] };
 
 function concat(chunks: Uint8Array[]): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
@@ -259,15 +275,12 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 function plainOutcome(body: PlainBody, end: StreamEnd): CallOutcome {
   let response: Loose | undefined;
   let complete = true;
-  if ("parsed" in body) response = body.parsed as Loose;
-  else {
-    // A body cut short does not parse: the call then has no output.
-    try {
-      const text = "text" in body ? body.text : new TextDecoder().decode(concat(body.chunks));
-      response = JSON.parse(text) as Loose;
-    } catch {
-      complete = false;
-    }
+  // A body cut short does not parse: the call then has no output.
+  try {
+    const text = "text" in body ? body.text : new TextDecoder().decode(concat(body.chunks));
+    response = JSON.parse(text) as Loose;
+  } catch {
+    complete = false;
   }
   return outcome(response, complete, undefined, end, false);
 }

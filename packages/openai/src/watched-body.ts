@@ -9,12 +9,15 @@ import { observeStream, type StreamEnd } from "@tagalong/core/adapter";
 export interface BodyWatch {
   by?: "sdk" | "copy";
   /**
-   * Whether the first `json()` or `text()` reads the body itself, its result handed to `parse`: a plain
+   * Whether the first `json()` or `text()` reads the body itself, its text handed to `parse`: a plain
    * body, read that way by the SDK's parser (json in openai 5 and 6, text in 7) or by the caller.
    */
   readonly parses: boolean;
-  /** The first `json()` or `text()` of a body that `parses`: returns what the caller of that reader gets. */
-  parse(reading: Promise<unknown>): Promise<unknown>;
+  /**
+   * The first `json()` or `text()` of a body that `parses`, given the body's text (`json`: the reader
+   * was `json()`): returns what the caller of that reader gets.
+   */
+  parse(text: Promise<string>, json: boolean): Promise<unknown>;
   /** The body as the response had it, before it was watched. */
   source?: ReadableStream<Uint8Array>;
   copy?: Response;
@@ -52,6 +55,7 @@ function watchedPrototype(base: object): object {
       },
     },
   };
+  const text = (base as { text?: () => Promise<string> }).text;
   for (const name of BODY_READERS) {
     const read = (base as Record<string, unknown>)[name];
     if (typeof read !== "function") continue;
@@ -61,9 +65,10 @@ function watchedPrototype(base: object): object {
       value(this: Watched) {
         const watch = this[WATCH];
         if (watch.by === "sdk") return read.call(this);
-        if (watch.by === undefined && watch.parses && (name === "json" || name === "text")) {
+        if (watch.by === undefined && watch.parses && (name === "json" || name === "text") && text) {
           watch.by = "sdk";
-          return watch.parse(read.call(this));
+          // json() is text() then JSON.parse: read as text, the body is kept as the string it was.
+          return watch.parse(text.call(this), name === "json");
         }
         return (viaCopy(this, watch) as any)[name]();
       },

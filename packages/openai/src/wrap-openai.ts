@@ -45,7 +45,7 @@ interface RequestShape {
 /** The members of an OpenAI client the wrapper uses (public in openai 5, 6 and 7; `_options` protected). */
 interface ClientShape {
   request(options: unknown, remainingRetries?: number | null): unknown;
-  prepareRequest(request: { headers?: unknown }, context: { options?: unknown }): unknown;
+  prepareRequest(request: { headers?: unknown; body?: unknown }, context: { options?: unknown }): unknown;
   withOptions(options: object): ClientShape;
   /** openai 7: how every APIPromise of the client parses a response, derived promises included. */
   parseResponseWithTimeout?(client: unknown, props: ResponseProps): unknown;
@@ -85,7 +85,7 @@ function tagRequest(
   if (apiType !== undefined && isPlainObject(options.body)) {
     tagged.body = withBodyFields(options.body, prepared.body);
     if (call) {
-      beginCall(call, apiType, options.body, prepared.metadata);
+      beginCall(call, apiType, options.body, prepared.metadata, prepared.body);
       call.credentials = [client.apiKey, options.headers, client._options?.defaultHeaders];
       tagged[CALL_RECORD] = call;
     }
@@ -142,10 +142,17 @@ function tagalongSubclass(Base: ClientClass): ClientClass {
     }
 
     // Each attempt's request as built, before it is sent: its headers (a reference, which the SDK may
-    // still add auth to) hold the credentials it really carries, e.g. a token from an `apiKey` function.
-    override prepareRequest(request: { headers?: unknown }, context: { options?: unknown }): unknown {
+    // still add auth to) hold the credentials it really carries, e.g. a token from an `apiKey` function;
+    // its body (JSON text) is the request as sent, which a plain call's record is built from later.
+    override prepareRequest(
+      request: { headers?: unknown; body?: unknown },
+      context: { options?: unknown },
+    ): unknown {
       const call = (context?.options as RequestShape | undefined)?.[CALL_RECORD];
-      if (call !== undefined) call.sentHeaders = request.headers;
+      if (call !== undefined) {
+        call.sentHeaders = request.headers;
+        call.sentBody = request.body;
+      }
       return super.prepareRequest(request, context);
     }
 

@@ -623,6 +623,60 @@ describe.each(MAJORS)("$name", (major) => {
       });
     });
 
+    it("a plain call's record is built off the caller's path: after its await resumed, and before flush() resolves", async () => {
+      const { client, recorded, tagalong } = setup();
+      await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "later" }] });
+      // The caller has its answer; the call is handed over in a later task.
+      expect(recorded.calls).toHaveLength(0);
+      await tagalong.flush();
+      expect(recorded.calls).toHaveLength(1);
+      expect(recorded.calls[0]).toMatchObject({
+        input: [{ role: "user", content: "later" }],
+        output: [{ role: "assistant", content: replyText("later") }],
+      });
+      // The record reads the request as sent, without the body fields Tagalong added (Requesty's).
+      expect(recorded.calls[0]!.parameters).toBeUndefined();
+    });
+
+    it("records keep coming when every answer arrives within microtasks (no later task ever runs)", async () => {
+      const answer = JSON.stringify({
+        id: "chatcmpl-mem",
+        object: "chat.completion",
+        created: 1,
+        model: MODEL,
+        choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }],
+      });
+      const { client, recorded, tagalong } = setup({
+        client: {
+          fetch: async () => new Response(answer, { headers: { "content-type": "application/json" } }),
+        },
+      });
+      for (let i = 0; i < 200; i++) {
+        await client.chat.completions.create({
+          model: MODEL,
+          messages: [{ role: "user", content: `m${i}` }],
+        });
+      }
+      // Held builds are bounded: most calls were handed over while the loop never yielded to a task.
+      expect(recorded.calls.length).toBeGreaterThanOrEqual(150);
+      await tagalong.flush();
+      expect(recorded.calls).toHaveLength(200);
+      expect(recorded.calls.map((c) => c.input[0]!.content)).toEqual(
+        Array.from({ length: 200 }, (_, i) => `m${i}`),
+      );
+    });
+
+    it("a caller's body field of the same name as Tagalong's is recorded as sent", async () => {
+      const { client, recorded, tagalong } = setup();
+      await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "own field" }],
+        requesty: { auto_cache: true },
+      } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming);
+      await tagalong.flush();
+      expect(recorded.calls[0]!.parameters?.other?.requesty).toMatchObject({ auto_cache: true });
+    });
+
     it("a plain answer that is not JSON, or is cut short, is recorded once as an error", async () => {
       const { client, recorded } = setup({
         client: {

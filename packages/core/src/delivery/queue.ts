@@ -3,6 +3,7 @@
 // caller's code: failures go to the host's reportError, counts to stats().
 import { DeliveryError } from "../errors";
 import { consoleLogger, debugEnabled } from "../logger";
+import { macrotask } from "../macrotask";
 import { scrubSecrets } from "../redact";
 import type { DeliveryStats, DestinationHost, FlushOptions, Logger } from "../types";
 import { attempt, type FailureReader } from "./attempt";
@@ -96,12 +97,6 @@ interface FlushWaiter {
   remaining: number;
   resolve: () => void;
 }
-
-/** Runs `fn` on a later macrotask: setImmediate where the runtime has it (no 1 ms clamp), else a timer. */
-const macrotask: (fn: () => void) => void =
-  typeof (globalThis as { setImmediate?: unknown }).setImmediate === "function"
-    ? (fn) => (globalThis as unknown as { setImmediate: (f: () => void) => unknown }).setImmediate(fn)
-    : (fn) => setTimeout(fn, 0);
 
 const DEFAULT_SHUTDOWN_MS = 5000;
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;

@@ -249,7 +249,8 @@ export function openTelemetry(options: OpenTelemetryOptions): Destination {
   }
   const write = compileAttributeMaps(options.attributes ?? [genAiAttributes]);
   const tracer = trace.getTracer("@tagalong/core");
-  const destination: Destination = { name: "opentelemetry" };
+  // A span's parent is the context active when it starts: spans are recorded in the call's own.
+  const destination: Destination = { name: "opentelemetry", recordsInContext: options.emitSpans !== false };
   if (options.annotateActiveSpan !== false) {
     destination.start = (m) => {
       const span = trace.getActiveSpan();
