@@ -354,45 +354,55 @@ export function compileMapping(d: Declaration): CompiledMapping {
     }
     return out;
   }
+  // Each object's fill runs per call: its places and constants are flattened into parallel arrays
+  // walked by index, with no per-entry destructuring.
   const compiledObjects = Object.entries(objects).map(([object, spec]) => {
     const list = fills.get(object) ?? [];
+    const getters = list.map(([get]) => get);
+    const keys = list.map(([, key]) => key);
     const strings = spec.strings === true;
     const extraHere = extra && "to" in extra && extra.to === object ? extra : undefined;
     const only = extraHere?.only;
     const constants = spec.constants ? Object.entries(spec.constants).filter(([, v]) => v !== undefined) : [];
+    const constantKeys = constants.map(([key]) => key);
+    const constantValues = constants.map(([, v]) => v);
     const fill = (m: Metadata): Record<string, unknown> | undefined => {
       let out: Record<string, unknown> | undefined;
-      for (const [get, key] of list) {
-        const v = get(m);
-        if (v !== undefined) (out ??= {})[key] = strings ? String(v) : v;
+      for (let i = 0; i < getters.length; i++) {
+        const v = getters[i]!(m);
+        if (v !== undefined) (out ??= {})[keys[i]!] = strings ? String(v) : v;
       }
-      if (extraHere && m.extra) {
-        const e = m.extra;
-        if (only)
-          for (const key of only) {
+      const e = m.extra;
+      if (extraHere !== undefined && e !== undefined) {
+        if (only !== undefined) {
+          for (let i = 0; i < only.length; i++) {
+            const key = only[i]!;
             if (Object.hasOwn(e, key)) (out ??= {})[key] = strings ? String(e[key]) : e[key];
           }
-        else for (const key in e) (out ??= {})[key] = strings ? String(e[key]) : e[key];
+        } else for (const key in e) (out ??= {})[key] = strings ? String(e[key]) : e[key];
       }
-      for (const [key, v] of constants) (out ??= {})[key] = v;
+      for (let i = 0; i < constantKeys.length; i++) (out ??= {})[constantKeys[i]!] = constantValues[i];
       return out;
     };
     return { object, spec, fill };
   });
   const extraHeader = extra && "header" in extra ? extra.header : undefined;
 
+  const headerGetters = headerPlaces.map(([get]) => get);
+  const headerKeys = headerPlaces.map(([, key]) => key);
   const encode = (m: Metadata): Form => {
     const form: Form = { headers: {}, body: {}, objects: {} };
-    for (const { object, spec, fill } of compiledObjects) {
+    for (let i = 0; i < compiledObjects.length; i++) {
+      const { object, spec, fill } = compiledObjects[i]!;
       const value = fill(m);
       if (value === undefined) continue;
       form.objects[object] = value;
       if (spec.header !== undefined) form.headers[spec.header] = headerJson(value);
       else if (spec.body !== undefined) placeInBody(form.body, spec.body, value);
     }
-    for (const [get, key] of headerPlaces) {
-      const v = get(m);
-      if (v !== undefined) form.headers[key] = String(v);
+    for (let i = 0; i < headerGetters.length; i++) {
+      const v = headerGetters[i]!(m);
+      if (v !== undefined) form.headers[headerKeys[i]!] = String(v);
     }
     if (extraHeader && m.extra) {
       for (const key in m.extra) form.headers[extraHeader(key).toLowerCase()] = String(m.extra[key]);

@@ -97,13 +97,15 @@ export function createPreparer(options: PreparerOptions) {
     if (known && m === base.metadata) return known.all;
     const out: MetadataIssue[] = [];
     const b = base?.metadata;
-    for (const [field, check] of mapping.fieldChecks) {
+    const fieldChecks = mapping.fieldChecks;
+    for (let j = 0; j < fieldChecks.length; j++) {
+      const field = fieldChecks[j]![0];
       const v = m[field];
       if (v === undefined) continue;
       if (known && v === b![field]) {
         const reused = known.byField.get(field);
         if (reused) for (const issue of reused) out.push(issue);
-      } else check(m, out);
+      } else fieldChecks[j]![1](m, out);
     }
     if (mapping.extraKeyCheck && m.extra) {
       const be = b?.extra;
