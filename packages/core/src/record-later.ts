@@ -11,23 +11,17 @@ import type { CompletedCall, WaitUntil } from "./types";
 const MAX_HELD = 64;
 
 export interface LaterRecords {
-  /** Holds `build` for a later task (of the caller's async context), or runs it now (see `laterRecords`). */
+  /** Holds `build` for a later task, or runs it now (see `laterRecords`). */
   hold(build: () => CompletedCall | undefined): void;
   /** Runs every held build now (before a flush, a shutdown or stats), in the order they were held. */
   runHeld(): void;
 }
 
-/** One held build; `build` is cleared once it ran. */
-interface Held {
-  build?: () => CompletedCall | undefined;
-}
-
 /**
  * The held builds of one Tagalong. `record` hands each built call on; a throw in a build is Tagalong's
- * failure and goes to `reportError`. Each build gets a macrotask of its own, scheduled from the call, so
- * it runs in the call's async context. A build runs at once when `atOnce` (a recorder reads the caller's
- * context, and an early run by `runHeld` would run it in another's) or where a serverless `waitUntil`
- * is in force (an invocation may end before a later task of its own runs).
+ * failure and goes to `reportError`. Held builds run together in one later macrotask (not in the async
+ * context of each call). A build runs at once when `atOnce` (a recorder reads the caller's context) or
+ * where a serverless `waitUntil` is in force (an invocation may end before a later task of its own runs).
  */
 export function laterRecords(
   record: (call: CompletedCall) => void,
@@ -35,7 +29,8 @@ export function laterRecords(
   waitUntil: () => WaitUntil | undefined,
   atOnce: boolean,
 ): LaterRecords {
-  let held: Held[] = [];
+  let held: Array<() => CompletedCall | undefined> = [];
+  let scheduled = false;
 
   const run = (build: () => CompletedCall | undefined): void => {
     let call: CompletedCall | undefined;
@@ -48,33 +43,27 @@ export function laterRecords(
     if (call !== undefined) record(call);
   };
 
-  const runOne = (entry: Held): void => {
-    const build = entry.build;
-    if (build === undefined) return;
-    entry.build = undefined;
-    if (held[0] === entry) held.shift();
-    else held.splice(held.indexOf(entry), 1);
-    run(build);
-  };
-
   const runHeld = (): void => {
     if (held.length === 0) return;
-    const entries = held;
+    const builds = held;
     held = [];
-    for (const entry of entries) {
-      const build = entry.build;
-      entry.build = undefined;
-      if (build !== undefined) run(build);
-    }
+    for (let i = 0; i < builds.length; i++) run(builds[i]!);
+  };
+
+  const later = (): void => {
+    scheduled = false;
+    runHeld();
   };
 
   return {
     hold(build) {
       if (atOnce || waitUntil() !== undefined) return run(build);
-      const entry: Held = { build };
-      held.push(entry);
+      held.push(build);
       if (held.length >= MAX_HELD) runHeld();
-      else macrotask(() => runOne(entry));
+      else if (!scheduled) {
+        scheduled = true;
+        macrotask(later);
+      }
     },
     runHeld,
   };

@@ -163,14 +163,15 @@ export interface Destination {
   defaultTrace?(): string | undefined;
   /**
    * Receive a finished call. Must return at once and never throw: queue and deliver in the background.
-   * It may be called in a later task than the call's end (see `recordsInContext`).
+   * It may be called in a later task than the call's end, outside the call's async context (see
+   * `recordsInContext`).
    */
   record?(call: CompletedCall): void;
   /**
    * Whether `record` reads the caller's async context (e.g. the active OpenTelemetry span, as the parent
    * of a span it starts). Then every call is recorded at its end, in its own context. Otherwise an
-   * adapter may hand a call over in a later task (`recordLater`), which keeps the record's build off
-   * the caller's path.
+   * adapter may hand calls over in a later task (`recordLater`), together and outside their contexts,
+   * which keeps the record's build off the caller's path.
    */
   readonly recordsInContext?: boolean;
   /**
