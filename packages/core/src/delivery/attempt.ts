@@ -1,7 +1,7 @@
 // One HTTP attempt: a JSON POST with a timeout, its answer sorted into delivered, worth retrying, or
 // refused for good. Errors carry a sanitized summary, never the runtime's error object (whose cause
 // chain can hold request headers, and with them an API key).
-import type { Send } from "./transport";
+import type { Cancel, Send } from "./transport";
 
 export type Attempt =
   | { ok: true; status: number; body: unknown }
@@ -81,8 +81,8 @@ export function unref(timer: Timer): Timer {
 }
 
 /**
- * POSTs once through `send`. `track` is told of the attempt's AbortController (so a shutdown can cut
- * it) and returns the function that forgets it; `read` is the destination's reading of a failure
+ * POSTs once through `send`. `track` is told of the attempt's request (so a shutdown can cut it) and
+ * returns the function that forgets it; `read` is the destination's reading of a failure
  * answer (see FailureReader).
  */
 export async function attempt(
@@ -91,20 +91,20 @@ export async function attempt(
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
-  track: (controller: AbortController) => () => void,
+  track: (request: Cancel) => () => void,
   read?: FailureReader,
 ): Promise<Attempt> {
-  const controller = new AbortController();
+  const request: Cancel = {};
   let timedOut = false;
   const timer = unref(
     setTimeout(() => {
       timedOut = true;
-      controller.abort();
+      request.abort?.();
     }, timeoutMs),
   );
-  const untrack = track(controller);
+  const untrack = track(request);
   try {
-    const { status, text, retryAfter } = await send(url, headers, body, controller.signal);
+    const { status, text, retryAfter } = await send(url, headers, body, request);
     if (status >= 200 && status < 300) {
       let parsed: unknown;
       if (text) {

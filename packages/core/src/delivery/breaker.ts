@@ -16,6 +16,8 @@ export interface Breaker {
   ready(deadline?: number): Promise<"go" | "expired" | "released">;
   /** The service answered (anything but a retryable failure): close the circuit. */
   answered(): void;
+  /** Whether a request may go out now without waiting (the circuit is closed): ready's fast path. */
+  closed(): boolean;
   /** A retryable failure; `retryAfterMs` opens the circuit for at least that long. */
   failed(reason: string, retryAfterMs?: number): void;
   /** Wakes every waiting request with false (the queue is abandoning its work). */
@@ -71,6 +73,7 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number): Breaker 
   };
 
   return {
+    closed: () => !open,
     ready(deadline) {
       if (!open) return Promise.resolve("go");
       if (!probeInFlight && Date.now() >= probeAt && timer === undefined) {

@@ -360,7 +360,7 @@ describe("createDeliveryQueue", () => {
     expect(recorder.rec.requests).toHaveLength(0);
     q.push((ctx) => ctx.post(post(recorder.rec.url)));
     await recorder.rec.waitFor(() => q.stats().sent === 4);
-    // A finished job starts the next waiting one directly; with none running, a lone call lingers.
+    // A lone call lingers until its batch fills, lingerMs passes, or a flush.
     q.push((ctx) => ctx.post(post(recorder.rec.url)));
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(recorder.rec.requests).toHaveLength(4);
@@ -370,5 +370,45 @@ describe("createDeliveryQueue", () => {
     const { q: eager } = queue({ concurrency: 4, lingerMs: 0 });
     eager.push((ctx) => ctx.post(post(recorder.rec.url)));
     await recorder.rec.waitFor((r) => r.promptLayer.logs().length === 6);
+  });
+
+  it("jobs that arrive while a batch runs wait for their own batch: a slot that frees does not start them one by one", async () => {
+    const { q } = queue({ concurrency: 2, lingerMs: 60_000 });
+    const started: number[] = [];
+    const first = gate();
+    const job = (n: number, wait?: Promise<void>) => async () => {
+      started.push(n);
+      await wait;
+    };
+    q.push(job(1, first.opened));
+    q.push(job(2, first.opened));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(started).toEqual([1, 2]);
+    q.push(job(3));
+    first.open();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Both slots are free, one job waits: it lingers with its batch.
+    expect(q.stats()).toMatchObject({ sent: 2, queued: 1 });
+    expect(started).toEqual([1, 2]);
+    // A full batch waits: it starts.
+    q.push(job(4));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(started).toEqual([1, 2, 3, 4]);
+
+    // A backlog (a full batch waiting behind the running one) fills each slot as it frees.
+    const { q: busy } = queue({ concurrency: 2, lingerMs: 60_000 });
+    const held = gate();
+    const order: number[] = [];
+    for (let n = 1; n <= 5; n++)
+      busy.push(async () => {
+        order.push(n);
+        if (n <= 2) await held.opened;
+      });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(order).toEqual([1, 2]);
+    held.open();
+    await busy.flush();
+    expect(order).toEqual([1, 2, 3, 4, 5]);
+    expect(busy.stats()).toMatchObject({ sent: 5, queued: 0 });
   });
 });

@@ -12,7 +12,7 @@ import { type ExitDrain, exitRegistry } from "./exit";
 import { BREAKER_THRESHOLD, type DeliveryOptions, deliverySettings } from "./options";
 import { retryPolicy } from "./retry-policy";
 import { reporter } from "./stats";
-import { fetchSend, nodeSend, type Send } from "./transport";
+import { type Cancel, fetchSend, nodeSend, type Send } from "./transport";
 
 /** Options of `createDeliveryQueue()`: the delivery options, the destination's name and its secrets. */
 export interface DeliveryQueueOptions extends DeliveryOptions {
@@ -99,6 +99,10 @@ interface FlushWaiter {
 }
 
 const DEFAULT_SHUTDOWN_MS = 5000;
+const JSON_HEADERS: Record<string, string> = {
+  "content-type": "application/json",
+  accept: "application/json",
+};
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 
 /**
@@ -165,7 +169,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
 
   // Abandoning (shutdown's deadline, the exit drain's) bumps the epoch: older jobs stop at once.
   let epoch = 0;
-  const inFlight = new Map<AbortController, number>();
+  const inFlight = new Map<Cancel, number>();
   const sleepers = new Set<() => void>();
   let lastError: string | undefined;
 
@@ -190,9 +194,9 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
       sleepers.add(wake);
     });
 
-  const track = (controller: AbortController): (() => void) => {
-    inFlight.set(controller, Date.now());
-    return () => inFlight.delete(controller);
+  const track = (request: Cancel): (() => void) => {
+    inFlight.set(request, Date.now());
+    return () => inFlight.delete(request);
   };
 
   /** What the pending work is waiting on, for the reports of abandoned work. */
@@ -218,6 +222,30 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
       attempts: tries,
     });
 
+  // A destination passes the same headers object with every post: it is checked once.
+  const checked = new WeakSet<object>();
+  const requestHeaders = (
+    label: string,
+    headers: Record<string, string> | undefined,
+  ): Record<string, string> => {
+    if (headers === undefined) return JSON_HEADERS;
+    if (!checked.has(headers)) {
+      try {
+        // A header fetch refuses (a key with a line break) fails every attempt: say so once, here.
+        new Headers(headers);
+      } catch (error) {
+        throw new DeliveryError(
+          scrub(
+            `${name}: ${label} headers are not valid (${error instanceof Error ? error.message : String(error)})`,
+          ),
+          { destination: name, attempts: 0 },
+        );
+      }
+      checked.add(headers);
+    }
+    return { ...JSON_HEADERS, ...headers };
+  };
+
   const makeContext = (jobEpoch: number): DeliveryContext => ({
     async post({ label, url, headers, body }) {
       let payload: string;
@@ -229,27 +257,15 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
           attempts: 0,
         });
       }
-      const allHeaders = { "content-type": "application/json", accept: "application/json", ...headers };
-      try {
-        // A header fetch refuses (a key with a line break) fails every attempt: say so once, here.
-        if (headers) new Headers(headers);
-      } catch (error) {
-        throw new DeliveryError(
-          scrub(
-            `${name}: ${label} headers are not valid (${error instanceof Error ? error.message : String(error)})`,
-          ),
-          { destination: name, attempts: 0 },
-        );
-      }
-
+      const allHeaders = requestHeaders(label, headers);
       let tries = 0;
       let failures = 0;
       let firstFailure: number | undefined;
       for (;;) {
         if (jobEpoch !== epoch) throw abandonedError(label, url, tries);
-        const go = await breaker.ready(
-          firstFailure === undefined ? undefined : firstFailure + settings.maxRetryMs,
-        );
+        const go = breaker.closed()
+          ? "go"
+          : await breaker.ready(firstFailure === undefined ? undefined : firstFailure + settings.maxRetryMs);
         if (jobEpoch !== epoch || go === "released") throw abandonedError(label, url, tries);
         if (go === "expired") {
           throw new DeliveryError(
@@ -360,9 +376,26 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
       active--;
       if (jobEpoch !== epoch) abandonedRunning--;
       settle(item);
-      if (waitingCount() > 0) pump();
+      if (waitingCount() > 0) next();
     }
   };
+
+  /**
+   * A job finished and others wait. They start at once when a full batch waits (a backlog: every free
+   * slot is filled as it frees) or a flush is under way; otherwise with the batch they belong to, when
+   * the linger timer fires. Starting each as a slot frees would turn a steady flow of calls back into
+   * one delivery's work after every call, the very thing batches are for.
+   */
+  function next(): void {
+    if (waitingCount() >= concurrency || flushWaiters.length > 0 || lingerMs <= 0) pump();
+    else armLinger();
+  }
+
+  function armLinger(): void {
+    if (lingerTimer !== undefined) return;
+    lingerTimer = setTimeout(lingerPump, lingerMs);
+    (lingerTimer as { unref?: () => void }).unref?.();
+  }
 
   function pump(): void {
     while (active < concurrency && waitingCount() > 0) {
@@ -399,10 +432,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
   const schedule = (): void => {
     if (active >= concurrency) return;
     if (waitingCount() < concurrency && lingerMs > 0) {
-      if (lingerTimer === undefined && active === 0) {
-        lingerTimer = setTimeout(lingerPump, lingerMs);
-        (lingerTimer as { unref?: () => void }).unref?.();
-      }
+      armLinger();
       return;
     }
     if (!macroScheduled) {
@@ -424,7 +454,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
     epoch++;
     const notStarted: Item[] = [];
     for (let item = takeNext(); item; item = takeNext()) notStarted.push(item);
-    for (const controller of [...inFlight.keys()]) controller.abort();
+    for (const request of [...inFlight.keys()]) request.abort?.();
     for (const wake of [...sleepers]) wake();
     breaker.release();
     releaseHeld();

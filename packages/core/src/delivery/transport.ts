@@ -10,17 +10,28 @@ export interface Answer {
   retryAfter: string | null;
 }
 
-/** Sends one JSON POST; rejects on a network error or when `signal` aborts. */
+/**
+ * A request under way, as its sender leaves it: `abort()` ends it and its promise rejects. Set by the
+ * sender before it returns. Not an AbortSignal: on Node's http client, a signal per request costs
+ * listeners and a controller for a timeout that almost never fires.
+ */
+export interface Cancel {
+  abort?: () => void;
+}
+
+/** Sends one JSON POST; rejects on a network error or when `cancel.abort()` is called. */
 export type Send = (
   url: string,
   headers: Record<string, string>,
   body: string,
-  signal: AbortSignal,
+  cancel: Cancel,
 ) => Promise<Answer>;
 
 export function fetchSend(fetchFn: typeof fetch): Send {
-  return async (url, headers, body, signal) => {
-    const res = await fetchFn(url, { method: "POST", headers, body, signal });
+  return async (url, headers, body, cancel) => {
+    const controller = new AbortController();
+    cancel.abort = () => controller.abort();
+    const res = await fetchFn(url, { method: "POST", headers, body, signal: controller.signal });
     const text = await res.text();
     return { status: res.status, text, retryAfter: res.headers.get("retry-after") };
   };
@@ -31,22 +42,26 @@ interface NodeIncoming {
   headers: Record<string, string | string[] | undefined>;
   setEncoding(encoding: string): void;
   on(event: "data", fn: (chunk: string) => void): void;
-  on(event: "end" | "aborted", fn: () => void): void;
+  on(event: "end" | "aborted" | "close", fn: () => void): void;
   on(event: "error", fn: (error: Error) => void): void;
 }
 interface NodeRequest {
   on(event: "error", fn: (error: Error) => void): void;
   end(body: string): void;
+  destroy(error?: Error): void;
 }
 interface NodeHttp {
   Agent: new (options: { keepAlive: boolean }) => unknown;
   request(
-    url: URL,
     options: {
+      protocol: string;
+      hostname: string;
+      port: string;
+      path: string;
+      auth?: string;
       method: string;
       headers: Record<string, string | number>;
       agent: unknown;
-      signal: AbortSignal;
     },
     onResponse: (res: NodeIncoming) => void,
   ): NodeRequest;
@@ -58,6 +73,7 @@ type Runtime = typeof globalThis & {
     versions?: Record<string, string | undefined>;
     getBuiltinModule?: (id: string) => unknown;
   };
+  Buffer?: { byteLength(text: string): number };
   navigator?: { userAgent?: string };
   EdgeRuntime?: unknown;
 };
@@ -91,29 +107,57 @@ export function nodeSend(): Send | undefined {
     "http:": new mods.http.Agent({ keepAlive: true }),
     "https:": new mods.https.Agent({ keepAlive: true }),
   };
-  return (url, headers, body, signal) =>
-    new Promise<Answer>((resolve, reject) => {
-      const target = new URL(url);
-      const mod = target.protocol === "https:" ? mods.https : mods.http;
-      const agent = agents[target.protocol as keyof typeof agents];
-      if (!agent) return reject(new TypeError(`unsupported protocol ${target.protocol}`));
-      const req = mod.request(
-        target,
-        {
-          method: "POST",
-          headers: { ...headers, "content-length": byteLength(body) },
+  const length = (globalThis as Runtime).Buffer?.byteLength ?? byteLength;
+  // A destination posts to a few URLs, over and over: each is parsed once.
+  const targets = new Map<string, Target>();
+  const targetOf = (url: string): Target => {
+    let target = targets.get(url);
+    if (target === undefined) {
+      const parsed = new URL(url);
+      const mod = parsed.protocol === "https:" ? mods.https : mods.http;
+      const agent = agents[parsed.protocol as keyof typeof agents];
+      if (!agent) throw new TypeError(`unsupported protocol ${parsed.protocol}`);
+      target = {
+        mod,
+        options: {
+          protocol: parsed.protocol,
+          // `[::1]` as a hostname is `::1` to the http client.
+          hostname: parsed.hostname.replace(/^\[(.*)\]$/, "$1"),
+          port: parsed.port,
+          path: `${parsed.pathname}${parsed.search}`,
+          ...(parsed.username || parsed.password
+            ? { auth: `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}` }
+            : {}),
           agent,
-          signal,
         },
+      };
+      if (targets.size >= 64) targets.clear();
+      targets.set(url, target);
+    }
+    return target;
+  };
+  return (url, headers, body, cancel) =>
+    new Promise<Answer>((resolve, reject) => {
+      const { mod, options } = targetOf(url);
+      let settled = false;
+      const fail = (error: Error): void => {
+        if (settled) return;
+        settled = true;
+        reject(error);
+      };
+      const req = mod.request(
+        { ...options, method: "POST", headers: { ...headers, "content-length": length(body) } },
         (res) => {
           let text = "";
           res.setEncoding("utf8");
           res.on("data", (chunk) => {
             text += chunk;
           });
-          res.on("error", reject);
-          res.on("aborted", () => reject(new Error("the connection closed before the answer ended")));
+          res.on("error", fail);
+          res.on("aborted", () => fail(new Error("the connection closed before the answer ended")));
           res.on("end", () => {
+            if (settled) return;
+            settled = true;
             const retryAfter = res.headers["retry-after"];
             resolve({
               status: res.statusCode ?? 0,
@@ -121,11 +165,23 @@ export function nodeSend(): Send | undefined {
               retryAfter: typeof retryAfter === "string" ? retryAfter : null,
             });
           });
+          res.on("close", () => fail(new Error("the connection closed before the answer ended")));
         },
       );
-      req.on("error", reject);
+      req.on("error", fail);
+      cancel.abort = () => {
+        const error = new Error("the request was aborted");
+        error.name = "AbortError";
+        fail(error);
+        req.destroy(error);
+      };
       req.end(body);
     });
+}
+
+interface Target {
+  mod: NodeHttp;
+  options: { protocol: string; hostname: string; port: string; path: string; auth?: string; agent: unknown };
 }
 
 const encoder = new TextEncoder();
