@@ -25,7 +25,10 @@ export interface Endpoint {
  * What the adapter would add to call `i`, prepared ahead, to send by hand without Tagalong: the cost
  * of carrying the fields (bigger requests) apart from the adapter's own work.
  */
-function fieldsByHand(): (i: number) => { headers: Record<string, string>; body: Record<string, unknown> } {
+export function fieldsByHand(): (i: number) => {
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+} {
   const tagalong = inFlightTagalong();
   const pool = Array.from({ length: 1000 }, (_, i) => {
     const prepared = tagalong.prepare(perCallMetadata(i));
