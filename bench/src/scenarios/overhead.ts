@@ -73,6 +73,17 @@ function cpuMeasured(figures: CpuFigure[], loopback: Worst | undefined): string 
   return `worst ${fmtUs(worst.median, worst.se)} (${all}); over loopback HTTP, worst ${fmtUs(loopback?.value)}`;
 }
 
+/** The control rows: the same fields sent by hand, an empty middleware, a handler that does nothing. */
+const isControl = (name: string): boolean => /by hand|empty middleware|no-op handler/.test(name);
+
+function controlsMeasured(controls: Map<string, CpuFigure[]>): string {
+  if (controls.size === 0) return "";
+  const each = [...controls.entries()].map(
+    ([name, figures]) => `${name}: ${figures.map((f) => fmtUs(f.median, f.se)).join(" / ")}`,
+  );
+  return `. Controls in the same runs, without Tagalong (same modes, in order): ${each.join("; ")}`;
+}
+
 export async function overhead(ctx: Context): Promise<Section> {
   const section = new Section(
     "1. Per-call overhead of each adapter over its bare SDK",
@@ -133,6 +144,9 @@ export async function overhead(ctx: Context): Promise<Section> {
   )) {
     // Per judged variant: its worst median ratio (loopback) and worst added CPU (in process, and loopback).
     const worst = new Map<string, { ratio?: Worst; cpu: CpuFigure[]; loopbackCpu?: Worst }>();
+    // The controls' added CPU in process (what carrying the fields, or any handler, costs without
+    // Tagalong), shown beside the goal so a reader can tell the adapter's share from the framework's.
+    const controls = new Map<string, CpuFigure[]>();
     for (const setting of settings.filter((s) => !keep || keep.includes(s.key))) {
       const inProcess = setting.name === "in process";
       const columns: Map<string, string[]> = new Map();
@@ -150,6 +164,11 @@ export async function overhead(ctx: Context): Promise<Section> {
           const row = columns.get(c.name) ?? [];
           row.push(fmtCompared(c));
           columns.set(c.name, row);
+          if (inProcess && run.judged && !variants[k]!.judged && c.vs !== undefined && isControl(c.name)) {
+            const figures = controls.get(c.name) ?? [];
+            figures.push({ median: c.addedCpuMedianUs!, se: c.addedCpuMedianSeUs!, where: run.label });
+            controls.set(c.name, figures);
+          }
           if (!variants[k]!.judged || !run.judged) continue;
           const w = worst.get(c.name) ?? { cpu: [] };
           if (inProcess) {
@@ -178,7 +197,7 @@ export async function overhead(ctx: Context): Promise<Section> {
       section.goal({
         what: `${adapter.name}, ${variant}: added CPU per call (in process, every mode, median of the rounds ± 2 standard errors)`,
         target: `< ${MAX_ADDED_CPU_US} µs`,
-        measured: cpuMeasured(w.cpu, w.loopbackCpu),
+        measured: `${cpuMeasured(w.cpu, w.loopbackCpu)}${controlsMeasured(controls)}`,
         met: judged ? cpuVerdict(w.cpu) : undefined,
       });
     }
