@@ -107,7 +107,8 @@ export function nodeSend(): Send | undefined {
     "http:": new mods.http.Agent({ keepAlive: true }),
     "https:": new mods.https.Agent({ keepAlive: true }),
   };
-  const length = (globalThis as Runtime).Buffer?.byteLength ?? byteLength;
+  const buffer = (globalThis as Runtime).Buffer;
+  const length = buffer ? (text: string) => buffer.byteLength(text) : byteLength;
   // A destination posts to a few URLs, over and over: each is parsed once.
   const targets = new Map<string, Target>();
   const targetOf = (url: string): Target => {
