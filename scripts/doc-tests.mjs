@@ -46,12 +46,18 @@ const hosts = JSON.parse(process.env.DOC_TEST_HOSTS);
 // node:https requests to a vendor's host (PromptLayer's deliveries on Node) go to the recorder, over http.
 const httpsRequest = https.request;
 https.request = function request(...args) {
-  const url = typeof args[0] === "string" || args[0] instanceof URL ? new URL(args[0]) : undefined;
-  const to = url && hosts[url.hostname];
+  // (url[, options], callback) or (options, callback), the options naming hostname and path.
+  const first = args[0];
+  const byUrl = typeof first === "string" || first instanceof URL;
+  const given = byUrl ? args[1] : first;
+  const hostname = byUrl ? new URL(first).hostname : given?.hostname ?? given?.host;
+  const to = typeof hostname === "string" ? hosts[hostname] : undefined;
   if (!to) return httpsRequest.apply(this, args);
-  const options = typeof args[1] === "object" && args[1] !== null ? { ...args[1], agent: undefined } : {};
+  const path = byUrl ? new URL(first).pathname + new URL(first).search : (given.path ?? "/");
+  const options = typeof given === "object" && given !== null && !(given instanceof URL) ? { ...given } : {};
+  for (const key of ["agent", "protocol", "hostname", "host", "port", "path", "auth"]) delete options[key];
   const callback = args.find((a) => typeof a === "function");
-  return http.request(new URL(url.pathname + url.search, to), options, callback);
+  return http.request(new URL(path, to), options, callback);
 };
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 // Below fetch: any socket (node:http, an OTLP exporter, undici) may connect to loopback only.
