@@ -53,10 +53,12 @@ const sink: Destination = { name: "sink", record() {} };
 const bare = client();
 const inFlight = tagalong([portkey(), requesty()]);
 const all = tagalong([portkey(), requesty(), promptLayer({ apiKey: PROMPTLAYER_KEY, baseURL: url })]);
+const plOnly = tagalong([promptLayer({ apiKey: PROMPTLAYER_KEY, baseURL: url })]);
 const wrapped = (t: Tagalong) => wrapOpenAI(client(), t);
 const tagged = wrapped(inFlight);
 const recorded = wrapped(tagalong([portkey(), requesty(), sink]));
 const everything = wrapped(all);
+const logged = wrapped(plOnly);
 const prepareTimes: number[] = [];
 
 const VARIANTS: Record<string, (i: number) => Promise<unknown>> = {
@@ -88,6 +90,9 @@ const VARIANTS: Record<string, (i: number) => Promise<unknown>> = {
       { model: "m", messages: messages(i) },
       metadataOption(perCallMetadata(i)),
     ),
+  // PromptLayer alone: no in-flight fields, only the call's record (its deliveries go at the flush).
+  "promptLayer only": (i) =>
+    logged.chat.completions.create({ model: "m", messages: messages(i) }, metadataOption(perCallMetadata(i))),
   "+ promptLayer": (i) =>
     everything.chat.completions.create(
       { model: "m", messages: messages(i) },
@@ -113,7 +118,7 @@ for (let round = 0; round < ROUNDS + WARMUP; round++) {
       after!.push((end - answerAt) * 1000);
       total!.push((end - start) * 1000);
     }
-    await all.flush();
+    await Promise.all([all.flush(), plOnly.flush()]);
   }
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? Number.NaN;
