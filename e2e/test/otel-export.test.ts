@@ -156,6 +156,13 @@ async function runCalls(tagalong: Tagalong, call: Call, count: number, metadata:
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count) }, worker));
   await provider.forceFlush();
+  // The SDK's forceFlush exports what is buffered but does not wait for an export its batch timer
+  // already started: give such a request a bounded time to land (every call makes 2 spans), so a
+  // span is counted lost only if it never arrives.
+  const deadline = Date.now() + 10_000;
+  while (ENCODINGS.some((e) => receiver.spans(e).length < 2 * count) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 const isTagalong = (s: ReceivedSpan) => s.scope === "@tagalong/core";
