@@ -60,6 +60,14 @@ const recorded = wrapped(tagalong([portkey(), requesty(), sink]));
 const everything = wrapped(all);
 const logged = wrapped(plOnly);
 const prepareTimes: number[] = [];
+/** Call `i` through a wrapped client, with its per-call metadata. */
+const withMetadataOf =
+  (wrappedClient: OpenAI) =>
+  (i: number): Promise<unknown> =>
+    wrappedClient.chat.completions.create(
+      { model: "m", messages: messages(i) },
+      metadataOption(perCallMetadata(i)),
+    );
 
 const VARIANTS: Record<string, (i: number) => Promise<unknown>> = {
   bare: (i) => bare.chat.completions.create({ model: "m", messages: messages(i) }),
@@ -83,21 +91,11 @@ const VARIANTS: Record<string, (i: number) => Promise<unknown>> = {
       { headers: prepared.headers },
     );
   },
-  "portkey + requesty": (i) =>
-    tagged.chat.completions.create({ model: "m", messages: messages(i) }, metadataOption(perCallMetadata(i))),
-  "+ recording": (i) =>
-    recorded.chat.completions.create(
-      { model: "m", messages: messages(i) },
-      metadataOption(perCallMetadata(i)),
-    ),
+  "portkey + requesty": withMetadataOf(tagged),
+  "+ recording": withMetadataOf(recorded),
   // PromptLayer alone: no in-flight fields, only the call's record (its deliveries go at the flush).
-  "promptLayer only": (i) =>
-    logged.chat.completions.create({ model: "m", messages: messages(i) }, metadataOption(perCallMetadata(i))),
-  "+ promptLayer": (i) =>
-    everything.chat.completions.create(
-      { model: "m", messages: messages(i) },
-      metadataOption(perCallMetadata(i)),
-    ),
+  "promptLayer only": withMetadataOf(logged),
+  "+ promptLayer": withMetadataOf(everything),
 };
 
 const names = process.env.PHASES?.split(",") ?? Object.keys(VARIANTS);

@@ -6,7 +6,7 @@ import { consoleLogger, debugEnabled } from "../logger";
 import { macrotask } from "../macrotask";
 import { scrubSecrets } from "../redact";
 import type { DeliveryStats, DestinationHost, FlushOptions, Logger } from "../types";
-import { attempt, type FailureReader } from "./attempt";
+import { attempt, type FailureReader, unref } from "./attempt";
 import { circuitBreaker } from "./breaker";
 import { type ExitDrain, exitRegistry } from "./exit";
 import { BREAKER_THRESHOLD, type DeliveryOptions, deliverySettings } from "./options";
@@ -189,8 +189,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
         sleepers.delete(wake);
         resolve();
       };
-      const timer: Timer = setTimeout(wake, ms);
-      (timer as { unref?: () => void }).unref?.();
+      const timer: Timer = unref(setTimeout(wake, ms));
       sleepers.add(wake);
     });
 
@@ -393,8 +392,7 @@ export function createDeliveryQueue(options: DeliveryQueueOptions): DeliveryQueu
 
   function armLinger(): void {
     if (lingerTimer !== undefined) return;
-    lingerTimer = setTimeout(lingerPump, lingerMs);
-    (lingerTimer as { unref?: () => void }).unref?.();
+    lingerTimer = unref(setTimeout(lingerPump, lingerMs));
   }
 
   function pump(): void {
