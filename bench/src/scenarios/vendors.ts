@@ -61,7 +61,7 @@ interface Pair {
 }
 
 /** Each tool's client for one endpoint; the trackers deliver to loopback receivers. */
-function vendorVariants(endpoint: Endpoint, stream: boolean, plURL: string, sinkURL: string): Variant[] {
+export function vendorVariants(endpoint: Endpoint, stream: boolean, plURL: string, sinkURL: string): Variant[] {
   const portkeyClient = new Portkey({
     apiKey: "pk-bench",
     baseURL: endpoint.baseURL,

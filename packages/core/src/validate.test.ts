@@ -125,6 +125,11 @@ describe("readMetadata: one snapshot, the model's rules applied while reading", 
         reads++;
         return reads === 1 ? "u_1" : ({ not: "a string" } as never);
       },
+      tags: Object.defineProperty(["a", "b"], 1, {
+        get() {
+          throw new Error("tag getter exploded");
+        },
+      }),
       extra: {
         get boom(): string {
           throw new Error("getter exploded");
@@ -133,8 +138,9 @@ describe("readMetadata: one snapshot, the model's rules applied while reading", 
     };
     const { metadata, issues } = readMetadata(tricky);
     expect(reads).toBe(1);
-    expect(metadata).toEqual({ user: "u_1", extra: {} });
+    expect(metadata).toEqual({ user: "u_1", tags: ["a"], extra: {} });
     expect(issues).toEqual([
+      { path: "tags[1]", rule: "could not be read (tag getter exploded)", code: "unreadable" },
       { path: "extra.boom", rule: "could not be read (getter exploded)", code: "unreadable" },
     ]);
   });

@@ -37,11 +37,13 @@ function describe(value: unknown): string {
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+type WellFormed = { isWellFormed(): boolean };
+
 /** Whether a string is well-formed UTF-16 (no lone surrogate), so every encoder can carry it. */
-export function isWellFormed(text: string): boolean {
-  const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
-  return native ? native.call(text) : !LONE_SURROGATE.test(text);
-}
+export const isWellFormed: (text: string) => boolean =
+  typeof (String.prototype as Partial<WellFormed>).isWellFormed === "function"
+    ? (text) => (text as unknown as WellFormed).isWellFormed()
+    : (text) => !LONE_SURROGATE.test(text);
 
 /**
  * Reads `object[key]` once; a throwing getter becomes an issue instead of reaching the caller, and the
@@ -51,11 +53,22 @@ function read(object: Record<string, unknown>, key: string, path: string, issues
   try {
     return object[key];
   } catch (error) {
-    const said = error instanceof Error ? error.message : String(error);
-    issues.push({ path, rule: `could not be read (${said.slice(0, 200)})`, code: "unreadable" });
+    unreadable(path, error, issues);
     return UNREADABLE;
   }
 }
+
+function unreadable(path: string, error: unknown, issues: MetadataIssue[]): void {
+  const said = error instanceof Error ? error.message : String(error);
+  issues.push({ path, rule: `could not be read (${said.slice(0, 200)})`, code: "unreadable" });
+}
+
+/** A well-formed non-empty string: what most values are, checked without building their path. */
+const isText = (value: unknown): value is string =>
+  typeof value === "string" && value.length > 0 && isWellFormed(value);
+
+/** A key that passes `key()`, checked without building its path. */
+const isGoodKey = (name: string): boolean => name.length > 0 && name !== "__proto__" && isWellFormed(name);
 
 const UNREADABLE = Symbol("unreadable");
 
@@ -176,16 +189,24 @@ function readExtra(value: unknown, issues: MetadataIssue[]): Record<string, Extr
     return undefined;
   }
   const out: Record<string, ExtraValue> = {};
+  // Each key's path is built only for an issue: this runs on every call.
   for (const k of keysOf(value, "extra", issues)) {
-    const path = `extra.${k}`;
-    if (!key(k, path, issues)) continue;
-    const v = read(value, k, path, issues);
-    if (v === UNREADABLE) continue;
+    if (!isGoodKey(k)) {
+      key(k, `extra.${k}`, issues);
+      continue;
+    }
+    let v: unknown;
+    try {
+      v = value[k];
+    } catch (error) {
+      unreadable(`extra.${k}`, error, issues);
+      continue;
+    }
     if (typeof v === "string") {
       if (isWellFormed(v)) out[k] = v;
       else
         issues.push({
-          path,
+          path: `extra.${k}`,
           rule: "must be well-formed text (it has a lone UTF-16 surrogate)",
           code: "utf16",
         });
@@ -193,7 +214,7 @@ function readExtra(value: unknown, issues: MetadataIssue[]): Record<string, Extr
       out[k] = v;
     } else {
       issues.push({
-        path,
+        path: `extra.${k}`,
         rule: `must be a string, a finite number or a boolean, got ${describe(v)}`,
         code: "type",
       });
@@ -235,8 +256,8 @@ function readFields(value: unknown): { metadata: Metadata; issues: MetadataIssue
   for (const field of STRING_FIELDS) {
     const v = read(value, field, field, issues);
     if (v === undefined || v === UNREADABLE) continue;
-    const checked = text(v, field, issues);
-    if (checked !== undefined) metadata[field] = checked;
+    if (isText(v)) metadata[field] = v;
+    else text(v, field, issues);
   }
   const tags = read(value, "tags", "tags", issues);
   if (tags !== undefined && tags !== UNREADABLE) {
@@ -247,10 +268,20 @@ function readFields(value: unknown): { metadata: Metadata; issues: MetadataIssue
       const kept: string[] = [];
       const length = tags.length;
       const seen = length > 16 ? new Set<string>() : undefined;
+      // Each tag's path is built only for an issue: this runs on every call.
       for (let i = 0; i < length; i++) {
-        const raw = read(tags as unknown as Record<string, unknown>, String(i), `tags[${i}]`, issues);
-        const tag = raw === UNREADABLE ? undefined : text(raw, `tags[${i}]`, issues);
-        if (tag === undefined || (seen ? seen.has(tag) : kept.includes(tag))) continue;
+        let tag: unknown;
+        try {
+          tag = tags[i];
+        } catch (error) {
+          unreadable(`tags[${i}]`, error, issues);
+          continue;
+        }
+        if (!isText(tag)) {
+          text(tag, `tags[${i}]`, issues);
+          continue;
+        }
+        if (seen ? seen.has(tag) : kept.includes(tag)) continue;
         kept.push(tag);
         seen?.add(tag);
       }

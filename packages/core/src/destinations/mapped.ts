@@ -1,5 +1,5 @@
 import type { CompiledMapping } from "../mapping";
-import type { Destination, InFlight } from "../types";
+import type { Destination, InFlight, Metadata } from "../types";
 
 /** Marks a destination built from a declaration; createTagalong checks it field by field. */
 export const MAPPING = Symbol.for("tagalong.mapping");
@@ -15,10 +15,8 @@ export function mappedDestination(mapping: CompiledMapping): MappedDestination {
     name: mapping.name,
     [MAPPING]: mapping,
     check: mapping.check,
-    encode(m): Partial<InFlight> {
-      const { headers, body } = mapping.encode(m);
-      return { headers, body };
-    },
+    // The form as it is (its `objects` too): the preparer reads only `headers` and `body`.
+    encode: mapping.encode as (m: Metadata) => Partial<InFlight>,
   };
 }
 
