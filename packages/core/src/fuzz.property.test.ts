@@ -5,14 +5,17 @@
 import { judgePrepared } from "@tagalong/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cloudflare } from "./destinations/cloudflare";
-import { helicone } from "./destinations/helicone";
-import { litellm } from "./destinations/litellm";
-import { openrouter } from "./destinations/openrouter";
-import { portkey } from "./destinations/portkey";
-import { promptLayer, promptLayerMetadata } from "./destinations/promptlayer";
-import { requesty } from "./destinations/requesty";
+import { cloudflare, cloudflareDeclaration } from "./destinations/cloudflare";
+import { helicone, heliconeDeclaration } from "./destinations/helicone";
+import { litellm, litellmDeclaration } from "./destinations/litellm";
+import { openrouter, openrouterDeclaration } from "./destinations/openrouter";
+import { portkey, portkeyDeclaration } from "./destinations/portkey";
+import { promptLayer, promptLayerDeclaration, promptLayerMetadata } from "./destinations/promptlayer";
+import { requesty, requestyDeclaration } from "./destinations/requesty";
 import { InvalidMetadataError } from "./errors";
+import { compileMapping, type Declaration } from "./mapping";
+import { freezeSnapshot } from "./scope";
+import { readMetadata } from "./validate";
 import { createTagalong } from "./tagalong";
 import type { Destination, Logger } from "./types";
 
@@ -200,4 +203,47 @@ describe.each(DESTINATIONS)("fuzz: %s", (name, make) => {
     },
     TIMEOUT_MS,
   );
+});
+
+// The fast path of a call's preparation checks each destination as it encodes; it must answer exactly
+// what the checks and the encoder answer apart: the same form when nothing is wrong, none otherwise.
+const DECLARATIONS: Array<[string, Declaration]> = [
+  ["portkey", portkeyDeclaration()],
+  ["portkey (plain keys, short values)", portkeyDeclaration({ keys: "plain", maxValueLength: 8 })],
+  ["requesty", requestyDeclaration({ autoCache: true })],
+  ["helicone", heliconeDeclaration({ sessionName: "s" })],
+  ["cloudflare", cloudflareDeclaration({ fields: ["user", "session", "tags", "extra"] })],
+  ["litellm", litellmDeclaration()],
+  ["openrouter", openrouterDeclaration()],
+  ["promptLayer", promptLayerDeclaration],
+];
+
+// Metadata whose extra takes a key some destination fills from the model (refused there).
+const collidingExtra = fc.record({
+  user: text,
+  extra: fc.dictionary(
+    fc.constantFrom("_user", "session_id", "environment", "organization", "prompt_title", "Helicone-User-Id"),
+    text,
+    { minKeys: 1, maxKeys: 2 },
+  ),
+});
+const fastInput = fc.oneof(wellTyped, metadataLike, collidingExtra);
+
+describe.each(DECLARATIONS)("fast path: %s", (_name, declaration) => {
+  it(`${RUNS} random metadata objects: encodeChecked is encode when check finds nothing, else nothing`, () => {
+    const mapping = compileMapping(declaration);
+    let clean = 0;
+    fc.assert(
+      fc.property(fastInput, (value) => {
+        const m = freezeSnapshot(readMetadata(value).metadata);
+        const issues = mapping.check(m);
+        if (issues.length === 0) clean++;
+        expect(mapping.encodeChecked(m)).toEqual(issues.length === 0 ? mapping.encode(m) : undefined);
+      }),
+      { numRuns: RUNS },
+    );
+    // Both answers must really occur, or the property says little.
+    expect(clean).toBeGreaterThan(0);
+    expect(clean).toBeLessThan(RUNS);
+  });
 });

@@ -99,6 +99,12 @@ export interface CompiledMapping {
   /** Every rule on this metadata. */
   check(m: Metadata): MetadataIssue[];
   encode(m: Metadata): Form;
+  /**
+   * The form of metadata that breaks none of this declaration's rules, checked as it is encoded (one
+   * walk, no issue built); `undefined` when any rule would give an issue, and then `check` says which.
+   * Exactly `check(m).length === 0 ? encode(m) : undefined`: the fast path of a call's preparation.
+   */
+  encodeChecked(m: Metadata): Form | undefined;
 }
 
 const FIELD_OF: Record<Source, CheckedField> = {
@@ -332,17 +338,33 @@ export function compileMapping(d: Declaration): CompiledMapping {
   }
 
   // --- the encoder: per object, its entries in declaration order, then extra ---
-  type Fill = [get: (m: Metadata) => Value | undefined, key: string];
+  type Fill = [get: (m: Metadata) => Value | undefined, key: string, slot: Slot];
   const fills = new Map<string, Fill[]>();
   const headerPlaces: Fill[] = [];
   for (const place of d.places) {
-    if (place.to === "header") headerPlaces.push([getter(place), place.key]);
+    const asHeader = place.to === "header";
+    const slot: Slot = {
+      tags: place.from !== "tags" ? NOT_TAGS : place.join === undefined ? TAGS_ARRAY : TAGS_JOINED,
+      join: place.join ?? "",
+      header: asHeader,
+      max: place.maxLength ?? (asHeader ? undefined : objects[place.to]?.maxLength) ?? Number.POSITIVE_INFINITY,
+    };
+    if (asHeader) headerPlaces.push([getter(place), place.key, slot]);
     else {
       const list = fills.get(place.to) ?? [];
-      list.push([getter(place), place.key]);
+      list.push([getter(place), place.key, slot]);
       fills.set(place.to, list);
     }
   }
+  // What the fast path checks of extra, where it lands in an object (reserved keys, the longest value).
+  const extraTo = extra && "to" in extra ? extra : undefined;
+  const extraReserved = new Set<string>(
+    extraTo
+      ? [...d.places.filter((p) => p.to === extraTo.to).map((p) => p.key), ...(objects[extraTo.to]?.reserved ?? [])]
+      : [],
+  );
+  const extraOnly = extraTo?.only ? new Set(extraTo.only) : undefined;
+  const extraMax = (extraTo && objects[extraTo.to]?.maxLength) ?? Number.POSITIVE_INFINITY;
   /** The keys an object would hold for this metadata, each with the model path it comes from. */
   function entryKeys(object: string, m: Metadata): Array<[key: string, path: string]> {
     const out: Array<[string, string]> = [];
@@ -360,6 +382,7 @@ export function compileMapping(d: Declaration): CompiledMapping {
     const list = fills.get(object) ?? [];
     const getters = list.map(([get]) => get);
     const keys = list.map(([, key]) => key);
+    const slots = list.map(([, , slot]) => slot);
     const strings = spec.strings === true;
     const extraHere = extra && "to" in extra && extra.to === object ? extra : undefined;
     const only = extraHere?.only;
@@ -384,7 +407,33 @@ export function compileMapping(d: Declaration): CompiledMapping {
       for (let i = 0; i < constantKeys.length; i++) (out ??= {})[constantKeys[i]!] = constantValues[i];
       return out;
     };
-    return { object, spec, fill };
+    /** `fill`, checking each entry against its slot's rules as it goes: FAILED at the first that breaks one. */
+    const fillChecked = (m: Metadata): Record<string, unknown> | undefined | typeof FAILED => {
+      let out: Record<string, unknown> | undefined;
+      let entries = 0;
+      for (let i = 0; i < getters.length; i++) {
+        const v = getters[i]!(m);
+        if (v === undefined) continue;
+        if (!passes(slots[i]!, m, v)) return FAILED;
+        (out ??= {})[keys[i]!] = strings ? String(v) : v;
+        entries++;
+      }
+      const e = m.extra;
+      if (extraHere !== undefined && e !== undefined) {
+        for (const key in e) {
+          if (extraOnly !== undefined && !extraOnly.has(key)) continue;
+          const value = e[key]!;
+          if (extraReserved.has(key) || lengthOf(value) > extraMax) return FAILED;
+          (out ??= {})[key] = strings ? String(value) : value;
+          entries++;
+        }
+      }
+      if (entries > maxEntries) return FAILED;
+      for (let i = 0; i < constantKeys.length; i++) (out ??= {})[constantKeys[i]!] = constantValues[i];
+      return out;
+    };
+    const maxEntries = spec.maxEntries ?? Number.POSITIVE_INFINITY;
+    return { object, spec, fill, fillChecked };
   });
   const extraHeader = extra && "header" in extra ? extra.header : undefined;
 
@@ -411,6 +460,34 @@ export function compileMapping(d: Declaration): CompiledMapping {
     return form;
   };
 
+  const headerSlots = headerPlaces.map(([, , slot]) => slot);
+  const tagsRule = d.rules?.tags;
+  const promptRule = d.rules?.prompt;
+  const encodeChecked = (m: Metadata): Form | undefined => {
+    // Extra as headers has rules across keys (case collisions): checked the long way, as rare as it is.
+    if (extraHeader) return check(m).length === 0 ? encode(m) : undefined;
+    if (tagsRule && m.tags !== undefined && breaks(tagsRule, m)) return undefined;
+    if (promptRule && m.prompt !== undefined && breaks(promptRule, m)) return undefined;
+    const form: Form = { headers: {}, body: {}, objects: {} };
+    for (let i = 0; i < compiledObjects.length; i++) {
+      const { object, spec, fillChecked } = compiledObjects[i]!;
+      const value = fillChecked(m);
+      if (value === FAILED) return undefined;
+      if (value === undefined) continue;
+      form.objects[object] = value;
+      if (spec.header !== undefined) form.headers[spec.header] = headerJson(value);
+      else if (spec.body !== undefined) placeInBody(form.body, spec.body, value);
+    }
+    for (let i = 0; i < headerGetters.length; i++) {
+      const v = headerGetters[i]!(m);
+      if (v === undefined) continue;
+      if (!passes(headerSlots[i]!, m, v)) return undefined;
+      form.headers[headerKeys[i]!] = String(v);
+    }
+    d.finish?.(form, m);
+    return form;
+  };
+
   const check = (m: Metadata): MetadataIssue[] => {
     const out: MetadataIssue[] = [];
     for (const [field, fieldCheck] of fieldChecks) if (m[field] !== undefined) fieldCheck(m, out);
@@ -419,7 +496,56 @@ export function compileMapping(d: Declaration): CompiledMapping {
     return out;
   };
 
-  return { name, fieldChecks, extraKeyCheck, wholeCheck, check, encode };
+  return { name, fieldChecks, extraKeyCheck, wholeCheck, check, encode, encodeChecked };
+}
+
+// --- the fast path's checks: the same rules as the checks above, answered yes or no ---
+
+const FAILED = Symbol("failed");
+const NOT_TAGS = 0;
+const TAGS_ARRAY = 1;
+const TAGS_JOINED = 2;
+
+/** One place's rules, as the fast path reads them. */
+interface Slot {
+  tags: typeof NOT_TAGS | typeof TAGS_ARRAY | typeof TAGS_JOINED;
+  join: string;
+  header: boolean;
+  /** The longest value (Infinity: no limit). */
+  max: number;
+}
+
+/** Whether `v`, the value of a place with these rules (its tags read from `m`), breaks none of them. */
+function passes(slot: Slot, m: Metadata, v: Value): boolean {
+  if (slot.tags === TAGS_JOINED) {
+    const tags = m.tags!;
+    for (let i = 0; i < tags.length; i++) {
+      const tag = tags[i]!;
+      if (tag.includes(slot.join)) return false;
+      if (slot.header && (!isSafeHeaderValue(tag) || tag !== tag.trim())) return false;
+    }
+    return (v as string).length <= slot.max;
+  }
+  if (slot.tags === TAGS_ARRAY) {
+    if (slot.max !== Number.POSITIVE_INFINITY) {
+      for (const tag of m.tags!) if (tag.length > slot.max) return false;
+    }
+    return true;
+  }
+  if (slot.header) {
+    const text = String(v);
+    if (!isSafeHeaderValue(text) || text !== text.trim()) return false;
+  }
+  return slot.max === Number.POSITIVE_INFINITY || lengthOf(v as ExtraValue) <= slot.max;
+}
+
+/** Whether a declaration's own rule finds anything wrong with `m`. */
+function breaks(rule: FieldRule, m: Metadata): boolean {
+  let broken = false;
+  rule(m, () => {
+    broken = true;
+  });
+  return broken;
 }
 
 // Header names are tokens; an extra key that becomes part of one must be a token too.

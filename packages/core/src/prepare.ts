@@ -8,7 +8,7 @@ import type { CheckedField, CompiledMapping } from "./mapping";
 import { mergeLayer } from "./merge";
 import { type Ledger, leaveOut } from "./policy";
 import { freezeSnapshot, type ScopeFrame } from "./scope";
-import type { Destination, Metadata, MetadataIssue } from "./types";
+import type { Destination, InFlight, Metadata, MetadataIssue } from "./types";
 import { readMetadata } from "./validate";
 
 /** What one call carries: its resolved metadata and every in-flight destination's additions. Frozen. */
@@ -47,6 +47,8 @@ interface Base {
   }>;
   /** The prepared form of a call with no metadata of its own, and what it left out. */
   cached?: { prepared: PreparedCall; leftOut: MetadataIssue[] };
+  /** No issue in the base, for the model or any destination: a call may take the fast path. */
+  readonly clean: boolean;
 }
 
 export interface PreparerOptions {
@@ -121,10 +123,8 @@ export function createPreparer(options: PreparerOptions) {
     return out;
   };
 
-  const makeBase = (metadata: Readonly<Metadata>, issues: readonly MetadataIssue[]): Base => ({
-    metadata,
-    issues,
-    perTarget: checked.map((t, i) => {
+  const makeBase = (metadata: Readonly<Metadata>, issues: readonly MetadataIssue[]): Base => {
+    const perTarget = checked.map((t, i) => {
       const all = issuesOf(t, i, metadata, undefined);
       const byField = new Map<CheckedField, MetadataIssue[]>();
       const byExtra = new Map<string, MetadataIssue[]>();
@@ -138,8 +138,9 @@ export function createPreparer(options: PreparerOptions) {
         }
       }
       return { all, byField, byExtra };
-    }),
-  });
+    });
+    return { metadata, issues, perTarget, clean: issues.length === 0 && perTarget.every((t) => t.all.length === 0) };
+  };
 
   const defaults = makeBase(options.defaults, options.defaultIssues);
   // The defaults are checked here, where the user gives them: refused in strict mode, else announced
@@ -193,6 +194,59 @@ export function createPreparer(options: PreparerOptions) {
       f.headers = encoded.headers ?? {};
       f.body = encoded.body ?? {};
     }
+  };
+
+  // The fast path's view of the targets: each encoder with what checks it, and the targets that check
+  // without encoding (PromptLayer's rules on what it records).
+  const fastEncoders = encoders.map((t) => ({
+    t,
+    at: checked.indexOf(t),
+    // A mapped destination whose check and encode are its mapping's: checked as it is encoded.
+    mapping:
+      t.mapping && t.destination.encode === t.mapping.encode && t.destination.check === t.mapping.check
+        ? t.mapping
+        : undefined,
+  }));
+  const checkOnly = checked.flatMap((t, at) => (encoders.includes(t) ? [] : [{ t, at }]));
+
+  /**
+   * The call's form when nothing is wrong with it, in one walk per destination; `undefined` at the
+   * first rule anything breaks (or headers over the cap), and the call takes `prepareFrom`, which
+   * finds every issue and leaves each out. Only for a clean base and a call with no issue of its own.
+   */
+  const fastFrom = (
+    base: Base,
+    strong: Metadata | undefined,
+    weak: Metadata | undefined,
+  ): PreparedCall | undefined => {
+    let m = base.metadata;
+    if (weak !== undefined) m = mergeLayer(m, weak);
+    if (strong !== undefined) m = mergeLayer(m, strong);
+    for (let i = 0; i < checkOnly.length; i++) {
+      const { t, at } = checkOnly[i]!;
+      if (issuesOf(t, at, m, base).length > 0) return undefined;
+    }
+    let headers: Record<string, string> = {};
+    let body: Record<string, unknown> = {};
+    let bytes = 0;
+    for (let i = 0; i < fastEncoders.length; i++) {
+      const { t, at, mapping } = fastEncoders[i]!;
+      let encoded: Partial<InFlight> | undefined;
+      if (mapping !== undefined) encoded = mapping.encodeChecked(m);
+      else if (at < 0 || issuesOf(t, at, m, base).length === 0) encoded = t.destination.encode!(m);
+      if (encoded === undefined) return undefined;
+      const h = encoded.headers ?? {};
+      bytes += headerBytes(h);
+      if (fastEncoders.length === 1) {
+        headers = h;
+        body = encoded.body ?? {};
+      } else {
+        Object.assign(headers, h);
+        Object.assign(body, encoded.body);
+      }
+    }
+    if (bytes > maxHeaderBytes) return undefined;
+    return Object.freeze({ metadata: m, headers: Object.freeze(headers), body: deepFreeze(body) });
   };
 
   /** The call's form; `weakIssues` are the implied layer's own (never thrown for). */
@@ -296,6 +350,13 @@ export function createPreparer(options: PreparerOptions) {
     ) {
       const trace = defaultTrace();
       if (trace !== undefined) weak = Object.freeze({ ...weak, trace });
+    }
+    if (callIssues.length === 0 && base.clean) {
+      const prepared = fastFrom(base, strong, weak);
+      if (prepared !== undefined) {
+        ledger.taggedAll();
+        return prepared;
+      }
     }
     const result = prepareFrom(base, strong, weak, callIssues, weakIssues);
     account(result.leftOut, result.implied);

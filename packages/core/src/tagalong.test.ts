@@ -49,6 +49,36 @@ describe("createTagalong", () => {
     });
   });
 
+  it("prepares a call the same on its fast path and its full one, frozen to the last object", () => {
+    const tagalong = createTagalong({ destinations: [portkey(), requesty()], metadata: { environment: "prod" } });
+    // Clean: the fast path. With an extra key both destinations fill from the model: the full path,
+    // which leaves it out of both and counts it.
+    const clean = tagalong.prepare({ user: "u_1", tags: ["a"], extra: { k: 1 } });
+    const refused = tagalong.prepare({ user: "u_1", tags: ["a"], extra: { k: 1, session_id: "x" } });
+    expect(refused.metadata.extra).toEqual({ k: 1, session_id: "x" });
+    expect(clean.body).toEqual(refused.body);
+    expect(clean.headers).toEqual(refused.headers);
+    expect(JSON.parse(clean.headers["x-portkey-metadata"]!)).toEqual({
+      _environment: "prod",
+      _user: "u_1",
+      tags: "a",
+      k: "1",
+    });
+    const requestyField = clean.body.requesty as { tags: string[]; extra: object };
+    for (const part of [clean, clean.headers, clean.body, requestyField, requestyField.tags, requestyField.extra])
+      expect(Object.isFrozen(part)).toBe(true);
+    expect(tagalong.stats()).toEqual({
+      portkey: { tagged: 2, leftOut: { "reserved-key": 1 } },
+      requesty: { tagged: 2, leftOut: { "reserved-key": 1 } },
+    });
+  });
+
+  it("encodes with a destination's own encode when it replaces a built-in destination's", () => {
+    const custom: Destination = { ...portkey(), encode: () => ({ headers: { "x-custom": "1" } }) };
+    const prepared = createTagalong({ destinations: [custom] }).prepare({ user: "u_1" });
+    expect(prepared.headers).toEqual({ "x-custom": "1" });
+  });
+
   it("shares one frozen prepared form per scope when there is no per-call metadata", () => {
     const tagalong = createTagalong({ destinations: [portkey()] });
     withMetadata({ user: "a" }, () => {
