@@ -30,6 +30,15 @@ describe("checkMetadata: the model's own rules", () => {
       "organisation: is not a metadata field (did you mean organization?)",
     ]);
     expect(rules({ team: "x" })).toEqual(["team: is not a metadata field (custom keys go in extra)"]);
+    // A key named like something every object inherits is no alias either.
+    expect(rules({ constructor: "x" })).toEqual([
+      "constructor: is not a metadata field (custom keys go in extra)",
+    ]);
+  });
+
+  it("reads a field only as its own enumerable key, as a spread would copy it", () => {
+    const hidden = Object.defineProperty({ session: "s" }, "user", { value: "u", enumerable: false });
+    expect(readMetadata(hidden)).toEqual({ metadata: { session: "s" }, issues: [] });
   });
 
   it("requires non-empty strings for scalar fields", () => {

@@ -4,8 +4,34 @@
 import { isPlainObject } from "./adapter-kit/objects";
 import type { ExtraValue, Metadata, MetadataIssue, PromptRef } from "./types";
 
-const FIELDS = ["user", "session", "trace", "environment", "organization", "tags", "prompt", "extra"];
 const STRING_FIELDS = ["user", "session", "trace", "environment", "organization"] as const;
+const TAGS = 1 << 5;
+const PROMPT = 1 << 6;
+const EXTRA = 1 << 7;
+
+/** A metadata field's bit (a string field's is 1 << its index in STRING_FIELDS); 0 for any other key. */
+function fieldBit(key: string): number {
+  switch (key) {
+    case "user":
+      return 1;
+    case "session":
+      return 2;
+    case "trace":
+      return 4;
+    case "environment":
+      return 8;
+    case "organization":
+      return 16;
+    case "tags":
+      return TAGS;
+    case "prompt":
+      return PROMPT;
+    case "extra":
+      return EXTRA;
+    default:
+      return 0;
+  }
+}
 const PROMPT_FIELDS = ["name", "version", "label", "variables"];
 const ALIASES: Record<string, string> = {
   organisation: "organization",
@@ -247,19 +273,28 @@ function readFields(value: unknown): { metadata: Metadata; issues: MetadataIssue
     issues.push({ path: "(root)", rule: `must be a plain object, got ${describe(value)}`, code: "type" });
     return { metadata, issues };
   }
-  for (const k of keysOf(value, "(root)", issues)) {
-    if (!FIELDS.includes(k)) {
-      const hint = ALIASES[k] ? ` (did you mean ${ALIASES[k]}?)` : " (custom keys go in extra)";
+  // One pass over the keys says which fields are there; only those are read (a field is its own
+  // enumerable key, as Object.keys and a spread see it: nothing is taken from a prototype).
+  let present = 0;
+  const keys = keysOf(value, "(root)", issues);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const bit = fieldBit(k);
+    if (bit !== 0) present |= bit;
+    else {
+      const hint = Object.hasOwn(ALIASES, k) ? ` (did you mean ${ALIASES[k]}?)` : " (custom keys go in extra)";
       issues.push({ path: k, rule: `is not a metadata field${hint}`, code: "unknown-field" });
     }
   }
-  for (const field of STRING_FIELDS) {
+  for (let j = 0; j < STRING_FIELDS.length; j++) {
+    if ((present & (1 << j)) === 0) continue;
+    const field = STRING_FIELDS[j]!;
     const v = read(value, field, field, issues);
     if (v === undefined || v === UNREADABLE) continue;
     if (isText(v)) metadata[field] = v;
     else text(v, field, issues);
   }
-  const tags = read(value, "tags", "tags", issues);
+  const tags = present & TAGS ? read(value, "tags", "tags", issues) : undefined;
   if (tags !== undefined && tags !== UNREADABLE) {
     if (!Array.isArray(tags)) {
       issues.push({ path: "tags", rule: `must be an array of strings, got ${describe(tags)}`, code: "type" });
@@ -288,12 +323,12 @@ function readFields(value: unknown): { metadata: Metadata; issues: MetadataIssue
       metadata.tags = kept;
     }
   }
-  const prompt = read(value, "prompt", "prompt", issues);
+  const prompt = present & PROMPT ? read(value, "prompt", "prompt", issues) : undefined;
   if (prompt !== undefined && prompt !== UNREADABLE) {
     const checked = readPrompt(prompt, issues);
     if (checked !== undefined) metadata.prompt = checked;
   }
-  const extra = read(value, "extra", "extra", issues);
+  const extra = present & EXTRA ? read(value, "extra", "extra", issues) : undefined;
   if (extra !== undefined && extra !== UNREADABLE) {
     const checked = readExtra(extra, issues);
     if (checked !== undefined) metadata.extra = checked;
