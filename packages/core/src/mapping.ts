@@ -422,9 +422,10 @@ export function compileMapping(d: Declaration): CompiledMapping {
       if (extraHere !== undefined && e !== undefined) {
         for (const key in e) {
           if (extraOnly !== undefined && !extraOnly.has(key)) continue;
-          const value = e[key]!;
-          if (extraReserved.has(key) || lengthOf(value) > extraMax) return FAILED;
-          (out ??= {})[key] = strings ? String(value) : value;
+          const value = strings ? String(e[key]) : e[key]!;
+          if (extraReserved.has(key)) return FAILED;
+          if (extraMax !== Number.POSITIVE_INFINITY && lengthOf(value) > extraMax) return FAILED;
+          (out ??= {})[key] = value;
           entries++;
         }
       }
