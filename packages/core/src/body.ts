@@ -17,17 +17,19 @@ export function withBodyFields<T extends object>(params: T, fields: Readonly<Rec
   return (out as T | undefined) ?? params;
 }
 
-// JSON of each prepared call's body fields, computed once per fields object (prepared calls are
-// cached per scope and frozen, so the text never goes stale).
-const fieldsJsonCache = new WeakMap<object, string>();
+// The JSON of the last body fields seen: calls in one scope (or with the defaults alone) share one
+// frozen prepared call, so its text is made once. One entry, not a WeakMap keyed by every call's
+// fields: a call with its own metadata has fields of its own, and an entry per call made the
+// garbage collector trace each one.
+let lastFields: object | undefined;
+let lastJson = "";
 
 function fieldsJson(fields: Readonly<Record<string, unknown>>): string {
-  let json = fieldsJsonCache.get(fields);
-  if (json === undefined) {
-    json = JSON.stringify(fields);
-    fieldsJsonCache.set(fields, json);
+  if (fields !== lastFields) {
+    lastJson = JSON.stringify(fields);
+    lastFields = fields;
   }
-  return json;
+  return lastJson;
 }
 
 /**
