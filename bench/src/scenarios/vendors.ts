@@ -61,7 +61,12 @@ interface Pair {
 }
 
 /** Each tool's client for one endpoint; the trackers deliver to loopback receivers. */
-export function vendorVariants(endpoint: Endpoint, stream: boolean, plURL: string, sinkURL: string): Variant[] {
+export function vendorVariants(
+  endpoint: Endpoint,
+  stream: boolean,
+  plURL: string,
+  sinkURL: string,
+): Variant[] {
   const portkeyClient = new Portkey({
     apiKey: "pk-bench",
     baseURL: endpoint.baseURL,

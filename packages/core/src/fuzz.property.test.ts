@@ -15,9 +15,9 @@ import { requesty, requestyDeclaration } from "./destinations/requesty";
 import { InvalidMetadataError } from "./errors";
 import { compileMapping, type Declaration } from "./mapping";
 import { freezeSnapshot } from "./scope";
-import { readMetadata } from "./validate";
 import { createTagalong } from "./tagalong";
 import type { Destination, Logger } from "./types";
+import { readMetadata } from "./validate";
 
 const RUNS = Number(process.env.TAGALONG_FUZZ_RUNS ?? 300);
 // Room for a large run on a busy machine (a few ms a case at worst); the count, not the time, is the point.

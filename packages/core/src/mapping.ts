@@ -347,7 +347,8 @@ export function compileMapping(d: Declaration): CompiledMapping {
       tags: place.from !== "tags" ? NOT_TAGS : place.join === undefined ? TAGS_ARRAY : TAGS_JOINED,
       join: place.join ?? "",
       header: asHeader,
-      max: place.maxLength ?? (asHeader ? undefined : objects[place.to]?.maxLength) ?? Number.POSITIVE_INFINITY,
+      max:
+        place.maxLength ?? (asHeader ? undefined : objects[place.to]?.maxLength) ?? Number.POSITIVE_INFINITY,
     };
     if (asHeader) headerPlaces.push([getter(place), place.key, slot]);
     else {
@@ -360,7 +361,10 @@ export function compileMapping(d: Declaration): CompiledMapping {
   const extraTo = extra && "to" in extra ? extra : undefined;
   const extraReserved = new Set<string>(
     extraTo
-      ? [...d.places.filter((p) => p.to === extraTo.to).map((p) => p.key), ...(objects[extraTo.to]?.reserved ?? [])]
+      ? [
+          ...d.places.filter((p) => p.to === extraTo.to).map((p) => p.key),
+          ...(objects[extraTo.to]?.reserved ?? []),
+        ]
       : [],
   );
   const extraOnly = extraTo?.only ? new Set(extraTo.only) : undefined;

@@ -139,7 +139,12 @@ export function createPreparer(options: PreparerOptions) {
       }
       return { all, byField, byExtra };
     });
-    return { metadata, issues, perTarget, clean: issues.length === 0 && perTarget.every((t) => t.all.length === 0) };
+    return {
+      metadata,
+      issues,
+      perTarget,
+      clean: issues.length === 0 && perTarget.every((t) => t.all.length === 0),
+    };
   };
 
   const defaults = makeBase(options.defaults, options.defaultIssues);

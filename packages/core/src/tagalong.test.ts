@@ -50,7 +50,10 @@ describe("createTagalong", () => {
   });
 
   it("prepares a call the same on its fast path and its full one, frozen to the last object", () => {
-    const tagalong = createTagalong({ destinations: [portkey(), requesty()], metadata: { environment: "prod" } });
+    const tagalong = createTagalong({
+      destinations: [portkey(), requesty()],
+      metadata: { environment: "prod" },
+    });
     // Clean: the fast path. With an extra key both destinations fill from the model: the full path,
     // which leaves it out of both and counts it.
     const clean = tagalong.prepare({ user: "u_1", tags: ["a"], extra: { k: 1 } });
@@ -65,7 +68,14 @@ describe("createTagalong", () => {
       k: "1",
     });
     const requestyField = clean.body.requesty as { tags: string[]; extra: object };
-    for (const part of [clean, clean.headers, clean.body, requestyField, requestyField.tags, requestyField.extra])
+    for (const part of [
+      clean,
+      clean.headers,
+      clean.body,
+      requestyField,
+      requestyField.tags,
+      requestyField.extra,
+    ])
       expect(Object.isFrozen(part)).toBe(true);
     expect(tagalong.stats()).toEqual({
       portkey: { tagged: 2, leftOut: { "reserved-key": 1 } },

@@ -282,7 +282,9 @@ function readFields(value: unknown): { metadata: Metadata; issues: MetadataIssue
     const bit = fieldBit(k);
     if (bit !== 0) present |= bit;
     else {
-      const hint = Object.hasOwn(ALIASES, k) ? ` (did you mean ${ALIASES[k]}?)` : " (custom keys go in extra)";
+      const hint = Object.hasOwn(ALIASES, k)
+        ? ` (did you mean ${ALIASES[k]}?)`
+        : " (custom keys go in extra)";
       issues.push({ path: k, rule: `is not a metadata field${hint}`, code: "unknown-field" });
     }
   }
