@@ -1,4 +1,5 @@
 const NON_ASCII = /[\u007f-\uffff]/g;
+const HAS_NON_ASCII = /[\u007f-\uffff]/;
 
 function escapeChar(c: string): string {
   return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
@@ -11,21 +12,15 @@ function escapeChar(c: string): string {
  */
 export function headerJson(value: unknown): string {
   const json = JSON.stringify(value);
-  // Most metadata is ASCII: a scan that builds nothing. (A loop, not a regex test: this runs on every
-  // call's path, right after the process waited for I/O, and a cold regex costs a microsecond there.)
-  for (let i = 0; i < json.length; i++) {
-    if (json.charCodeAt(i) > 0x7e) return json.replace(NON_ASCII, escapeChar);
-  }
-  return json;
+  // Most metadata is ASCII: a test scans without building a new string.
+  return HAS_NON_ASCII.test(json) ? json.replace(NON_ASCII, escapeChar) : json;
 }
+
+const PRINTABLE_ASCII = /^[\u0020-\u007e]*$/;
 
 /** Whether a string can stand as a header value as is: printable ASCII, no CR/LF. */
 export function isSafeHeaderValue(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
+  return PRINTABLE_ASCII.test(value);
 }
 
 /** Bytes a set of headers adds to a request, counted as `name: value\r\n`. */
