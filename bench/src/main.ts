@@ -23,10 +23,12 @@ import { startServers } from "./servers";
 
 const SCENARIOS: Record<string, (ctx: Context) => Promise<Section>> = {
   overhead,
-  vendors,
   encoding,
   scale,
   otel,
+  // The sections that run the promptlayer SDK come last: loading it slows string code of every library
+  // in the process (promptlayer-sdk.ts), and the sections above measure without it.
+  vendors,
   // Last: its down and hanging PromptLayer receivers leave retrying queues behind until the process exits.
   delivery,
 };

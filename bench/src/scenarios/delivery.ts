@@ -2,7 +2,6 @@
 // answers in 50 ms, a burst of 10,000 calls, outages (refused, 500, hanging) while calls keep coming,
 // a receiver that answers after 12 s, shutdown against a hanging receiver, memory per queued call,
 // and what the caller sees meanwhile.
-import { createRequire } from "node:module";
 import {
   DeliveryError,
   type Metadata,
@@ -16,9 +15,8 @@ import { chat, openaiClient, wrappedOpenAIVariant } from "../adapters";
 import { type Context, planFor } from "../context";
 import { fullMetadata, MODEL_KEY, PROMPTLAYER_KEY, tagalong, userMessage } from "../fixtures";
 import { compare, fmtMB, fmtMs, fmtRate, fmtRatio, sleep, summarize, type Variant } from "../harness";
+import { promptLayerSdk } from "../promptlayer-sdk";
 import { Section } from "../report";
-
-const { PromptLayer } = createRequire(import.meta.url)("promptlayer") as typeof import("promptlayer");
 
 const MAX_RATIO = 1.02;
 /** A remote API's latency, played by the receiver for the throughput and burst runs. */
@@ -568,7 +566,7 @@ async function vendorDuringOutage(ctx: Context, section: Section): Promise<void>
   const outcomes = await Promise.all(
     (["down", "hanging"] as const).map(async (state) => {
       const url = (await ctx.servers.call("recorder", { name: `pl-${state}` })).url;
-      const pl = new PromptLayer({ apiKey: PROMPTLAYER_KEY, baseURL: url });
+      const pl = new (promptLayerSdk().PromptLayer)({ apiKey: PROMPTLAYER_KEY, baseURL: url });
       const PLOpenAI = pl.OpenAI as typeof OpenAI;
       const client = new PLOpenAI({ apiKey: MODEL_KEY, baseURL: ctx.loopback.baseURL, maxRetries: 0 });
       const t0 = performance.now();

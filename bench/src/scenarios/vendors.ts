@@ -2,7 +2,6 @@
 // same metadata, through portkey-ai (per-request metadata, and createHeaders on the OpenAI client),
 // the promptlayer SDK's wrapped OpenAI client, and LangSmith's wrapOpenAI, side by side with
 // wrapOpenAI sending to the same destinations. Every tracker's receiver is on loopback too.
-import { createRequire } from "node:module";
 import { portkey, promptLayer, requesty } from "@tagalong/core";
 import { Client as LangSmithClient } from "langsmith";
 import { wrapOpenAI as langsmithWrapOpenAI } from "langsmith/wrappers";
@@ -22,17 +21,9 @@ import {
   summarize,
   type Variant,
 } from "../harness";
+import { promptLayerSdk } from "../promptlayer-sdk";
 import { Section } from "../report";
 import { WireCheck } from "../wire";
-
-// The promptlayer package's ESM build cannot require("openai") (its `.OpenAI` getter fails there);
-// its CommonJS build can, so load that one, as a CommonJS app would. It does not declare openai: it
-// gets whichever copy resolves from its own directory (said in the report).
-const requireCjs = createRequire(import.meta.url);
-const { PromptLayer } = requireCjs("promptlayer") as typeof import("promptlayer");
-const promptLayerOpenAI = (
-  createRequire(requireCjs.resolve("promptlayer"))("openai/version") as { VERSION: string }
-).VERSION;
 
 const ALL = "Tagalong → Portkey + Requesty + PromptLayer";
 // The control for ALL: the fields Portkey and Requesty carry, prepared ahead and passed to the bare client.
@@ -74,7 +65,7 @@ export function vendorVariants(
     Authorization: `Bearer ${MODEL_KEY}`,
   });
   const bare = openaiClient(endpoint);
-  const pl = new PromptLayer({ apiKey: PROMPTLAYER_KEY, baseURL: sinkURL });
+  const pl = new (promptLayerSdk().PromptLayer)({ apiKey: PROMPTLAYER_KEY, baseURL: sinkURL });
   const PLOpenAI = pl.OpenAI as typeof OpenAI;
   const plClient = new PLOpenAI({ apiKey: MODEL_KEY, baseURL: endpoint.baseURL, maxRetries: 0 });
   const langsmith = new LangSmithClient({ apiUrl: sinkURL, apiKey: "ls-bench-key" });
@@ -174,7 +165,9 @@ export async function vendors(ctx: Context): Promise<Section> {
       "path, the CPU column the whole cost, delivery included. Every variant but portkey-ai runs the openai client",
       "underneath; portkey-ai has its own HTTP client. Ratios below 1 mean Tagalong is faster. Goal: faster",
       `than each, judged at zero model latency (worst mode); the last column is a model that takes ${SLOW_MODEL_MS} ms.`,
-      `The promptlayer SDK wraps the openai ${promptLayerOpenAI} it finds (it does not declare openai as a dependency).`,
+      `The promptlayer SDK wraps the openai ${promptLayerSdk().openaiVersion} it finds (it does not declare openai as a dependency).`,
+      "Loading it (its nunjucks dependency) leaves String.prototype in dictionary mode, which slows string code",
+      "of every library in the process, each variant here alike; the sections measuring Tagalong alone run first.",
       `\`${BY_HAND}\` is a control: the bare client sending what Portkey's header and Requesty's body field`,
       "add, prepared ahead: the cost of carrying those fields at all, which no wrapper can go under.",
     ].join("\n"),
