@@ -367,7 +367,6 @@ export function compileMapping(d: Declaration): CompiledMapping {
         ]
       : [],
   );
-  const extraOnly = extraTo?.only ? new Set(extraTo.only) : undefined;
   const extraMax = (extraTo && objects[extraTo.to]?.maxLength) ?? Number.POSITIVE_INFINITY;
   /** The keys an object would hold for this metadata, each with the model path it comes from. */
   function entryKeys(object: string, m: Metadata): Array<[key: string, path: string]> {
@@ -393,90 +392,75 @@ export function compileMapping(d: Declaration): CompiledMapping {
     const constants = spec.constants ? Object.entries(spec.constants).filter(([, v]) => v !== undefined) : [];
     const constantKeys = constants.map(([key]) => key);
     const constantValues = constants.map(([, v]) => v);
-    const fill = (m: Metadata): Record<string, unknown> | undefined => {
+    const maxEntries = spec.maxEntries ?? Number.POSITIVE_INFINITY;
+    /**
+     * The object's entries for this metadata. `checked` (the fast path): each entry is held to its
+     * place's rules as it goes, FAILED at the first that breaks one.
+     */
+    const fill = (m: Metadata, checked: boolean): Record<string, unknown> | undefined | typeof FAILED => {
       let out: Record<string, unknown> | undefined;
-      for (let i = 0; i < getters.length; i++) {
-        const v = getters[i]!(m);
-        if (v !== undefined) (out ??= {})[keys[i]!] = strings ? String(v) : v;
-      }
-      const e = m.extra;
-      if (extraHere !== undefined && e !== undefined) {
-        if (only !== undefined) {
-          for (let i = 0; i < only.length; i++) {
-            const key = only[i]!;
-            if (Object.hasOwn(e, key)) (out ??= {})[key] = strings ? String(e[key]) : e[key];
-          }
-        } else for (const key in e) (out ??= {})[key] = strings ? String(e[key]) : e[key];
-      }
-      for (let i = 0; i < constantKeys.length; i++) (out ??= {})[constantKeys[i]!] = constantValues[i];
-      return out;
-    };
-    /** `fill`, checking each entry against its slot's rules as it goes: FAILED at the first that breaks one. */
-    const fillChecked = (m: Metadata): Record<string, unknown> | undefined | typeof FAILED => {
-      let out: Record<string, unknown> | undefined;
-      let entries = 0;
       for (let i = 0; i < getters.length; i++) {
         const v = getters[i]!(m);
         if (v === undefined) continue;
-        if (!passes(slots[i]!, m, v)) return FAILED;
+        if (checked && !passes(slots[i]!, m, v)) return FAILED;
         (out ??= {})[keys[i]!] = strings ? String(v) : v;
-        entries++;
       }
       const e = m.extra;
       if (extraHere !== undefined && e !== undefined) {
-        for (const key in e) {
-          if (extraOnly !== undefined && !extraOnly.has(key)) continue;
-          const value = strings ? String(e[key]) : e[key]!;
-          if (extraReserved.has(key)) return FAILED;
-          if (extraMax !== Number.POSITIVE_INFINITY && lengthOf(value) > extraMax) return FAILED;
-          (out ??= {})[key] = value;
-          entries++;
+        let next: Record<string, unknown> | undefined | typeof FAILED = out;
+        if (only !== undefined) {
+          for (let i = 0; i < only.length && next !== FAILED; i++) {
+            if (Object.hasOwn(e, only[i]!)) next = putExtra(next, only[i]!, e, checked);
+          }
+        } else {
+          for (const key in e) if ((next = putExtra(next as typeof out, key, e, checked)) === FAILED) break;
         }
+        if (next === FAILED) return FAILED;
+        out = next;
       }
-      if (entries > maxEntries) return FAILED;
+      // No entry collides with another here (an extra key a place takes is reserved): keys count entries.
+      if (checked && maxEntries !== Number.POSITIVE_INFINITY && out && Object.keys(out).length > maxEntries)
+        return FAILED;
       for (let i = 0; i < constantKeys.length; i++) (out ??= {})[constantKeys[i]!] = constantValues[i];
       return out;
     };
-    const maxEntries = spec.maxEntries ?? Number.POSITIVE_INFINITY;
-    return { object, spec, fill, fillChecked };
+    /** Adds extra's `key`, checked (reserved keys, the longest value) on the fast path. */
+    const putExtra = (
+      out: Record<string, unknown> | undefined,
+      key: string,
+      e: Readonly<Record<string, ExtraValue>>,
+      checked: boolean,
+    ): Record<string, unknown> | typeof FAILED => {
+      const value = strings ? String(e[key]) : e[key]!;
+      if (
+        checked &&
+        (extraReserved.has(key) || (extraMax !== Number.POSITIVE_INFINITY && lengthOf(value) > extraMax))
+      )
+        return FAILED;
+      (out ??= {})[key] = value;
+      return out;
+    };
+    return { object, spec, fill };
   });
   const extraHeader = extra && "header" in extra ? extra.header : undefined;
 
   const headerGetters = headerPlaces.map(([get]) => get);
   const headerKeys = headerPlaces.map(([, key]) => key);
-  const encode = (m: Metadata): Form => {
-    const form: Form = { headers: {}, body: {}, objects: {} };
-    for (let i = 0; i < compiledObjects.length; i++) {
-      const { object, spec, fill } = compiledObjects[i]!;
-      const value = fill(m);
-      if (value === undefined) continue;
-      form.objects[object] = value;
-      if (spec.header !== undefined) form.headers[spec.header] = headerJson(value);
-      else if (spec.body !== undefined) placeInBody(form.body, spec.body, value);
-    }
-    for (let i = 0; i < headerGetters.length; i++) {
-      const v = headerGetters[i]!(m);
-      if (v !== undefined) form.headers[headerKeys[i]!] = String(v);
-    }
-    if (extraHeader && m.extra) {
-      for (const key in m.extra) form.headers[extraHeader(key).toLowerCase()] = String(m.extra[key]);
-    }
-    d.finish?.(form, m);
-    return form;
-  };
-
   const headerSlots = headerPlaces.map(([, , slot]) => slot);
   const tagsRule = d.rules?.tags;
   const promptRule = d.rules?.prompt;
-  const encodeChecked = (m: Metadata): Form | undefined => {
-    // Extra as headers has rules across keys (case collisions): checked the long way, as rare as it is.
-    if (extraHeader) return check(m).length === 0 ? encode(m) : undefined;
-    if (tagsRule && m.tags !== undefined && breaks(tagsRule, m)) return undefined;
-    if (promptRule && m.prompt !== undefined && breaks(promptRule, m)) return undefined;
+  /** The form; `checked` (the fast path): undefined at the first rule anything breaks. */
+  const encodeForm = (m: Metadata, checked: boolean): Form | undefined => {
+    if (checked) {
+      // Extra as headers has rules across keys (case collisions): checked the long way, as rare as it is.
+      if (extraHeader) return check(m).length === 0 ? encodeForm(m, false) : undefined;
+      if (tagsRule && m.tags !== undefined && breaks(tagsRule, m)) return undefined;
+      if (promptRule && m.prompt !== undefined && breaks(promptRule, m)) return undefined;
+    }
     const form: Form = { headers: {}, body: {}, objects: {} };
     for (let i = 0; i < compiledObjects.length; i++) {
-      const { object, spec, fillChecked } = compiledObjects[i]!;
-      const value = fillChecked(m);
+      const { object, spec, fill } = compiledObjects[i]!;
+      const value = fill(m, checked);
       if (value === FAILED) return undefined;
       if (value === undefined) continue;
       form.objects[object] = value;
@@ -486,12 +470,17 @@ export function compileMapping(d: Declaration): CompiledMapping {
     for (let i = 0; i < headerGetters.length; i++) {
       const v = headerGetters[i]!(m);
       if (v === undefined) continue;
-      if (!passes(headerSlots[i]!, m, v)) return undefined;
+      if (checked && !passes(headerSlots[i]!, m, v)) return undefined;
       form.headers[headerKeys[i]!] = String(v);
+    }
+    if (extraHeader && m.extra) {
+      for (const key in m.extra) form.headers[extraHeader(key).toLowerCase()] = String(m.extra[key]);
     }
     d.finish?.(form, m);
     return form;
   };
+  const encode = (m: Metadata): Form => encodeForm(m, false)!;
+  const encodeChecked = (m: Metadata): Form | undefined => encodeForm(m, true);
 
   const check = (m: Metadata): MetadataIssue[] => {
     const out: MetadataIssue[] = [];

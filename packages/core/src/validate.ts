@@ -9,29 +9,20 @@ const TAGS = 1 << 5;
 const PROMPT = 1 << 6;
 const EXTRA = 1 << 7;
 
-/** A metadata field's bit (a string field's is 1 << its index in STRING_FIELDS); 0 for any other key. */
-function fieldBit(key: string): number {
-  switch (key) {
-    case "user":
-      return 1;
-    case "session":
-      return 2;
-    case "trace":
-      return 4;
-    case "environment":
-      return 8;
-    case "organization":
-      return 16;
-    case "tags":
-      return TAGS;
-    case "prompt":
-      return PROMPT;
-    case "extra":
-      return EXTRA;
-    default:
-      return 0;
-  }
-}
+/** Each field's bit (a string field's is 1 << its index in STRING_FIELDS). */
+const FIELD_BITS: Readonly<Record<string, number>> = {
+  user: 1,
+  session: 2,
+  trace: 4,
+  environment: 8,
+  organization: 16,
+  tags: TAGS,
+  prompt: PROMPT,
+  extra: EXTRA,
+};
+
+/** A metadata field's bit; 0 for any other key. */
+const fieldBit = (key: string): number => (Object.hasOwn(FIELD_BITS, key) ? FIELD_BITS[key]! : 0);
 const PROMPT_FIELDS = ["name", "version", "label", "variables"];
 const ALIASES: Record<string, string> = {
   organisation: "organization",
