@@ -1,7 +1,7 @@
-// The promptlayer SDK, loaded on first use, by the sections that compare against it (vendors, delivery),
-// which run last. Its dependency nunjucks leaves String.prototype in dictionary mode, and from then on
-// string code of every library in the process runs slower (Tagalong's prepare() measured 40% slower
-// with a charCodeAt loop on its path), so the sections measuring Tagalong alone run before it loads.
+// The promptlayer SDK, loaded on first use, by the sections that compare against it (vendors, delivery).
+// Its dependency nunjucks leaves String.prototype in dictionary mode, and from then on string code of
+// every library in the process runs slower (Tagalong's prepare() measured 40% slower with a charCodeAt
+// loop on its path), so the overhead section, which runs first, measures the adapters without it.
 import { createRequire } from "node:module";
 
 interface PromptLayerSdk {
