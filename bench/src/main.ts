@@ -30,8 +30,6 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<Section>> = {
   scale,
   otel,
   // Last: its down and hanging PromptLayer receivers leave retrying queues behind until the process exits.
-  // (Run right after vendors instead, its "PromptLayer down" calls measured 5% slower than healthy in two
-  // runs, 1.5% when run alone: the sections between keep it as it was.)
   delivery,
 };
 
