@@ -84,9 +84,6 @@ function unreadable(path: string, error: unknown, issues: MetadataIssue[]): void
 const isText = (value: unknown): value is string =>
   typeof value === "string" && value.length > 0 && isWellFormed(value);
 
-/** A key that passes `key()`, checked without building its path. */
-const isGoodKey = (name: string): boolean => name.length > 0 && name !== "__proto__" && isWellFormed(name);
-
 const UNREADABLE = Symbol("unreadable");
 
 function keysOf(object: object, path: string, issues: MetadataIssue[]): string[] {
@@ -100,19 +97,21 @@ function keysOf(object: object, path: string, issues: MetadataIssue[]): string[]
 }
 
 function text(value: unknown, path: string, issues: MetadataIssue[]): string | undefined {
+  if (isText(value)) return value;
   if (typeof value !== "string") {
     issues.push({ path, rule: `must be a string, got ${describe(value)}`, code: "type" });
   } else if (value.length === 0) {
     issues.push({ path, rule: "must not be empty", code: "empty" });
-  } else if (!isWellFormed(value)) {
-    issues.push({ path, rule: "must be well-formed text (it has a lone UTF-16 surrogate)", code: "utf16" });
   } else {
-    return value;
+    issues.push({ path, rule: "must be well-formed text (it has a lone UTF-16 surrogate)", code: "utf16" });
   }
   return undefined;
 }
 
-function key(name: string, path: string, issues: MetadataIssue[]): boolean {
+/** Whether `name` can be a key of `parent`; the issue's path (`parent.name`) is built only for an issue. */
+function key(name: string, parent: string, issues: MetadataIssue[]): boolean {
+  if (name.length > 0 && name !== "__proto__" && isWellFormed(name)) return true;
+  const path = `${parent}.${name}`;
   if (name.length === 0) issues.push({ path, rule: "key must not be empty", code: "empty" });
   else if (name === "__proto__")
     issues.push({
@@ -120,13 +119,12 @@ function key(name: string, path: string, issues: MetadataIssue[]): boolean {
       rule: "key __proto__ is not carried (JavaScript objects on the way would swallow it): rename it",
       code: "proto-key",
     });
-  else if (!isWellFormed(name))
+  else
     issues.push({
       path,
       rule: "key must be well-formed text (it has a lone UTF-16 surrogate)",
       code: "utf16",
     });
-  else return true;
   return false;
 }
 
@@ -180,8 +178,8 @@ function readPrompt(value: unknown, issues: MetadataIssue[]): PromptRef | undefi
     } else {
       const vars: Record<string, string> = {};
       for (const k of keysOf(variables, "prompt.variables", issues)) {
+        if (!key(k, "prompt.variables", issues)) continue;
         const path = `prompt.variables.${k}`;
-        if (!key(k, path, issues)) continue;
         const v = read(variables, k, path, issues);
         if (v === UNREADABLE) continue;
         if (typeof v !== "string")
@@ -208,10 +206,7 @@ function readExtra(value: unknown, issues: MetadataIssue[]): Record<string, Extr
   const out: Record<string, ExtraValue> = {};
   // Each key's path is built only for an issue: this runs on every call.
   for (const k of keysOf(value, "extra", issues)) {
-    if (!isGoodKey(k)) {
-      key(k, `extra.${k}`, issues);
-      continue;
-    }
+    if (!key(k, "extra", issues)) continue;
     let v: unknown;
     try {
       v = value[k];
@@ -284,8 +279,8 @@ function readFields(value: unknown): { metadata: Metadata; issues: MetadataIssue
     const field = STRING_FIELDS[j]!;
     const v = read(value, field, field, issues);
     if (v === undefined || v === UNREADABLE) continue;
-    if (isText(v)) metadata[field] = v;
-    else text(v, field, issues);
+    const checked = text(v, field, issues);
+    if (checked !== undefined) metadata[field] = checked;
   }
   const tags = present & TAGS ? read(value, "tags", "tags", issues) : undefined;
   if (tags !== undefined && tags !== UNREADABLE) {
