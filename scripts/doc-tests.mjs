@@ -48,12 +48,12 @@ const httpsRequest = https.request;
 https.request = function request(...args) {
   // (url[, options], callback) or (options, callback), the options naming hostname and path.
   const first = args[0];
-  const byUrl = typeof first === "string" || first instanceof URL;
-  const given = byUrl ? args[1] : first;
-  const hostname = byUrl ? new URL(first).hostname : given?.hostname ?? given?.host;
+  const url = typeof first === "string" || first instanceof URL ? new URL(first) : undefined;
+  const given = url ? args[1] : first;
+  const hostname = url ? url.hostname : (given?.hostname ?? given?.host);
   const to = typeof hostname === "string" ? hosts[hostname] : undefined;
   if (!to) return httpsRequest.apply(this, args);
-  const path = byUrl ? new URL(first).pathname + new URL(first).search : (given.path ?? "/");
+  const path = url ? url.pathname + url.search : (given.path ?? "/");
   const options = typeof given === "object" && given !== null && !(given instanceof URL) ? { ...given } : {};
   for (const key of ["agent", "protocol", "hostname", "host", "port", "path", "auth"]) delete options[key];
   const callback = args.find((a) => typeof a === "function");
