@@ -16,6 +16,8 @@ export async function encoding(ctx: Context): Promise<Section> {
       "sets every field (user, session, trace, organisation, 2 tags, a prompt with version and variables,",
       "3 extra keys) over an `environment` default. Per-call: a different object each call, so nothing is",
       "cached; scope-only: every call inside one `withMetadata` scope, where `prepare()` is a cache hit.",
+      "Over rich defaults: the defaults hold environment, organisation, 2 tags and 4 extra keys, and each",
+      "call only its user and session; what the defaults give is encoded once, each call encodes its own.",
       "Floor: `JSON.stringify` of the same object. Single thread, median",
       "of interleaved samples.",
     ].join("\n"),

@@ -14,6 +14,7 @@ import { promptLayer, promptLayerDeclaration, promptLayerMetadata } from "./dest
 import { requesty, requestyDeclaration } from "./destinations/requesty";
 import { InvalidMetadataError } from "./errors";
 import { compileMapping, type Declaration } from "./mapping";
+import { mergeLayer } from "./merge";
 import { freezeSnapshot } from "./scope";
 import { createTagalong } from "./tagalong";
 import type { Destination, Logger } from "./types";
@@ -241,6 +242,55 @@ const collidingExtra = fc.record({
 });
 const fastInput = fc.oneof(wellTyped, metadataLike, collidingExtra);
 
+// Defaults every destination takes (short ASCII values), so that bases which break nothing are common.
+const shortBase = fc.record(
+  {
+    environment: fc.constantFrom("prod", "staging"),
+    organization: fc.constant("acme"),
+    tags: fc.subarray(["web", "checkout"]),
+    trace: fc.constant("t_1"),
+    extra: fc.dictionary(fc.constantFrom("region", "team", "7"), fc.constantFrom("eu", "pay", "1"), {
+      maxKeys: 2,
+    }),
+  },
+  { requiredKeys: ["environment", "organization"] },
+);
+
+// A call's own layer over a base: nothing, well-typed or colliding, the same values again, or a few
+// fields with keys an object lists first (array indexes) and text beyond ASCII.
+const layer = fc.oneof(
+  fc.constant({}),
+  shortBase,
+  // One or two entries of the call's own over a larger base: any type, non-ASCII too.
+  fc.record(
+    {
+      user: fc.constantFrom("u_1", "Zoë 😀"),
+      extra: fc.dictionary(
+        fc.constantFrom("plan", "n"),
+        fc.oneof(fc.integer(), fc.boolean(), fc.double(), text),
+        {
+          maxKeys: 1,
+        },
+      ),
+    },
+    { requiredKeys: [] },
+  ),
+  wellTyped,
+  collidingExtra,
+  fc.record(
+    {
+      user: fc.constantFrom("u_1", "Zoë 😀", "x".repeat(130)),
+      tags: fc.array(fc.constantFrom("a", "b", "c,d", " e"), { maxLength: 3 }),
+      extra: fc.dictionary(
+        fc.constantFrom("0", "1", "42", "plan", "Plan", "4294967295"),
+        fc.oneof(text, fc.integer()),
+        { maxKeys: 3 },
+      ),
+    },
+    { requiredKeys: [] },
+  ),
+);
+
 describe.each(DECLARATIONS)("fast path: %s", (name, declaration) => {
   it(`${RUNS} random metadata objects: encodeChecked is encode when check finds nothing, else nothing`, () => {
     const mapping = compileMapping(declaration);
@@ -257,5 +307,33 @@ describe.each(DECLARATIONS)("fast path: %s", (name, declaration) => {
     // Both answers must really occur, or the property says little.
     expect(clean).toBeGreaterThan(0);
     if (!name.includes("chosen extra keys")) expect(clean).toBeLessThan(RUNS);
+  });
+
+  it(`${RUNS} random layers over random bases: the encoder compiled for a base is encodeChecked`, () => {
+    const mapping = compileMapping(declaration);
+    const snapshot = (value: unknown) => freezeSnapshot(readMetadata(value).metadata);
+    let compiled = 0;
+    let encoded = 0;
+    fc.assert(
+      fc.property(fc.oneof(wellTyped, shortBase), layer, (baseValue, layerValue) => {
+        const base = snapshot(baseValue);
+        const over = mapping.over(base);
+        // Never for a base that breaks a rule (nor for extra in headers of its own, ruled across keys).
+        if (mapping.encodeChecked(base) === undefined) expect(over).toBeUndefined();
+        if (over === undefined) return;
+        compiled++;
+        const m = mergeLayer(base, snapshot(layerValue));
+        const expected = mapping.encodeChecked(m);
+        if (expected !== undefined) encoded++;
+        // toEqual compares the JSON headers as text: written from entries, they must match exactly.
+        expect(over(m)).toEqual(expected);
+        expect(over(base)).toEqual(mapping.encodeChecked(base));
+      }),
+      { numRuns: RUNS },
+    );
+    if (declaration.extra !== undefined && "header" in declaration.extra) return;
+    expect(compiled).toBeGreaterThan(0);
+    expect(encoded).toBeGreaterThan(0);
+    if (!name.includes("chosen extra keys")) expect(encoded).toBeLessThan(compiled);
   });
 });

@@ -105,6 +105,16 @@ export interface CompiledMapping {
    * Exactly `check(m).length === 0 ? encode(m) : undefined`: the fast path of a call's preparation.
    */
   encodeChecked(m: Metadata): Form | undefined;
+  /**
+   * `encodeChecked` for calls over one base (the defaults, or the defaults and a scope), compiled for it:
+   * what the base holds is converted, checked and written as JSON once, here; per call, only what the
+   * call's layers changed. A layer merged over the base (`mergeLayer`) shares with it what it leaves
+   * alone, so a value the base holds by identity is the base's. For every `m` merged over `base`,
+   * `over(base)(m)` is `encodeChecked(m)`, JSON text included. `undefined` when the base breaks a rule,
+   * gives fewer than two entries (not worth it: measured slower), or when extra lands in headers of its
+   * own (ruled across keys).
+   */
+  over(base: Metadata): ((m: Metadata) => Form | undefined) | undefined;
 }
 
 const FIELD_OF: Record<Source, CheckedField> = {
@@ -338,7 +348,7 @@ export function compileMapping(d: Declaration): CompiledMapping {
   }
 
   // --- the encoder: per object, its entries in declaration order, then extra ---
-  type Fill = [get: (m: Metadata) => Value | undefined, key: string, slot: Slot];
+  type Fill = [get: (m: Metadata) => Value | undefined, key: string, slot: Slot, field: CheckedField];
   const fills = new Map<string, Fill[]>();
   const headerPlaces: Fill[] = [];
   for (const place of d.places) {
@@ -350,10 +360,11 @@ export function compileMapping(d: Declaration): CompiledMapping {
       max:
         place.maxLength ?? (asHeader ? undefined : objects[place.to]?.maxLength) ?? Number.POSITIVE_INFINITY,
     };
-    if (asHeader) headerPlaces.push([getter(place), place.key, slot]);
+    const fill: Fill = [getter(place), place.key, slot, FIELD_OF[place.from]];
+    if (asHeader) headerPlaces.push(fill);
     else {
       const list = fills.get(place.to) ?? [];
-      list.push([getter(place), place.key, slot]);
+      list.push(fill);
       fills.set(place.to, list);
     }
   }
@@ -440,7 +451,102 @@ export function compileMapping(d: Declaration): CompiledMapping {
       (out ??= {})[key] = value;
       return out;
     };
-    return { object, spec, fill };
+    const fields = list.map(([, , , field]) => field);
+    // JSON text of the object from its entries' texts: not when a key is an array index (an object
+    // lists those first, whatever their order) or a constant could share a key with an extra entry.
+    const placesAsText = spec.header !== undefined && constants.length === 0 && !keys.some(isIndexKey);
+    const keyTexts = keys.map((key) => `${headerJson(key)}:`);
+    const entryText = (key: string, value: unknown): string => `${headerJson(key)}:${headerJson(value)}`;
+
+    /**
+     * The object's fill over one clean base (see `over`): the base's entries converted, checked and
+     * (for a JSON header) written out once; per call, only the entries whose model value differs from
+     * the base's. Returns the object, or FAILED, and leaves its JSON text in `result.text` when it is
+     * written from the entries' texts (else the caller stringifies the object).
+     */
+    const fillOver = (b: Metadata) => {
+      const baseValues = getters.map((get) => {
+        const v = get(b);
+        return v === undefined ? undefined : strings ? String(v) : v;
+      });
+      const be = b.extra;
+      const baseExtra = new Map<string, unknown>();
+      if (extraHere !== undefined && be !== undefined)
+        for (const key in be) baseExtra.set(key, strings ? String(be[key]) : be[key]);
+      const text = placesAsText && ![...baseExtra.keys()].some(isIndexKey);
+      const baseTexts = baseValues.map((v, i) =>
+        text && v !== undefined ? keyTexts[i] + headerJson(v) : undefined,
+      );
+      const baseExtraTexts = new Map<string, string>();
+      if (text) for (const [key, v] of baseExtra) baseExtraTexts.set(key, entryText(key, v));
+      const result = { text: undefined as string | undefined };
+      let entries = baseExtra.size;
+      for (const v of baseValues) if (v !== undefined) entries++;
+      const fillCall = (m: Metadata): Record<string, unknown> | undefined | typeof FAILED => {
+        let out: Record<string, unknown> | undefined;
+        // Per entry, in order: the base's JSON text of it, or undefined for one of the call's own.
+        const texts: Array<string | undefined> = [];
+        let reused = 0;
+        let asText = text;
+        for (let i = 0; i < getters.length; i++) {
+          const field = fields[i]!;
+          let v: unknown;
+          if (m[field] === b[field]) {
+            v = baseValues[i];
+            if (v === undefined) continue;
+            texts.push(baseTexts[i]);
+            reused++;
+          } else {
+            const raw = getters[i]!(m);
+            if (raw === undefined) continue;
+            if (!passes(slots[i]!, m, raw)) return FAILED;
+            v = strings ? String(raw) : raw;
+            texts.push(undefined);
+          }
+          (out ??= {})[keys[i]!] = v;
+        }
+        const e = m.extra;
+        if (extraHere !== undefined && e !== undefined) {
+          const extraKeys = only ?? Object.keys(e);
+          for (let i = 0; i < extraKeys.length; i++) {
+            const key = extraKeys[i]!;
+            let v: unknown;
+            if (only !== undefined && !Object.hasOwn(e, key)) continue;
+            if (be !== undefined && e[key] === be[key] && baseExtra.has(key)) {
+              v = baseExtra.get(key);
+              texts.push(baseExtraTexts.get(key));
+              reused++;
+            } else {
+              v = strings ? String(e[key]) : e[key]!;
+              if (
+                extraReserved.has(key) ||
+                (extraMax !== Number.POSITIVE_INFINITY && lengthOf(v as ExtraValue) > extraMax)
+              )
+                return FAILED;
+              if (asText && isIndexKey(key)) asText = false;
+              texts.push(undefined);
+            }
+            (out ??= {})[key] = v;
+          }
+        }
+        if (texts.length > maxEntries) return FAILED;
+        for (let i = 0; i < constantKeys.length; i++) (out ??= {})[constantKeys[i]!] = constantValues[i];
+        // The base's texts joined with the call's own, when they are the larger part; else one stringify.
+        result.text = undefined;
+        if (asText && out !== undefined && 2 * reused > texts.length) {
+          let json = "";
+          let i = 0;
+          for (const key in out) {
+            json += `${i === 0 ? "{" : ","}${texts[i] ?? entryText(key, out[key])}`;
+            i++;
+          }
+          result.text = `${json}}`;
+        }
+        return out;
+      };
+      return { fillCall, result, entries };
+    };
+    return { object, spec, fill, fillOver };
   });
   const extraHeader = extra && "header" in extra ? extra.header : undefined;
 
@@ -482,6 +588,55 @@ export function compileMapping(d: Declaration): CompiledMapping {
   const encode = (m: Metadata): Form => encodeForm(m, false)!;
   const encodeChecked = (m: Metadata): Form | undefined => encodeForm(m, true);
 
+  const over = (base: Metadata): ((m: Metadata) => Form | undefined) | undefined => {
+    // Extra as headers is checked across keys (case collisions): those declarations take encodeChecked.
+    if (extraHeader || encodeChecked(base) === undefined) return undefined;
+    const objectsOver = compiledObjects.map(({ object, spec, fillOver }) => ({
+      object,
+      spec,
+      ...fillOver(base),
+    }));
+    const baseHeaderValues = headerGetters.map((get) => {
+      const v = get(base);
+      return v === undefined ? undefined : String(v);
+    });
+    // A base that gives one entry saves less than comparing each field with it costs.
+    let entries = 0;
+    for (const o of objectsOver) entries += o.entries;
+    for (const v of baseHeaderValues) if (v !== undefined) entries++;
+    if (entries < MIN_BASE_ENTRIES) return undefined;
+    const headerFields = headerPlaces.map(([, , , field]) => field);
+    return (m) => {
+      if (tagsRule && m.tags !== undefined && m.tags !== base.tags && breaks(tagsRule, m)) return undefined;
+      if (promptRule && m.prompt !== undefined && m.prompt !== base.prompt && breaks(promptRule, m))
+        return undefined;
+      const form: Form = { headers: {}, body: {}, objects: {} };
+      for (let i = 0; i < objectsOver.length; i++) {
+        const { object, spec, fillCall, result } = objectsOver[i]!;
+        const value = fillCall(m);
+        if (value === FAILED) return undefined;
+        if (value === undefined) continue;
+        form.objects[object] = value;
+        if (spec.header !== undefined) form.headers[spec.header] = result.text ?? headerJson(value);
+        else if (spec.body !== undefined) placeInBody(form.body, spec.body, value);
+      }
+      for (let i = 0; i < headerGetters.length; i++) {
+        const field = headerFields[i]!;
+        if (m[field] === base[field]) {
+          const v = baseHeaderValues[i];
+          if (v !== undefined) form.headers[headerKeys[i]!] = v;
+          continue;
+        }
+        const v = headerGetters[i]!(m);
+        if (v === undefined) continue;
+        if (!passes(headerSlots[i]!, m, v)) return undefined;
+        form.headers[headerKeys[i]!] = String(v);
+      }
+      d.finish?.(form, m);
+      return form;
+    };
+  };
+
   const check = (m: Metadata): MetadataIssue[] => {
     const out: MetadataIssue[] = [];
     for (const [field, fieldCheck] of fieldChecks) if (m[field] !== undefined) fieldCheck(m, out);
@@ -490,7 +645,7 @@ export function compileMapping(d: Declaration): CompiledMapping {
     return out;
   };
 
-  return { name, fieldChecks, extraKeyCheck, wholeCheck, check, encode, encodeChecked };
+  return { name, fieldChecks, extraKeyCheck, wholeCheck, check, encode, encodeChecked, over };
 }
 
 // --- the fast path's checks: the same rules as the checks above, answered yes or no ---
@@ -541,6 +696,12 @@ function breaks(rule: FieldRule, m: Metadata): boolean {
   });
   return broken;
 }
+
+/** The fewest entries a base must give for `over` to compile an encoder for it. */
+const MIN_BASE_ENTRIES = 2;
+
+/** Whether a key is an array index, which an object lists before its other keys. */
+const isIndexKey = (key: string): boolean => /^(?:0|[1-9]\d*)$/.test(key) && Number(key) < 2 ** 32 - 1;
 
 // Header names are tokens; an extra key that becomes part of one must be a token too.
 const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;

@@ -49,6 +49,10 @@ interface Base {
   cached?: { prepared: PreparedCall; leftOut: MetadataIssue[] };
   /** No issue in the base, for the model or any destination: a call may take the fast path. */
   readonly clean: boolean;
+  /** Calls that took the fast path over this base. */
+  fastCalls: number;
+  /** Per fast encoder, its mapping's encoder compiled for this base (from the base's second fast call). */
+  over?: ReadonlyArray<((m: Metadata) => Partial<InFlight> | undefined) | undefined>;
 }
 
 export interface PreparerOptions {
@@ -144,6 +148,7 @@ export function createPreparer(options: PreparerOptions) {
       issues,
       perTarget,
       clean: issues.length === 0 && perTarget.every((t) => t.all.length === 0),
+      fastCalls: 0,
     };
   };
 
@@ -231,13 +236,21 @@ export function createPreparer(options: PreparerOptions) {
       const { t, at } = checkOnly[i]!;
       if (issuesOf(t, at, m, base).length > 0) return undefined;
     }
+    // What the base holds is encoded once for it, from its second call (a scope that serves one call
+    // would pay for it and never gain).
+    if (base.over === undefined && ++base.fastCalls === 2) {
+      base.over = fastEncoders.map(({ mapping }) => mapping?.over(base.metadata));
+    }
+    const over = base.over;
     let headers: Record<string, string> = {};
     let body: Record<string, unknown> = {};
     let bytes = 0;
     for (let i = 0; i < fastEncoders.length; i++) {
       const { t, at, mapping } = fastEncoders[i]!;
       let encoded: Partial<InFlight> | undefined;
-      if (mapping !== undefined) encoded = mapping.encodeChecked(m);
+      const overBase = over?.[i];
+      if (overBase !== undefined) encoded = overBase(m);
+      else if (mapping !== undefined) encoded = mapping.encodeChecked(m);
       else if (at < 0 || issuesOf(t, at, m, base).length === 0) encoded = t.destination.encode!(m);
       if (encoded === undefined) return undefined;
       const h = encoded.headers ?? {};
