@@ -157,16 +157,32 @@ const lengthOf = (value: ExtraValue): number =>
 
 /** Compiles a declaration into its checks and its encoder. */
 export function compileMapping(d: Declaration): CompiledMapping {
-  const objects = d.objects ?? {};
-  const { name, label } = d;
-  const issue = (path: string, code: string, rule: string): MetadataIssue => ({
-    path,
-    rule,
-    destination: name,
-    code,
-  });
+  const { fieldChecks, extraKeyCheck, wholeCheck } = compileChecks(d);
+  const check = (m: Metadata): MetadataIssue[] => {
+    const out: MetadataIssue[] = [];
+    for (const [field, fieldCheck] of fieldChecks) if (m[field] !== undefined) fieldCheck(m, out);
+    if (extraKeyCheck && m.extra) for (const key in m.extra) extraKeyCheck(key, m.extra[key]!, out);
+    wholeCheck?.(m, out);
+    return out;
+  };
+  return { name: d.name, fieldChecks, extraKeyCheck, wholeCheck, check, ...compileEncoder(d, check) };
+}
 
-  // --- checks, per field, derived from the places ---
+/** The declaration's checks: per field (from its places and its rules), per extra key, and across fields. */
+function compileChecks(
+  d: Declaration,
+): Pick<CompiledMapping, "fieldChecks" | "extraKeyCheck" | "wholeCheck"> {
+  const issue: IssueOf = (path, code, rule) => ({ path, rule, destination: d.name, code });
+  return { fieldChecks: compileFieldChecks(d, issue), ...compileExtraChecks(d, issue) };
+}
+
+/** An issue of one destination's rules. */
+type IssueOf = (path: string, code: string, rule: string) => MetadataIssue;
+
+/** The checks of each model field a place or a rule of `d` reads. */
+function compileFieldChecks(d: Declaration, issue: IssueOf): CompiledMapping["fieldChecks"] {
+  const objects = d.objects ?? {};
+  const { label } = d;
   const byField = new Map<CheckedField, Array<(m: Metadata, out: MetadataIssue[]) => void>>();
   const add = (field: CheckedField, check: (m: Metadata, out: MetadataIssue[]) => void) => {
     const list = byField.get(field) ?? [];
@@ -258,8 +274,19 @@ export function compileMapping(d: Declaration): CompiledMapping {
             },
       ] as [CheckedField, (m: Metadata, out: MetadataIssue[]) => void],
   );
+  return fieldChecks;
+}
 
-  // --- extra: reserved keys are the keys the model's fields take in the same place ---
+/**
+ * The checks of extra: each key where it lands (reserved keys are the keys the model's fields take in
+ * the same place), and the rules across keys and fields (header names that collide, entry counts).
+ */
+function compileExtraChecks(
+  d: Declaration,
+  issue: IssueOf,
+): Pick<CompiledMapping, "extraKeyCheck" | "wholeCheck"> {
+  const objects = d.objects ?? {};
+  const { label } = d;
   let extraKeyCheck: CompiledMapping["extraKeyCheck"];
   let wholeCheck: CompiledMapping["wholeCheck"];
   const extra = d.extra;
@@ -330,7 +357,7 @@ export function compileMapping(d: Declaration): CompiledMapping {
   if (counted.length > 0) {
     wholeCheck = (m, out) => {
       for (const [object, spec] of counted) {
-        const keys = entryKeys(object, m);
+        const keys = entryKeys(d, object, m);
         if (keys.length <= spec.maxEntries!) continue;
         const list = keys.map(([k]) => k).join(", ");
         keys.forEach(([, path], i) => {
@@ -346,9 +373,30 @@ export function compileMapping(d: Declaration): CompiledMapping {
       }
     };
   }
+  return { extraKeyCheck, wholeCheck };
+}
 
+/** The keys an object of `d` would hold for this metadata, each with the model path it comes from. */
+function entryKeys(d: Declaration, object: string, m: Metadata): Array<[key: string, path: string]> {
+  const extra = d.extra;
+  const out: Array<[string, string]> = [];
+  for (const place of d.places) {
+    if (place.to === object && getter(place)(m) !== undefined) out.push([place.key, place.from]);
+  }
+  if (extra && "to" in extra && extra.to === object && m.extra) {
+    for (const key in m.extra) if (!extra.only || extra.only.includes(key)) out.push([key, `extra.${key}`]);
+  }
+  return out;
+}
+
+/** The declaration's encoder, its fast path `encodeChecked`, and `over` (that path compiled for a base). */
+function compileEncoder(
+  d: Declaration,
+  check: (m: Metadata) => MetadataIssue[],
+): Pick<CompiledMapping, "encode" | "encodeChecked" | "over"> {
+  const objects = d.objects ?? {};
+  const extra = d.extra;
   // --- the encoder: per object, its entries in declaration order, then extra ---
-  type Fill = [get: (m: Metadata) => Value | undefined, key: string, slot: Slot, field: CheckedField];
   const fills = new Map<string, Fill[]>();
   const headerPlaces: Fill[] = [];
   for (const place of d.places) {
@@ -370,183 +418,22 @@ export function compileMapping(d: Declaration): CompiledMapping {
   }
   // What the fast path checks of extra, where it lands in an object (reserved keys, the longest value).
   const extraTo = extra && "to" in extra ? extra : undefined;
-  const extraReserved = new Set<string>(
-    extraTo
-      ? [
-          ...d.places.filter((p) => p.to === extraTo.to).map((p) => p.key),
-          ...(objects[extraTo.to]?.reserved ?? []),
-        ]
-      : [],
-  );
-  const extraMax = (extraTo && objects[extraTo.to]?.maxLength) ?? Number.POSITIVE_INFINITY;
-  /** The keys an object would hold for this metadata, each with the model path it comes from. */
-  function entryKeys(object: string, m: Metadata): Array<[key: string, path: string]> {
-    const out: Array<[string, string]> = [];
-    for (const place of d.places) {
-      if (place.to === object && getter(place)(m) !== undefined) out.push([place.key, place.from]);
-    }
-    if (extra && "to" in extra && extra.to === object && m.extra) {
-      for (const key in m.extra) if (!extra.only || extra.only.includes(key)) out.push([key, `extra.${key}`]);
-    }
-    return out;
-  }
-  // Each object's fill runs per call: its places and constants are flattened into parallel arrays
-  // walked by index, with no per-entry destructuring.
+  const extraPlan: ExtraPlan | undefined = extraTo && {
+    only: extraTo.only,
+    reserved: new Set([
+      ...d.places.filter((p) => p.to === extraTo.to).map((p) => p.key),
+      ...(objects[extraTo.to]?.reserved ?? []),
+    ]),
+    max: objects[extraTo.to]?.maxLength ?? Number.POSITIVE_INFINITY,
+  };
   const compiledObjects = Object.entries(objects).map(([object, spec]) => {
-    const list = fills.get(object) ?? [];
-    const getters = list.map(([get]) => get);
-    const keys = list.map(([, key]) => key);
-    const slots = list.map(([, , slot]) => slot);
-    const strings = spec.strings === true;
-    const extraHere = extra && "to" in extra && extra.to === object ? extra : undefined;
-    const only = extraHere?.only;
-    const constants = spec.constants ? Object.entries(spec.constants).filter(([, v]) => v !== undefined) : [];
-    const constantKeys = constants.map(([key]) => key);
-    const constantValues = constants.map(([, v]) => v);
-    const maxEntries = spec.maxEntries ?? Number.POSITIVE_INFINITY;
-    /**
-     * The object's entries for this metadata. `checked` (the fast path): each entry is held to its
-     * place's rules as it goes, FAILED at the first that breaks one.
-     */
-    const fill = (m: Metadata, checked: boolean): Record<string, unknown> | undefined | typeof FAILED => {
-      let out: Record<string, unknown> | undefined;
-      for (let i = 0; i < getters.length; i++) {
-        const v = getters[i]!(m);
-        if (v === undefined) continue;
-        if (checked && !passes(slots[i]!, m, v)) return FAILED;
-        (out ??= {})[keys[i]!] = strings ? String(v) : v;
-      }
-      const e = m.extra;
-      if (extraHere !== undefined && e !== undefined) {
-        let next: Record<string, unknown> | undefined | typeof FAILED = out;
-        if (only !== undefined) {
-          for (let i = 0; i < only.length && next !== FAILED; i++) {
-            if (Object.hasOwn(e, only[i]!)) next = putExtra(next, only[i]!, e, checked);
-          }
-        } else {
-          for (const key in e) if ((next = putExtra(next as typeof out, key, e, checked)) === FAILED) break;
-        }
-        if (next === FAILED) return FAILED;
-        out = next;
-      }
-      // No entry collides with another here (an extra key a place takes is reserved): keys count entries.
-      if (checked && maxEntries !== Number.POSITIVE_INFINITY && out && Object.keys(out).length > maxEntries)
-        return FAILED;
-      for (let i = 0; i < constantKeys.length; i++) (out ??= {})[constantKeys[i]!] = constantValues[i];
-      return out;
-    };
-    /** Adds extra's `key`, checked (reserved keys, the longest value) on the fast path. */
-    const putExtra = (
-      out: Record<string, unknown> | undefined,
-      key: string,
-      e: Readonly<Record<string, ExtraValue>>,
-      checked: boolean,
-    ): Record<string, unknown> | typeof FAILED => {
-      const value = strings ? String(e[key]) : e[key]!;
-      if (
-        checked &&
-        (extraReserved.has(key) || (extraMax !== Number.POSITIVE_INFINITY && lengthOf(value) > extraMax))
-      )
-        return FAILED;
-      (out ??= {})[key] = value;
-      return out;
-    };
-    const fields = list.map(([, , , field]) => field);
-    // JSON text of the object from its entries' texts: not when a key is an array index (an object
-    // lists those first, whatever their order) or a constant could share a key with an extra entry.
-    const placesAsText = spec.header !== undefined && constants.length === 0 && !keys.some(isIndexKey);
-    const keyTexts = keys.map((key) => `${headerJson(key)}:`);
-    const entryText = (key: string, value: unknown): string => `${headerJson(key)}:${headerJson(value)}`;
-
-    /**
-     * The object's fill over one clean base (see `over`): the base's entries converted, checked and
-     * (for a JSON header) written out once; per call, only the entries whose model value differs from
-     * the base's. Returns the object, or FAILED, and leaves its JSON text in `result.text` when it is
-     * written from the entries' texts (else the caller stringifies the object).
-     */
-    const fillOver = (b: Metadata) => {
-      const baseValues = getters.map((get) => {
-        const v = get(b);
-        return v === undefined ? undefined : strings ? String(v) : v;
-      });
-      const be = b.extra;
-      const baseExtra = new Map<string, unknown>();
-      if (extraHere !== undefined && be !== undefined)
-        for (const key in be) baseExtra.set(key, strings ? String(be[key]) : be[key]);
-      const text = placesAsText && ![...baseExtra.keys()].some(isIndexKey);
-      const baseTexts = baseValues.map((v, i) =>
-        text && v !== undefined ? keyTexts[i] + headerJson(v) : undefined,
-      );
-      const baseExtraTexts = new Map<string, string>();
-      if (text) for (const [key, v] of baseExtra) baseExtraTexts.set(key, entryText(key, v));
-      const result = { text: undefined as string | undefined };
-      let entries = baseExtra.size;
-      for (const v of baseValues) if (v !== undefined) entries++;
-      const fillCall = (m: Metadata): Record<string, unknown> | undefined | typeof FAILED => {
-        let out: Record<string, unknown> | undefined;
-        // Per entry, in order: the base's JSON text of it, or undefined for one of the call's own.
-        const texts: Array<string | undefined> = [];
-        let reused = 0;
-        let asText = text;
-        for (let i = 0; i < getters.length; i++) {
-          const field = fields[i]!;
-          let v: unknown;
-          if (m[field] === b[field]) {
-            v = baseValues[i];
-            if (v === undefined) continue;
-            texts.push(baseTexts[i]);
-            reused++;
-          } else {
-            const raw = getters[i]!(m);
-            if (raw === undefined) continue;
-            if (!passes(slots[i]!, m, raw)) return FAILED;
-            v = strings ? String(raw) : raw;
-            texts.push(undefined);
-          }
-          (out ??= {})[keys[i]!] = v;
-        }
-        const e = m.extra;
-        if (extraHere !== undefined && e !== undefined) {
-          const extraKeys = only ?? Object.keys(e);
-          for (let i = 0; i < extraKeys.length; i++) {
-            const key = extraKeys[i]!;
-            let v: unknown;
-            if (only !== undefined && !Object.hasOwn(e, key)) continue;
-            if (be !== undefined && e[key] === be[key] && baseExtra.has(key)) {
-              v = baseExtra.get(key);
-              texts.push(baseExtraTexts.get(key));
-              reused++;
-            } else {
-              v = strings ? String(e[key]) : e[key]!;
-              if (
-                extraReserved.has(key) ||
-                (extraMax !== Number.POSITIVE_INFINITY && lengthOf(v as ExtraValue) > extraMax)
-              )
-                return FAILED;
-              if (asText && isIndexKey(key)) asText = false;
-              texts.push(undefined);
-            }
-            (out ??= {})[key] = v;
-          }
-        }
-        if (texts.length > maxEntries) return FAILED;
-        for (let i = 0; i < constantKeys.length; i++) (out ??= {})[constantKeys[i]!] = constantValues[i];
-        // The base's texts joined with the call's own, when they are the larger part; else one stringify.
-        result.text = undefined;
-        if (asText && out !== undefined && 2 * reused > texts.length) {
-          let json = "";
-          let i = 0;
-          for (const key in out) {
-            json += `${i === 0 ? "{" : ","}${texts[i] ?? entryText(key, out[key])}`;
-            i++;
-          }
-          result.text = `${json}}`;
-        }
-        return out;
-      };
-      return { fillCall, result, entries };
-    };
-    return { object, spec, fill, fillOver };
+    const plan = planObject(
+      object,
+      spec,
+      fills.get(object) ?? [],
+      extraTo?.to === object ? extraPlan : undefined,
+    );
+    return { object, spec, fill: objectFill(plan), fillOver: (b: Metadata) => objectFillOver(plan, b) };
   });
   const extraHeader = extra && "header" in extra ? extra.header : undefined;
 
@@ -636,16 +523,252 @@ export function compileMapping(d: Declaration): CompiledMapping {
       return form;
     };
   };
+  return { encode, encodeChecked, over };
+}
 
-  const check = (m: Metadata): MetadataIssue[] => {
-    const out: MetadataIssue[] = [];
-    for (const [field, fieldCheck] of fieldChecks) if (m[field] !== undefined) fieldCheck(m, out);
-    if (extraKeyCheck && m.extra) for (const key in m.extra) extraKeyCheck(key, m.extra[key]!, out);
-    wholeCheck?.(m, out);
+/** One place of an object or a header: its value's getter, its key, its rules and the field it reads. */
+type Fill = [get: (m: Metadata) => Value | undefined, key: string, slot: Slot, field: CheckedField];
+
+/** Where extra lands in one object, and what the fast path checks of it there. */
+interface ExtraPlan {
+  readonly only?: readonly string[];
+  /** Keys the model's fields take in the object, and the receiver's own. */
+  readonly reserved: ReadonlySet<string>;
+  /** The longest value (Infinity: no limit). */
+  readonly max: number;
+}
+
+const NO_KEYS: ReadonlySet<string> = new Set();
+
+/** One object's places and constants, flattened into parallel arrays walked by index per call. */
+interface ObjectPlan {
+  readonly object: string;
+  readonly spec: ObjectSpec;
+  readonly getters: ReadonlyArray<(m: Metadata) => Value | undefined>;
+  readonly keys: readonly string[];
+  readonly slots: readonly Slot[];
+  readonly fields: readonly CheckedField[];
+  /** Every value becomes a string. */
+  readonly strings: boolean;
+  readonly extraHere: ExtraPlan | undefined;
+  readonly only: readonly string[] | undefined;
+  readonly extraReserved: ReadonlySet<string>;
+  readonly extraMax: number;
+  readonly constantKeys: readonly string[];
+  readonly constantValues: readonly unknown[];
+  readonly maxEntries: number;
+  /**
+   * The object's JSON text can be written from its entries' texts: not when a key is an array index (an
+   * object lists those first, whatever their order) or a constant could share a key with an extra entry.
+   */
+  readonly placesAsText: boolean;
+  /** Each place's key as JSON text, with its colon. */
+  readonly keyTexts: readonly string[];
+}
+
+/** The plan of one object of a declaration, from its places (`list`) and where extra lands in it. */
+function planObject(
+  object: string,
+  spec: ObjectSpec,
+  list: readonly Fill[],
+  extraHere: ExtraPlan | undefined,
+): ObjectPlan {
+  const keys = list.map(([, key]) => key);
+  const constants = spec.constants ? Object.entries(spec.constants).filter(([, v]) => v !== undefined) : [];
+  return {
+    object,
+    spec,
+    getters: list.map(([get]) => get),
+    keys,
+    slots: list.map(([, , slot]) => slot),
+    fields: list.map(([, , , field]) => field),
+    strings: spec.strings === true,
+    extraHere,
+    only: extraHere?.only,
+    extraReserved: extraHere?.reserved ?? NO_KEYS,
+    extraMax: extraHere?.max ?? Number.POSITIVE_INFINITY,
+    constantKeys: constants.map(([key]) => key),
+    constantValues: constants.map(([, v]) => v),
+    maxEntries: spec.maxEntries ?? Number.POSITIVE_INFINITY,
+    placesAsText: spec.header !== undefined && constants.length === 0 && !keys.some(isIndexKey),
+    keyTexts: keys.map((key) => `${headerJson(key)}:`),
+  };
+}
+
+/** An object entry as JSON text (`"key":value`, escaped to printable ASCII). */
+const entryText = (key: string, value: unknown): string => `${headerJson(key)}:${headerJson(value)}`;
+
+/**
+ * The object's fill: its entries for a metadata, in declaration order, then extra, then constants;
+ * `undefined` when it has none.
+ */
+function objectFill(plan: ObjectPlan) {
+  const {
+    getters,
+    keys,
+    slots,
+    strings,
+    extraHere,
+    only,
+    extraReserved,
+    extraMax,
+    constantKeys,
+    constantValues,
+    maxEntries,
+  } = plan;
+  /**
+   * The object's entries for this metadata. `checked` (the fast path): each entry is held to its
+   * place's rules as it goes, FAILED at the first that breaks one.
+   */
+  const fill = (m: Metadata, checked: boolean): Record<string, unknown> | undefined | typeof FAILED => {
+    let out: Record<string, unknown> | undefined;
+    for (let i = 0; i < getters.length; i++) {
+      const v = getters[i]!(m);
+      if (v === undefined) continue;
+      if (checked && !passes(slots[i]!, m, v)) return FAILED;
+      (out ??= {})[keys[i]!] = strings ? String(v) : v;
+    }
+    const e = m.extra;
+    if (extraHere !== undefined && e !== undefined) {
+      let next: Record<string, unknown> | undefined | typeof FAILED = out;
+      if (only !== undefined) {
+        for (let i = 0; i < only.length && next !== FAILED; i++) {
+          if (Object.hasOwn(e, only[i]!)) next = putExtra(next, only[i]!, e, checked);
+        }
+      } else {
+        for (const key in e) if ((next = putExtra(next as typeof out, key, e, checked)) === FAILED) break;
+      }
+      if (next === FAILED) return FAILED;
+      out = next;
+    }
+    // No entry collides with another here (an extra key a place takes is reserved): keys count entries.
+    if (checked && maxEntries !== Number.POSITIVE_INFINITY && out && Object.keys(out).length > maxEntries)
+      return FAILED;
+    for (let i = 0; i < constantKeys.length; i++) (out ??= {})[constantKeys[i]!] = constantValues[i];
     return out;
   };
+  /** Adds extra's `key`, checked (reserved keys, the longest value) on the fast path. */
+  const putExtra = (
+    out: Record<string, unknown> | undefined,
+    key: string,
+    e: Readonly<Record<string, ExtraValue>>,
+    checked: boolean,
+  ): Record<string, unknown> | typeof FAILED => {
+    const value = strings ? String(e[key]) : e[key]!;
+    if (
+      checked &&
+      (extraReserved.has(key) || (extraMax !== Number.POSITIVE_INFINITY && lengthOf(value) > extraMax))
+    )
+      return FAILED;
+    (out ??= {})[key] = value;
+    return out;
+  };
+  return fill;
+}
 
-  return { name, fieldChecks, extraKeyCheck, wholeCheck, check, encode, encodeChecked, over };
+/**
+ * The object's fill over one clean base (see `over`): the base's entries converted, checked and
+ * (for a JSON header) written out once; per call, only the entries whose model value differs from
+ * the base's. Returns the object, or FAILED, and leaves its JSON text in `result.text` when it is
+ * written from the entries' texts (else the caller stringifies the object).
+ */
+function objectFillOver(plan: ObjectPlan, b: Metadata) {
+  const {
+    getters,
+    keys,
+    slots,
+    fields,
+    strings,
+    extraHere,
+    only,
+    extraReserved,
+    extraMax,
+    constantKeys,
+    constantValues,
+    maxEntries,
+    placesAsText,
+    keyTexts,
+  } = plan;
+  const baseValues = getters.map((get) => {
+    const v = get(b);
+    return v === undefined ? undefined : strings ? String(v) : v;
+  });
+  const be = b.extra;
+  const baseExtra = new Map<string, unknown>();
+  if (extraHere !== undefined && be !== undefined)
+    for (const key in be) baseExtra.set(key, strings ? String(be[key]) : be[key]);
+  const text = placesAsText && ![...baseExtra.keys()].some(isIndexKey);
+  const baseTexts = baseValues.map((v, i) =>
+    text && v !== undefined ? keyTexts[i] + headerJson(v) : undefined,
+  );
+  const baseExtraTexts = new Map<string, string>();
+  if (text) for (const [key, v] of baseExtra) baseExtraTexts.set(key, entryText(key, v));
+  const result = { text: undefined as string | undefined };
+  let entries = baseExtra.size;
+  for (const v of baseValues) if (v !== undefined) entries++;
+  const fillCall = (m: Metadata): Record<string, unknown> | undefined | typeof FAILED => {
+    let out: Record<string, unknown> | undefined;
+    // Per entry, in order: the base's JSON text of it, or undefined for one of the call's own.
+    const texts: Array<string | undefined> = [];
+    let reused = 0;
+    let asText = text;
+    for (let i = 0; i < getters.length; i++) {
+      const field = fields[i]!;
+      let v: unknown;
+      if (m[field] === b[field]) {
+        v = baseValues[i];
+        if (v === undefined) continue;
+        texts.push(baseTexts[i]);
+        reused++;
+      } else {
+        const raw = getters[i]!(m);
+        if (raw === undefined) continue;
+        if (!passes(slots[i]!, m, raw)) return FAILED;
+        v = strings ? String(raw) : raw;
+        texts.push(undefined);
+      }
+      (out ??= {})[keys[i]!] = v;
+    }
+    const e = m.extra;
+    if (extraHere !== undefined && e !== undefined) {
+      const extraKeys = only ?? Object.keys(e);
+      for (let i = 0; i < extraKeys.length; i++) {
+        const key = extraKeys[i]!;
+        let v: unknown;
+        if (only !== undefined && !Object.hasOwn(e, key)) continue;
+        if (be !== undefined && e[key] === be[key] && baseExtra.has(key)) {
+          v = baseExtra.get(key);
+          texts.push(baseExtraTexts.get(key));
+          reused++;
+        } else {
+          v = strings ? String(e[key]) : e[key]!;
+          if (
+            extraReserved.has(key) ||
+            (extraMax !== Number.POSITIVE_INFINITY && lengthOf(v as ExtraValue) > extraMax)
+          )
+            return FAILED;
+          if (asText && isIndexKey(key)) asText = false;
+          texts.push(undefined);
+        }
+        (out ??= {})[key] = v;
+      }
+    }
+    if (texts.length > maxEntries) return FAILED;
+    for (let i = 0; i < constantKeys.length; i++) (out ??= {})[constantKeys[i]!] = constantValues[i];
+    // The base's texts joined with the call's own, when they are the larger part; else one stringify.
+    result.text = undefined;
+    if (asText && out !== undefined && 2 * reused > texts.length) {
+      let json = "";
+      let i = 0;
+      for (const key in out) {
+        json += `${i === 0 ? "{" : ","}${texts[i] ?? entryText(key, out[key])}`;
+        i++;
+      }
+      result.text = `${json}}`;
+    }
+    return out;
+  };
+  return { fillCall, result, entries };
 }
 
 // --- the fast path's checks: the same rules as the checks above, answered yes or no ---
