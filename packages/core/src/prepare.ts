@@ -95,64 +95,7 @@ export function createPreparer(options: PreparerOptions) {
   const encoders = targets.filter((t) => t.destination.encode);
   const checked = targets.filter((t) => t.mapping || t.destination.check);
 
-  /** Every issue of `target` on `m`, reusing the base's for what `m` shares with it. */
-  const issuesOf = (t: Target, i: number, m: Readonly<Metadata>, base: Base | undefined): MetadataIssue[] => {
-    const mapping = t.mapping;
-    if (!mapping) return t.destination.check?.(m) ?? [];
-    const known = base?.perTarget[i];
-    if (known && m === base.metadata) return known.all;
-    const out: MetadataIssue[] = [];
-    const b = base?.metadata;
-    const fieldChecks = mapping.fieldChecks;
-    for (let j = 0; j < fieldChecks.length; j++) {
-      const field = fieldChecks[j]![0];
-      const v = m[field];
-      if (v === undefined) continue;
-      if (known && v === b![field]) {
-        const reused = known.byField.get(field);
-        if (reused) for (const issue of reused) out.push(issue);
-      } else fieldChecks[j]![1](m, out);
-    }
-    if (mapping.extraKeyCheck && m.extra) {
-      const be = b?.extra;
-      for (const key in m.extra) {
-        const v = m.extra[key]!;
-        if (known && be !== undefined && be[key] === v && Object.hasOwn(be, key)) {
-          const reused = known.byExtra.get(key);
-          if (reused) for (const issue of reused) out.push(issue);
-        } else mapping.extraKeyCheck(key, v, out);
-      }
-    }
-    mapping.wholeCheck?.(m, out);
-    return out;
-  };
-
-  const makeBase = (metadata: Readonly<Metadata>, issues: readonly MetadataIssue[]): Base => {
-    const perTarget = checked.map((t, i) => {
-      const all = issuesOf(t, i, metadata, undefined);
-      const byField = new Map<CheckedField, MetadataIssue[]>();
-      const byExtra = new Map<string, MetadataIssue[]>();
-      for (const issue of all) {
-        if (issue.path.startsWith("extra.")) {
-          const key = issue.path.slice(6);
-          byExtra.set(key, [...(byExtra.get(key) ?? []), issue]);
-        } else {
-          const field = fieldOf(issue.path) as CheckedField;
-          byField.set(field, [...(byField.get(field) ?? []), issue]);
-        }
-      }
-      return { all, byField, byExtra };
-    });
-    return {
-      metadata,
-      issues,
-      perTarget,
-      clean: issues.length === 0 && perTarget.every((t) => t.all.length === 0),
-      fastCalls: 0,
-    };
-  };
-
-  const defaults = makeBase(options.defaults, options.defaultIssues);
+  const defaults = makeBase(checked, options.defaults, options.defaultIssues);
   // The defaults are checked here, where the user gives them: refused in strict mode, else announced
   // once (and left out of the forms of the destinations that refuse them, every call).
   {
@@ -166,44 +109,10 @@ export function createPreparer(options: PreparerOptions) {
     let base = byScope.get(scope);
     if (base === undefined) {
       const issues = scope.issues.length ? [...defaults.issues, ...scope.issues] : defaults.issues;
-      base = makeBase(mergeLayer(defaults.metadata, scope.metadata), issues);
+      base = makeBase(checked, mergeLayer(defaults.metadata, scope.metadata), issues);
       byScope.set(scope, base);
     }
     return base;
-  };
-
-  /** Leaves out of one destination's headers the largest field until every header fits the cap. */
-  const fitHeaders = (
-    forms: HeaderForm[],
-    weak: Metadata | undefined,
-    strong: Metadata | undefined,
-    leftOut: MetadataIssue[],
-  ): void => {
-    for (;;) {
-      let total = 0;
-      for (const f of forms) total += headerBytes(f.headers);
-      if (total <= maxHeaderBytes) return;
-      const candidate = largestHeaderField(
-        forms,
-        (path, view) => setBy(weak, path, view) && !setBy(strong, path, view),
-      );
-      const rule = `${total} bytes of headers, the cap is ${maxHeaderBytes} (maxHeaderBytes)`;
-      if (candidate === undefined || (strict && !candidate.implied)) {
-        throw new InvalidMetadataError([{ path: "(headers)", rule, code: "header-cap" }]);
-      }
-      const f = candidate.form;
-      const issue: MetadataIssue = {
-        path: candidate.path,
-        rule: `left out to keep the headers under the cap: ${rule}`,
-        destination: f.t.destination.name,
-        code: "header-cap",
-      };
-      leftOut.push(issue);
-      f.view = leaveOut(f.view, [issue]);
-      const encoded = f.t.destination.encode!(f.view);
-      f.headers = encoded.headers ?? {};
-      f.body = encoded.body ?? {};
-    }
   };
 
   // The fast path's view of the targets: each encoder with what checks it, and the targets that check
@@ -304,7 +213,7 @@ export function createPreparer(options: PreparerOptions) {
       const encoded = t.destination.encode!(view);
       forms.push({ t, view, headers: encoded.headers ?? {}, body: encoded.body ?? {} });
     }
-    fitHeaders(forms, weak, strong, leftOut);
+    fitHeaders(forms, weak, strong, leftOut, options);
     const headers: Record<string, string> = forms.length === 1 ? forms[0]!.headers : {};
     const body: Record<string, unknown> = forms.length === 1 ? forms[0]!.body : {};
     if (forms.length > 1) {
@@ -383,6 +292,103 @@ export function createPreparer(options: PreparerOptions) {
 }
 
 const NO_ISSUES: ReadonlySet<MetadataIssue> = new Set();
+
+/** Every issue of target `t` (the `i`th checked one) on `m`, reusing the base's for what `m` shares with it. */
+function issuesOf(t: Target, i: number, m: Readonly<Metadata>, base: Base | undefined): MetadataIssue[] {
+  const mapping = t.mapping;
+  if (!mapping) return t.destination.check?.(m) ?? [];
+  const known = base?.perTarget[i];
+  if (known && m === base.metadata) return known.all;
+  const out: MetadataIssue[] = [];
+  const b = base?.metadata;
+  const fieldChecks = mapping.fieldChecks;
+  for (let j = 0; j < fieldChecks.length; j++) {
+    const field = fieldChecks[j]![0];
+    const v = m[field];
+    if (v === undefined) continue;
+    if (known && v === b![field]) {
+      const reused = known.byField.get(field);
+      if (reused) for (const issue of reused) out.push(issue);
+    } else fieldChecks[j]![1](m, out);
+  }
+  if (mapping.extraKeyCheck && m.extra) {
+    const be = b?.extra;
+    for (const key in m.extra) {
+      const v = m.extra[key]!;
+      if (known && be !== undefined && be[key] === v && Object.hasOwn(be, key)) {
+        const reused = known.byExtra.get(key);
+        if (reused) for (const issue of reused) out.push(issue);
+      } else mapping.extraKeyCheck(key, v, out);
+    }
+  }
+  mapping.wholeCheck?.(m, out);
+  return out;
+}
+
+/** The checked state of a base: its issues for each checked target, by field and by extra key. */
+function makeBase(
+  checked: readonly Target[],
+  metadata: Readonly<Metadata>,
+  issues: readonly MetadataIssue[],
+): Base {
+  const perTarget = checked.map((t, i) => {
+    const all = issuesOf(t, i, metadata, undefined);
+    const byField = new Map<CheckedField, MetadataIssue[]>();
+    const byExtra = new Map<string, MetadataIssue[]>();
+    for (const issue of all) {
+      if (issue.path.startsWith("extra.")) {
+        const key = issue.path.slice(6);
+        byExtra.set(key, [...(byExtra.get(key) ?? []), issue]);
+      } else {
+        const field = fieldOf(issue.path) as CheckedField;
+        byField.set(field, [...(byField.get(field) ?? []), issue]);
+      }
+    }
+    return { all, byField, byExtra };
+  });
+  return {
+    metadata,
+    issues,
+    perTarget,
+    clean: issues.length === 0 && perTarget.every((t) => t.all.length === 0),
+    fastCalls: 0,
+  };
+}
+
+/** Leaves out of one destination's headers the largest field until every header fits the cap. */
+function fitHeaders(
+  forms: HeaderForm[],
+  weak: Metadata | undefined,
+  strong: Metadata | undefined,
+  leftOut: MetadataIssue[],
+  { maxHeaderBytes, strict }: { maxHeaderBytes: number; strict: boolean },
+): void {
+  for (;;) {
+    let total = 0;
+    for (const f of forms) total += headerBytes(f.headers);
+    if (total <= maxHeaderBytes) return;
+    const candidate = largestHeaderField(
+      forms,
+      (path, view) => setBy(weak, path, view) && !setBy(strong, path, view),
+    );
+    const rule = `${total} bytes of headers, the cap is ${maxHeaderBytes} (maxHeaderBytes)`;
+    if (candidate === undefined || (strict && !candidate.implied)) {
+      throw new InvalidMetadataError([{ path: "(headers)", rule, code: "header-cap" }]);
+    }
+    const f = candidate.form;
+    const issue: MetadataIssue = {
+      path: candidate.path,
+      rule: `left out to keep the headers under the cap: ${rule}`,
+      destination: f.t.destination.name,
+      code: "header-cap",
+    };
+    leftOut.push(issue);
+    f.view = leaveOut(f.view, [issue]);
+    const encoded = f.t.destination.encode!(f.view);
+    f.headers = encoded.headers ?? {};
+    f.body = encoded.body ?? {};
+  }
+}
 
 type HeaderForm = {
   t: Target;
