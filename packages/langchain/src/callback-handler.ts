@@ -6,6 +6,7 @@ import {
   inFlightDestinations,
   openAIParameters,
   type PreparedCall,
+  realmSingleton,
   type Tagalong,
   type WarnOnce,
   warnOnce,
@@ -28,6 +29,33 @@ export const LEAVE_RUN = Symbol.for("tagalong.langchain.leave-run");
 
 // Runs whose end never came (an abandoned stream) must not pile up.
 const MAX_RUNS = 10_000;
+
+/** Who records one model run for a Tagalong, and whether another of its handlers saw the run too. */
+interface RunRecorder {
+  owner: object;
+  shared: boolean;
+}
+
+/**
+ * Each Tagalong's model runs by the handler that records them: the first of its handlers to see the
+ * run begin, or the one withTagalong enters the run through. Shared by every handler and every install
+ * of this package in the realm, so two handlers of one Tagalong on one run record it once (handlers of
+ * two Tagalongs are two sets of destinations: each records it). A run only one handler saw is removed
+ * at its end; one several saw stays (a handler's end may come after another's) until MAX_RUNS newer.
+ */
+const recorders = realmSingleton(
+  "tagalong.langchain.run-recorders",
+  () => new WeakMap<Tagalong, Map<string, RunRecorder>>(),
+);
+
+function recordersOf(tagalong: Tagalong): Map<string, RunRecorder> {
+  let runs = recorders.get(tagalong);
+  if (runs === undefined) {
+    runs = new Map();
+    recorders.set(tagalong, runs);
+  }
+  return runs;
+}
 
 /** The keys this adapter records in `CompletedCall.context`; an `extra` key of the same name is shadowed. */
 const CONTEXT_KEYS = ["langchain_run_id", "langchain_parent_run_id"] as const;
@@ -141,6 +169,7 @@ export class TagalongCallbackHandler {
   private readonly runs = new Map<string, RunState>();
   private readonly warnOnce: WarnOnce;
   private readonly inFlightDestinations: string[];
+  private readonly recorders: Map<string, RunRecorder>;
 
   constructor(tagalong: Tagalong, options: TagalongCallbackHandlerOptions = {}) {
     this.tagalong = tagalong;
@@ -150,6 +179,7 @@ export class TagalongCallbackHandler {
     this.ignoreChain = this.ignoreAgent = this.ignoreRetriever = !this.traceFromRuns;
     this.inFlightDestinations = [...inFlightDestinations(tagalong)];
     this.warnOnce = warnOnce(tagalong.logger);
+    this.recorders = recordersOf(tagalong);
   }
 
   /** LangChain copies handlers in places; every copy must share the runs. */
@@ -219,6 +249,7 @@ export class TagalongCallbackHandler {
    */
   [ENTER_RUN](runManager: RunManagerLike): CallScope {
     const runId = runManager.runId;
+    this.claim(runId, true);
     const run = this.track(runId, runManager.parentRunId ?? runManager._parentRunId);
     const model = (run.model ??= {
       startTime: Date.now(),
@@ -250,6 +281,33 @@ export class TagalongCallbackHandler {
     }
   }
 
+  /**
+   * Makes this handler the recorder of a model run, unless another handler of its Tagalong already is;
+   * `entered`: withTagalong enters the run through this one, which then records it.
+   */
+  private claim(runId: string, entered: boolean): void {
+    const recorders = this.recorders;
+    const known = recorders.get(runId);
+    if (known !== undefined) {
+      if (known.owner !== this) known.shared = true;
+      if (entered) known.owner = this;
+      return;
+    }
+    recorders.set(runId, { owner: this, shared: false });
+    if (recorders.size > MAX_RUNS) {
+      const oldest = recorders.keys().next().value;
+      if (oldest !== undefined) recorders.delete(oldest);
+    }
+  }
+
+  /** Whether this handler records the run that ended (forgotten when no other handler saw it). */
+  private recordsRun(runId: string): boolean {
+    const known = this.recorders.get(runId);
+    if (known === undefined) return true;
+    if (!known.shared) this.recorders.delete(runId);
+    return known.owner === this;
+  }
+
   private track(runId: string, parentRunId: string | undefined): RunState {
     let run = this.runs.get(runId);
     if (run === undefined) {
@@ -273,6 +331,7 @@ export class TagalongCallbackHandler {
     tags: string[] | undefined,
     metadata: Record<string, unknown> | undefined,
   ): void {
+    this.claim(runId, false);
     const run = this.track(runId, parentRunId);
     const model = (run.model ??= { startTime: Date.now() });
     model.metadata = metadata;
@@ -314,6 +373,8 @@ export class TagalongCallbackHandler {
     this.runs.delete(runId);
     const model = run?.model;
     if (run === undefined || model === undefined) return;
+    // Another handler of this Tagalong on the run records it.
+    if (!this.recordsRun(runId)) return;
     if (model.scope === undefined && !model.errorRaised) this.warnNotInFlight();
     let prepared = model.prepared;
     if (prepared === undefined && model.error === undefined && this.tagalong.recordsCalls) {

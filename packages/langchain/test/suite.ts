@@ -937,6 +937,32 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(s.errors).toEqual([]);
     });
 
+    it("two handlers of one Tagalong on a run, without withTagalong: recorded once; another Tagalong's handler records it too", async () => {
+      const s = setup();
+      const plain = new lc.ChatOpenAI({
+        model: MODEL,
+        apiKey: API_KEY,
+        configuration: { baseURL: rec.openaiBaseURL },
+        callbacks: [s.handler],
+      });
+      const config = {
+        callbacks: [new TagalongCallbackHandler(s.tagalong)],
+        metadata: { tagalong: { user: "u_1" } },
+      };
+      await plain.invoke("one", config);
+      await drain(await plain.stream("two", config));
+      await s.settle();
+      expect(s.memory.calls.map((c) => c.metadata.user)).toEqual(["u_1", "u_1"]);
+      // A handler of another Tagalong is another set of destinations: it records the run as well.
+      const other = setup();
+      await plain.invoke("three", { ...config, callbacks: [...config.callbacks, other.handler] });
+      await s.settle();
+      await other.settle();
+      expect(s.memory.calls).toHaveLength(3);
+      expect(other.memory.calls.map((c) => c.metadata.user)).toEqual(["u_1"]);
+      expect(s.errors).toEqual([]);
+    });
+
     it("withTagalong keeps the class: instanceof, name, idempotent", () => {
       const s = setup();
       const model = s.chat();
