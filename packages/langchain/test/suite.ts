@@ -183,6 +183,8 @@ export function langchainSuite(lc: LangChainModules): void {
       logger: ReturnType<typeof collectingLogger>;
       errors: unknown[];
       chat(fields?: Record<string, unknown>): any;
+      /** The original ChatOpenAI (no withTagalong), with this setup's handler in its callbacks. */
+      plainChat(): any;
       /** Every callback delivered and every recorded call handed on. */
       settle(): Promise<void>;
     }
@@ -223,6 +225,13 @@ export function langchainSuite(lc: LangChainModules): void {
             maxRetries: 0,
             configuration: { baseURL: rec.openaiBaseURL },
             ...fields,
+          }),
+        plainChat: () =>
+          new lc.ChatOpenAI({
+            model: MODEL,
+            apiKey: API_KEY,
+            configuration: { baseURL: rec.openaiBaseURL },
+            callbacks: [handler],
           }),
         settle: async () => {
           await lc.awaitAllCallbacks();
@@ -917,12 +926,7 @@ export function langchainSuite(lc: LangChainModules): void {
 
     it("the handler alone, without withTagalong: records the run, warns once that nothing went in flight", async () => {
       const s = setup();
-      const plain = new lc.ChatOpenAI({
-        model: MODEL,
-        apiKey: API_KEY,
-        configuration: { baseURL: rec.openaiBaseURL },
-        callbacks: [s.handler],
-      });
+      const plain = s.plainChat();
       await plain.invoke("one", { metadata: { tagalong: { user: "u_1" } } });
       await plain.invoke("two", { metadata: { tagalong: { user: 5 } } });
       await s.settle();
@@ -939,12 +943,7 @@ export function langchainSuite(lc: LangChainModules): void {
 
     it("two handlers of one Tagalong on a run, without withTagalong: recorded once; another Tagalong's handler records it too", async () => {
       const s = setup();
-      const plain = new lc.ChatOpenAI({
-        model: MODEL,
-        apiKey: API_KEY,
-        configuration: { baseURL: rec.openaiBaseURL },
-        callbacks: [s.handler],
-      });
+      const plain = s.plainChat();
       const config = {
         callbacks: [new TagalongCallbackHandler(s.tagalong)],
         metadata: { tagalong: { user: "u_1" } },
