@@ -249,9 +249,14 @@ const shortBase = fc.record(
     organization: fc.constant("acme"),
     tags: fc.subarray(["web", "checkout"]),
     trace: fc.constant("t_1"),
-    extra: fc.dictionary(fc.constantFrom("region", "team", "7"), fc.constantFrom("eu", "pay", "1"), {
-      maxKeys: 2,
-    }),
+    user: fc.constant("u_0"),
+    extra: fc.dictionary(
+      fc.constantFrom("region", "team", "7", "plan", "Plan"),
+      fc.constantFrom("eu", "pay", "1"),
+      {
+        maxKeys: 3,
+      },
+    ),
   },
   { requiredKeys: ["environment", "organization"] },
 );

@@ -696,7 +696,9 @@ function objectFillOver(plan: ObjectPlan, b: Metadata) {
   const be = b.extra;
   const baseExtra = new Map<string, unknown>();
   if (extraHere !== undefined && be !== undefined)
-    for (const key in be) baseExtra.set(key, strings ? String(be[key]) : be[key]);
+    for (const key in be) {
+      if (only === undefined || only.includes(key)) baseExtra.set(key, strings ? String(be[key]) : be[key]);
+    }
   const text = placesAsText && ![...baseExtra.keys()].some(isIndexKey);
   const baseTexts = baseValues.map((v, i) =>
     text && v !== undefined ? keyTexts[i] + headerJson(v) : undefined,
