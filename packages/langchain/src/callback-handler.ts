@@ -42,9 +42,11 @@ interface RunRecorder {
  * of this package in the realm, so two handlers of one Tagalong on one run record it once (handlers of
  * two Tagalongs are two sets of destinations: each records it). A run only one handler saw is removed
  * at its end; one several saw stays (a handler's end may come after another's) until MAX_RUNS newer.
+ * (A background handler whose queue reaches a run's start only after another handler of its Tagalong
+ * ended that run still records it: that other handler saw it alone.) Versioned: the shape is shared.
  */
 const recorders = realmSingleton(
-  "tagalong.langchain.run-recorders",
+  "tagalong.langchain.run-recorders.v1",
   () => new WeakMap<Tagalong, Map<string, RunRecorder>>(),
 );
 
