@@ -456,9 +456,7 @@ function compileEncoder(
       const value = fill(m, checked);
       if (value === FAILED) return undefined;
       if (value === undefined) continue;
-      form.objects[object] = value;
-      if (spec.header !== undefined) form.headers[spec.header] = headerJson(value);
-      else if (spec.body !== undefined) placeInBody(form.body, spec.body, value);
+      putObject(form, object, spec, value, undefined);
     }
     for (let i = 0; i < headerGetters.length; i++) {
       const v = headerGetters[i]!(m);
@@ -503,9 +501,7 @@ function compileEncoder(
         const value = fillCall(m);
         if (value === FAILED) return undefined;
         if (value === undefined) continue;
-        form.objects[object] = value;
-        if (spec.header !== undefined) form.headers[spec.header] = result.text ?? headerJson(value);
-        else if (spec.body !== undefined) placeInBody(form.body, spec.body, value);
+        putObject(form, object, spec, value, result.text);
       }
       for (let i = 0; i < headerGetters.length; i++) {
         const field = headerFields[i]!;
@@ -538,7 +534,23 @@ interface ExtraPlan {
   readonly max: number;
 }
 
-const NO_KEYS: ReadonlySet<string> = new Set();
+/** Whether extra's `key` with this value (as the object holds it) breaks none of its place's rules. */
+function fitsExtra(extra: ExtraPlan, key: string, value: unknown): boolean {
+  return (
+    !extra.reserved.has(key) &&
+    (extra.max === Number.POSITIVE_INFINITY || lengthOf(value as ExtraValue) <= extra.max)
+  );
+}
+
+/** The object `out` with the spec's constant entries added (after every other entry). */
+function withConstants(
+  plan: ObjectPlan,
+  out: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
+  const { constantKeys, constantValues } = plan;
+  for (let i = 0; i < constantKeys.length; i++) (out ??= {})[constantKeys[i]!] = constantValues[i];
+  return out;
+}
 
 /** One object's places and constants, flattened into parallel arrays walked by index per call. */
 interface ObjectPlan {
@@ -552,8 +564,6 @@ interface ObjectPlan {
   readonly strings: boolean;
   readonly extraHere: ExtraPlan | undefined;
   readonly only: readonly string[] | undefined;
-  readonly extraReserved: ReadonlySet<string>;
-  readonly extraMax: number;
   readonly constantKeys: readonly string[];
   readonly constantValues: readonly unknown[];
   readonly maxEntries: number;
@@ -585,8 +595,6 @@ function planObject(
     strings: spec.strings === true,
     extraHere,
     only: extraHere?.only,
-    extraReserved: extraHere?.reserved ?? NO_KEYS,
-    extraMax: extraHere?.max ?? Number.POSITIVE_INFINITY,
     constantKeys: constants.map(([key]) => key),
     constantValues: constants.map(([, v]) => v),
     maxEntries: spec.maxEntries ?? Number.POSITIVE_INFINITY,
@@ -603,19 +611,7 @@ const entryText = (key: string, value: unknown): string => `${headerJson(key)}:$
  * `undefined` when it has none.
  */
 function objectFill(plan: ObjectPlan) {
-  const {
-    getters,
-    keys,
-    slots,
-    strings,
-    extraHere,
-    only,
-    extraReserved,
-    extraMax,
-    constantKeys,
-    constantValues,
-    maxEntries,
-  } = plan;
+  const { getters, keys, slots, strings, extraHere, only, maxEntries } = plan;
   /**
    * The object's entries for this metadata. `checked` (the fast path): each entry is held to its
    * place's rules as it goes, FAILED at the first that breaks one.
@@ -644,8 +640,7 @@ function objectFill(plan: ObjectPlan) {
     // No entry collides with another here (an extra key a place takes is reserved): keys count entries.
     if (checked && maxEntries !== Number.POSITIVE_INFINITY && out && Object.keys(out).length > maxEntries)
       return FAILED;
-    for (let i = 0; i < constantKeys.length; i++) (out ??= {})[constantKeys[i]!] = constantValues[i];
-    return out;
+    return withConstants(plan, out);
   };
   /** Adds extra's `key`, checked (reserved keys, the longest value) on the fast path. */
   const putExtra = (
@@ -655,11 +650,7 @@ function objectFill(plan: ObjectPlan) {
     checked: boolean,
   ): Record<string, unknown> | typeof FAILED => {
     const value = strings ? String(e[key]) : e[key]!;
-    if (
-      checked &&
-      (extraReserved.has(key) || (extraMax !== Number.POSITIVE_INFINITY && lengthOf(value) > extraMax))
-    )
-      return FAILED;
+    if (checked && !fitsExtra(extraHere!, key, value)) return FAILED;
     (out ??= {})[key] = value;
     return out;
   };
@@ -673,22 +664,7 @@ function objectFill(plan: ObjectPlan) {
  * written from the entries' texts (else the caller stringifies the object).
  */
 function objectFillOver(plan: ObjectPlan, b: Metadata) {
-  const {
-    getters,
-    keys,
-    slots,
-    fields,
-    strings,
-    extraHere,
-    only,
-    extraReserved,
-    extraMax,
-    constantKeys,
-    constantValues,
-    maxEntries,
-    placesAsText,
-    keyTexts,
-  } = plan;
+  const { getters, keys, slots, fields, strings, extraHere, only, maxEntries, placesAsText, keyTexts } = plan;
   const baseValues = getters.map((get) => {
     const v = get(b);
     return v === undefined ? undefined : strings ? String(v) : v;
@@ -744,11 +720,7 @@ function objectFillOver(plan: ObjectPlan, b: Metadata) {
           reused++;
         } else {
           v = strings ? String(e[key]) : e[key]!;
-          if (
-            extraReserved.has(key) ||
-            (extraMax !== Number.POSITIVE_INFINITY && lengthOf(v as ExtraValue) > extraMax)
-          )
-            return FAILED;
+          if (!fitsExtra(extraHere, key, v)) return FAILED;
           if (asText && isIndexKey(key)) asText = false;
           texts.push(undefined);
         }
@@ -756,7 +728,7 @@ function objectFillOver(plan: ObjectPlan, b: Metadata) {
       }
     }
     if (texts.length > maxEntries) return FAILED;
-    for (let i = 0; i < constantKeys.length; i++) (out ??= {})[constantKeys[i]!] = constantValues[i];
+    out = withConstants(plan, out);
     // The base's texts joined with the call's own, when they are the larger part; else one stringify.
     result.text = undefined;
     if (asText && out !== undefined && 2 * reused > texts.length) {
@@ -830,6 +802,22 @@ const isIndexKey = (key: string): boolean => /^(?:0|[1-9]\d*)$/.test(key) && Num
 
 // Header names are tokens; an extra key that becomes part of one must be a token too.
 const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/**
+ * Puts a filled object in the form: as its JSON header (`text`, when already written, else its JSON),
+ * or at its place in the body.
+ */
+function putObject(
+  form: Form,
+  object: string,
+  spec: ObjectSpec,
+  value: Record<string, unknown>,
+  text: string | undefined,
+): void {
+  form.objects[object] = value;
+  if (spec.header !== undefined) form.headers[spec.header] = text ?? headerJson(value);
+  else if (spec.body !== undefined) placeInBody(form.body, spec.body, value);
+}
 
 /** Sets `value` at `path` in `body`, merging into an object a shorter path already put there. */
 function placeInBody(
