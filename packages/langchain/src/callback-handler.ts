@@ -30,6 +30,15 @@ export const LEAVE_RUN = Symbol.for("tagalong.langchain.leave-run");
 // Runs whose end never came (an abandoned stream) must not pile up.
 const MAX_RUNS = 10_000;
 
+/** Sets a run's entry in a map of runs, the oldest going first once MAX_RUNS are held. */
+function setCapped<V>(runs: Map<string, V>, runId: string, value: V): void {
+  if (runs.size >= MAX_RUNS) {
+    const oldest = runs.keys().next().value;
+    if (oldest !== undefined) runs.delete(oldest);
+  }
+  runs.set(runId, value);
+}
+
 /** Who records one model run for a Tagalong, and whether another of its handlers saw the run too. */
 interface RunRecorder {
   owner: object;
@@ -295,11 +304,7 @@ export class TagalongCallbackHandler {
       if (entered) known.owner = this;
       return;
     }
-    recorders.set(runId, { owner: this, shared: false });
-    if (recorders.size > MAX_RUNS) {
-      const oldest = recorders.keys().next().value;
-      if (oldest !== undefined) recorders.delete(oldest);
-    }
+    setCapped(recorders, runId, { owner: this, shared: false });
   }
 
   /** Whether this handler records the run that ended (forgotten when no other handler saw it). */
@@ -315,11 +320,7 @@ export class TagalongCallbackHandler {
     if (run === undefined) {
       const parent = parentRunId === undefined ? undefined : this.runs.get(parentRunId);
       run = { parentRunId, rootRunId: parent?.rootRunId ?? parentRunId ?? runId };
-      if (this.runs.size >= MAX_RUNS) {
-        const oldest = this.runs.keys().next().value;
-        if (oldest !== undefined) this.runs.delete(oldest);
-      }
-      this.runs.set(runId, run);
+      setCapped(this.runs, runId, run);
     }
     return run;
   }
