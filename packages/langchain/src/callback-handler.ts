@@ -113,6 +113,8 @@ interface ModelRun {
   kind?: "chat" | "llm";
   input?: readonly MessageLike[] | readonly string[];
   invocationParams?: Record<string, unknown>;
+  /** The model's response came in parts (LangChain reported one to the run's handlers). */
+  streamed?: boolean;
 }
 
 interface RunState {
@@ -244,6 +246,20 @@ export class TagalongCallbackHandler {
     this.safely(() => this.beginModel("llm", prompts, runId, parentRunId, extraParams, tags, metadata));
   }
 
+  /**
+   * A part of a streamed response. Without withTagalong this is the only sign that the run streamed:
+   * `invocation_params.stream` is set only for a model built with `streaming: true`, not for `.stream()`.
+   * (LangChain calls every handler's here whether it has one or not; this adds one lookup.)
+   */
+  handleLLMNewToken(_token: unknown, _index: unknown, runId: string): void {
+    this.noteStreamed(runId);
+  }
+
+  /** The same for LangChain's chat-model stream events (the path a handler preferring them selects). */
+  handleChatModelStreamEvent(_event: unknown, runId: string): void {
+    this.noteStreamed(runId);
+  }
+
   handleLLMEnd(output: LLMResultLike, runId: string): void {
     this.safely(() => this.endModel(runId, output, undefined));
   }
@@ -313,6 +329,11 @@ export class TagalongCallbackHandler {
     if (known === undefined) return true;
     if (!known.shared) this.recorders.delete(runId);
     return known.owner === this;
+  }
+
+  private noteStreamed(runId: string): void {
+    const model = this.runs.get(runId)?.model;
+    if (model !== undefined) model.streamed = true;
   }
 
   private track(runId: string, parentRunId: string | undefined): RunState {
@@ -450,7 +471,7 @@ export class TagalongCallbackHandler {
       startTime: new Date(model.startTime),
       endTime: new Date(model.scope?.endTime ?? Date.now()),
       status: "success",
-      stream: model.scope?.stream === true || params.stream === true,
+      stream: model.scope?.stream === true || model.streamed === true || params.stream === true,
       metadata: prepared.metadata,
       context,
     };

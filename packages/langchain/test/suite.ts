@@ -962,6 +962,32 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(s.errors).toEqual([]);
     });
 
+    it("a handler alone records a streamed run as streamed: .stream(), a streaming model, chat-model stream events", async () => {
+      const s = setup();
+      const config = { metadata: { tagalong: { user: "u_1" } } };
+      await s.plainChat().invoke("plain", config);
+      await drain(await s.plainChat().stream("parts", config));
+      const streaming = new lc.ChatOpenAI({
+        model: MODEL,
+        apiKey: API_KEY,
+        streaming: true,
+        configuration: { baseURL: rec.openaiBaseURL },
+        callbacks: [s.handler],
+      });
+      await streaming.invoke("a streaming model", config);
+      if (typeof lc.ChatOpenAI.prototype._streamChatModelEvents === "function") {
+        // LangChain 1.x: a handler that prefers chat-model stream events makes invoke stream through
+        // them, and LangChain reports no token to any handler on that path.
+        const events = { name: "events", lc_prefer_chat_model_stream_events: true };
+        await s.plainChat().invoke("events", { ...config, callbacks: [events] });
+      }
+      await s.settle();
+      const onTheWire = rec.calls().map((c) => c.stream);
+      expect(onTheWire.slice(0, 3)).toEqual([false, true, true]);
+      expect(s.memory.calls.map((c) => c.stream)).toEqual(onTheWire);
+      expect(s.errors).toEqual([]);
+    });
+
     it("withTagalong keeps the class: instanceof, name, idempotent", () => {
       const s = setup();
       const model = s.chat();
