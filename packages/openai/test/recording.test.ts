@@ -321,6 +321,40 @@ describe.each(MAJORS)("$name", (major) => {
       });
     });
 
+    it("a stream the SDK's parser turns into something other than its Stream is recorded from its bytes", async () => {
+      // What an SDK version whose stream class changed shape would do: its events cannot be watched, so
+      // the body is read (lazily, when the caller iterates) through the observed copy instead.
+      const Stream = await major.loadStream();
+      const original = Stream.fromSSEResponse;
+      Stream.fromSSEResponse = function (this: unknown, ...args: unknown[]) {
+        const stream = original.apply(this, args);
+        return { [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator]() };
+      };
+      try {
+        const { client, recorded, errors } = setup();
+        const stream = await client.chat.completions.create({
+          model: MODEL,
+          messages: [{ role: "user", content: "Say hello" }],
+          stream: true,
+          stream_options: { include_usage: true },
+        });
+        expect(typeof (stream as unknown as { iterator?: unknown }).iterator).toBe("undefined");
+        const text = await streamText(stream);
+        expect(text.length).toBeGreaterThan(0);
+        const call = await onlyRecord(recorded);
+        expect(call).toMatchObject({
+          apiType: "chat-completions",
+          stream: true,
+          status: "success",
+          output: [{ role: "assistant", content: text }],
+          usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number) },
+        });
+        expect(errors).toEqual([]);
+      } finally {
+        Stream.fromSSEResponse = original;
+      }
+    });
+
     it("an HTTP error is recorded once, with its error", async () => {
       const { client, recorded } = setup();
       rec().fail({ path: "/v1/chat/completions", status: 400, times: 1 });

@@ -15,6 +15,13 @@ export interface SdkMajor {
   readonly minNode: number;
   load(): Promise<ClientClass>;
   loadAzure(): Promise<AzureClass>;
+  /** The major's own `Stream` class (what its parser turns a streamed body into). */
+  loadStream(): Promise<StreamClass>;
+}
+
+/** The static side of the SDK's `Stream` that a test may replace. */
+export interface StreamClass {
+  fromSSEResponse(this: unknown, ...args: unknown[]): { [Symbol.asyncIterator](): AsyncIterator<unknown> };
 }
 
 export const MAJORS: readonly SdkMajor[] = [
@@ -22,18 +29,21 @@ export const MAJORS: readonly SdkMajor[] = [
     name: "openai 5",
     minNode: 20,
     load: async () => (await import("openai-v5")).default as unknown as ClientClass,
+    loadStream: async () => (await import("openai-v5/core/streaming")).Stream as unknown as StreamClass,
     loadAzure: async () => (await import("openai-v5")).AzureOpenAI as unknown as AzureClass,
   },
   {
     name: "openai 6",
     minNode: 20,
     load: async () => (await import("openai")).default,
+    loadStream: async () => (await import("openai/core/streaming")).Stream as unknown as StreamClass,
     loadAzure: async () => (await import("openai")).AzureOpenAI,
   },
   {
     name: "openai 7",
     minNode: 22,
     load: async () => (await import("openai-v7")).default as unknown as ClientClass,
+    loadStream: async () => (await import("openai-v7/core/streaming")).Stream as unknown as StreamClass,
     loadAzure: async () => (await import("openai-v7")).AzureOpenAI as unknown as AzureClass,
   },
 ];
