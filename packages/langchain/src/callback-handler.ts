@@ -45,24 +45,33 @@ interface RunRecorder {
   shared: boolean;
 }
 
+/** One Tagalong's model runs, each by the handler that records it. */
+interface TagalongRuns {
+  readonly runs: Map<string, RunRecorder>;
+  /**
+   * The Tagalong has a background handler: LangChain may hand it a run's start after another handler
+   * ended the run, so ended runs are kept (until MAX_RUNS newer) for it to find.
+   */
+  background: boolean;
+}
+
 /**
  * Each Tagalong's model runs by the handler that records them: the first of its handlers to see the
  * run begin, or the one withTagalong enters the run through. Shared by every handler and every install
  * of this package in the realm, so two handlers of one Tagalong on one run record it once (handlers of
  * two Tagalongs are two sets of destinations: each records it). A run only one handler saw is removed
- * at its end; one several saw stays (a handler's end may come after another's) until MAX_RUNS newer.
- * (A background handler whose queue reaches a run's start only after another handler of its Tagalong
- * ended that run still records it: that other handler saw it alone.) Versioned: the shape is shared.
+ * at its end, unless the Tagalong has a background handler; one several saw stays (a handler's end may
+ * come after another's) until MAX_RUNS newer. Versioned: the shape is shared.
  */
 const recorders = realmSingleton(
-  "tagalong.langchain.run-recorders.v1",
-  () => new WeakMap<Tagalong, Map<string, RunRecorder>>(),
+  "tagalong.langchain.run-recorders.v2",
+  () => new WeakMap<Tagalong, TagalongRuns>(),
 );
 
-function recordersOf(tagalong: Tagalong): Map<string, RunRecorder> {
+function recordersOf(tagalong: Tagalong): TagalongRuns {
   let runs = recorders.get(tagalong);
   if (runs === undefined) {
-    runs = new Map();
+    runs = { runs: new Map(), background: false };
     recorders.set(tagalong, runs);
   }
   return runs;
@@ -182,7 +191,7 @@ export class TagalongCallbackHandler {
   private readonly runs = new Map<string, RunState>();
   private readonly warnOnce: WarnOnce;
   private readonly inFlightDestinations: string[];
-  private readonly recorders: Map<string, RunRecorder>;
+  private readonly recorders: TagalongRuns;
 
   constructor(tagalong: Tagalong, options: TagalongCallbackHandlerOptions = {}) {
     this.tagalong = tagalong;
@@ -193,6 +202,7 @@ export class TagalongCallbackHandler {
     this.inFlightDestinations = [...inFlightDestinations(tagalong)];
     this.warnOnce = warnOnce(tagalong.logger);
     this.recorders = recordersOf(tagalong);
+    if (!this.awaitHandlers) this.recorders.background = true;
   }
 
   /** LangChain copies handlers in places; every copy must share the runs. */
@@ -313,7 +323,7 @@ export class TagalongCallbackHandler {
    * `entered`: withTagalong enters the run through this one, which then records it.
    */
   private claim(runId: string, entered: boolean): void {
-    const recorders = this.recorders;
+    const recorders = this.recorders.runs;
     const known = recorders.get(runId);
     if (known !== undefined) {
       if (known.owner !== this) known.shared = true;
@@ -323,11 +333,12 @@ export class TagalongCallbackHandler {
     setCapped(recorders, runId, { owner: this, shared: false });
   }
 
-  /** Whether this handler records the run that ended (forgotten when no other handler saw it). */
+  /** Whether this handler records the run that ended (forgotten when no other handler saw it, nor may yet). */
   private recordsRun(runId: string): boolean {
-    const known = this.recorders.get(runId);
+    const { runs, background } = this.recorders;
+    const known = runs.get(runId);
     if (known === undefined) return true;
-    if (!known.shared) this.recorders.delete(runId);
+    if (!known.shared && !background) runs.delete(runId);
     return known.owner === this;
   }
 

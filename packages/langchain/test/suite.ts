@@ -988,6 +988,24 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(s.errors).toEqual([]);
     });
 
+    it("a background handler whose queue reaches a run after another handler of its Tagalong ended it does not record it again", async () => {
+      const s = setup();
+      // LangChain runs background callbacks one at a time: a slow one holds back the next handler's.
+      const slow = {
+        name: "slow",
+        awaitHandlers: false,
+        handleChatModelStart: () => new Promise((resolve) => setTimeout(resolve, 200)),
+      };
+      const background = new TagalongCallbackHandler(s.tagalong, { awaitHandlers: false });
+      const config = { callbacks: [slow, background], metadata: { tagalong: { user: "u_1" } } };
+      // The model's own handler (awaited) sees the run begin and end before the background one sees it begin.
+      await s.plainChat().invoke("one", config);
+      await drain(await s.plainChat().stream("two", config));
+      await s.settle();
+      expect(s.memory.calls.map((c) => c.stream)).toEqual([false, true]);
+      expect(s.errors).toEqual([]);
+    });
+
     it("withTagalong keeps the class: instanceof, name, idempotent", () => {
       const s = setup();
       const model = s.chat();
