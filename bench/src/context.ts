@@ -18,6 +18,11 @@ export interface Config {
 
 export interface Sizes {
   rounds: number;
+  /**
+   * Rounds of the in-process comparisons, whose added CPU is judged against a target of a few µs: more
+   * rounds than the loopback ones, so the median's standard error is small enough for a verdict.
+   */
+  inProcessRounds: number;
   warmup: number;
   /** Calls per variant per round: sequential (over HTTP, in process), and with `concurrency` in flight. */
   sequentialCalls: number;
@@ -42,6 +47,7 @@ export function sizesFor(smoke: boolean): Sizes {
   return smoke
     ? {
         rounds: 1,
+        inProcessRounds: 1,
         warmup: 0,
         sequentialCalls: 3,
         inProcessSequentialCalls: 3,
@@ -56,6 +62,7 @@ export function sizesFor(smoke: boolean): Sizes {
       }
     : {
         rounds: 16,
+        inProcessRounds: 40,
         warmup: 4,
         sequentialCalls: 40,
         inProcessSequentialCalls: 200,
@@ -112,7 +119,7 @@ export function modes(sizes: Sizes): Mode[] {
 export function planFor(sizes: Sizes, concurrency: number, inProcess = false): Plan {
   const sequential = inProcess ? sizes.inProcessSequentialCalls : sizes.sequentialCalls;
   return {
-    rounds: sizes.rounds,
+    rounds: inProcess ? sizes.inProcessRounds : sizes.rounds,
     warmup: sizes.warmup,
     callsPerRound: concurrency === 1 ? sequential : sizes.concurrentCalls,
     concurrency,

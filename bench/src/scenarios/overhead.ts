@@ -85,6 +85,7 @@ function controlsMeasured(controls: Map<string, CpuFigure[]>): string {
 }
 
 export async function overhead(ctx: Context): Promise<Section> {
+  const { sizes } = ctx;
   const section = new Section(
     "1. Per-call overhead of each adapter over its bare SDK",
     [
@@ -94,6 +95,7 @@ export async function overhead(ctx: Context): Promise<Section> {
       "process.cpuUsage() over each variant's share of each round, so everything the call does counts,",
       "background callbacks and GC included). The goal is judged on the median: a streamed call costs the SDK",
       "1 to 2 ms of CPU, and one round the machine disturbs moves the mean by hundreds of µs, the median not.",
+      `In process, ${sizes.inProcessRounds} rounds (${sizes.rounds} over loopback), after ${sizes.warmup} thrown away.`,
       "`in process` answers from canned replies through the SDK's `fetch` option: no I/O, so the difference",
       "is the adapter's own cost; `loopback HTTP` goes to the recorder over 127.0.0.1 with zero model latency",
       `(the strictest ratio), plus one column against a model that takes ${SLOW_MODEL_MS} ms. Judged variants (per-call`,
@@ -102,12 +104,11 @@ export async function overhead(ctx: Context): Promise<Section> {
       "sends what Tagalong would add, without Tagalong (the cost of bigger requests); `empty middleware` and",
       "`no-op handler` are what the framework itself spends on any middleware or handler. Per-call metadata",
       "is a distinct object per call, so no cache hides the work. All variants share one process: on Node 20",
-      "and 22, once an AsyncLocalStorage has been entered (scopes, withTagalong's run scope), every promise",
+      "and 22, once an AsyncLocalStorage has been entered (scopes, as the openai rows' `scope metadata` does), every promise",
       "in the process pays Node's promise hooks, the bare SDK's as much as the adapter's, so that cost is",
       "in no difference here (packages/core/README.md, Scopes, gives its size).",
     ].join("\n"),
   );
-  const { sizes } = ctx;
   const wire = new WireCheck();
   // Judged at zero model latency (the strictest case); one extra column shows the same overhead
   // against a model that answers in SLOW_MODEL_MS, still faster than any hosted LLM.
@@ -195,7 +196,7 @@ export async function overhead(ctx: Context): Promise<Section> {
         met: judged && w.ratio ? w.ratio.value <= MAX_RATIO : undefined,
       });
       section.goal({
-        what: `${adapter.name}, ${variant}: added CPU per call (in process, every mode, median of the rounds ± 2 standard errors)`,
+        what: `${adapter.name}, ${variant}: added CPU per call (in process, every mode: median of the rounds ± its standard error; met when every mode is below the target by 2 standard errors, not met when one is above it by 2)`,
         target: `< ${MAX_ADDED_CPU_US} µs`,
         measured: `${cpuMeasured(w.cpu, w.loopbackCpu)}${controlsMeasured(controls)}`,
         met: judged ? cpuVerdict(w.cpu) : undefined,
