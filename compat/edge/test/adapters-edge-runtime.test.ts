@@ -20,11 +20,10 @@ import { useRecorder } from "./use-recorder";
 const KNOWN_NODE_IMPORTS: Record<string, string[]> = {};
 
 /**
- * Adapters whose in-flight path needs AsyncLocalStorage: withTagalong hands a run's metadata from the
- * model to its client's fetch across awaits, which a sync-only store cannot carry. Without it the
- * adapter still loads; the call goes out untagged (the README's "Serverless and edge" says so).
+ * Adapters whose in-flight path needs AsyncLocalStorage (none: withTagalong hands a run's metadata to
+ * its client's fetch in the request options). One listed here is expected to fail without it.
  */
-const NEEDS_ASYNC_LOCAL_STORAGE = new Set<string>(["@tagalong/langchain"]);
+const NEEDS_ASYNC_LOCAL_STORAGE = new Set<string>();
 
 const ADAPTERS = [
   { name: "openai", pkg: "@tagalong/openai" },

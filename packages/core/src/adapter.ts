@@ -25,8 +25,7 @@ export { type WarnOnce, warnOnce } from "./adapter-kit/warn-once";
 export { withBodyFields, withBodyFieldsInJson } from "./body";
 export { consoleLogger } from "./logger";
 export { scrubSecrets } from "./redact";
-export { currentMetadata, currentScope, type ScopeFrame, scopesFollowAsync } from "./scope";
-export { createScopeStore, type ScopeStore } from "./scope-store";
+export { currentMetadata } from "./scope";
 export { inFlightDestinations, type PreparedCall, type PrepareOptions, type Tagalong } from "./tagalong";
 export type {
   CallParameters,

@@ -1,14 +1,12 @@
-// The store that carries a model call's prepared headers and body fields from the model
-// (withTagalong) to its client's fetch: core's scope store, so no Node built-in is imported here and
-// the adapter loads in edge runtimes (async propagation wherever the runtime has AsyncLocalStorage).
-import {
-  type CompletedCall,
-  createScopeStore,
-  type PreparedCall,
-  realmSingleton,
-} from "@tagalong/core/adapter";
+// How a model run's prepared headers and body fields travel from the model (withTagalong) to its
+// client's fetch: in the request options the model hands the OpenAI SDK, under a symbol. The SDK
+// spreads a request's `fetchOptions` into the init it gives `fetch`, so the run reaches the fetch by
+// reference, with no AsyncLocalStorage (which, entered once on Node 20 and 22, makes every promise in
+// the process pay for promise hooks) and in runtimes that have none. A symbol, not a header: if the
+// fetch is not installed, nothing reaches the wire.
+import type { CompletedCall, PreparedCall } from "@tagalong/core/adapter";
 
-/** What the fetch of a model's client adds to the request of the run in scope. */
+/** What the fetch of a model's client adds to the request of a run. */
 export interface CallScope {
   readonly runId: string;
   readonly prepared: PreparedCall;
@@ -16,12 +14,9 @@ export interface CallScope {
   apiType?: CompletedCall["apiType"];
   /** The headers of the request the fetch sent (a reference: read only if the call fails). */
   headers?: unknown;
-  /**
-   * The fetch has seen the run's request. What comes after it (retries included) already runs in
-   * the scope of the step that sent it: a stream's later steps only read the response.
-   */
+  /** The fetch has seen the run's request. */
   sent?: boolean;
-  /** The model streamed the response (its `_streamResponseChunks` ran in this scope). */
+  /** The model streamed the response (its `_streamResponseChunks` ran for this run). */
   stream?: boolean;
   /**
    * The run's end is noted here when the model's request (or stream) ends, for a handler whose end
@@ -36,6 +31,37 @@ export function noteEnd(scope: CallScope): void {
   scope.endTime ??= Date.now();
 }
 
-// One store per realm, shared by duplicate installs, so a model wrapped by one copy of the
-// package reaches a fetch installed by another.
-export const callScope = realmSingleton("tagalong.langchain.call-scope", () => createScopeStore<CallScope>());
+/**
+ * The key of a request init (and of the `fetchOptions` it came from) that carries the run's scope.
+ * Shared by duplicate installs of this package, so a model wrapped by one copy reaches a fetch
+ * installed by another; versioned, since the scope's shape is shared.
+ */
+export const CALL_SCOPE: unique symbol = Symbol.for("tagalong.langchain.call-scope.v2") as never;
+
+type FetchOptionsCarrier = { fetchOptions?: Record<PropertyKey, unknown> };
+
+/** The scope a request init (or a model's call options) carries, if any. */
+export function scopeIn(init: unknown): CallScope | undefined {
+  return (init as Record<symbol, CallScope | undefined> | null | undefined)?.[CALL_SCOPE];
+}
+
+/** The scope a model's call options carry to the fetch (from `carrying`), if any. */
+export function carriedScope(options: unknown): CallScope | undefined {
+  return scopeIn((options as FetchOptionsCarrier | null | undefined)?.fetchOptions);
+}
+
+/**
+ * A model's call options carrying `scope` to its client's fetch. @langchain/openai (0.6 and 1.x, chat
+ * models and the legacy LLM) hands the SDK, as a request's options, the call options' `options` for a
+ * plain request and the call options themselves for a stream: the scope goes in the `fetchOptions` of
+ * both, beside any the caller set.
+ */
+export function carrying<O>(options: O, scope: CallScope): O {
+  if (carriedScope(options) === scope) return options;
+  const o = (options ?? {}) as FetchOptionsCarrier & { options?: FetchOptionsCarrier };
+  return {
+    ...o,
+    fetchOptions: { ...o.fetchOptions, [CALL_SCOPE]: scope },
+    options: { ...o.options, fetchOptions: { ...o.options?.fetchOptions, [CALL_SCOPE]: scope } },
+  } as O;
+}

@@ -410,7 +410,9 @@ export class TagalongCallbackHandler {
     if (run === undefined || model === undefined) return;
     // Another handler of this Tagalong on the run records it.
     if (!this.recordsRun(runId)) return;
-    if (model.scope === undefined && !model.errorRaised) this.warnNotInFlight();
+    if (model.scope === undefined) {
+      if (!model.errorRaised) this.warnNotInFlight();
+    } else if (model.scope.sent !== true && output !== undefined) this.warnNotCarried();
     let prepared = model.prepared;
     if (prepared === undefined && model.error === undefined && this.tagalong.recordsCalls) {
       try {
@@ -437,6 +439,22 @@ export class TagalongCallbackHandler {
         `TagalongCallbackHandler saw a model run that was not made with withTagalong(...): its metadata did not reach ${this.inFlightDestinations.join(
           ", ",
         )}. A callback handler only observes; use the model class from withTagalong(ChatOpenAI, tagalong).`,
+    );
+  }
+
+  /**
+   * withTagalong prepared the run, and the run got its answer, but no request reached withTagalong's
+   * fetch carrying the run: the model's client fetches another way, or this version of the model
+   * class hands the OpenAI SDK other request options. Its metadata did not reach the wire.
+   */
+  private warnNotCarried(): void {
+    if (this.inFlightDestinations.length === 0) return;
+    this.warnOnce(
+      "(not carried)",
+      () =>
+        `withTagalong: a model run got its answer but its request did not reach withTagalong's fetch carrying the run, so its metadata did not reach ${this.inFlightDestinations.join(
+          ", ",
+        )}. The model's OpenAI client fetches another way (its fetch replaced after construction?), or this version of the model class passes the SDK other request options; please report the model class and its version.`,
     );
   }
 

@@ -1,5 +1,5 @@
 import { callFetch, type FetchLike, isCallFetch, openAIApiType } from "@tagalong/core/adapter";
-import { callScope } from "./call-scope";
+import { CALL_SCOPE, scopeIn } from "./call-scope";
 
 export type { FetchLike };
 
@@ -10,19 +10,25 @@ export function isTagalongFetch(fetch: unknown): boolean {
 }
 
 /**
- * A fetch for a model client's `configuration.fetch`: inside a run that `withTagalong` entered, it
- * adds that run's in-flight headers (the caller's explicit headers win) and body fields; elsewhere it
- * passes the request through untouched. `base` is the caller's own fetch, if any.
+ * A fetch for a model client's `configuration.fetch`: for a request of a run that `withTagalong`
+ * prepared (its scope rides in the request's init), it adds that run's in-flight headers (the caller's
+ * explicit headers win) and body fields; anything else passes through untouched. `base` is the
+ * caller's own fetch, if any.
  */
 export function tagalongFetch(base?: FetchLike): FetchLike {
-  return callFetch(KIND, base, (input, init) => {
-    const scope = callScope.getStore();
-    if (scope === undefined) return undefined;
-    scope.apiType ??= openAIApiType(urlOf(input));
-    scope.headers = init?.headers ?? (input instanceof Request ? input.headers : undefined);
-    scope.sent = true;
-    return scope.prepared;
-  });
+  return callFetch(
+    KIND,
+    base,
+    (input, init) => {
+      const scope = scopeIn(init);
+      if (scope === undefined) return undefined;
+      scope.apiType ??= openAIApiType(urlOf(input));
+      scope.headers = init?.headers ?? (input instanceof Request ? input.headers : undefined);
+      scope.sent = true;
+      return scope.prepared;
+    },
+    CALL_SCOPE,
+  );
 }
 
 function urlOf(input: unknown): string {

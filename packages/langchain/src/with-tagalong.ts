@@ -1,6 +1,6 @@
 import { TagalongError } from "@tagalong/core";
 import { consoleLogger, type Tagalong, type WarnOnce, warnOnce } from "@tagalong/core/adapter";
-import { type CallScope, callScope, noteEnd } from "./call-scope";
+import { type CallScope, carriedScope, carrying, noteEnd } from "./call-scope";
 import {
   ENTER_RUN,
   findHandler,
@@ -33,19 +33,20 @@ function binding(tagalong: Tagalong | undefined): Binding {
 }
 
 /**
- * The run withTagalong enters: a scope for the client's fetch. With a TagalongCallbackHandler on the
- * run, the handler prepares it (with the LangChain trace, and records it, reading at the run's end
- * what the fetch noted in the scope); without one, the class's own Tagalong does (the run's metadata
- * and tags, the scope and the defaults); with neither, nothing is attached and a one-time warning
- * says so.
+ * The run withTagalong enters: a scope for the client's fetch, carried in the model's call options
+ * (`carrying`). With a TagalongCallbackHandler on the run, the handler prepares it (with the LangChain
+ * trace, and records it, reading at the run's end what the fetch noted in the scope); without one,
+ * the class's own Tagalong does (the run's metadata and tags, the scope and the defaults); with
+ * neither, nothing is attached and a one-time warning says so.
  */
 function enter(
   runManager: RunManagerLike | undefined,
   bound: Binding,
   stream: boolean,
+  options: unknown,
 ): CallScope | undefined {
   const runId = runManager?.runId ?? "";
-  const current = callScope.getStore();
+  const current = carriedScope(options);
   // A model whose _generate streams through its own _streamResponseChunks: one run, one prepare.
   const scope =
     current !== undefined && current.runId === runId ? current : enterRun(runManager, runId, bound);
@@ -87,10 +88,8 @@ function enterRun(
 
 /**
  * A model stream for a run, as an iterator rather than another generator layer: the run is entered
- * on the first step, as a generator's body would be, and steps are pulled inside its scope until the
- * model's request has gone out. The request and its retries run in the async work of the step that
- * sent it, which keeps the scope; later steps only read the response. A timed scope (a background
- * handler's) also notes when the stream ended.
+ * on the first step, as a generator's body would be, and the model's stream is opened with call
+ * options carrying its scope. A timed scope (a background handler's) also notes when the stream ended.
  */
 class RunStream<T> {
   private inner: AsyncGenerator<T> | undefined;
@@ -99,23 +98,25 @@ class RunStream<T> {
   constructor(
     private readonly runManager: RunManagerLike | undefined,
     private readonly bound: Binding,
-    private readonly open: () => AsyncGenerator<T>,
+    private readonly options: unknown,
+    private readonly open: (options: unknown) => AsyncGenerator<T>,
   ) {}
 
   next(...args: [] | [unknown]): Promise<IteratorResult<T>> {
     if (this.inner === undefined) {
+      let scope: CallScope | undefined;
       try {
-        this.scope = enter(this.runManager, this.bound, true);
+        scope = enter(this.runManager, this.bound, true, this.options);
       } catch (error) {
         this.inner = finished<T>();
         return Promise.reject(error);
       }
-      this.inner = this.open();
+      this.scope = scope;
+      this.inner = this.open(scope === undefined ? this.options : carrying(this.options, scope));
     }
     const { inner, scope } = this;
-    if (scope === undefined) return inner.next(...args);
-    const step = scope.sent ? inner.next(...args) : callScope.run(scope, () => inner.next(...args));
-    return scope.timed ? step.then(onStep(scope), onStepError(scope)) : step;
+    const step = inner.next(...args);
+    return scope?.timed ? step.then(onStep(scope), onStepError(scope)) : step;
   }
 
   return(value?: unknown): Promise<IteratorResult<T>> {
@@ -198,12 +199,13 @@ function overrides(proto: object, name: string): boolean {
  * callbacks; a run with neither attaches nothing and a one-time warning says so.
  *
  * Why a subclass: a callback handler only observes, per-call `headers` are dropped on ChatOpenAI's
- * stream path, and call options change once tools are bound. So the subclass enters a scope around
+ * stream path, and call options change once tools are bound. So the subclass prepares each run in
  * the model's own `_generate` / `_streamResponseChunks` (which every path goes through, with the
- * run's id, metadata and tags) and installs a `configuration.fetch` that adds that scope's headers
- * and body fields to the request. The metadata is checked there, before the request is built, so
- * an InvalidMetadataError reaches the caller as itself. A second argument that is not a Tagalong
- * throws a TagalongError here.
+ * run's id, metadata and tags), passes the run on in the call options' fetch options, and installs a
+ * `configuration.fetch` that adds the run's headers and body fields to its request. The metadata is
+ * checked there, before the request is built, so an InvalidMetadataError reaches the caller as
+ * itself. No AsyncLocalStorage is entered. A second argument that is not a Tagalong throws a
+ * TagalongError here.
  * @example
  * import { ChatOpenAI } from "@langchain/openai";
  * import { createTagalong, portkey } from "@tagalong/core";
@@ -238,11 +240,9 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
     // Not async: the model's own promise, not another async frame around it.
     _generate(messages: unknown, options: unknown, runManager?: RunManagerLike): Promise<unknown> {
       try {
-        const scope = enter(runManager, bound, false);
+        const scope = enter(runManager, bound, false, options);
         if (scope === undefined) return super._generate(messages, options, runManager);
-        const result: Promise<unknown> = callScope.run(scope, () =>
-          super._generate(messages, options, runManager),
-        );
+        const result: Promise<unknown> = super._generate(messages, carrying(options, scope), runManager);
         return scope.timed ? result.finally(() => noteEnd(scope)) : result;
       } catch (error) {
         return Promise.reject(error);
@@ -251,14 +251,14 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
 
     // Plain methods returning the stream: no generator layer of ours on every chunk.
     _streamResponseChunks(messages: unknown, options: unknown, runManager?: RunManagerLike): AsyncGenerator {
-      return new RunStream(runManager, bound, () =>
-        super._streamResponseChunks(messages, options, runManager),
+      return new RunStream(runManager, bound, options, (carried) =>
+        super._streamResponseChunks(messages, carried, runManager),
       ) as unknown as AsyncGenerator;
     }
 
     _streamChatModelEvents(messages: unknown, options: unknown, runManager?: RunManagerLike): AsyncGenerator {
-      return new RunStream(runManager, bound, () =>
-        super._streamChatModelEvents(messages, options, runManager),
+      return new RunStream(runManager, bound, options, (carried) =>
+        super._streamChatModelEvents(messages, carried, runManager),
       ) as unknown as AsyncGenerator;
     }
 

@@ -269,6 +269,14 @@ export function langchainSuite(lc: LangChainModules): void {
         .compile({ checkpointer: new lc.MemorySaver() });
     };
 
+    const legacyLLM = () =>
+      new LLM({
+        model: "gpt-3.5-turbo-instruct",
+        apiKey: API_KEY,
+        maxRetries: 0,
+        configuration: { baseURL: rec.openaiBaseURL },
+      });
+
     const paths: Path[] = [
       { name: "invoke", stream: false, run: (s, input, config) => s.chat().invoke(input, config) },
       { name: "batch", stream: false, run: (s, input, config) => s.chat().batch([input], [config]) },
@@ -372,17 +380,24 @@ export function langchainSuite(lc: LangChainModules): void {
         run: (s, input, config) => s.chat({ useResponsesApi: true }).invoke(input, config),
       },
       {
+        name: "Responses API, streamed",
+        stream: true,
+        endpoint: "responses",
+        run: async (s, input, config) => drain(await s.chat({ useResponsesApi: true }).stream(input, config)),
+      },
+      {
         name: "legacy completions LLM (OpenAI)",
         stream: false,
         endpoint: "completions",
         noResponseId: true,
-        run: (_s, input, config) =>
-          new LLM({
-            model: "gpt-3.5-turbo-instruct",
-            apiKey: API_KEY,
-            maxRetries: 0,
-            configuration: { baseURL: rec.openaiBaseURL },
-          }).invoke(input, config),
+        run: (_s, input, config) => legacyLLM().invoke(input, config),
+      },
+      {
+        name: "legacy completions LLM (OpenAI), streamed",
+        stream: true,
+        endpoint: "completions",
+        noResponseId: true,
+        run: async (_s, input, config) => drain(await legacyLLM().stream(input, config)),
       },
     ];
 
@@ -922,6 +937,26 @@ export function langchainSuite(lc: LangChainModules): void {
       await s.settle();
       expect(s.errors).toHaveLength(1);
       expect(String(s.errors[0])).toContain("destination bug");
+    });
+
+    it("a run whose request did not reach withTagalong's fetch is recorded, and that is said once", async () => {
+      const s = setup();
+      const model = s.chat({ callbacks: [s.handler] });
+      const config = { metadata: { tagalong: { user: "u_1" } } };
+      await model.invoke("through our fetch", config);
+      // The model's OpenAI client (made on the first call) fetching another way from now on.
+      const client = (model.completions ?? model).client;
+      expect(typeof client.fetch).toBe("function");
+      client.fetch = (url: unknown, init: unknown) => fetch(url as string, init as RequestInit);
+      await model.invoke("around it", config);
+      await drain(await model.stream("around it, streamed", config));
+      await s.settle();
+      expect(rec.calls().map((c) => c.portkey.metadata !== undefined)).toEqual([true, false, false]);
+      expect(s.memory.calls).toHaveLength(3);
+      expect(s.logger.warnings).toHaveLength(1);
+      expect(s.logger.warnings[0]).toContain("did not reach withTagalong's fetch");
+      expect(s.logger.warnings[0]).toContain("portkey, requesty");
+      expect(s.errors).toEqual([]);
     });
 
     it("the handler alone, without withTagalong: records the run, warns once that nothing went in flight", async () => {

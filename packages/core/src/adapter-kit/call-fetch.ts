@@ -78,18 +78,27 @@ function withoutContentLength(headers: Record<string, unknown>): Record<string, 
  * from an adapter to the wire, for SDKs that take no per-call body fields or headers); requests it
  * returns nothing for pass through untouched. `base` is the caller's own fetch (default: the global
  * fetch, looked up on every request). `kind` names the adapter's channel: given a call fetch of the
- * same kind as `base`, it returns that one as it is.
+ * same kind as `base`, it returns that one as it is. `channel`, if given, is a key of the request
+ * init through which the adapter hands the call to `find` (an SDK's per-request fetch options): it is
+ * taken out of the init before the request is sent.
  */
 export function callFetch(
   kind: string,
   base: FetchLike | undefined,
-  find: (input: unknown, init: Readonly<Record<string, any>> | undefined) => RequestAdditions | undefined,
+  find: (input: unknown, init: Readonly<Record<PropertyKey, any>> | undefined) => RequestAdditions | undefined,
+  channel?: symbol,
 ): FetchLike {
   if (base !== undefined && isCallFetch(base, kind)) return base;
   const fetch: FetchLike = (input, init) => {
     const target = base ?? (globalThis.fetch as FetchLike);
     const add = find(input, init);
-    return add === undefined ? target(input, init) : target(input, withAdditions(input, init, add));
+    if (channel === undefined || init?.[channel] === undefined) {
+      return add === undefined ? target(input, init) : target(input, withAdditions(input, init, add));
+    }
+    // withAdditions returns a copy of the init: the channel's key is removed from that.
+    const out = add === undefined ? { ...init } : withAdditions(input, init, add);
+    delete out[channel];
+    return target(input, out);
   };
   Object.defineProperty(fetch, CALL_FETCH, { value: kind });
   return fetch;

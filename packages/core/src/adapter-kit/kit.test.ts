@@ -239,6 +239,37 @@ describe("callFetch", () => {
   });
 });
 
+describe("callFetch with a channel", () => {
+  it("finds the call by the init's channel key, which is taken out of what is sent, with or without additions", async () => {
+    const CHANNEL = Symbol("test.channel");
+    const sent: Array<Record<PropertyKey, unknown> | undefined> = [];
+    const base = async (_input: unknown, init?: Record<PropertyKey, unknown>) => {
+      sent.push(init);
+      return new Response("{}");
+    };
+    const seen: unknown[] = [];
+    const fetch = callFetch(
+      "test",
+      base,
+      (_input, init) => {
+        seen.push(init?.[CHANNEL]);
+        return init?.[CHANNEL] === "add" ? { headers: ours } : undefined;
+      },
+      CHANNEL,
+    );
+    const plain = { body: "{}" };
+    await fetch("http://x", { [CHANNEL]: "add", body: "{}" });
+    await fetch("http://x", { [CHANNEL]: "none", body: "{}" });
+    await fetch("http://x", plain);
+    expect(seen).toEqual(["add", "none", undefined]);
+    expect(sent.map((init) => init !== undefined && CHANNEL in init)).toEqual([false, false, false]);
+    expect(entries(new Headers(sent[0]!.headers as HeadersInit))).toEqual(ours);
+    expect(sent[1]).toEqual({ body: "{}" });
+    // An init without the channel's key is passed on as it is.
+    expect(sent[2]).toBe(plain);
+  });
+});
+
 describe("the CompletedCall convention's pieces", () => {
   it("media placeholders name the kind and, when given, the file", () => {
     expect(mediaPlaceholder(mediaKind("image/png"), "cat.png")).toBe("[image: cat.png]");
