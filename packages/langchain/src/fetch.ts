@@ -3,7 +3,9 @@ import { CALL_SCOPE, scopeIn } from "./call-scope";
 
 export type { FetchLike };
 
-const KIND = "langchain";
+// The protocol of the channel (the run's scope in the request init): a fetch of another one, from
+// another copy of this package, is wrapped rather than taken for ours.
+const KIND = "langchain/2";
 
 export function isTagalongFetch(fetch: unknown): boolean {
   return isCallFetch(fetch, KIND);
