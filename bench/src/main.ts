@@ -1,7 +1,7 @@
 // `pnpm bench`: every benchmark in one run, side by side against loopback servers; prints the figures
 // and (full runs) rewrites BENCHMARKS.md at the repo root.
-//   pnpm bench [--smoke] [--outages=30,300] [--slow-receiver-seconds=12] [--only=overhead,vendors,encoding,scale,otel,delivery] [--no-write]
-//   BENCH_ADAPTERS=openai,ai-sdk,langchain and BENCH_SETTINGS=in-process|loopback narrow the overhead scenario.
+//   pnpm bench [--smoke] [--outages=30,300] [--slow-receiver-seconds=12] [--only=overhead,vendors,encoding,scale,otel,process,delivery] [--no-write]
+//   BENCH_ADAPTERS=openai,ai-sdk,langchain narrows the overhead and process scenarios, BENCH_SETTINGS=in-process|loopback the overhead one.
 // First, before any SDK module loads: clear vendor env variables, refuse DNS lookups beyond localhost.
 import "./offline";
 
@@ -17,6 +17,7 @@ import { delivery } from "./scenarios/delivery";
 import { encoding } from "./scenarios/encoding";
 import { otel } from "./scenarios/otel";
 import { overhead } from "./scenarios/overhead";
+import { processWide } from "./scenarios/process";
 import { scale } from "./scenarios/scale";
 import { vendors } from "./scenarios/vendors";
 import { startServers } from "./servers";
@@ -29,6 +30,7 @@ const SCENARIOS: Record<string, (ctx: Context) => Promise<Section>> = {
   encoding,
   scale,
   otel,
+  process: processWide,
   // Last: its down and hanging PromptLayer receivers leave retrying queues behind until the process exits.
   delivery,
 };
