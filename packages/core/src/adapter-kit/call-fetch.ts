@@ -85,7 +85,10 @@ function withoutContentLength(headers: Record<string, unknown>): Record<string, 
 export function callFetch(
   kind: string,
   base: FetchLike | undefined,
-  find: (input: unknown, init: Readonly<Record<PropertyKey, any>> | undefined) => RequestAdditions | undefined,
+  find: (
+    input: unknown,
+    init: Readonly<Record<PropertyKey, any>> | undefined,
+  ) => RequestAdditions | undefined,
   channel?: symbol,
 ): FetchLike {
   if (base !== undefined && isCallFetch(base, kind)) return base;
