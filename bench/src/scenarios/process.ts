@@ -62,10 +62,11 @@ export async function processWide(ctx: Context): Promise<Section> {
       "or runnable lambdas) makes every promise in the process pay for promise hooks from then on. Here each",
       `variant runs alone in a fresh process (the same canned replies, ${warmup} calls to warm up, then`,
       `${calls("plain")} plain or ${calls("stream")} streamed sequential calls timed with process.cpuUsage()),`,
-      `the bare SDK's process and the variant's in turn, ${pairs} pairs in alternating order. Each cell: the`,
-      "CPU per call the variant's process spends over the bare SDK's (median of the pairs' differences ± its",
-      "standard error), then the bare SDK's own. Not held to a goal: a process is noisier than a round, and",
-      "section 1 judges the adapters' own cost; this section shows what they cost an application.",
+      `the bare SDK's process and the variant's in turn, ${pairs} pairs in alternating order. The bare SDK's`,
+      "row: its own CPU per call (median of its processes); a variant's cell: the CPU per call its process",
+      "spends over the bare SDK's (median of the pairs' differences ± its standard error). Not held to a",
+      "goal: a process is noisier than a round, and section 1 judges the adapters' own cost; this section",
+      "shows what they cost an application.",
     ].join("\n"),
   );
   const dir = mkdtempSync(join(tmpdir(), "tagalong-bench-"));
