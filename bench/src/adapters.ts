@@ -302,3 +302,25 @@ export function langchainVariants(endpoint: Endpoint, stream: boolean): AdapterV
     ),
   ];
 }
+
+// ---------------------------------------------------------------------------------------------
+// The adapters the overhead comparisons cover
+
+export interface BenchAdapter {
+  /** As `BENCH_ADAPTERS` names it. */
+  key: "openai" | "ai-sdk" | "langchain";
+  name: string;
+  variants: (endpoint: Endpoint, stream: boolean) => AdapterVariant[];
+}
+
+export const ADAPTERS: readonly BenchAdapter[] = [
+  { key: "openai", name: "OpenAI SDK (@tagalong/openai)", variants: openaiVariants },
+  { key: "ai-sdk", name: "Vercel AI SDK (@tagalong/ai-sdk)", variants: aiSdkVariants },
+  { key: "langchain", name: "LangChain (@tagalong/langchain)", variants: langchainVariants },
+];
+
+/** The adapters a run measures: those `BENCH_ADAPTERS=openai,ai-sdk,langchain` names, else all. */
+export function selectedAdapters(): readonly BenchAdapter[] {
+  const only = process.env.BENCH_ADAPTERS?.split(",").filter(Boolean);
+  return only ? ADAPTERS.filter((a) => only.includes(a.key)) : ADAPTERS;
+}

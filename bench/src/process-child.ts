@@ -3,24 +3,12 @@
 //   node --conditions=tagalong-dist --import tsx src/process-child.ts <adapter> <variant> <plain|stream> <replies.json> <calls> <warmup>
 import "./offline";
 import { readFileSync } from "node:fs";
-import {
-  type AdapterVariant,
-  aiSdkVariants,
-  type Endpoint,
-  langchainVariants,
-  openaiVariants,
-} from "./adapters";
+import { ADAPTERS, type Endpoint } from "./adapters";
 import { type CannedReplies, cannedFetch } from "./fixtures";
-
-const BUILDERS: Record<string, (endpoint: Endpoint, stream: boolean) => AdapterVariant[]> = {
-  openai: openaiVariants,
-  "ai-sdk": aiSdkVariants,
-  langchain: langchainVariants,
-};
 
 async function main(): Promise<void> {
   const [adapter, name, mode, repliesFile, callsArg, warmupArg] = process.argv.slice(2);
-  const build = BUILDERS[adapter ?? ""];
+  const build = ADAPTERS.find((a) => a.key === adapter)?.variants;
   if (!build || !name || !repliesFile)
     throw new Error(`process-child: bad arguments ${process.argv.slice(2)}`);
   const canned = JSON.parse(readFileSync(repliesFile, "utf8")) as CannedReplies;

@@ -1,13 +1,7 @@
 // 1. What each adapter adds to a call over its bare SDK: latency (median, p99) and CPU per call,
 // sequential and 64 in flight, plain and streamed, in process (no I/O: the adapter's own cost) and
 // over loopback HTTP (a real round trip: the ratio users see, at zero model latency).
-import {
-  type AdapterVariant,
-  aiSdkVariants,
-  type Endpoint,
-  langchainVariants,
-  openaiVariants,
-} from "../adapters";
+import { type Endpoint, selectedAdapters } from "../adapters";
 import { type Context, type Mode, modelWire, modes, planFor, SLOW_MODEL_MS } from "../context";
 import { compare, fmtCompared, fmtRatio, fmtUs, sleep, summarize } from "../harness";
 import { Section } from "../report";
@@ -23,17 +17,6 @@ interface Run extends Mode {
   /** Calls per variant per round, when not the plan's. */
   calls?: number;
 }
-
-type Adapter = {
-  name: string;
-  variants: (endpoint: Endpoint, stream: boolean) => AdapterVariant[];
-};
-
-const ADAPTERS: Adapter[] = [
-  { name: "OpenAI SDK (@tagalong/openai)", variants: openaiVariants },
-  { name: "Vercel AI SDK (@tagalong/ai-sdk)", variants: aiSdkVariants },
-  { name: "LangChain (@tagalong/langchain)", variants: langchainVariants },
-];
 
 interface Worst {
   value: number;
@@ -137,12 +120,8 @@ export async function overhead(ctx: Context): Promise<Section> {
   ];
   // BENCH_ADAPTERS=openai,ai-sdk,langchain runs only those adapters; BENCH_SETTINGS=in-process (or
   // loopback) only that setting: for profiling one part quickly (partial runs never write BENCHMARKS.md).
-  const only = (name: string | undefined) => name?.split(",").filter(Boolean);
-  const adapters = only(process.env.BENCH_ADAPTERS);
-  const keep = only(process.env.BENCH_SETTINGS);
-  for (const adapter of ADAPTERS.filter(
-    (a) => !adapters || adapters.some((n) => a.name.includes(`@tagalong/${n}`)),
-  )) {
+  const keep = process.env.BENCH_SETTINGS?.split(",").filter(Boolean);
+  for (const adapter of selectedAdapters()) {
     // Per judged variant: its worst median ratio (loopback) and worst added CPU (in process, and loopback).
     const worst = new Map<string, { ratio?: Worst; cpu: CpuFigure[]; loopbackCpu?: Worst }>();
     // The controls' added CPU in process (what carrying the fields, or any handler, costs without

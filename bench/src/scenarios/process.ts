@@ -8,40 +8,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { type BenchAdapter, selectedAdapters } from "../adapters";
 import type { Context } from "../context";
 import { fmtUs, robustMedian } from "../harness";
 import { Section } from "../report";
 
 const run = promisify(execFile);
 
-interface Comparison {
-  adapter: string;
-  /** What the process-child builds the variants with. */
-  key: "openai" | "ai-sdk" | "langchain";
-  bare: string;
-  variants: string[];
-}
-
-const COMPARISONS: Comparison[] = [
-  {
-    adapter: "OpenAI SDK (@tagalong/openai)",
-    key: "openai",
-    bare: "openai",
-    variants: ["wrapOpenAI, per-call metadata", "wrapOpenAI, scope metadata"],
-  },
-  {
-    adapter: "Vercel AI SDK (@tagalong/ai-sdk)",
-    key: "ai-sdk",
-    bare: "ai + openai-compatible",
-    variants: ["tagalongMiddleware, per-call metadata"],
-  },
-  {
-    adapter: "LangChain (@tagalong/langchain)",
-    key: "langchain",
-    bare: "ChatOpenAI",
-    variants: ["withTagalong + handler"],
-  },
-];
+/** Per adapter (by key): its bare SDK's variant and the variants measured against it. */
+const COMPARED: Record<BenchAdapter["key"], { bare: string; variants: string[] }> = {
+  openai: { bare: "openai", variants: ["wrapOpenAI, per-call metadata", "wrapOpenAI, scope metadata"] },
+  "ai-sdk": { bare: "ai + openai-compatible", variants: ["tagalongMiddleware, per-call metadata"] },
+  langchain: { bare: "ChatOpenAI", variants: ["withTagalong + handler"] },
+};
 
 const MODES = [
   { label: "sequential", mode: "plain" },
@@ -93,33 +72,32 @@ export async function processWide(ctx: Context): Promise<Section> {
     const last = stdout.trim().split("\n").at(-1) ?? "";
     return (JSON.parse(last) as { cpuUsPerCall: number }).cpuUsPerCall;
   };
-  // BENCH_ADAPTERS=openai,ai-sdk,langchain runs only those (a partial run, as in section 1).
-  const only = process.env.BENCH_ADAPTERS?.split(",").filter(Boolean);
   try {
-    for (const c of COMPARISONS.filter((x) => !only || only.includes(x.key))) {
-      const rows = new Map<string, string[]>(c.variants.map((v) => [v, []]));
+    for (const adapter of selectedAdapters()) {
+      const { bare: bareName, variants } = COMPARED[adapter.key];
+      const rows = new Map<string, string[]>(variants.map((v) => [v, []]));
       const bareRow: string[] = [];
       for (const { mode } of MODES) {
         const bare: number[] = [];
-        const diffs = new Map<string, number[]>(c.variants.map((v) => [v, []]));
+        const diffs = new Map<string, number[]>(variants.map((v) => [v, []]));
         for (let pair = 0; pair < pairs; pair++) {
           // Alternate which runs first, so a drift of the machine does not favour one side.
-          const order = pair % 2 === 0 ? [c.bare, ...c.variants] : [...c.variants, c.bare];
+          const order = pair % 2 === 0 ? [bareName, ...variants] : [...variants, bareName];
           const cpu = new Map<string, number>();
-          for (const name of order) cpu.set(name, await cpuOf(c.key, name, mode));
-          bare.push(cpu.get(c.bare)!);
-          for (const v of c.variants) diffs.get(v)!.push(cpu.get(v)! - cpu.get(c.bare)!);
+          for (const name of order) cpu.set(name, await cpuOf(adapter.key, name, mode));
+          bare.push(cpu.get(bareName)!);
+          for (const v of variants) diffs.get(v)!.push(cpu.get(v)! - cpu.get(bareName)!);
         }
         bareRow.push(`${robustMedian(bare).median.toFixed(0)} µs CPU`);
-        for (const v of c.variants) {
+        for (const v of variants) {
           const { median, se } = robustMedian(diffs.get(v)!);
           rows.get(v)!.push(fmtUs(median, se));
         }
       }
       section.table({
-        title: `${c.adapter}: CPU per call, each variant alone in its process`,
+        title: `${adapter.name}: CPU per call, each variant alone in its process`,
         columns: ["variant", ...MODES.map((m) => m.label)],
-        rows: [[c.bare, ...bareRow], ...[...rows.entries()].map(([name, cells]) => [name, ...cells])],
+        rows: [[bareName, ...bareRow], ...[...rows.entries()].map(([name, cells]) => [name, ...cells])],
       });
     }
   } finally {
