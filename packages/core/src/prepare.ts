@@ -11,7 +11,11 @@ import { freezeSnapshot, type ScopeFrame } from "./scope";
 import type { Destination, InFlight, Metadata, MetadataIssue } from "./types";
 import { readMetadata } from "./validate";
 
-/** What one call carries: its resolved metadata and every in-flight destination's additions. Frozen. */
+/**
+ * What one call carries: its resolved metadata and every in-flight destination's additions. Read-only:
+ * its metadata is frozen, and the form that calls without metadata of their own share (per scope) is
+ * frozen whole; a call's own form is not, since freezing it cost each call about 3 µs in situ.
+ */
 export interface PreparedCall {
   readonly metadata: Readonly<Metadata>;
   readonly headers: Readonly<Record<string, string>>;
@@ -67,6 +71,7 @@ export interface PreparerOptions {
   defaultTrace?: () => string | undefined;
 }
 
+/** Freezes a form that calls share, with everything in it. */
 function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
@@ -173,7 +178,9 @@ export function createPreparer(options: PreparerOptions) {
       }
     }
     if (bytes > maxHeaderBytes) return undefined;
-    return Object.freeze({ metadata: m, headers: Object.freeze(headers), body: deepFreeze(body) });
+    // The call's own form: not frozen (see PreparedCall). What it shares is: the metadata and its
+    // values, the merge's and the snapshot's.
+    return { metadata: m, headers, body };
   };
 
   /** The call's form; `weakIssues` are the implied layer's own (never thrown for). */
@@ -222,9 +229,9 @@ export function createPreparer(options: PreparerOptions) {
         Object.assign(body, f.body);
       }
     }
-    // The metadata is frozen already (mergeLayer, freezeSnapshot): freeze what encoding made.
-    const prepared = Object.freeze({ metadata: m, headers: Object.freeze(headers), body: deepFreeze(body) });
-    return { prepared, leftOut, implied: implied ?? NO_ISSUES };
+    // The metadata is frozen already (mergeLayer, freezeSnapshot); a form calls share is frozen where
+    // it is cached.
+    return { prepared: { metadata: m, headers, body }, leftOut, implied: implied ?? NO_ISSUES };
   };
 
   const account = (
@@ -247,7 +254,7 @@ export function createPreparer(options: PreparerOptions) {
     ) {
       if (base.cached === undefined) {
         const { prepared, leftOut } = prepareFrom(base, undefined, undefined, [], NO_ISSUES);
-        base.cached = { prepared, leftOut };
+        base.cached = { prepared: deepFreeze(prepared), leftOut };
       }
       account(base.cached.leftOut, undefined);
       return base.cached.prepared;

@@ -49,7 +49,7 @@ describe("createTagalong", () => {
     });
   });
 
-  it("prepares a call the same on its fast path and its full one, frozen to the last object", () => {
+  it("prepares a call the same on its fast path and its full one, its metadata frozen", () => {
     const tagalong = createTagalong({
       destinations: [portkey(), requesty()],
       metadata: { environment: "prod" },
@@ -67,16 +67,12 @@ describe("createTagalong", () => {
       tags: "a",
       k: "1",
     });
-    const requestyField = clean.body.requesty as { tags: string[]; extra: object };
-    for (const part of [
-      clean,
-      clean.headers,
-      clean.body,
-      requestyField,
-      requestyField.tags,
-      requestyField.extra,
-    ])
-      expect(Object.isFrozen(part)).toBe(true);
+    // The metadata (shared with the defaults and scopes) is frozen; a call's own form is not (see PreparedCall).
+    for (const call of [clean, refused]) {
+      for (const part of [call.metadata, call.metadata.tags, call.metadata.extra])
+        expect(Object.isFrozen(part)).toBe(true);
+      expect(Object.isFrozen(call.headers) || Object.isFrozen(call.body)).toBe(false);
+    }
     expect(tagalong.stats()).toEqual({
       portkey: { tagged: 2, leftOut: { "reserved-key": 1 } },
       requesty: { tagged: 2, leftOut: { "reserved-key": 1 } },
@@ -90,11 +86,12 @@ describe("createTagalong", () => {
   });
 
   it("shares one frozen prepared form per scope when there is no per-call metadata", () => {
-    const tagalong = createTagalong({ destinations: [portkey()] });
+    const tagalong = createTagalong({ destinations: [portkey(), requesty()] });
     withMetadata({ user: "a" }, () => {
       const first = tagalong.prepare();
       expect(tagalong.prepare()).toBe(first);
-      expect(Object.isFrozen(first.headers)).toBe(true);
+      for (const part of [first, first.headers, first.body, first.body.requesty, first.metadata])
+        expect(Object.isFrozen(part)).toBe(true);
       withMetadata({ user: "b" }, () => expect(tagalong.prepare()).not.toBe(first));
     });
     expect(tagalong.prepare()).toBe(tagalong.prepare());
