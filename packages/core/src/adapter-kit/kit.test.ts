@@ -176,6 +176,14 @@ describe("observeStream", () => {
     expect(cancelled.ends).toEqual(["cancel"]);
   });
 
+  it("a source another reader holds fails the read, reported as an error", async () => {
+    const locked = source(["a"]);
+    locked.getReader();
+    const w = watch(locked);
+    await expect(readAll(w.out)).rejects.toThrow(TypeError);
+    expect(w.ends).toEqual(["error"]);
+  });
+
   it("an observer that throws is reported and the reader still gets every chunk", async () => {
     const failures: unknown[] = [];
     const out = observeStream(source(["a", "b"]), {

@@ -23,7 +23,6 @@ export interface StreamObserver<T> {
 export function observeStream<T>(source: ReadableStream<T>, observer: StreamObserver<T>): ReadableStream<T> {
   // Taken at the first read, not here: a stream made and never read leaves its source free for another reader.
   let sourceReader: ReadableStreamDefaultReader<T> | undefined;
-  const reader = (): ReadableStreamDefaultReader<T> => (sourceReader ??= source.getReader());
   let ended = false;
   const end = (how: StreamEnd): void => {
     if (ended) return;
@@ -35,34 +34,45 @@ export function observeStream<T>(source: ReadableStream<T>, observer: StreamObse
     }
   };
   const onChunk = observer.chunk;
+  let controller!: ReadableStreamDefaultController<T>;
+  // One reaction per chunk, shared by every pull (no async frame, no closure per read).
+  const passed = (next: ReadableStreamReadResult<T>): void => {
+    if (next.done) {
+      end({ how: "done", at: Date.now() });
+      controller.close();
+      return;
+    }
+    if (onChunk !== undefined) {
+      try {
+        onChunk(next.value);
+      } catch (error) {
+        observer.fail(error);
+      }
+    }
+    controller.enqueue(next.value);
+  };
+  const failed = (error: unknown): void => {
+    end({ how: "error", at: Date.now(), error });
+    controller.error(error);
+  };
   return new ReadableStream<T>(
     {
-      async pull(controller) {
-        let next: ReadableStreamReadResult<T>;
+      start(c) {
+        controller = c;
+      },
+      pull() {
+        let read: Promise<ReadableStreamReadResult<T>>;
         try {
-          next = await reader().read();
+          read = (sourceReader ??= source.getReader()).read();
         } catch (error) {
-          end({ how: "error", at: Date.now(), error });
-          controller.error(error);
+          failed(error);
           return;
         }
-        if (next.done) {
-          end({ how: "done", at: Date.now() });
-          controller.close();
-          return;
-        }
-        if (onChunk !== undefined) {
-          try {
-            onChunk(next.value);
-          } catch (error) {
-            observer.fail(error);
-          }
-        }
-        controller.enqueue(next.value);
+        return read.then(passed, failed);
       },
       cancel(reason) {
         end({ how: "cancel", at: Date.now(), reason });
-        return reader().cancel(reason);
+        return (sourceReader ??= source.getReader()).cancel(reason);
       },
     },
     { highWaterMark: 0 },
