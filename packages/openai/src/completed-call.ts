@@ -45,7 +45,7 @@ export interface CallRecord {
   sentHeaders?: unknown;
   /** The body of the last attempt's request as the SDK sent it: JSON text, which nothing can change. */
   sentBody?: unknown;
-  /** The body fields Tagalong added to the request (the prepared call's, frozen). */
+  /** The body fields Tagalong added to the request (the prepared call's, read-only). */
   addedFields?: Readonly<Record<string, unknown>>;
   /** Of those, the fields the caller's body had too (their sent value is the two merged). */
   callerFields?: string[];
