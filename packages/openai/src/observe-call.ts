@@ -219,8 +219,15 @@ class CallWatch implements BodyWatch, EventWatch {
     return stream;
   }
 
+  /**
+   * The SDK's stream ended: what its events added up to is final, so the record is built later, off
+   * the caller's path, like a plain call's (and from the request as sent).
+   */
   ended(end: StreamEnd): void {
-    this.record(accumulatedOutcome, this.accumulator, end);
+    const { call, tagalong, accumulator } = this;
+    if (typeof call.sentBody === "string" && typeof tagalong.recordLater === "function") {
+      tagalong.recordLater(() => completedCall(sentCall(call) ?? call, accumulatedOutcome(accumulator, end)));
+    } else this.record(accumulatedOutcome, accumulator, end);
   }
 
   copied(chunks: Uint8Array[], end: StreamEnd): void {

@@ -167,6 +167,24 @@ describe.each(MAJORS)("$name", (major) => {
       expect(call.endTime.getTime()).toBeLessThanOrEqual(ended);
     });
 
+    it("a streamed chat completion is recorded as its request was sent, whatever the caller changes after", async () => {
+      const { client, recorded } = setup();
+      const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: "Hi there" }];
+      const params = { model: MODEL, messages, temperature: 0.5, stream: true as const };
+      let text = "";
+      for await (const chunk of await client.chat.completions.create(params)) {
+        text += chunk.choices[0]?.delta.content ?? "";
+      }
+      // The stream has ended: callers often push the reply and reuse their params at once.
+      messages.push({ role: "assistant", content: text });
+      params.temperature = 1.5;
+      const call = await onlyRecord(recorded);
+      expect(call.input).toEqual([{ role: "user", content: "Hi there" }]);
+      expect(call.parameters).toEqual({ temperature: 0.5 });
+      expect(call.output).toEqual([{ role: "assistant", content: replyText("Hi there") }]);
+      expect(call.stream).toBe(true);
+    });
+
     it("a streamed chat completion with a tool call: recorded once, when the stream ends", async () => {
       const { client, recorded } = setup();
       const stream = client.chat.completions.stream({
