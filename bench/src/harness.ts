@@ -30,6 +30,8 @@ export interface Measured {
   latencies: number[];
   /** CPU µs per call in each measured round (user + system, the whole process). */
   cpuPerRound: number[];
+  /** Each measured round's median latency, ms (NaN for a round whose every call failed). */
+  medianPerRound: number[];
   calls: number;
   /** Calls that threw (not counted in the latencies), and the first error. */
   errors: number;
@@ -57,6 +59,11 @@ export interface Compared {
    */
   addedCpuMedianUs?: number;
   addedCpuMedianSeUs?: number;
+  /**
+   * The median of the per-round ratios of median latency against `vs`, and its standard error: the
+   * noise of a latency ratio, for a goal near its target (both ran in the same rounds).
+   */
+  roundRatio?: { median: number; se: number };
 }
 
 /** Nearest-rank quantile of an ascending array. */
@@ -81,6 +88,26 @@ function standardError(values: readonly number[]): number {
   let ss = 0;
   for (const v of values) ss += (v - m) ** 2;
   return Math.sqrt(ss / (values.length - 1) / values.length);
+}
+
+/** The figure with the highest median (the worst, for a cost). */
+export function highest<F extends { median: number }>(figures: readonly F[]): F | undefined {
+  return figures.reduce<F | undefined>((w, f) => (w === undefined || f.median > w.median ? f : w), undefined);
+}
+
+/**
+ * A goal judged with its noise, over figures that each have a median and its standard error: met when
+ * every one is within the target by 2 standard errors, not met when one is beyond it by 2, otherwise
+ * inconclusive; undefined without figures or with one whose error is unknown.
+ */
+export function noiseVerdict(
+  figures: ReadonlyArray<{ median: number; se: number }>,
+  within: (value: number) => boolean,
+): boolean | "inconclusive" | undefined {
+  if (figures.length === 0 || figures.some((f) => !Number.isFinite(f.se))) return undefined;
+  if (figures.some((f) => !within(f.median - 2 * f.se))) return false;
+  if (figures.every((f) => within(f.median + 2 * f.se))) return true;
+  return "inconclusive";
 }
 
 /** The median of `values` and its standard error, robust to outliers: 1.2533 × 1.4826 × MAD / √n. */
@@ -139,6 +166,7 @@ export async function compare(variants: readonly Variant[], plan: Plan): Promise
     vs: v.vs,
     latencies: [],
     cpuPerRound: [],
+    medianPerRound: [],
     calls: 0,
     errors: 0,
   }));
@@ -165,12 +193,16 @@ export async function compare(variants: readonly Variant[], plan: Plan): Promise
       const at = order[k]!;
       const variant = variants[at]!;
       const m = measured[at]!;
+      const from = m.latencies.length;
       const cpu0 = process.cpuUsage();
       await runCalls(variant, plan.callsPerRound, plan.concurrency, counters[at]!, keep ? m : undefined);
       await variant.drain?.();
       const cpu = cpuMicros(cpu0);
       if (keep) {
         m.cpuPerRound.push(cpu / plan.callsPerRound);
+        m.medianPerRound.push(
+          m.latencies.length > from ? quantile(sortedCopy(m.latencies.slice(from)), 0.5) : Number.NaN,
+        );
         m.calls += plan.callsPerRound;
       }
     }
@@ -210,6 +242,10 @@ export function summarize(measured: readonly Measured[]): Compared[] {
       const robust = robustMedian(diffs);
       out.addedCpuMedianUs = robust.median;
       out.addedCpuMedianSeUs = robust.se;
+      const ratios = m.medianPerRound
+        .map((ms, r) => ms / base.medianPerRound[r]!)
+        .filter((ratio) => Number.isFinite(ratio));
+      out.roundRatio = robustMedian(ratios);
     }
     return out;
   });
@@ -267,8 +303,9 @@ export function fmtMs(ms: number): string {
   return `${ms.toFixed(0)} ms`;
 }
 
-export function fmtRatio(r: number | undefined): string {
-  return r === undefined || !Number.isFinite(r) ? "" : `${r.toFixed(3)}×`;
+export function fmtRatio(r: number | undefined, se?: number): string {
+  if (r === undefined || !Number.isFinite(r)) return "";
+  return se !== undefined && Number.isFinite(se) ? `${r.toFixed(3)}× ± ${se.toFixed(3)}` : `${r.toFixed(3)}×`;
 }
 
 export function fmtUs(us: number | undefined, se?: number): string {

@@ -14,7 +14,18 @@ import type OpenAI from "openai";
 import { chat, openaiClient, wrappedOpenAIVariant } from "../adapters";
 import { type Context, planFor } from "../context";
 import { fullMetadata, MODEL_KEY, PROMPTLAYER_KEY, tagalong, userMessage } from "../fixtures";
-import { compare, fmtMB, fmtMs, fmtRate, fmtRatio, sleep, summarize, type Variant } from "../harness";
+import {
+  compare,
+  fmtMB,
+  fmtMs,
+  fmtRate,
+  fmtRatio,
+  highest,
+  noiseVerdict,
+  sleep,
+  summarize,
+  type Variant,
+} from "../harness";
 import { promptLayerSdk } from "../promptlayer-sdk";
 import { Section } from "../report";
 
@@ -516,11 +527,17 @@ async function latencyDuringOutage(ctx: Context, section: Section): Promise<void
   ];
   for (const v of variants.slice(2)) v.vs = "PromptLayer healthy";
   const rows = new Map<string, string[]>();
-  let worst: { ratio: number; where: string } | undefined;
+  // Each down or hanging variant in each mode: its latency against healthy, per round.
+  const ratios: Array<{ median: number; se: number; where: string }> = [];
   let healthyVsBare: number | undefined;
   for (const concurrency of [1, sizes.concurrency]) {
     await sleep(50);
-    const measured = await compare(variants, planFor(sizes, concurrency));
+    // A latency ratio judged near its target needs many rounds (each round's ratio varies by a few
+    // percent over loopback); four variants make them cheap: as many as the in-process comparisons.
+    const measured = await compare(variants, {
+      ...planFor(sizes, concurrency),
+      rounds: sizes.inProcessRounds,
+    });
     section.failedCalls(measured, concurrency === 1 ? "sequential" : `${concurrency} in flight`);
     const summary = summarize(measured);
     if (concurrency === 1) healthyVsBare = summary[1]!.medianRatio;
@@ -532,11 +549,11 @@ async function latencyDuringOutage(ctx: Context, section: Section): Promise<void
           : `${fmtRatio(c.medianRatio)} · p99 ${fmtRatio(c.p99Ratio)}`,
       );
       rows.set(c.name, cells);
-      if (c.vs === "PromptLayer healthy" && (worst === undefined || c.medianRatio! > worst.ratio)) {
-        worst = {
-          ratio: c.medianRatio!,
+      if (c.vs === "PromptLayer healthy" && c.roundRatio !== undefined) {
+        ratios.push({
+          ...c.roundRatio,
           where: `${c.name}, ${concurrency === 1 ? "sequential" : `${concurrency} in flight`}`,
-        };
+        });
       }
     }
   }
@@ -550,11 +567,14 @@ async function latencyDuringOutage(ctx: Context, section: Section): Promise<void
   section.note(
     `With a healthy receiver, sequential calls took ${fmtRatio(healthyVsBare)} the bare client's median: each call's delivery (its log-request) runs on the same thread, in batches, and with a model that answers at once the next calls run while a batch is sent. A down or hanging receiver leaves next to no such work (a refused connect, or a request waiting on its timeout), so those calls are no slower.`,
   );
+  const worst = highest(ratios);
   section.goal({
-    what: "Call latency while PromptLayer is down or hanging, against healthy (median, worst case)",
+    what: "Call latency while PromptLayer is down or hanging, against healthy (median of the per-round ratios of median latency ± its standard error, worst case; met when every case is below the target by 2 standard errors, not met when one is above it by 2)",
     target: `<= ${MAX_RATIO}× (unchanged)`,
-    measured: worst ? `${fmtRatio(worst.ratio)} (${worst.where})` : "n/a",
-    met: ctx.config.smoke || !worst ? undefined : worst.ratio <= MAX_RATIO,
+    measured: worst
+      ? `${fmtRatio(worst.median, worst.se)} (${worst.where}); ${ratios.map((r) => `${r.where}: ${fmtRatio(r.median, r.se)}`).join("; ")}`
+      : "n/a",
+    met: ctx.config.smoke ? undefined : noiseVerdict(ratios, (ratio) => ratio <= MAX_RATIO),
   });
 }
 
