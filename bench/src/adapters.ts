@@ -285,6 +285,13 @@ export function langchainVariants(endpoint: Endpoint, stream: boolean): AdapterV
       }),
       [],
     ),
+    // The class bound to a Tagalong without recording destinations: no callback handler at all.
+    variant(
+      "withTagalong(ChatOpenAI, tagalong)",
+      new (withTagalong(ChatOpenAI, inFlightTagalong()))(fields("lc-tagalong-bound")),
+      [],
+      true,
+    ),
     variant(
       "withTagalong + handler",
       new TaggedChatOpenAI(fields("lc-tagalong")),

@@ -136,6 +136,22 @@ function str(value: unknown): string | undefined {
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }
 
+/**
+ * withTagalong prepared a run, and the run got its answer, but no request reached withTagalong's
+ * fetch carrying the run: the model's client fetches another way, or this version of the model class
+ * hands the OpenAI SDK other request options. Its metadata did not reach the wire: said once.
+ */
+export function warnNotCarried(warn: WarnOnce, destinations: readonly string[]): void {
+  if (destinations.length === 0) return;
+  warn(
+    "(not carried)",
+    () =>
+      `withTagalong: a model run got its answer but its request did not reach withTagalong's fetch carrying the run, so its metadata did not reach ${destinations.join(
+        ", ",
+      )}. The model's OpenAI client fetches another way (its fetch replaced after construction?), or this version of the model class passes the SDK other request options; please report the model class and its version.`,
+  );
+}
+
 /** Whether `handler` is a TagalongCallbackHandler (of any copy of this package). */
 export function isHandler(handler: unknown): handler is TagalongCallbackHandler {
   return (
@@ -412,7 +428,9 @@ export class TagalongCallbackHandler {
     if (!this.recordsRun(runId)) return;
     if (model.scope === undefined) {
       if (!model.errorRaised) this.warnNotInFlight();
-    } else if (model.scope.sent !== true && output !== undefined) this.warnNotCarried();
+    } else if (model.scope.sent !== true && output !== undefined) {
+      warnNotCarried(this.warnOnce, this.inFlightDestinations);
+    }
     let prepared = model.prepared;
     if (prepared === undefined && model.error === undefined && this.tagalong.recordsCalls) {
       try {
@@ -439,22 +457,6 @@ export class TagalongCallbackHandler {
         `TagalongCallbackHandler saw a model run that was not made with withTagalong(...): its metadata did not reach ${this.inFlightDestinations.join(
           ", ",
         )}. A callback handler only observes; use the model class from withTagalong(ChatOpenAI, tagalong).`,
-    );
-  }
-
-  /**
-   * withTagalong prepared the run, and the run got its answer, but no request reached withTagalong's
-   * fetch carrying the run: the model's client fetches another way, or this version of the model
-   * class hands the OpenAI SDK other request options. Its metadata did not reach the wire.
-   */
-  private warnNotCarried(): void {
-    if (this.inFlightDestinations.length === 0) return;
-    this.warnOnce(
-      "(not carried)",
-      () =>
-        `withTagalong: a model run got its answer but its request did not reach withTagalong's fetch carrying the run, so its metadata did not reach ${this.inFlightDestinations.join(
-          ", ",
-        )}. The model's OpenAI client fetches another way (its fetch replaced after construction?), or this version of the model class passes the SDK other request options; please report the model class and its version.`,
     );
   }
 

@@ -1,4 +1,4 @@
-import { currentMetadata, type PreparedCall, type Tagalong } from "@tagalong/core/adapter";
+import { currentMetadata, hasKeys, type PreparedCall, type Tagalong } from "@tagalong/core/adapter";
 import { readRunLabels } from "./run-metadata";
 
 /**
@@ -19,7 +19,9 @@ export function prepareRun(
     rootRunId !== undefined && currentMetadata().trace === undefined && tagalong.defaultTrace() === undefined
       ? rootRunId
       : undefined;
-  return tagalong.prepare(explicit as never, {
-    implied: trace === undefined ? implied : { ...implied, trace },
-  });
+  if (trace !== undefined) return tagalong.prepare(explicit as never, { implied: { ...implied, trace } });
+  // A run that carries nothing but its `tagalong` key (or nothing at all) has no implied layer to read.
+  return hasKeys(implied)
+    ? tagalong.prepare(explicit as never, { implied })
+    : tagalong.prepare(explicit as never);
 }

@@ -1,5 +1,11 @@
 import { TagalongError } from "@tagalong/core";
-import { consoleLogger, type Tagalong, type WarnOnce, warnOnce } from "@tagalong/core/adapter";
+import {
+  consoleLogger,
+  inFlightDestinations,
+  type Tagalong,
+  type WarnOnce,
+  warnOnce,
+} from "@tagalong/core/adapter";
 import { type CallScope, carriedScope, carrying, noteEnd } from "./call-scope";
 import {
   ENTER_RUN,
@@ -8,6 +14,7 @@ import {
   LEAVE_RUN,
   type RunManagerLike,
   TagalongCallbackHandler,
+  warnNotCarried,
 } from "./callback-handler";
 import { isTagalongFetch, tagalongFetch } from "./fetch";
 import { prepareRun } from "./run-prepare";
@@ -19,17 +26,55 @@ type AnyClass = new (...args: any[]) => any;
 /** What one withTagalong class carries: its Tagalong, if given, for runs no handler watches. */
 interface Binding {
   readonly tagalong: Tagalong | undefined;
-  /** The class's own handler, added to each model's callbacks. */
+  /** Its in-flight destinations, for the warning that a run's request did not carry them. */
+  readonly inFlight: readonly string[];
+  /**
+   * The class's own handler, added to each model's callbacks: only for a Tagalong that records calls
+   * (a handler is what sees a run's messages and output). Without one, LangChain runs no callback
+   * machinery for the model's runs (12 to 40 µs a call), and the class reads each run's metadata and
+   * tags from its config itself.
+   */
   readonly handler: TagalongCallbackHandler | undefined;
   readonly warnOnce: WarnOnce;
 }
 
-function binding(tagalong: Tagalong | undefined): Binding {
+function binding(tagalong: Tagalong | undefined, readsConfig: boolean): Binding {
   return {
     tagalong,
-    handler: tagalong && new TagalongCallbackHandler(tagalong),
+    inFlight: tagalong === undefined ? [] : [...inFlightDestinations(tagalong)],
+    handler:
+      tagalong !== undefined && (tagalong.recordsCalls || !readsConfig)
+        ? new TagalongCallbackHandler(tagalong)
+        : undefined,
     warnOnce: warnOnce(tagalong?.logger ?? consoleLogger()),
   };
+}
+
+/**
+ * Where a model's call options keep the run's config (its metadata and tags), for a run LangChain
+ * gives no run manager (no handler, no tracer): LangChain separates the config from the call options
+ * before the model's `_generate` / `_streamResponseChunks`, and hands them only the call options.
+ */
+const RUN_CONFIG = Symbol("tagalong.langchain.run-config");
+
+interface RunLabels {
+  metadata?: Record<string, unknown>;
+  tags?: string[];
+}
+
+/**
+ * A run's metadata and tags as LangChain's run manager would have them: the config's, then the
+ * model's own (`new ChatOpenAI({ metadata, tags })`), the model's winning a key they share.
+ */
+function configLabels(options: unknown, model: RunLabels): RunLabels {
+  const config = (options as Record<symbol, RunLabels | undefined> | null | undefined)?.[RUN_CONFIG];
+  const metadata =
+    model.metadata === undefined ? config?.metadata : { ...config?.metadata, ...model.metadata };
+  const tags =
+    model.tags === undefined || model.tags.length === 0
+      ? config?.tags
+      : [...new Set([...(config?.tags ?? []), ...model.tags])];
+  return { metadata, tags };
 }
 
 /**
@@ -44,12 +89,15 @@ function enter(
   bound: Binding,
   stream: boolean,
   options: unknown,
+  model: RunLabels,
 ): CallScope | undefined {
   const runId = runManager?.runId ?? "";
   const current = carriedScope(options);
   // A model whose _generate streams through its own _streamResponseChunks: one run, one prepare.
   const scope =
-    current !== undefined && current.runId === runId ? current : enterRun(runManager, runId, bound);
+    current !== undefined && current.runId === runId
+      ? current
+      : enterRun(runManager, runId, bound, options, model);
   if (scope !== undefined && stream) scope.stream = true;
   return scope;
 }
@@ -58,6 +106,8 @@ function enterRun(
   runManager: RunManagerLike | undefined,
   runId: string,
   bound: Binding,
+  options: unknown,
+  model: RunLabels,
 ): CallScope | undefined {
   const handler = runManager && findHandler(runManager.handlers);
   if (handler !== undefined) {
@@ -83,8 +133,18 @@ function enterRun(
         "withTagalong: a model run without a TagalongCallbackHandler: its metadata reached the wire but the call is not recorded. Add new TagalongCallbackHandler(tagalong) to the model's or the run's callbacks.",
     );
   }
-  return { runId, prepared: prepareRun(tagalong, runManager?.metadata, runManager?.tags, undefined) };
+  // No handler of ours: the run manager's labels (another handler's or a tracer's run), else the
+  // config's. No LangChain trace: only a TagalongCallbackHandler follows the runs around the model's.
+  const { metadata, tags } = runManager ?? configLabels(options, model);
+  return { runId, prepared: prepareRun(tagalong, metadata, tags, undefined), unwatched: true };
 }
+
+/** A run no handler of ours watches got its answer: say once if its request never reached our fetch. */
+function checkSent(scope: CallScope, bound: Binding): void {
+  if (scope.sent !== true) warnNotCarried(bound.warnOnce, bound.inFlight);
+}
+
+const ignore = (): void => {};
 
 /**
  * A model stream for a run, as an iterator rather than another generator layer: the run is entered
@@ -94,25 +154,34 @@ function enterRun(
 class RunStream<T> {
   private inner: AsyncGenerator<T> | undefined;
   private scope: CallScope | undefined;
+  private checked = false;
 
   constructor(
     private readonly runManager: RunManagerLike | undefined,
     private readonly bound: Binding,
     private readonly options: unknown,
+    private readonly model: RunLabels,
     private readonly open: (options: unknown) => AsyncGenerator<T>,
   ) {}
 
   next(...args: [] | [unknown]): Promise<IteratorResult<T>> {
+    if (this.inner !== undefined && this.scope?.unwatched && !this.checked) {
+      // A step was read, so the model's request was answered: it should have reached our fetch.
+      this.checked = true;
+      checkSent(this.scope, this.bound);
+    }
     if (this.inner === undefined) {
       let scope: CallScope | undefined;
       try {
-        scope = enter(this.runManager, this.bound, true, this.options);
+        scope = enter(this.runManager, this.bound, true, this.options, this.model);
       } catch (error) {
         this.inner = finished<T>();
         return Promise.reject(error);
       }
       this.scope = scope;
-      this.inner = this.open(scope === undefined ? this.options : carrying(this.options, scope));
+      this.inner = this.open(
+        scope === undefined ? this.options : carrying(this.options, scope, this.runManager === undefined),
+      );
     }
     const { inner, scope } = this;
     const step = inner.next(...args);
@@ -193,15 +262,17 @@ function overrides(proto: object, name: string): boolean {
  * wire (every in-flight destination's headers and body fields). It is the same class to TypeScript
  * and to `instanceof`; construct it exactly like the original.
  *
- * Given a Tagalong, `withTagalong(ChatOpenAI, tagalong)` is all it takes: each model also gets that
- * Tagalong's `TagalongCallbackHandler` in its callbacks (unless it has one), which adds the LangChain
- * trace and records every run. Without a Tagalong, the runs need a `TagalongCallbackHandler` in their
- * callbacks; a run with neither attaches nothing and a one-time warning says so.
+ * Given a Tagalong, `withTagalong(ChatOpenAI, tagalong)` is all it takes. If the Tagalong records
+ * calls, each model also gets its `TagalongCallbackHandler` in its callbacks (unless it has one), which
+ * records every run and adds the LangChain trace; with in-flight destinations only, no handler is
+ * added (LangChain then runs no callback machinery for the model's runs) and each run's metadata and
+ * tags are read from its config. Without a Tagalong, the runs need a `TagalongCallbackHandler` in
+ * their callbacks; a run with neither attaches nothing and a one-time warning says so.
  *
  * Why a subclass: a callback handler only observes, per-call `headers` are dropped on ChatOpenAI's
  * stream path, and call options change once tools are bound. So the subclass prepares each run in
  * the model's own `_generate` / `_streamResponseChunks` (which every path goes through, with the
- * run's id, metadata and tags), passes the run on in the call options' fetch options, and installs a
+ * run's metadata and tags), passes the run on in the call options' fetch options, and installs a
  * `configuration.fetch` that adds the run's headers and body fields to its request. The metadata is
  * checked there, before the request is built, so an InvalidMetadataError reaches the caller as
  * itself. No AsyncLocalStorage is entered. A second argument that is not a Tagalong throws a
@@ -229,10 +300,15 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
     throw new TagalongError("withTagalong: the second argument must be a Tagalong (from createTagalong)");
   }
   if ((Base as unknown as Record<symbol, unknown>)[WRAPPED] === true && tagalong === undefined) return Base;
-  const bound = binding(tagalong);
+  const readsConfig = typeof Base.prototype._separateRunnableConfigFromCallOptionsCompat === "function";
+  const bound = binding(tagalong, readsConfig);
   const Model = Base as AnyClass;
 
   class TaggedModel extends Model {
+    /** The model's own metadata and tags (LangChain's fields), which LangChain adds to each run's. */
+    declare metadata?: Record<string, unknown>;
+    declare tags?: string[];
+
     constructor(...args: any[]) {
       super(...constructorArguments(args, bound.handler));
     }
@@ -240,10 +316,14 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
     // Not async: the model's own promise, not another async frame around it.
     _generate(messages: unknown, options: unknown, runManager?: RunManagerLike): Promise<unknown> {
       try {
-        const scope = enter(runManager, bound, false, options);
+        const scope = enter(runManager, bound, false, options, this);
         if (scope === undefined) return super._generate(messages, options, runManager);
-        const result: Promise<unknown> = super._generate(messages, carrying(options, scope), runManager);
-        return scope.timed ? result.finally(() => noteEnd(scope)) : result;
+        const carried = carrying(options, scope, runManager === undefined);
+        const result: Promise<unknown> = super._generate(messages, carried, runManager);
+        if (scope.timed) return result.finally(() => noteEnd(scope));
+        // Beside the caller's chain, not in it: the check costs the caller no tick.
+        if (scope.unwatched) result.then(() => checkSent(scope, bound), ignore);
+        return result;
       } catch (error) {
         return Promise.reject(error);
       }
@@ -251,15 +331,23 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
 
     // Plain methods returning the stream: no generator layer of ours on every chunk.
     _streamResponseChunks(messages: unknown, options: unknown, runManager?: RunManagerLike): AsyncGenerator {
-      return new RunStream(runManager, bound, options, (carried) =>
+      return new RunStream(runManager, bound, options, this, (carried) =>
         super._streamResponseChunks(messages, carried, runManager),
       ) as unknown as AsyncGenerator;
     }
 
     _streamChatModelEvents(messages: unknown, options: unknown, runManager?: RunManagerLike): AsyncGenerator {
-      return new RunStream(runManager, bound, options, (carried) =>
+      return new RunStream(runManager, bound, options, this, (carried) =>
         super._streamChatModelEvents(messages, carried, runManager),
       ) as unknown as AsyncGenerator;
+    }
+
+    // Every path into the model (invoke, stream, batch, generate) separates the run's config from
+    // its call options here first: the call options keep it, for a run without a run manager.
+    _separateRunnableConfigFromCallOptionsCompat(options: unknown): [RunLabels, Record<symbol, unknown>] {
+      const separated = super._separateRunnableConfigFromCallOptionsCompat(options);
+      separated[1][RUN_CONFIG] = separated[0];
+      return separated;
     }
 
     withConfig(config: unknown): unknown {
@@ -279,8 +367,9 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
     if (!overrides(Base.prototype, name))
       delete (TaggedModel.prototype as unknown as Record<string, unknown>)[name];
   }
-  if (typeof Base.prototype.withConfig !== "function") {
-    delete (TaggedModel.prototype as unknown as Record<string, unknown>).withConfig;
+  for (const name of ["withConfig", "_separateRunnableConfigFromCallOptionsCompat"]) {
+    if (typeof Base.prototype[name] !== "function")
+      delete (TaggedModel.prototype as unknown as Record<string, unknown>)[name];
   }
   Object.defineProperty(TaggedModel, "name", { value: Base.name });
   Object.defineProperty(TaggedModel, WRAPPED, { value: true });

@@ -183,6 +183,8 @@ export function langchainSuite(lc: LangChainModules): void {
       logger: ReturnType<typeof collectingLogger>;
       errors: unknown[];
       chat(fields?: Record<string, unknown>): any;
+      /** The legacy completions LLM, of the same kind of class as `chat`. */
+      llm(): any;
       /** The original ChatOpenAI (no withTagalong), with this setup's handler in its callbacks. */
       plainChat(): any;
       /** Every callback delivered and every recorded call handed on. */
@@ -195,6 +197,8 @@ export function langchainSuite(lc: LangChainModules): void {
         destinations?: Destination[];
         recordThrows?: boolean;
         onInvalid?: "throw" | "drop";
+        /** The models are of classes bound to this setup's Tagalong: withTagalong(ChatOpenAI, tagalong). */
+        bound?: boolean;
       } = {},
     ): Setup {
       const mem = memory();
@@ -212,14 +216,23 @@ export function langchainSuite(lc: LangChainModules): void {
         onInvalid: options.onInvalid,
       });
       const handler = new TagalongCallbackHandler(tagalong, { awaitHandlers: options.awaitHandlers });
+      const Chat = options.bound ? withTagalong(lc.ChatOpenAI, tagalong) : ChatModel;
+      const Completions = options.bound ? withTagalong(lc.OpenAI, tagalong) : LLM;
       return {
         tagalong,
         handler,
         memory: mem,
         logger,
         errors,
+        llm: () =>
+          new Completions({
+            model: "gpt-3.5-turbo-instruct",
+            apiKey: API_KEY,
+            maxRetries: 0,
+            configuration: { baseURL: rec.openaiBaseURL },
+          }),
         chat: (fields = {}) =>
-          new ChatModel({
+          new Chat({
             model: MODEL,
             apiKey: API_KEY,
             maxRetries: 0,
@@ -268,14 +281,6 @@ export function langchainSuite(lc: LangChainModules): void {
         .addEdge("agent", lc.END)
         .compile({ checkpointer: new lc.MemorySaver() });
     };
-
-    const legacyLLM = () =>
-      new LLM({
-        model: "gpt-3.5-turbo-instruct",
-        apiKey: API_KEY,
-        maxRetries: 0,
-        configuration: { baseURL: rec.openaiBaseURL },
-      });
 
     const paths: Path[] = [
       { name: "invoke", stream: false, run: (s, input, config) => s.chat().invoke(input, config) },
@@ -390,14 +395,14 @@ export function langchainSuite(lc: LangChainModules): void {
         stream: false,
         endpoint: "completions",
         noResponseId: true,
-        run: (_s, input, config) => legacyLLM().invoke(input, config),
+        run: (s, input, config) => s.llm().invoke(input, config),
       },
       {
         name: "legacy completions LLM (OpenAI), streamed",
         stream: true,
         endpoint: "completions",
         noResponseId: true,
-        run: async (_s, input, config) => drain(await legacyLLM().stream(input, config)),
+        run: async (s, input, config) => drain(await s.llm().stream(input, config)),
       },
     ];
 
@@ -568,6 +573,118 @@ export function langchainSuite(lc: LangChainModules): void {
         }, 30_000);
       });
     }
+
+    describe("withTagalong(ChatOpenAI, tagalong) with in-flight destinations only: no callback handler", () => {
+      it.each(paths)("$name: the run's metadata and tags on the wire, read from its config", async (path) => {
+        const s = setup({ destinations: [portkey(), requesty()], bound: true });
+        const model = path.name.startsWith("legacy") ? s.llm() : s.chat();
+        // Nothing of ours in LangChain's callbacks: it runs no callback machinery for the run.
+        expect(model.callbacks).toBeUndefined();
+        await path.run(s, `where is my order (${path.name})`, {
+          metadata: { tagalong: { user: "u_42", environment: "production" }, team: "search" },
+          tags: ["checkout"],
+          ...(path.graph ? { configurable: { thread_id: "thread-7" } } : {}),
+        });
+        const [call, ...more] = rec.calls();
+        expect(more).toEqual([]);
+        expect(call!.stream).toBe(path.stream);
+        const session = path.graph ? { session_id: "thread-7" } : {};
+        expect(call!.portkey.metadata).toEqual({
+          _user: "u_42",
+          _environment: "production",
+          team: "search",
+          tags: "checkout",
+          ...session,
+        });
+        // The LangChain trace needs a TagalongCallbackHandler on the run.
+        expect(call!.portkey.traceId).toBeUndefined();
+        expect(call!.requesty).toEqual({
+          user_id: "u_42",
+          tags: ["checkout"],
+          extra: { environment: "production", team: "search", ...session },
+        });
+        expect(s.logger.warnings).toEqual([]);
+        expect(s.errors).toEqual([]);
+      });
+
+      it("the model's own metadata and tags join the run's, as LangChain's run manager joins them", async () => {
+        const s = setup({ destinations: [portkey(), requesty()], bound: true });
+        const model = s.chat({ metadata: { team: "core", region: "eu" }, tags: ["model-tag"] });
+        const config = { metadata: { tagalong: { user: "u_1" }, team: "search" }, tags: ["checkout"] };
+        await model.invoke("hi", config);
+        await drain(await model.stream("hi", config));
+        // The same run with another handler on it (LangChain then has a run manager): the same labels.
+        const other = { name: "other", handleChatModelStart() {}, handleLLMStart() {} };
+        await model.invoke("hi", { ...config, callbacks: [other] });
+        const calls = rec.calls();
+        expect(calls).toHaveLength(3);
+        for (const call of calls) {
+          const { tags, ...rest } = call.portkey.metadata!;
+          expect(rest).toEqual({ _user: "u_1", team: "core", region: "eu" });
+          expect(tags?.split(",").sort()).toEqual(["checkout", "model-tag"]);
+        }
+      });
+
+      it("a handler on the run brings the LangChain trace; invalid metadata is refused before the request", async () => {
+        const s = setup({ destinations: [portkey(), requesty()], bound: true, onInvalid: "throw" });
+        const runId = randomUUID();
+        await s
+          .chat()
+          .invoke("hi", { runId, callbacks: [s.handler], metadata: { tagalong: { user: "u_1" } } });
+        expect(rec.calls()[0]!.portkey.traceId).toBe(runId);
+        for (const run of [
+          (config: object) => s.chat().invoke("hi", config),
+          async (config: object) => drain(await s.chat().stream("hi", config)),
+          (config: object) => s.llm().invoke("hi", config),
+        ]) {
+          await expect(run({ metadata: { tagalong: { user: 42 } } })).rejects.toBeInstanceOf(
+            InvalidMetadataError,
+          );
+        }
+        expect(rec.calls()).toHaveLength(1);
+      });
+
+      it("the caller's call options are never changed: one object for many runs, each run its own labels", async () => {
+        const s = setup({ destinations: [portkey(), requesty()], bound: true });
+        const model = s.chat();
+        const fetchOptions = { keepalive: true };
+        const config: Record<string, any> = { options: { fetchOptions }, fetchOptions, tags: ["shared"] };
+        const before = structuredClone(config);
+        for (const user of ["u_1", "u_2"]) {
+          config.metadata = { tagalong: { user } };
+          await model.invoke("hi", config);
+          await drain(await model.stream("hi", config));
+        }
+        expect(rec.calls().map((c) => c.portkey.metadata?._user)).toEqual(["u_1", "u_1", "u_2", "u_2"]);
+        const { metadata: _, ...after } = config;
+        expect(after).toEqual(before);
+        expect(Object.getOwnPropertySymbols(fetchOptions)).toEqual([]);
+        expect(Object.getOwnPropertySymbols(config)).toEqual([]);
+      });
+
+      it.each([
+        ["invoke", (model: any, q: string, config: object) => model.invoke(q, config)],
+        ["stream", async (model: any, q: string, config: object) => drain(await model.stream(q, config))],
+      ])("%s: a run whose request did not reach withTagalong's fetch is said once", async (_name, run) => {
+        const s = setup({ destinations: [portkey(), requesty()], bound: true });
+        const model = s.chat();
+        const config = { metadata: { tagalong: { user: "u_1" } } };
+        const settled = () => new Promise((resolve) => setImmediate(resolve));
+        await run(model, "through our fetch", config);
+        await settled();
+        expect(s.logger.warnings).toEqual([]);
+        // The model's OpenAI client (made on the first call) fetching another way from now on.
+        const client = (model.completions ?? model).client;
+        client.fetch = (url: unknown, init: unknown) => fetch(url as string, init as RequestInit);
+        await run(model, "around it", config);
+        await run(model, "around it again", config);
+        await settled();
+        expect(rec.calls().map((c) => c.portkey.metadata !== undefined)).toEqual([true, false, false]);
+        expect(s.logger.warnings).toHaveLength(1);
+        expect(s.logger.warnings[0]).toContain("did not reach withTagalong's fetch");
+        expect(s.logger.warnings[0]).toContain("portkey, requesty");
+      });
+    });
 
     it("metadata from chains reaches the model run; LangChain's own keys and tags do not", async () => {
       const s = setup();
