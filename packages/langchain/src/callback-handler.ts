@@ -124,6 +124,10 @@ interface ModelRun {
   invocationParams?: Record<string, unknown>;
   /** The model's response came in parts (LangChain reported one to the run's handlers). */
   streamed?: boolean;
+  /** LangChain handed this handler the run's start (awaited: before the model began its request). */
+  started?: boolean;
+  /** The call options LangChain handed the run's handlers (`extra.options`, the same object for all). */
+  handedOptions?: unknown;
 }
 
 interface RunState {
@@ -297,10 +301,13 @@ export class TagalongCallbackHandler {
   // --- withTagalong's side ---
 
   /**
-   * @internal The model begins its request: the scope to run it in (the run's prepared call), or its
-   * metadata error thrown. The run's end reads what the request's fetch noted in the scope.
+   * @internal The model begins its request with call `options`: the scope to run it in (the run's
+   * prepared call), or its metadata error thrown. The run's end reads what the request's fetch noted
+   * in the scope. The options may be carried in place when this handler saw the run's start and they
+   * are not the object the run's handlers were handed (LangChain copies them for the chat model's
+   * `_generate`): then nothing else sees them.
    */
-  [ENTER_RUN](runManager: RunManagerLike): CallScope {
+  [ENTER_RUN](runManager: RunManagerLike, options?: unknown): CallScope {
     const runId = runManager.runId;
     this.claim(runId, true);
     const run = this.track(runId, runManager.parentRunId ?? runManager._parentRunId);
@@ -311,7 +318,12 @@ export class TagalongCallbackHandler {
     });
     try {
       // Each entry its own scope (a request not yet sent); the run's end reads the last one.
-      model.scope = { runId, prepared: this.prepare(run, model), timed: !this.awaitHandlers };
+      model.scope = {
+        runId,
+        prepared: this.prepare(run, model),
+        timed: !this.awaitHandlers,
+        inPlace: model.started === true && options !== undefined && options !== model.handedOptions,
+      };
       return model.scope;
     } catch (error) {
       model.errorRaised = true;
@@ -387,6 +399,8 @@ export class TagalongCallbackHandler {
     const model = (run.model ??= { startTime: Date.now() });
     model.metadata = metadata;
     model.tags = tags;
+    model.started = true;
+    model.handedOptions = extraParams?.options;
     if (this.tagalong.recordsCalls) {
       model.kind = kind;
       model.input = input;

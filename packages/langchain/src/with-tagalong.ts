@@ -115,7 +115,7 @@ function enterRun(
     for (const other of runManager!.handlers!) {
       if (other !== handler && isHandler(other)) other[LEAVE_RUN](runId);
     }
-    return handler[ENTER_RUN](runManager!);
+    return handler[ENTER_RUN](runManager!, options);
   }
   const { tagalong } = bound;
   if (tagalong === undefined) {
@@ -136,7 +136,13 @@ function enterRun(
   // No handler of ours: the run manager's labels (another handler's or a tracer's run), else the
   // config's. No LangChain trace: only a TagalongCallbackHandler follows the runs around the model's.
   const { metadata, tags } = runManager ?? configLabels(options, model);
-  return { runId, prepared: prepareRun(tagalong, metadata, tags, undefined), unwatched: true };
+  return {
+    runId,
+    prepared: prepareRun(tagalong, metadata, tags, undefined),
+    unwatched: true,
+    // No run manager: no handler is handed the call options, which LangChain made for this run.
+    inPlace: runManager === undefined,
+  };
 }
 
 /** A run no handler of ours watches got its answer: say once if its request never reached our fetch. */
@@ -180,7 +186,7 @@ class RunStream<T> {
       }
       this.scope = scope;
       this.inner = this.open(
-        scope === undefined ? this.options : carrying(this.options, scope, this.runManager === undefined),
+        scope === undefined ? this.options : carrying(this.options, scope, scope.inPlace === true),
       );
     }
     const { inner, scope } = this;
@@ -318,7 +324,7 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
       try {
         const scope = enter(runManager, bound, false, options, this);
         if (scope === undefined) return super._generate(messages, options, runManager);
-        const carried = carrying(options, scope, runManager === undefined);
+        const carried = carrying(options, scope, scope.inPlace === true);
         const result: Promise<unknown> = super._generate(messages, carried, runManager);
         if (scope.timed) return result.finally(() => noteEnd(scope));
         // Beside the caller's chain, not in it: the check costs the caller no tick.

@@ -686,6 +686,38 @@ export function langchainSuite(lc: LangChainModules): void {
       });
     });
 
+    it("the call options LangChain hands every handler never get withTagalong's keys", async () => {
+      for (const awaitHandlers of [true, false]) {
+        const s = setup({ awaitHandlers });
+        const handed: object[] = [];
+        const tracer = {
+          name: "tracer",
+          handleChatModelStart: (...args: unknown[]) => void handed.push((args[4] as any).options),
+          handleLLMStart: (...args: unknown[]) => void handed.push((args[4] as any).options),
+        };
+        const config = { callbacks: [s.handler, tracer], metadata: { tagalong: { user: "u_1" } } };
+        await s.chat().invoke("hi", config);
+        await drain(await s.chat().stream("hi", config));
+        await s.chat().bindTools([WEATHER_TOOL]).invoke("hi", config);
+        await s.llm().invoke("hi", config);
+        await drain(await s.llm().stream("hi", config));
+        await s.settle();
+        expect(rec.calls().map((c) => c.portkey.metadata?._user)).toEqual([
+          "u_1",
+          "u_1",
+          "u_1",
+          "u_1",
+          "u_1",
+        ]);
+        expect(handed).toHaveLength(5);
+        for (const options of handed) {
+          expect(Object.keys(options)).not.toContain("fetchOptions");
+          expect(Object.keys(options)).not.toContain("options");
+        }
+        await rec.reset();
+      }
+    });
+
     it("metadata from chains reaches the model run; LangChain's own keys and tags do not", async () => {
       const s = setup();
       const inner = lc.RunnableLambda.from(async (q: string, config: unknown) =>
