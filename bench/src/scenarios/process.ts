@@ -19,7 +19,10 @@ const run = promisify(execFile);
 const COMPARED: Record<BenchAdapter["key"], { bare: string; variants: string[] }> = {
   openai: { bare: "openai", variants: ["wrapOpenAI, per-call metadata", "wrapOpenAI, scope metadata"] },
   "ai-sdk": { bare: "ai + openai-compatible", variants: ["tagalongMiddleware, per-call metadata"] },
-  langchain: { bare: "ChatOpenAI", variants: ["withTagalong + handler"] },
+  langchain: {
+    bare: "ChatOpenAI",
+    variants: ["withTagalong(ChatOpenAI, tagalong)", "withTagalong + handler"],
+  },
 };
 
 const MODES = [
