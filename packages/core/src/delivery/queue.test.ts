@@ -106,6 +106,17 @@ describe("createDeliveryQueue", () => {
     expect(q.stats()).toMatchObject({ sent: 1, failed: 1 });
   });
 
+  it("its methods work detached from the queue (as callbacks, destructured)", async () => {
+    const { q } = queue();
+    const { push, flush, stats, shutdown } = q;
+    expect(push(async () => {})).toBe(true);
+    await flush();
+    expect(stats()).toMatchObject({ sent: 1, queued: 0 });
+    await shutdown({ timeoutMs: 100 });
+    expect(push(async () => {})).toBe(false);
+    expect(stats()).toMatchObject({ sent: 1, dropped: 1 });
+  });
+
   it("backs off exponentially between retries (half the step plus jitter)", async () => {
     recorder.rec.fail({ path: "/log-request", status: 500, times: 3 });
     const { q } = queue({ backoffMs: 40, random: () => 0 });
