@@ -140,8 +140,9 @@ function enterRun(
     runId,
     prepared: prepareRun(tagalong, metadata, tags, undefined),
     unwatched: true,
-    // No run manager: no handler is handed the call options, which LangChain made for this run.
-    inPlace: runManager === undefined,
+    // No handler was handed the call options, which LangChain made for this run: none is attached
+    // (no run manager, or one for a config's empty `callbacks`).
+    inPlace: runManager === undefined || runManager.handlers?.length === 0,
   };
 }
 

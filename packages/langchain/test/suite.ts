@@ -613,11 +613,26 @@ export function langchainSuite(lc: LangChainModules): void {
         const config = { metadata: { tagalong: { user: "u_1" }, team: "search" }, tags: ["checkout"] };
         await model.invoke("hi", config);
         await drain(await model.stream("hi", config));
-        // The same run with another handler on it (LangChain then has a run manager): the same labels.
-        const other = { name: "other", handleChatModelStart() {}, handleLLMStart() {} };
+        // The same run with another handler on it (LangChain then has a run manager): the same labels,
+        // and the call options it was handed never get withTagalong's keys.
+        const handed: object[] = [];
+        const other = {
+          name: "other",
+          handleChatModelStart: (...args: unknown[]) => void handed.push((args[4] as any).options),
+          handleLLMStart() {},
+        };
         await model.invoke("hi", { ...config, callbacks: [other] });
+        await drain(await model.stream("hi", { ...config, callbacks: [other] }));
+        expect(handed).toHaveLength(2);
+        for (const options of handed) {
+          expect(Object.keys(options)).not.toContain("fetchOptions");
+          expect(Object.keys(options)).not.toContain("options");
+        }
+        // A run manager with no handler at all (a config's empty `callbacks`): the same labels.
+        await model.invoke("hi", { ...config, callbacks: [] });
+        await drain(await model.stream("hi", { ...config, callbacks: [] }));
         const calls = rec.calls();
-        expect(calls).toHaveLength(3);
+        expect(calls).toHaveLength(6);
         for (const call of calls) {
           const { tags, ...rest } = call.portkey.metadata!;
           expect(rest).toEqual({ _user: "u_1", team: "core", region: "eu" });
