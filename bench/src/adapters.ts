@@ -37,6 +37,13 @@ export function fieldsByHand(): (i: number) => {
   return (i) => pool[i % pool.length]!;
 }
 
+/**
+ * The control that runs the bare SDK a second time (another client or model, the same calls): what two
+ * identical variants differ by in one run, the noise the figures of a run carry beyond their own
+ * standard errors.
+ */
+export const AGAIN = "the bare SDK again";
+
 /** A variant of an overhead comparison; `judged` ones are held to the goals. */
 export interface AdapterVariant extends Variant {
   judged?: boolean;
@@ -109,10 +116,12 @@ export function wrappedOpenAIVariant(
 
 export function openaiVariants(endpoint: Endpoint, stream: boolean): AdapterVariant[] {
   const bare = openaiClient(endpoint);
+  const again = openaiClient(endpoint);
   const scoped = wrapOpenAI(openaiClient(endpoint), inFlightTagalong());
   const byHand = fieldsByHand();
   return [
     { name: "openai", call: (i) => chat(bare, "openai", i, stream) },
+    { name: AGAIN, vs: "openai", call: (i) => chat(again, "openai-again", i, stream) },
     {
       name: "openai, same fields by hand",
       vs: "openai",
@@ -179,6 +188,7 @@ export function aiSdkVariants(endpoint: Endpoint, stream: boolean): AdapterVaria
     }).chat(name);
 
   const bare = compatible("aisdk");
+  const again = compatible("aisdk-again");
   const emptyMiddleware = wrapLanguageModel({
     model: compatible("aisdk-empty-middleware"),
     middleware: { specificationVersion: "v3" },
@@ -200,6 +210,7 @@ export function aiSdkVariants(endpoint: Endpoint, stream: boolean): AdapterVaria
   const byHand = fieldsByHand();
   return [
     { name: "ai + openai-compatible", call: (i) => generate(bare, i, stream) },
+    { name: AGAIN, vs: "ai + openai-compatible", call: (i) => generate(again, i, stream) },
     {
       name: "ai + openai-compatible, same fields by hand",
       vs: "ai + openai-compatible",
@@ -276,6 +287,7 @@ export function langchainVariants(endpoint: Endpoint, stream: boolean): AdapterV
   };
   return [
     variant("ChatOpenAI", new ChatOpenAI(fields("lc")), []),
+    variant(AGAIN, new ChatOpenAI(fields("lc-again")), []),
     variant("ChatOpenAI + no-op handler", new ChatOpenAI(fields("lc-noop-handler")), [noopHandler]),
     variant(
       "ChatOpenAI, same fields by hand",

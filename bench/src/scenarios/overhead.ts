@@ -1,7 +1,7 @@
 // 1. What each adapter adds to a call over its bare SDK: latency (median, p99) and CPU per call,
 // sequential and 64 in flight, plain and streamed, in process (no I/O: the adapter's own cost) and
 // over loopback HTTP (a real round trip: the ratio users see, at zero model latency).
-import { type Endpoint, selectedAdapters } from "../adapters";
+import { AGAIN, type Endpoint, selectedAdapters } from "../adapters";
 import { type Context, type Mode, modelWire, modes, planFor, SLOW_MODEL_MS } from "../context";
 import { compare, fmtCompared, fmtRatio, fmtUs, highest, noiseVerdict, sleep, summarize } from "../harness";
 import { Section } from "../report";
@@ -43,8 +43,12 @@ function cpuMeasured(figures: Figure[], loopback: Worst | undefined): string {
   return `worst ${fmtUs(worst.median, worst.se)} (${all}); over loopback HTTP, worst ${fmtUs(loopback?.value)}`;
 }
 
-/** The control rows: the same fields sent by hand, an empty middleware, a handler that does nothing. */
-const isControl = (name: string): boolean => /by hand|empty middleware|no-op handler/.test(name);
+/**
+ * The control rows: the bare SDK again, the same fields sent by hand, an empty middleware, a handler
+ * that does nothing.
+ */
+const isControl = (name: string): boolean =>
+  name === AGAIN || /by hand|empty middleware|no-op handler/.test(name);
 
 function controlsMeasured(controls: Map<string, Figure[]>): string {
   if (controls.size === 0) return "";
@@ -72,7 +76,10 @@ export async function overhead(ctx: Context): Promise<Section> {
       `metadata, with and without recording) are held to the goals: median ratio <= ${MAX_RATIO} over loopback`,
       `HTTP at zero model latency, added CPU < ${MAX_ADDED_CPU_US} µs per call in process. Controls: \`same fields by hand\``,
       "sends what Tagalong would add, without Tagalong (the cost of bigger requests); `empty middleware` and",
-      "`no-op handler` are what the framework itself spends on any middleware or handler. Per-call metadata",
+      "`no-op handler` are what the framework itself spends on any middleware or handler; `the bare SDK again`",
+      "is a second client (or model) of the bare SDK making the same calls: what two identical variants differ",
+      "by in one run, the noise a figure carries beyond its standard error (which counts only the rounds'",
+      "scatter, not what sets one variant's instance apart from another's). Per-call metadata",
       "is a distinct object per call, so no cache hides the work. All variants share one process: on Node 20",
       "and 22, once an AsyncLocalStorage has been entered (scopes, as the openai rows' `scope metadata` does), every promise",
       "in the process pays Node's promise hooks, the bare SDK's as much as the adapter's, so that cost is",
