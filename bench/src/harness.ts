@@ -197,6 +197,13 @@ export async function compare(variants: readonly Variant[], plan: Plan): Promise
       const cpu0 = process.cpuUsage();
       await runCalls(variant, plan.callsPerRound, plan.concurrency, counters[at]!, keep ? m : undefined);
       await variant.drain?.();
+      // End the window's task, inside it: calls answered in process (a canned fetch) resolve within
+      // microtasks, and until a task ends Node keeps alive every object a WeakRef was made for (its
+      // abort-signal code makes them for the signals the SDKs create per request), with all they
+      // reach. Without this a whole mode's calls stayed reachable (38 KB a streamed AI SDK call:
+      // gigabytes by the last round), and the collector's growing work fell on whichever variant was
+      // running. What ending the task runs (finalizers, held records) is charged to the window.
+      if (process.env.BENCH_NO_TASK_END !== "1") await endTask();
       const cpu = cpuMicros(cpu0);
       if (keep) {
         m.cpuPerRound.push(cpu / plan.callsPerRound);
@@ -290,6 +297,9 @@ export function opsPerSecond(
   if (keep.length > 8) console.log(keep.length); // never: a use of `keep` the JIT cannot drop
   return new Map(targets.map((t, k) => [t.name, quantile(sortedCopy(rates[k]!), 0.5)]));
 }
+
+/** Resolves in a later macrotask: the current task (and its microtasks) ends first. */
+const endTask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
