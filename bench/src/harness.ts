@@ -199,8 +199,8 @@ export async function compare(variants: readonly Variant[], plan: Plan): Promise
       await variant.drain?.();
       // End the window's task, inside it: calls answered in process (a canned fetch) resolve within
       // microtasks, and until a task ends Node keeps alive every object a WeakRef was made for (its
-      // abort-signal code makes them for the signals the SDKs create per request), with all they
-      // reach. Without this a whole mode's calls stayed reachable (38 KB a streamed AI SDK call:
+      // own web code makes them per request: a Request made with a signal, AbortSignal.any), with all
+      // they reach. Without this a whole mode's calls stayed reachable (38 KB a streamed AI SDK call:
       // gigabytes by the last round), and the collector's growing work fell on whichever variant was
       // running. What ending the task runs (finalizers, held records) is charged to the window.
       if (process.env.BENCH_NO_TASK_END !== "1") await endTask();

@@ -73,7 +73,7 @@ export async function overhead(ctx: Context): Promise<Section> {
       "`in process` answers from canned replies through the SDK's `fetch` option: no I/O, so the difference",
       "is the adapter's own cost (each variant's share of a round ends its task, inside its CPU window: calls",
       "answered in process never leave the microtask queue, and until a task ends Node keeps alive every",
-      "object a WeakRef was made for, which Node's abort signals do per request); `loopback HTTP` goes to",
+      "object a WeakRef was made for, which Node's web code does per request); `loopback HTTP` goes to",
       "the recorder over 127.0.0.1 with zero model latency",
       `(the strictest ratio), plus one column against a model that takes ${SLOW_MODEL_MS} ms. Judged variants (per-call`,
       `metadata, with and without recording) are held to the goals: median ratio <= ${MAX_RATIO} over loopback`,
