@@ -203,6 +203,7 @@ export async function compare(variants: readonly Variant[], plan: Plan): Promise
       // they reach. Without this a whole mode's calls stayed reachable (38 KB a streamed AI SDK call:
       // gigabytes by the last round), and the collector's growing work fell on whichever variant was
       // running. What ending the task runs (finalizers, held records) is charged to the window.
+      // BENCH_NO_TASK_END=1 leaves it out, to compare the two.
       if (process.env.BENCH_NO_TASK_END !== "1") await endTask();
       const cpu = cpuMicros(cpu0);
       if (keep) {

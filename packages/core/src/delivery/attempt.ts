@@ -72,7 +72,8 @@ function describeNetworkError(error: unknown): string {
   return `network error (${message}${codes.length ? `: ${codes.join(", ")}` : ""})`;
 }
 
-type Timer = ReturnType<typeof setTimeout>;
+/** A timer handle: an object in Node, a number elsewhere. */
+export type Timer = ReturnType<typeof setTimeout>;
 
 /** Lets a pending timer not hold the process open (Node); a no-op where timers are numbers. */
 export function unref(timer: Timer): Timer {

@@ -3,7 +3,7 @@
 // waiting for an answer, retries waiting for their turn), for a shutdown to cut short and to describe.
 import { DeliveryError } from "../errors";
 import type { DeliveryStats } from "../types";
-import { attempt, type FailureReader, unref } from "./attempt";
+import { attempt, type FailureReader, type Timer, unref } from "./attempt";
 import type { Breaker } from "./breaker";
 import type { RetryPolicy } from "./retry-policy";
 import type { Cancel, Send } from "./transport";
@@ -33,8 +33,6 @@ export interface PosterOptions {
   debug: (message: () => string) => void;
   describeFailure?: FailureReader;
 }
-
-type Timer = ReturnType<typeof setTimeout>;
 
 const JSON_HEADERS: Record<string, string> = {
   "content-type": "application/json",

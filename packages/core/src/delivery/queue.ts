@@ -9,7 +9,7 @@ import { consoleLogger, debugEnabled } from "../logger";
 import { macrotask } from "../macrotask";
 import { scrubSecrets } from "../redact";
 import type { DeliveryStats, DestinationHost, FlushOptions, Logger } from "../types";
-import { type FailureReader, unref } from "./attempt";
+import { type FailureReader, type Timer, unref } from "./attempt";
 import { type Breaker, circuitBreaker } from "./breaker";
 import { type ExitDrain, exitRegistry } from "./exit";
 import { JobLine } from "./job-line";
@@ -82,8 +82,6 @@ export interface DeliveryQueue {
   /** Takes the host's logger and error hook (createTagalong calls this through the destination). */
   attach(host: DestinationHost): void;
 }
-
-type Timer = ReturnType<typeof setTimeout>;
 
 interface Item {
   job: DeliveryJob;
