@@ -108,16 +108,27 @@ export function createPreparer(options: PreparerOptions) {
     if (strict && issues.length > 0) throw new InvalidMetadataError(issues);
     for (const issue of issues) ledger.announce(issue, " (in the defaults)");
   }
-  const byScope = new WeakMap<ScopeFrame, Base>();
-  const baseOf = (scope: ScopeFrame | undefined): Base => {
-    if (scope === undefined) return defaults;
-    let base = byScope.get(scope);
-    if (base === undefined) {
-      const issues = scope.issues.length ? [...defaults.issues, ...scope.issues] : defaults.issues;
-      base = makeBase(checked, mergeLayer(defaults.metadata, scope.metadata), issues);
-      byScope.set(scope, base);
-    }
+  // Per scope: its base, or ONCE after its first call while it has none.
+  const byScope = new WeakMap<ScopeFrame, Base | typeof ONCE>();
+  const scopeBase = (scope: ScopeFrame): Base => {
+    const issues = scope.issues.length ? [...defaults.issues, ...scope.issues] : defaults.issues;
+    const base = makeBase(checked, mergeLayer(defaults.metadata, scope.metadata), issues);
+    byScope.set(scope, base);
     return base;
+  };
+  /**
+   * The base a call in `scope` starts from. A clean scope gets one of its own at its second call: its
+   * first (`undefined` here) takes the fast path over the defaults, with the scope as one more layer,
+   * since a scope per request would pay to check and encode a base that then serves one call.
+   */
+  const baseOf = (scope: ScopeFrame | undefined): Base | undefined => {
+    if (scope === undefined) return defaults;
+    const known = byScope.get(scope);
+    if (known === undefined && defaults.clean && scope.issues.length === 0) {
+      byScope.set(scope, ONCE);
+      return undefined;
+    }
+    return known === undefined || known === ONCE ? scopeBase(scope) : known;
   };
 
   // The fast path's view of the targets: each encoder with what checks it, and the targets that check
@@ -140,10 +151,12 @@ export function createPreparer(options: PreparerOptions) {
    */
   const fastFrom = (
     base: Base,
+    outer: Metadata | undefined,
     strong: Metadata | undefined,
     weak: Metadata | undefined,
   ): PreparedCall | undefined => {
     let m = base.metadata;
+    if (outer !== undefined) m = mergeLayer(m, outer);
     if (weak !== undefined) m = mergeLayer(m, weak);
     if (strong !== undefined) m = mergeLayer(m, strong);
     for (let i = 0; i < checkOnly.length; i++) {
@@ -245,9 +258,13 @@ export function createPreparer(options: PreparerOptions) {
 
   const { defaultTrace } = options;
   return (scope: ScopeFrame | undefined, perCall: unknown, prepareOptions?: PrepareOptions): PreparedCall => {
-    const base = baseOf(scope);
+    // A clean scope's first call: the defaults, with the scope's metadata as the outer layer.
+    const own = baseOf(scope);
+    const base = own ?? defaults;
+    const outer = own === undefined ? scope!.metadata : undefined;
     const implied = prepareOptions?.implied;
     if (
+      own !== undefined &&
       perCall === undefined &&
       implied === undefined &&
       (defaultTrace === undefined || base.metadata.trace !== undefined)
@@ -280,25 +297,26 @@ export function createPreparer(options: PreparerOptions) {
       defaultTrace &&
       strong?.trace === undefined &&
       weak?.trace === undefined &&
-      base.metadata.trace === undefined
+      (outer?.trace ?? base.metadata.trace) === undefined
     ) {
       const trace = defaultTrace();
       if (trace !== undefined) weak = Object.freeze({ ...weak, trace });
     }
     if (callIssues.length === 0 && base.clean) {
-      const prepared = fastFrom(base, strong, weak);
+      const prepared = fastFrom(base, outer, strong, weak);
       if (prepared !== undefined) {
         ledger.taggedAll();
         return prepared;
       }
     }
-    const result = prepareFrom(base, strong, weak, callIssues, weakIssues);
+    const result = prepareFrom(own ?? scopeBase(scope!), strong, weak, callIssues, weakIssues);
     account(result.leftOut, result.implied);
     return result.prepared;
   };
 }
 
 const NO_ISSUES: ReadonlySet<MetadataIssue> = new Set();
+const ONCE = 1;
 
 /** Every issue of target `t` (the `i`th checked one) on `m`, reusing the base's for what `m` shares with it. */
 function issuesOf(t: Target, i: number, m: Readonly<Metadata>, base: Base | undefined): MetadataIssue[] {

@@ -85,16 +85,62 @@ describe("createTagalong", () => {
     expect(prepared.headers).toEqual({ "x-custom": "1" });
   });
 
-  it("shares one frozen prepared form per scope when there is no per-call metadata", () => {
+  it("shares one frozen prepared form per scope, from its second call, when there is no per-call metadata", () => {
     const tagalong = createTagalong({ destinations: [portkey(), requesty()] });
     withMetadata({ user: "a" }, () => {
-      const first = tagalong.prepare();
-      expect(tagalong.prepare()).toBe(first);
-      for (const part of [first, first.headers, first.body, first.body.requesty, first.metadata])
+      // The scope's first call has a form of its own (a scope per request never pays for a shared one).
+      const own = tagalong.prepare();
+      const shared = tagalong.prepare();
+      expect(shared).not.toBe(own);
+      expect(shared).toEqual(own);
+      expect(own.headers["x-portkey-metadata"]).toBe('{"_user":"a"}');
+      expect(tagalong.prepare()).toBe(shared);
+      for (const part of [shared, shared.headers, shared.body, shared.body.requesty, shared.metadata])
         expect(Object.isFrozen(part)).toBe(true);
-      withMetadata({ user: "b" }, () => expect(tagalong.prepare()).not.toBe(first));
+      withMetadata({ user: "b" }, () => {
+        expect(tagalong.prepare().metadata).toEqual({ user: "b" });
+        expect(tagalong.prepare()).not.toBe(shared);
+      });
     });
     expect(tagalong.prepare()).toBe(tagalong.prepare());
+  });
+
+  it("prepares a scope's first call as its later ones: per-call metadata over the scope over the defaults", () => {
+    const tagalong = createTagalong({
+      destinations: [portkey(), requesty()],
+      metadata: { environment: "prod", extra: { region: "eu" } },
+    });
+    const forms = (perCall?: { session: string }) =>
+      withMetadata({ user: "u_1", extra: { team: "a" } }, () =>
+        withMetadata({ extra: { team: "b" } }, () => [tagalong.prepare(perCall), tagalong.prepare(perCall)]),
+      );
+    for (const perCall of [undefined, { session: "s_1" }]) {
+      const [first, second] = forms(perCall);
+      expect(first).toEqual(second);
+      expect(first!.metadata).toEqual({
+        environment: "prod",
+        user: "u_1",
+        ...perCall,
+        extra: { region: "eu", team: "b" },
+      });
+    }
+  });
+
+  it("leaves a scope's field out for the destination that refuses it, from the scope's first call, warning once", () => {
+    const warnings: string[] = [];
+    const logger: Logger = { ...silent, warn: (m) => warnings.push(m) };
+    const tagalong = createTagalong({ destinations: [portkey(), requesty()], logger });
+    const big = "x".repeat(200);
+    const [first, second] = withMetadata({ user: "u_1", extra: { big } }, () => [
+      tagalong.prepare(),
+      tagalong.prepare(),
+    ]);
+    for (const prepared of [first!, second!]) {
+      expect(prepared.headers["x-portkey-metadata"]).toBe('{"_user":"u_1"}');
+      expect(prepared.body).toEqual({ requesty: { user_id: "u_1", extra: { big } } });
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("left out of portkey's form: metadata.extra.big: 200 chars, Portkey allows 128");
   });
 
   it("with onInvalid throw, rejects bad defaults, per-call metadata and destination rules where given", () => {
