@@ -140,7 +140,9 @@ describe("createTagalong", () => {
       expect(prepared.body).toEqual({ requesty: { user_id: "u_1", extra: { big } } });
     }
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain("left out of portkey's form: metadata.extra.big: 200 chars, Portkey allows 128");
+    expect(warnings[0]).toContain(
+      "left out of portkey's form: metadata.extra.big: 200 chars, Portkey allows 128",
+    );
   });
 
   it("with onInvalid throw, rejects bad defaults, per-call metadata and destination rules where given", () => {
