@@ -1,7 +1,8 @@
 // The per-call path: resolve a call's metadata (defaults < scopes < implied < per call), check it
 // against each destination, leave out per destination what that destination cannot carry, and encode
-// every in-flight form. What the defaults and a scope hold is checked and encoded once per scope;
-// a call with its own metadata checks only what it changes.
+// every in-flight form. What the defaults hold is checked and encoded once; a scope's metadata is one
+// more layer over them (a scope gets a checked base of its own only when it breaks a rule); a call
+// with its own metadata checks only what it changes.
 import { InvalidMetadataError } from "./errors";
 import { headerBytes } from "./header";
 import type { CheckedField, CompiledMapping } from "./mapping";
@@ -108,28 +109,25 @@ export function createPreparer(options: PreparerOptions) {
     if (strict && issues.length > 0) throw new InvalidMetadataError(issues);
     for (const issue of issues) ledger.announce(issue, " (in the defaults)");
   }
-  // Per scope: its base, or ONCE after its first call while it has none.
-  const byScope = new WeakMap<ScopeFrame, Base | typeof ONCE>();
+  /**
+   * A scope's base, made only when a call in it breaks a rule (or the defaults do). A clean scope in
+   * clean defaults needs none: its calls take the fast path over the defaults with the scope as one
+   * more layer, so a scope per request, which serves a call or two, never pays to check and encode
+   * one; from its second call with nothing of its own, those calls share one frozen form, kept on the
+   * scope's frame (`ScopeCache`).
+   */
+  const byScope = new WeakMap<ScopeFrame, Base>();
   const scopeBase = (scope: ScopeFrame): Base => {
-    const issues = scope.issues.length ? [...defaults.issues, ...scope.issues] : defaults.issues;
-    const base = makeBase(checked, mergeLayer(defaults.metadata, scope.metadata), issues);
-    byScope.set(scope, base);
+    let base = byScope.get(scope);
+    if (base === undefined) {
+      const issues = scope.issues.length ? [...defaults.issues, ...scope.issues] : defaults.issues;
+      base = makeBase(checked, mergeLayer(defaults.metadata, scope.metadata), issues);
+      byScope.set(scope, base);
+    }
     return base;
   };
-  /**
-   * The base a call in `scope` starts from. A clean scope gets one of its own at its second call: its
-   * first (`undefined` here) takes the fast path over the defaults, with the scope as one more layer,
-   * since a scope per request would pay to check and encode a base that then serves one call.
-   */
-  const baseOf = (scope: ScopeFrame | undefined): Base | undefined => {
-    if (scope === undefined) return defaults;
-    const known = byScope.get(scope);
-    if (known === undefined && defaults.clean && scope.issues.length === 0) {
-      byScope.set(scope, ONCE);
-      return undefined;
-    }
-    return known === undefined || known === ONCE ? scopeBase(scope) : known;
-  };
+  // This preparer's mark on the scope caches it writes.
+  const owner = {};
 
   // The fast path's view of the targets: each encoder with what checks it, and the targets that check
   // without encoding (PromptLayer's rules on what it records).
@@ -258,23 +256,45 @@ export function createPreparer(options: PreparerOptions) {
 
   const { defaultTrace } = options;
   return (scope: ScopeFrame | undefined, perCall: unknown, prepareOptions?: PrepareOptions): PreparedCall => {
-    // A clean scope's first call: the defaults, with the scope's metadata as the outer layer.
-    const own = baseOf(scope);
-    const base = own ?? defaults;
-    const outer = own === undefined ? scope!.metadata : undefined;
     const implied = prepareOptions?.implied;
+    // The base the call starts from; for a clean scope, the defaults, with the scope's metadata as the
+    // layer over them (`outer`).
+    let base = defaults;
+    let outer: Metadata | undefined;
+    if (scope !== undefined) {
+      if (defaults.clean && scope.issues.length === 0 && !byScope.has(scope)) outer = scope.metadata;
+      else base = scopeBase(scope);
+    }
+    // A call with nothing of its own gets the form its scope shares, unless a destination gives a
+    // trace per call (the defaults and scopes setting none).
+    let shares: ScopeCache | undefined;
     if (
-      own !== undefined &&
       perCall === undefined &&
       implied === undefined &&
-      (defaultTrace === undefined || base.metadata.trace !== undefined)
+      (defaultTrace === undefined || (outer?.trace ?? base.metadata.trace) !== undefined)
     ) {
-      if (base.cached === undefined) {
-        const { prepared, leftOut } = prepareFrom(base, undefined, undefined, [], NO_ISSUES);
-        base.cached = { prepared: deepFreeze(prepared), leftOut };
+      if (outer === undefined) {
+        if (base.cached === undefined) {
+          const { prepared, leftOut } = prepareFrom(base, undefined, undefined, [], NO_ISSUES);
+          base.cached = { prepared: deepFreeze(prepared), leftOut };
+        }
+        account(base.cached.leftOut, undefined);
+        return base.cached.prepared;
       }
-      account(base.cached.leftOut, undefined);
-      return base.cached.prepared;
+      const cache = scope!.cache as ScopeCache | undefined;
+      if (cache === undefined) {
+        // The scope's first such call: its form is its own; a second one makes the shared form.
+        if (Object.isExtensible(scope)) {
+          const mark: ScopeCache = { owner, shared: undefined };
+          scope!.cache = mark;
+        }
+      } else if (cache.owner === owner) {
+        if (cache.shared !== undefined) {
+          ledger.taggedAll();
+          return cache.shared;
+        }
+        shares = cache;
+      }
     }
     const callIssues: MetadataIssue[] = [];
     let weakIssues: ReadonlySet<MetadataIssue> = NO_ISSUES;
@@ -306,17 +326,29 @@ export function createPreparer(options: PreparerOptions) {
       const prepared = fastFrom(base, outer, strong, weak);
       if (prepared !== undefined) {
         ledger.taggedAll();
+        if (shares !== undefined) shares.shared = deepFreeze(prepared);
         return prepared;
       }
     }
-    const result = prepareFrom(own ?? scopeBase(scope!), strong, weak, callIssues, weakIssues);
+    const result = prepareFrom(
+      outer === undefined ? base : scopeBase(scope!),
+      strong,
+      weak,
+      callIssues,
+      weakIssues,
+    );
     account(result.leftOut, result.implied);
     return result.prepared;
   };
 }
 
 const NO_ISSUES: ReadonlySet<MetadataIssue> = new Set();
-const ONCE = 1;
+
+/** What one preparer keeps on a clean scope's frame: the form its calls without metadata of their own share. */
+interface ScopeCache {
+  readonly owner: object;
+  shared: PreparedCall | undefined;
+}
 
 /** Every issue of target `t` (the `i`th checked one) on `m`, reusing the base's for what `m` shares with it. */
 function issuesOf(t: Target, i: number, m: Readonly<Metadata>, base: Base | undefined): MetadataIssue[] {

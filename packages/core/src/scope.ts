@@ -13,6 +13,11 @@ export interface ScopeFrame {
    * each Tagalong reports them through its own logger and policy when a call uses the scope.
    */
   readonly issues: readonly MetadataIssue[];
+  /**
+   * One Tagalong's state for this scope (the form its calls without metadata of their own share):
+   * kept on the frame, so it lives and dies with the scope, which a WeakMap entry would not.
+   */
+  cache?: { readonly owner: object };
 }
 
 // One store per realm, shared by duplicate installs of the package so scopes cross them.
@@ -60,6 +65,7 @@ export function withMetadata<T>(metadata: Metadata, fn: () => T, options: WithMe
       issues.length === 0
         ? (parent?.issues ?? NO_ISSUES)
         : Object.freeze([...(parent?.issues ?? []), ...issues]),
+    cache: undefined,
   };
   return store.run(frame, fn);
 }

@@ -90,10 +90,10 @@ describe("createTagalong", () => {
     withMetadata({ user: "a" }, () => {
       // The scope's first call has a form of its own (a scope per request never pays for a shared one).
       const own = tagalong.prepare();
+      expect(own.headers["x-portkey-metadata"]).toBe('{"_user":"a"}');
       const shared = tagalong.prepare();
       expect(shared).not.toBe(own);
       expect(shared).toEqual(own);
-      expect(own.headers["x-portkey-metadata"]).toBe('{"_user":"a"}');
       expect(tagalong.prepare()).toBe(shared);
       for (const part of [shared, shared.headers, shared.body, shared.body.requesty, shared.metadata])
         expect(Object.isFrozen(part)).toBe(true);
@@ -101,6 +101,14 @@ describe("createTagalong", () => {
         expect(tagalong.prepare().metadata).toEqual({ user: "b" });
         expect(tagalong.prepare()).not.toBe(shared);
       });
+      // A call with metadata of its own has a form of its own, and the shared one stays as it was.
+      expect(tagalong.prepare({ session: "s_1" }).metadata).toEqual({ user: "a", session: "s_1" });
+      expect(tagalong.prepare()).toBe(shared);
+      // A second Tagalong in the same scope has forms of its own.
+      const other = createTagalong({ destinations: [portkey()] });
+      expect(other.prepare().body).toEqual({});
+      expect(other.prepare()).toEqual(other.prepare());
+      expect(tagalong.prepare()).toBe(shared);
     });
     expect(tagalong.prepare()).toBe(tagalong.prepare());
   });

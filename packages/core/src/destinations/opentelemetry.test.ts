@@ -198,6 +198,19 @@ describe("openTelemetry()", () => {
       expect(tagalong.defaultTrace()).toBe(traceId);
     });
 
+    it("follows the active span from call to call inside one scope that sets no trace", () => {
+      let active: OtelSpan | undefined;
+      const { tagalong } = setup({ propagateTraceId: true }, () => active);
+      const second = provider.getTracer("app").startSpan("other");
+      const traces = withMetadata({ user: "u_1" }, () =>
+        [undefined, outer, second, undefined].map((span) => {
+          active = span;
+          return tagalong.prepare().metadata.trace;
+        }),
+      );
+      expect(traces).toEqual([undefined, traceId, second.spanContext().traceId, undefined]);
+    });
+
     it("never overrides a trace the call, a scope or the defaults set", () => {
       const { tagalong } = setup({ propagateTraceId: true }, () => outer);
       expect(tagalong.prepare({ trace: "mine" }).metadata.trace).toBe("mine");
