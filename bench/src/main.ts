@@ -74,6 +74,29 @@ function parseArgs(argv: string[]): Config {
   };
 }
 
+/** A fixed piece of work, always the same. */
+const REFERENCE_VALUE = {
+  id: "chatcmpl-reference",
+  model: "gpt-4o-mini",
+  messages: Array.from({ length: 8 }, (_, i) => ({
+    role: i % 2 ? "assistant" : "user",
+    content: `turn ${i} `.repeat(12),
+  })),
+  metadata: { user: "u_1", session: "s_1", tags: ["a", "b"], extra: { n: 1, ok: true } },
+};
+
+/**
+ * The CPU time of a fixed piece of work (JSON round trips), timed between scenarios, never inside one:
+ * how fast the machine ran. Every µs figure of a run scales with it, so it is what tells a slower
+ * machine from slower code when two runs are compared.
+ */
+function referenceMs(): number {
+  const start = process.cpuUsage();
+  for (let i = 0; i < 4000; i++) JSON.parse(JSON.stringify(REFERENCE_VALUE));
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
 async function main(): Promise<number> {
   const config = parseArgs(process.argv.slice(2));
   checkBuilt(fileURLToPath(new URL("../..", import.meta.url)));
@@ -85,6 +108,8 @@ async function main(): Promise<number> {
   // The machine is shared: sample the load while measuring, to say how busy it was.
   const load: number[] = [];
   const loadSampler = setInterval(() => load.push(os.loadavg()[0]!), 5000);
+  const reference: number[] = [];
+  referenceMs(); // warm: the first round trips run before the JIT has compiled them
   const servers = await startServers();
   let failed = 0;
   const sections: Section[] = [];
@@ -108,6 +133,7 @@ async function main(): Promise<number> {
     };
     for (const [name, run] of Object.entries(SCENARIOS)) {
       if (config.only && !config.only.has(name)) continue;
+      reference.push(referenceMs());
       try {
         sections.push(await run(ctx));
       } catch (error) {
@@ -115,6 +141,10 @@ async function main(): Promise<number> {
         console.error(`\nscenario ${name} failed:`, error);
       }
     }
+    reference.push(referenceMs());
+    console.log(
+      `\nreference work between scenarios: ${reference.map((ms) => ms.toFixed(1)).join(", ")} ms CPU`,
+    );
   } finally {
     clearInterval(loadSampler);
     await servers.close();
@@ -138,6 +168,7 @@ async function main(): Promise<number> {
           durationS,
           loadBefore,
           loadDuring: load,
+          referenceMs: reference,
           versions: versions(SDKS),
           blockedHosts: blocked,
         }),

@@ -99,6 +99,8 @@ export interface RunInfo {
   loadBefore: number[];
   /** 1-minute load average sampled every 5 s during the run. */
   loadDuring: number[];
+  /** The CPU time of a fixed piece of work, timed before each scenario and after the last. */
+  referenceMs: number[];
   versions: Record<string, string>;
   blockedHosts: string[];
 }
@@ -116,6 +118,13 @@ function loadLine(info: RunInfo): string {
       : "",
     `; before the run ${info.loadBefore.map((l) => l.toFixed(2)).join(" / ")} (1/5/15 min).`,
   ].join("");
+}
+
+function referenceLine(info: RunInfo): string {
+  const sorted = [...info.referenceMs].sort((a, b) => a - b);
+  if (sorted.length === 0) return "";
+  const ms = (v: number) => v.toFixed(1);
+  return `- The machine's speed: a fixed piece of work (4,000 JSON round trips of a 1 KB object) took ${ms(sorted[0]!)} to ${ms(sorted[sorted.length - 1]!)} ms CPU (median ${ms(sorted[sorted.length >> 1]!)}), timed before each scenario and after the last. Every µs figure here scales with it: compare it before comparing two runs.`;
 }
 
 function goalCounts(goals: readonly Goal[]): string {
@@ -161,6 +170,7 @@ export function toMarkdown(sections: readonly Section[], info: RunInfo): string 
     "",
     `- ${os.type()} ${os.release()}, ${cpu.length} × ${cpu[0]?.model ?? "?"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
     loadLine(info),
+    referenceLine(info),
     `- node ${process.version}; ${Object.entries(info.versions)
       .map(([n, v]) => `${n} ${v}`)
       .join(", ")}`,
