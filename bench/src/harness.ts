@@ -122,7 +122,8 @@ export function robustMedian(values: readonly number[]): { median: number; se: n
   return { median, se: (1.2533 * 1.4826 * mad) / Math.sqrt(n) };
 }
 
-function cpuMicros(since: NodeJS.CpuUsage): number {
+/** CPU time (user + system) since `since`, in µs. */
+export function cpuMicros(since: NodeJS.CpuUsage): number {
   const d = process.cpuUsage(since);
   return d.user + d.system;
 }

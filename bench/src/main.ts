@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { checkBuilt } from "./built";
 import { type Config, type Context, SLOW_MODEL_MS, sizesFor } from "./context";
 import { cannedFetch, captureReplies } from "./fixtures";
+import { cpuMicros } from "./harness";
 import { blockedHosts } from "./offline";
 import { printGoals, type Section, toMarkdown, versions } from "./report";
 import { delivery } from "./scenarios/delivery";
@@ -93,8 +94,7 @@ const REFERENCE_VALUE = {
 function referenceMs(): number {
   const start = process.cpuUsage();
   for (let i = 0; i < 4000; i++) JSON.parse(JSON.stringify(REFERENCE_VALUE));
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1000;
+  return cpuMicros(start) / 1000;
 }
 
 async function main(): Promise<number> {

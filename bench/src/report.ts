@@ -1,7 +1,7 @@
 // Sections of tables, notes and goals: printed as they are measured, then written as BENCHMARKS.md.
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import type { Measured } from "./harness";
+import { type Measured, quantile, sortedCopy } from "./harness";
 
 export interface Table {
   title: string;
@@ -121,10 +121,10 @@ function loadLine(info: RunInfo): string {
 }
 
 function referenceLine(info: RunInfo): string {
-  const sorted = [...info.referenceMs].sort((a, b) => a - b);
+  const sorted = sortedCopy(info.referenceMs);
   if (sorted.length === 0) return "";
-  const ms = (v: number) => v.toFixed(1);
-  return `- The machine's speed: a fixed piece of work (4,000 JSON round trips of a 1 KB object) took ${ms(sorted[0]!)} to ${ms(sorted[sorted.length - 1]!)} ms CPU (median ${ms(sorted[sorted.length >> 1]!)}), timed before each scenario and after the last. Every µs figure here scales with it: compare it before comparing two runs.`;
+  const ms = (q: number) => quantile(sorted, q).toFixed(1);
+  return `- The machine's speed: a fixed piece of work (4,000 JSON round trips of a 1 KB object) took ${ms(0)} to ${ms(1)} ms CPU (median ${ms(0.5)}), timed before each scenario and after the last. Every µs figure here scales with it: compare it before comparing two runs.`;
 }
 
 function goalCounts(goals: readonly Goal[]): string {

@@ -265,13 +265,14 @@ export function createPreparer(options: PreparerOptions) {
       if (defaults.clean && scope.issues.length === 0 && !byScope.has(scope)) outer = scope.metadata;
       else base = scopeBase(scope);
     }
+    const layersTrace = outer?.trace ?? base.metadata.trace;
     // A call with nothing of its own gets the form its scope shares, unless a destination gives a
     // trace per call (the defaults and scopes setting none).
     let shares: ScopeCache | undefined;
     if (
       perCall === undefined &&
       implied === undefined &&
-      (defaultTrace === undefined || (outer?.trace ?? base.metadata.trace) !== undefined)
+      (defaultTrace === undefined || layersTrace !== undefined)
     ) {
       if (outer === undefined) {
         if (base.cached === undefined) {
@@ -317,7 +318,7 @@ export function createPreparer(options: PreparerOptions) {
       defaultTrace &&
       strong?.trace === undefined &&
       weak?.trace === undefined &&
-      (outer?.trace ?? base.metadata.trace) === undefined
+      layersTrace === undefined
     ) {
       const trace = defaultTrace();
       if (trace !== undefined) weak = Object.freeze({ ...weak, trace });
