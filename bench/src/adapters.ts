@@ -171,15 +171,27 @@ async function generate(
   return streamText(options).text;
 }
 
+/** An openai-compatible chat model of the AI SDK; the `name` is the request's model, naming the variant. */
+function compatibleModel(endpoint: Endpoint, name: string) {
+  return createOpenAICompatible({
+    name: "bench",
+    baseURL: endpoint.baseURL,
+    apiKey: MODEL_KEY,
+    includeUsage: true,
+    ...(endpoint.fetch ? { fetch: endpoint.fetch } : {}),
+  }).chatModel(name);
+}
+
+/** An openai-compatible model wrapped in tagalongMiddleware. */
+function middlewareModel(endpoint: Endpoint, name: string, tagalong: Tagalong): LanguageModel {
+  return wrapLanguageModel({
+    model: compatibleModel(endpoint, name),
+    middleware: tagalongMiddleware(tagalong),
+  });
+}
+
 export function aiSdkVariants(endpoint: Endpoint, stream: boolean): AdapterVariant[] {
-  const compatible = (name: string) =>
-    createOpenAICompatible({
-      name: "bench",
-      baseURL: endpoint.baseURL,
-      apiKey: MODEL_KEY,
-      includeUsage: true,
-      ...(endpoint.fetch ? { fetch: endpoint.fetch } : {}),
-    }).chatModel(name);
+  const compatible = (name: string) => compatibleModel(endpoint, name);
   const openai = (name: string, fetchImpl?: typeof fetch) =>
     createOpenAI({
       baseURL: endpoint.baseURL,
@@ -193,14 +205,8 @@ export function aiSdkVariants(endpoint: Endpoint, stream: boolean): AdapterVaria
     model: compatible("aisdk-empty-middleware"),
     middleware: { specificationVersion: "v3" },
   });
-  const wrapped = wrapLanguageModel({
-    model: compatible("aisdk-tagalong"),
-    middleware: tagalongMiddleware(inFlightTagalong()),
-  });
-  const recording = wrapLanguageModel({
-    model: compatible("aisdk-tagalong-recording"),
-    middleware: tagalongMiddleware(recordingTagalong()),
-  });
+  const wrapped = middlewareModel(endpoint, "aisdk-tagalong", inFlightTagalong());
+  const recording = middlewareModel(endpoint, "aisdk-tagalong-recording", recordingTagalong());
   const openaiBare = openai("aisdk-openai", endpoint.fetch);
   const openaiWrapped = wrapLanguageModel({
     model: openai("aisdk-openai-tagalong", tagalongFetch(endpoint.fetch)),
@@ -252,8 +258,9 @@ const prompt = ChatPromptTemplate.fromMessages([["human", "{q}"]]);
 // A handler that does nothing: what LangChain itself spends once any handler is attached.
 const noopHandler = { name: "noop", awaitHandlers: true, handleChatModelStart() {}, handleLLMEnd() {} };
 
-export function langchainVariants(endpoint: Endpoint, stream: boolean): AdapterVariant[] {
-  const fields = (model: string, extra: Record<string, unknown> = {}) => ({
+/** ChatOpenAI's constructor fields for the endpoint; `extra` goes in its client configuration. */
+function chatOpenAIFields(endpoint: Endpoint, model: string, extra: Record<string, unknown> = {}) {
+  return {
     model,
     apiKey: MODEL_KEY,
     maxRetries: 0,
@@ -262,7 +269,33 @@ export function langchainVariants(endpoint: Endpoint, stream: boolean): AdapterV
       ...(endpoint.fetch ? { fetch: endpoint.fetch } : {}),
       ...extra,
     },
-  });
+  };
+}
+
+/** ChatOpenAI bound to a Tagalong without recording destinations: no callback handler at all. */
+function boundChatOpenAI(endpoint: Endpoint, model: string, tagalong: Tagalong): ChatOpenAI {
+  return new (withTagalong(ChatOpenAI, tagalong))(chatOpenAIFields(endpoint, model));
+}
+
+/** One chain call (prompt | model) with run metadata, plain or streamed to the end. */
+async function chainCall(
+  chain: ReturnType<typeof prompt.pipe>,
+  callbacks: unknown[],
+  i: number,
+  user: number,
+  stream: boolean,
+): Promise<unknown> {
+  const config = { callbacks: callbacks as never, metadata: { tagalong: perCallMetadata(i) } };
+  const input = { q: userMessage(user) };
+  if (!stream) return chain.invoke(input, config);
+  for await (const _ of await chain.stream(input, config)) {
+    // read to the end
+  }
+}
+
+export function langchainVariants(endpoint: Endpoint, stream: boolean): AdapterVariant[] {
+  const fields = (model: string, extra: Record<string, unknown> = {}) =>
+    chatOpenAIFields(endpoint, model, extra);
   // By hand through ChatOpenAI's own options: fixed fields (per-call headers do not reach the wire on
   // its stream path), so that variant's calls all speak as user 0.
   const byHand = inFlightTagalong().prepare(perCallMetadata(0));
@@ -275,14 +308,7 @@ export function langchainVariants(endpoint: Endpoint, stream: boolean): AdapterV
       judged,
       // LangChain runs non-awaited handlers in its background queue: their work counts too.
       drain: awaitAllCallbacks,
-      async call(i) {
-        const config = { callbacks: callbacks as never, metadata: { tagalong: perCallMetadata(i) } };
-        const input = { q: userMessage(asUser(i)) };
-        if (!stream) return chain.invoke(input, config);
-        for await (const _ of await chain.stream(input, config)) {
-          // read to the end
-        }
-      },
+      call: (i) => chainCall(chain, callbacks, i, asUser(i), stream),
     };
   };
   return [
@@ -300,7 +326,7 @@ export function langchainVariants(endpoint: Endpoint, stream: boolean): AdapterV
     // The class bound to a Tagalong without recording destinations: no callback handler at all.
     variant(
       "withTagalong(ChatOpenAI, tagalong)",
-      new (withTagalong(ChatOpenAI, inFlightTagalong()))(fields("lc-tagalong-bound")),
+      boundChatOpenAI(endpoint, "lc-tagalong-bound", inFlightTagalong()),
       [],
       true,
     ),
@@ -342,4 +368,30 @@ export const ADAPTERS: readonly BenchAdapter[] = [
 export function selectedAdapters(): readonly BenchAdapter[] {
   const only = process.env.BENCH_ADAPTERS?.split(",").filter(Boolean);
   return only ? ADAPTERS.filter((a) => only.includes(a.key)) : ADAPTERS;
+}
+
+/**
+ * Each adapter's main judged call (per-call metadata, in-flight destinations only, plain) made with the
+ * given Tagalong: what a scenario that instruments the Tagalong itself (as `prepare()` timed in a call)
+ * runs.
+ */
+export function inFlightCall(
+  key: BenchAdapter["key"],
+  endpoint: Endpoint,
+  tagalong: Tagalong,
+): (i: number) => Promise<unknown> {
+  switch (key) {
+    case "openai": {
+      const client = wrapOpenAI(openaiClient(endpoint), tagalong);
+      return (i) => chat(client, "openai-tagalong-timed", i, false, metadataOption(perCallMetadata(i)));
+    }
+    case "ai-sdk": {
+      const model = middlewareModel(endpoint, "aisdk-tagalong-timed", tagalong);
+      return (i) => generate(model, i, false, perCallMetadata(i));
+    }
+    case "langchain": {
+      const chain = prompt.pipe(boundChatOpenAI(endpoint, "lc-tagalong-timed", tagalong));
+      return (i) => chainCall(chain, [], i, i, false);
+    }
+  }
 }
