@@ -25,10 +25,10 @@ import { startServers } from "./servers";
 
 const SCENARIOS: Record<string, (ctx: Context) => Promise<Section>> = {
   // First, before anything loads the promptlayer SDK, which slows string code of every library in the
-  // process (promptlayer-sdk.ts): the adapters' overhead is measured without it.
+  // process (promptlayer-sdk.ts): the adapters' overhead and prepare()'s cost are measured without it.
   overhead,
-  vendors,
   encoding,
+  vendors,
   scale,
   otel,
   process: processWide,

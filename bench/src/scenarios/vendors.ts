@@ -167,7 +167,7 @@ export async function vendors(ctx: Context): Promise<Section> {
       `than each, judged at zero model latency (worst mode); the last column is a model that takes ${SLOW_MODEL_MS} ms.`,
       `The promptlayer SDK wraps the openai ${promptLayerSdk().openaiVersion} it finds (it does not declare openai as a dependency).`,
       "Loading it (its nunjucks dependency) leaves String.prototype in dictionary mode, which slows string code",
-      "of every library in the process, each variant here alike; the overhead section runs before it loads.",
+      "of every library in the process, each variant here alike; the overhead and encoding sections run before it loads.",
       `\`${BY_HAND}\` is a control: the bare client sending what Portkey's header and Requesty's body field`,
       "add, prepared ahead: the cost of carrying those fields at all, which no wrapper can go under.",
     ].join("\n"),
