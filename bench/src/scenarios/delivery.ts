@@ -474,8 +474,9 @@ async function shutdownAgainstHanging(ctx: Context, section: Section): Promise<v
   );
   section.goal({
     what: "shutdown() against a hanging receiver resolves within its deadline (default 5 s)",
-    target: "<= 5 s, abandoned counted and reported",
-    measured: `${secs(took)}, ${s.abandoned} abandoned, ${report ? "reported" : "not reported"}`,
+    // The deadline's own timer fires up to a tick late: 100 ms of slack, said in the target.
+    target: "<= 5 s (+0.1 s for its timer), abandoned counted and reported",
+    measured: `${(took / 1000).toFixed(2)} s, ${s.abandoned} abandoned, ${report ? "reported" : "not reported"}`,
     met: ctx.config.smoke ? undefined : took <= 5100 && s.abandoned === 200 && report !== undefined,
   });
 }
