@@ -61,10 +61,8 @@ function timedPrepare(
 ): { tagalong: Tagalong; inCall: number[]; again: number[] } {
   const inCall: number[] = [];
   const again: number[] = [];
-  const work: Tagalong["prepare"] =
-    what === "prepare"
-      ? (perCall, options) => inner.prepare(perCall, options)
-      : (perCall) => JSON.stringify(perCall) as never;
+  const work = (...args: Parameters<Tagalong["prepare"]>): unknown =>
+    what === "prepare" ? inner.prepare(...args) : JSON.stringify(args[0]);
   // Everything else (record, the destinations, what adapters read of it) is the inner Tagalong's.
   const prepare: Tagalong["prepare"] = (perCall, options) => {
     const t0 = performance.now();
@@ -74,7 +72,7 @@ function timedPrepare(
     const t2 = performance.now();
     inCall.push((t1 - t0) * 1000);
     again.push((t2 - t1) * 1000);
-    return what === "prepare" ? first : inner.prepare(perCall, options);
+    return what === "prepare" ? (first as ReturnType<Tagalong["prepare"]>) : inner.prepare(perCall, options);
   };
   const tagalong = Object.create(inner, { prepare: { value: prepare } }) as Tagalong;
   return { tagalong, inCall, again };
