@@ -381,10 +381,8 @@ export function inFlightCall(
   tagalong: Tagalong,
 ): (i: number) => Promise<unknown> {
   switch (key) {
-    case "openai": {
-      const client = wrapOpenAI(openaiClient(endpoint), tagalong);
-      return (i) => chat(client, "openai-tagalong-timed", i, false, metadataOption(perCallMetadata(i)));
-    }
+    case "openai":
+      return wrappedOpenAIVariant("wrapOpenAI", endpoint, tagalong, "openai-tagalong-timed", false).call;
     case "ai-sdk": {
       const model = middlewareModel(endpoint, "aisdk-tagalong-timed", tagalong);
       return (i) => generate(model, i, false, perCallMetadata(i));
