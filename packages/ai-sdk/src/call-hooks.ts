@@ -31,6 +31,7 @@ export interface CallHooks {
 /**
  * After the provider answered, its request has been sent: a call whose body fields were filed for a
  * fetch and not taken went out through a fetch that is not `tagalongFetch`. Said once per provider.
+ * Not asked of a failed call: the provider may have refused it before sending anything.
  */
 function checkFiled(state: CallState, model: ModelInfo, warnOnce: WarnOnce): void {
   const { filed } = state;
@@ -75,8 +76,9 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
     call: () => PromiseLike<R>,
     model: ModelInfo,
   ): Promise<R> => {
+    let result: R;
     try {
-      return await call();
+      result = await call();
     } catch (error) {
       if (start !== undefined) {
         const status = failedStatus(error);
@@ -87,9 +89,9 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
         finish(start, { status, output: [], error }, final);
       }
       throw error;
-    } finally {
-      checkFiled(state, model, warnOnce);
     }
+    checkFiled(state, model, warnOnce);
+    return result;
   };
 
   return {

@@ -56,6 +56,29 @@ for (const major of MAJORS) {
       );
     });
 
+    it("a call the provider refuses before sending it does not name its provider as lacking tagalongFetch", async () => {
+      const m = await major.load();
+      const { warnings, middleware } = setup();
+      const provider = m.createOpenAI({
+        baseURL: rec().openaiBaseURL,
+        apiKey: "sk-test",
+        fetch: tagalongFetch(),
+      });
+      const model = m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware });
+      const zip = { type: "file", data: new Uint8Array([1, 2, 3]), mediaType: "application/zip" };
+      await expect(
+        m.ai.generateText({ model, maxRetries: 0, messages: [{ role: "user", content: [zip] }] }),
+      ).rejects.toThrow(/application\/zip/);
+      expect(rec().requests).toHaveLength(0);
+      await m.ai.generateText({ model, prompt: "hello" });
+      expect(
+        rec()
+          .calls()
+          .map((c) => c.requesty),
+      ).toEqual([{ user_id: "u_fetch" }]);
+      expect(warnings).toEqual([]);
+    });
+
     it("a tagalongFetch from another copy of the package carries the fields a middleware from this one filed", async () => {
       const m = await major.load();
       const { middleware } = setup();
