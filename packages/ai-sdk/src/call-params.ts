@@ -7,7 +7,7 @@ import {
   type WarnOnce,
 } from "@tagalong/core/adapter";
 import { type CallState, isPrepared, remember } from "./call-state";
-import { fileBodyFields } from "./fetch-channel";
+import { type FiledCall, fileBodyFields, usesTagalongFetch } from "./fetch-channel";
 import { TAGALONG_OPTIONS_KEY } from "./provider-options";
 import { bodyRoute, unreachableBodyFields, withBodyFieldsInProviderOptions } from "./provider-route";
 import type { CallParams, ModelInfo } from "./spec";
@@ -34,11 +34,7 @@ function placeBodyFields(
   warnOnce: WarnOnce,
 ): CallState["filed"] {
   const route = bodyRoute(model.provider);
-  if (route.kind === "fetch") {
-    const filed = fileBodyFields(out.abortSignal, prepared.body);
-    out.abortSignal = filed.signal;
-    return filed;
-  }
+  if (route.kind === "fetch") return fileFor(out, prepared.body);
   out.providerOptions = withBodyFieldsInProviderOptions(
     out.providerOptions ?? {},
     route,
@@ -53,7 +49,16 @@ function placeBodyFields(
         `@tagalong/ai-sdk: ${model.provider} (a V2 model) takes no extra body fields per call, so ${lost.join(", ")} cannot reach its wire`,
     );
   }
-  return undefined;
+  // A name that does not tell the package (an @ai-sdk/openai provider named "my-proxy" drops the fields
+  // from its options): the model's own tagalongFetch adds those its body lacks.
+  return usesTagalongFetch(model) ? fileFor(out, prepared.body) : undefined;
+}
+
+/** Files the call's body fields for a `tagalongFetch`: the call goes out under a signal of its own. */
+function fileFor(out: MutableParams, fields: Readonly<Record<string, unknown>>): FiledCall {
+  const filed = fileBodyFields(out.abortSignal, fields);
+  out.abortSignal = filed.signal;
+  return filed;
 }
 
 /**
@@ -62,10 +67,8 @@ function placeBodyFields(
  * the call, whose error message is then scrubbed of them.
  */
 function fileForRecord(out: MutableParams, model: ModelInfo): CallState["filed"] {
-  if (bodyRoute(model.provider).kind !== "fetch") return undefined;
-  const filed = fileBodyFields(out.abortSignal, {});
-  out.abortSignal = filed.signal;
-  return filed;
+  if (bodyRoute(model.provider).kind !== "fetch" && !usesTagalongFetch(model)) return undefined;
+  return fileFor(out, {});
 }
 
 /**

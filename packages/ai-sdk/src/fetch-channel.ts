@@ -1,5 +1,5 @@
 import { TagalongError } from "@tagalong/core";
-import { callFetch, type FetchLike } from "@tagalong/core/adapter";
+import { callFetch, type FetchLike, isCallFetch } from "@tagalong/core/adapter";
 
 /**
  * How the middleware hands one call's body fields to `tagalongFetch` for a provider that drops unknown
@@ -63,6 +63,18 @@ export function fileBodyFields(
 
 type Fetch = typeof globalThis.fetch;
 
+/** The kind of call fetch `tagalongFetch` makes (see `callFetch`). */
+const FETCH_KIND = "ai-sdk";
+
+/**
+ * Whether the model sends its requests through a `tagalongFetch`, read from the `config.fetch` that
+ * @ai-sdk/openai and @ai-sdk/openai-compatible models keep: for a provider its name does not tell,
+ * such as `createOpenAI({ name: "my-proxy", fetch: tagalongFetch() })`.
+ */
+export function usesTagalongFetch(model: object): boolean {
+  return isCallFetch((model as { config?: { fetch?: unknown } }).config?.fetch, FETCH_KIND);
+}
+
 /**
  * A `fetch` for providers that drop unknown body keys (`createOpenAI({ fetch: tagalongFetch() })`):
  * it adds the body fields `tagalongMiddleware` prepared for this very call and sends it with the
@@ -75,7 +87,7 @@ export function tagalongFetch(baseFetch?: Fetch): Fetch {
       "tagalongFetch: the argument must be a fetch function (or nothing, for the global fetch)",
     );
   }
-  return callFetch("ai-sdk", baseFetch as FetchLike | undefined, (input, init) => {
+  return callFetch(FETCH_KIND, baseFetch as FetchLike | undefined, (input, init) => {
     const signal = init?.signal as AbortSignal | undefined;
     const call = signal === undefined || signal === null ? undefined : filedCallOf(signal);
     if (call === undefined) return undefined;

@@ -56,6 +56,30 @@ for (const major of MAJORS) {
       );
     });
 
+    it("an @ai-sdk/openai provider given its own name and tagalongFetch carries the fields", async () => {
+      const m = await major.load();
+      const { warnings, middleware } = setup();
+      const provider = m.createOpenAI({
+        name: "my-proxy",
+        baseURL: rec().openaiBaseURL,
+        apiKey: "sk-test",
+        fetch: tagalongFetch(),
+      });
+      for (const model of [provider.chat("gpt-test"), provider.responses("gpt-test")]) {
+        await m.ai.generateText({ model: m.ai.wrapLanguageModel({ model, middleware }), prompt: "hello" });
+      }
+      expect(rec().violations()).toEqual([]);
+      expect(
+        rec()
+          .calls()
+          .map((c) => [c.endpoint, c.requesty]),
+      ).toEqual([
+        ["chat.completions", { user_id: "u_fetch" }],
+        ["responses", { user_id: "u_fetch" }],
+      ]);
+      expect(warnings).toEqual([]);
+    });
+
     it("a call the provider refuses before sending it does not name its provider as lacking tagalongFetch", async () => {
       const m = await major.load();
       const { warnings, middleware } = setup();
@@ -131,33 +155,37 @@ for (const major of MAJORS) {
       expect(calls.map((c) => c.status)).toEqual(["success", "aborted"]);
     });
 
-    it("a refused call's recorded error has the sent key and headers scrubbed, with no body fields to add", async () => {
-      const m = await major.load();
-      const calls: CompletedCall[] = [];
-      const tagalong = createTagalong({
-        destinations: [{ name: "memory", record: (c) => void calls.push(c) }],
-      });
-      const key = "local-7f3a9c";
-      const provider = m.createOpenAI({
-        baseURL: rec().openaiBaseURL,
-        apiKey: key,
-        headers: { "x-portkey-api-key": "gw-5e1d2b" },
-        fetch: tagalongFetch(),
-      });
-      const model = m.ai.wrapLanguageModel({
-        model: provider.chat("gpt-test"),
-        middleware: tagalongMiddleware(tagalong),
-      });
-      const message = `Incorrect API key provided: ${key}; gateway key gw-5e1d2b`;
-      rec().fail({ path: "/v1/chat/completions", status: 401, body: { error: { message } } });
-      await expect(m.ai.generateText({ model, prompt: "hi", maxRetries: 0 })).rejects.toThrow(key);
-      const streamed = m.ai.streamText({ model, prompt: "hi", maxRetries: 0, onError: () => {} });
-      await streamed.consumeStream();
-      await tagalong.flush();
-      expect(calls.map((c) => [c.status, c.error?.message])).toEqual([
-        ["error", "Incorrect API key provided: [redacted]; gateway key [redacted]"],
-        ["error", "Incorrect API key provided: [redacted]; gateway key [redacted]"],
-      ]);
-    });
+    it.each(["openai", "my-proxy"])(
+      "a refused call's recorded error has the sent key and headers scrubbed, with no body fields to add (provider named %s)",
+      async (name) => {
+        const m = await major.load();
+        const calls: CompletedCall[] = [];
+        const tagalong = createTagalong({
+          destinations: [{ name: "memory", record: (c) => void calls.push(c) }],
+        });
+        const key = "local-7f3a9c";
+        const provider = m.createOpenAI({
+          name,
+          baseURL: rec().openaiBaseURL,
+          apiKey: key,
+          headers: { "x-portkey-api-key": "gw-5e1d2b" },
+          fetch: tagalongFetch(),
+        });
+        const model = m.ai.wrapLanguageModel({
+          model: provider.chat("gpt-test"),
+          middleware: tagalongMiddleware(tagalong),
+        });
+        const message = `Incorrect API key provided: ${key}; gateway key gw-5e1d2b`;
+        rec().fail({ path: "/v1/chat/completions", status: 401, body: { error: { message } } });
+        await expect(m.ai.generateText({ model, prompt: "hi", maxRetries: 0 })).rejects.toThrow(key);
+        const streamed = m.ai.streamText({ model, prompt: "hi", maxRetries: 0, onError: () => {} });
+        await streamed.consumeStream();
+        await tagalong.flush();
+        expect(calls.map((c) => [c.status, c.error?.message])).toEqual([
+          ["error", "Incorrect API key provided: [redacted]; gateway key [redacted]"],
+          ["error", "Incorrect API key provided: [redacted]; gateway key [redacted]"],
+        ]);
+      },
+    );
   });
 }
