@@ -1,5 +1,6 @@
 import type { Metadata } from "@tagalong/core";
 import {
+  eachHeaderName,
   hasKeys,
   mergeHeaders,
   type PreparedCall,
@@ -24,6 +25,31 @@ function takePerCall(options: CallParams["providerOptions"]): {
   }
   const { [TAGALONG_OPTIONS_KEY]: ours, ...rest } = options;
   return { perCall: ours as Metadata | undefined, providerOptions: rest };
+}
+
+// The header names each model's provider sets on every request, read once per model.
+const providerHeaders = new WeakMap<object, ReadonlySet<string>>();
+
+/**
+ * The headers the model's provider sets itself (`createOpenAI({ headers })`), lowercased: like the
+ * call's own, they win over ours. Read from the `config.headers()` that the AI SDK's provider packages
+ * keep; none for a model that has no such thing.
+ */
+function providerHeaderNames(model: object): ReadonlySet<string> {
+  let names = providerHeaders.get(model);
+  if (names === undefined) {
+    const found = new Set<string>();
+    try {
+      const headers = (model as { config?: { headers?: unknown } }).config?.headers;
+      eachHeaderName(typeof headers === "function" ? headers() : headers, (name) => found.add(name));
+    } catch {
+      // A provider that cannot make its headers (no API key yet) fails the call itself; asked again next call.
+      return found;
+    }
+    names = found;
+    providerHeaders.set(model, names);
+  }
+  return names;
 }
 
 /** Puts the call's body fields where the model's provider sends them; files them for a fetch where only one can. */
@@ -89,7 +115,9 @@ export function tagCallParams<P extends CallParams>(
   // A copy with the same keys (no `delete`: the provider reads these params, keep them a fast object).
   const out: MutableParams = { ...params };
   if (providerOptions !== params.providerOptions) out.providerOptions = providerOptions;
-  if (hasKeys(prepared.headers)) out.headers = mergeHeaders(params.headers, prepared.headers);
+  if (hasKeys(prepared.headers)) {
+    out.headers = mergeHeaders(params.headers, prepared.headers, providerHeaderNames(model));
+  }
   const filed = hasKeys(prepared.body)
     ? placeBodyFields(out, prepared, model, warnOnce)
     : tagalong.recordsCalls

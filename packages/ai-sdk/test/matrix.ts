@@ -78,8 +78,8 @@ export interface ProviderCase {
   readonly family: string;
   /** providerOptions through which a caller sets its own `requesty` body field, when the provider has a way. */
   readonly callerRequesty?: (field: Record<string, unknown>) => Record<string, Record<string, unknown>>;
-  /** The provider, talking to `baseURL`. */
-  provider(modules: ProviderModules, baseURL: string): any;
+  /** The provider, talking to `baseURL`, sending `headers` on every request. */
+  provider(modules: ProviderModules, baseURL: string, headers?: Record<string, string>): any;
   /** A language model of that provider. */
   model(provider: any, modelId: string): any;
 }
@@ -91,14 +91,14 @@ export const PROVIDERS: readonly ProviderCase[] = [
     name: "@ai-sdk/openai chat",
     endpoint: "chat.completions",
     family: "openai",
-    provider: (m, baseURL) => m.createOpenAI({ baseURL, apiKey, fetch: tagalongFetch() }),
+    provider: (m, baseURL, headers) => m.createOpenAI({ baseURL, apiKey, headers, fetch: tagalongFetch() }),
     model: (p, id) => p.chat(id),
   },
   {
     name: "@ai-sdk/openai responses",
     endpoint: "responses",
     family: "openai",
-    provider: (m, baseURL) => m.createOpenAI({ baseURL, apiKey, fetch: tagalongFetch() }),
+    provider: (m, baseURL, headers) => m.createOpenAI({ baseURL, apiKey, headers, fetch: tagalongFetch() }),
     model: (p, id) => p.responses(id),
   },
   {
@@ -106,8 +106,8 @@ export const PROVIDERS: readonly ProviderCase[] = [
     endpoint: "chat.completions",
     family: "my-gateway",
     callerRequesty: (field) => ({ "my-gateway": { requesty: field } }),
-    provider: (m, baseURL) =>
-      m.createOpenAICompatible({ name: "my-gateway", baseURL, apiKey, includeUsage: true }),
+    provider: (m, baseURL, headers) =>
+      m.createOpenAICompatible({ name: "my-gateway", baseURL, apiKey, headers, includeUsage: true }),
     model: (p, id) => p.chatModel(id),
   },
   {
@@ -116,7 +116,7 @@ export const PROVIDERS: readonly ProviderCase[] = [
     family: "requesty",
     // Flat: @requesty/ai-sdk nests these keys as the body's `requesty` itself.
     callerRequesty: (field) => ({ requesty: field }),
-    provider: (m, baseURL) => m.createRequesty({ baseURL, apiKey }),
+    provider: (m, baseURL, headers) => m.createRequesty({ baseURL, apiKey, headers }),
     model: (p, id) => p.chat(id),
   },
 ];

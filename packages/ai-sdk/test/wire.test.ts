@@ -239,6 +239,20 @@ describe.each(MAJORS)("$name", (major) => {
       expect(providerOptions.tagalong).toEqual({ user: "u_42" });
     });
 
+    it("a header set on the provider wins over ours, as one set on the call does", async () => {
+      const tagalong = createTagalong({ destinations: [portkey(), requesty()], metadata: DEFAULTS });
+      const provider = pc.provider(m, rec.openaiBaseURL, { "X-Portkey-Metadata": '{"app":"mine"}' });
+      const model = m.ai.wrapLanguageModel({
+        model: pc.model(provider, MODEL_ID),
+        middleware: tagalongMiddleware(tagalong),
+      });
+      await m.ai.generateText({ model, prompt: "hello", providerOptions: { tagalong: perCall } });
+      const call = onlyCall();
+      expect(call.portkey.rawHeader).toBe('{"app":"mine"}');
+      expect(call.portkey.traceId).toBe("t_1");
+      expect(call.requesty).toEqual(requestyOf);
+    });
+
     it("tools and a multi-step run: every step carries the metadata and is recorded", async () => {
       const { model, recorded } = setup();
       const weather = m.ai.tool({
