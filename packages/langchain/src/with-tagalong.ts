@@ -111,9 +111,11 @@ function enterRun(
 ): CallScope | undefined {
   const handler = runManager && findHandler(runManager.handlers);
   if (handler !== undefined) {
-    // Two handlers on one run (the class's own and one in the call's config): the first has it.
+    // Two handlers of one Tagalong on one run (the class's own and one in the call's config): the
+    // first has it. A handler of another Tagalong is another set of destinations: it records the run too.
     for (const other of runManager!.handlers!) {
-      if (other !== handler && isHandler(other)) other[LEAVE_RUN](runId);
+      if (other !== handler && isHandler(other) && other.tagalong === handler.tagalong)
+        other[LEAVE_RUN](runId);
     }
     return handler[ENTER_RUN](runManager!, options);
   }

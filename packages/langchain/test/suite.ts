@@ -1161,6 +1161,25 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(s.errors).toEqual([]);
     });
 
+    it("with withTagalong, a handler of another Tagalong on the run records it too, and says its metadata stayed off the wire", async () => {
+      const s = setup();
+      const other = setup();
+      const config = { callbacks: [s.handler, other.handler], metadata: { tagalong: { user: "u_1" } } };
+      await s.chat().invoke("one", config);
+      await drain(await s.chat().stream("two", config));
+      await s.settle();
+      await other.settle();
+      expect(rec.calls().map((c) => c.portkey.metadata)).toEqual([{ _user: "u_1" }, { _user: "u_1" }]);
+      expect(s.memory.calls.map((c) => c.metadata.user)).toEqual(["u_1", "u_1"]);
+      expect(other.memory.calls.map((c) => c.metadata.user)).toEqual(["u_1", "u_1"]);
+      // One Tagalong's metadata rides on a request: the other's in-flight destinations did not get it.
+      expect(other.logger.warnings).toEqual([
+        expect.stringContaining("its metadata did not reach portkey, requesty"),
+      ]);
+      expect(s.logger.warnings).toEqual([]);
+      expect([...s.errors, ...other.errors]).toEqual([]);
+    });
+
     it("a handler alone records a streamed run as streamed: .stream(), a streaming model, chat-model stream events", async () => {
       const s = setup();
       const config = { metadata: { tagalong: { user: "u_1" } } };
