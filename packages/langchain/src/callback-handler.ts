@@ -290,12 +290,24 @@ export class TagalongCallbackHandler {
     this.noteStreamed(runId);
   }
 
-  handleLLMEnd(output: LLMResultLike, runId: string): void {
-    this.safely(() => this.endModel(runId, output, undefined));
+  handleLLMEnd(
+    output: LLMResultLike,
+    runId: string,
+    _parentRunId?: string,
+    _tags?: string[],
+    extra?: { cached?: boolean },
+  ): void {
+    this.safely(() => this.endModel(runId, output, undefined, extra?.cached === true));
   }
 
-  handleLLMError(error: unknown, runId: string): void {
-    this.safely(() => this.endModel(runId, undefined, error));
+  handleLLMError(
+    error: unknown,
+    runId: string,
+    _parentRunId?: string,
+    _tags?: string[],
+    extra?: { cached?: boolean },
+  ): void {
+    this.safely(() => this.endModel(runId, undefined, error, extra?.cached === true));
   }
 
   // --- withTagalong's side ---
@@ -433,14 +445,17 @@ export class TagalongCallbackHandler {
     }
   }
 
-  private endModel(runId: string, output: LLMResultLike | undefined, error: unknown): void {
+  /** `cached`: LangChain answered the run from its cache; no request was made (nor streamed). */
+  private endModel(runId: string, output: LLMResultLike | undefined, error: unknown, cached: boolean): void {
     const run = this.runs.get(runId);
     this.runs.delete(runId);
     const model = run?.model;
     if (run === undefined || model === undefined) return;
     // Another handler of this Tagalong on the run records it.
     if (!this.recordsRun(runId)) return;
-    if (model.scope === undefined) {
+    // LangChain hands a cached answer's text to the run's handlers as a token.
+    if (cached) model.streamed = false;
+    else if (model.scope === undefined) {
       if (!model.errorRaised) this.warnNotInFlight();
     } else if (model.scope.sent !== true && output !== undefined) {
       warnNotCarried(this.warnOnce, this.inFlightDestinations);

@@ -1180,6 +1180,22 @@ export function langchainSuite(lc: LangChainModules): void {
       expect([...s.errors, ...other.errors]).toEqual([]);
     });
 
+    it("a run LangChain answers from its cache sent no request: no warning that withTagalong was missing, not recorded as streamed", async () => {
+      const s = setup();
+      const model = s.chat({ cache: true, callbacks: [s.handler] });
+      const config = { metadata: { tagalong: { user: "u_1" } } };
+      await model.invoke("hi", config);
+      await model.invoke("hi", config);
+      await s.settle();
+      expect(rec.calls()).toHaveLength(1);
+      expect(s.memory.calls.map((c) => [c.metadata.user, c.stream])).toEqual([
+        ["u_1", false],
+        ["u_1", false],
+      ]);
+      expect(s.logger.warnings).toEqual([]);
+      expect(s.errors).toEqual([]);
+    });
+
     it("a handler alone records a streamed run as streamed: .stream(), a streaming model, chat-model stream events", async () => {
       const s = setup();
       const config = { metadata: { tagalong: { user: "u_1" } } };
