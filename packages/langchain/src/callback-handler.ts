@@ -26,6 +26,8 @@ const PROTOCOL = 2;
 export const ENTER_RUN = Symbol.for("tagalong.langchain.enter-run");
 /** withTagalong's word to a second TagalongCallbackHandler on a run: another one has it. */
 export const LEAVE_RUN = Symbol.for("tagalong.langchain.leave-run");
+/** withTagalong's word that a run's stream was left early by its reader: LangChain ends no such run. */
+export const CANCEL_RUN = Symbol.for("tagalong.langchain.cancel-run");
 
 // Runs whose end never came (an abandoned stream) must not pile up.
 const MAX_RUNS = 10_000;
@@ -128,6 +130,8 @@ interface ModelRun {
   started?: boolean;
   /** The call options LangChain handed the run's handlers (`extra.options`, the same object for all). */
   handedOptions?: unknown;
+  /** The model's stream was left early by its reader (`CANCEL_RUN`): the run ends as aborted. */
+  cancelled?: boolean;
 }
 
 interface RunState {
@@ -343,6 +347,19 @@ export class TagalongCallbackHandler {
     }
   }
 
+  /**
+   * @internal The run's stream was left early by its reader (a `break`): LangChain ends no such run,
+   * so it ends here, as aborted; for a background handler not yet handed its start, once it is.
+   */
+  [CANCEL_RUN](runId: string): void {
+    this.safely(() => {
+      const model = this.runs.get(runId)?.model;
+      if (model === undefined) return;
+      model.cancelled = true;
+      if (model.started === true) this.endModel(runId, undefined, undefined, false);
+    });
+  }
+
   /** @internal Another TagalongCallbackHandler on this run prepares and records it. */
   [LEAVE_RUN](runId: string): void {
     this.runs.delete(runId);
@@ -426,6 +443,7 @@ export class TagalongCallbackHandler {
         // Kept on the run: withTagalong throws it before the request, or the end reports it.
       }
     }
+    if (model.cancelled === true) this.endModel(runId, undefined, undefined, false);
   }
 
   private prepare(run: RunState, model: ModelRun): PreparedCall {
@@ -539,7 +557,8 @@ export class TagalongCallbackHandler {
     if (apiType !== undefined) call.apiType = apiType;
     const settings = openAIParameters(params);
     if (settings !== undefined) call.parameters = settings;
-    if (output === undefined) {
+    if (output === undefined && model.cancelled === true) call.status = "aborted";
+    else if (output === undefined) {
       call.status = failedStatus(error);
       // The upstream's error may echo the credentials the request carried (its API key, a gateway's).
       call.error = errorInfo(error, callCredentials(model.scope?.headers));

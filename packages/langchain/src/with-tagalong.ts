@@ -8,6 +8,7 @@ import {
 } from "@tagalong/core/adapter";
 import { type CallScope, carriedScope, carrying, noteEnd } from "./call-scope";
 import {
+  CANCEL_RUN,
   ENTER_RUN,
   findHandler,
   isHandler,
@@ -198,6 +199,13 @@ class RunStream<T> {
   }
 
   return(value?: unknown): Promise<IteratorResult<T>> {
+    // Left before its end by its reader (a `break`): LangChain ends no run for that. An aborted call
+    // it ends itself, with the abort's error.
+    if (this.inner !== undefined && this.scope?.endTime === undefined && !aborted(this.options)) {
+      for (const handler of this.runManager?.handlers ?? []) {
+        if (isHandler(handler)) handler[CANCEL_RUN]?.(this.runManager!.runId);
+      }
+    }
     if (this.scope?.timed) noteEnd(this.scope);
     this.inner ??= finished<T>();
     return this.inner.return(value as T);
@@ -214,6 +222,9 @@ class RunStream<T> {
 }
 
 async function* finished<T>(): AsyncGenerator<T> {}
+
+const aborted = (options: unknown): boolean =>
+  (options as { signal?: AbortSignal } | null | undefined)?.signal?.aborted === true;
 
 const onStep =
   (scope: CallScope) =>

@@ -1196,6 +1196,34 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(s.errors).toEqual([]);
     });
 
+    it.each([true, false])(
+      "a stream its reader leaves early (LangChain ends no run) is recorded once, as aborted (awaited handler: %s)",
+      async (awaitHandlers) => {
+        const s = setup({ awaitHandlers });
+        const model = s.chat();
+        const config = { callbacks: [s.handler], metadata: { tagalong: { user: "u_1" } } };
+        for await (const _ of await model.stream("tell me a long story", config)) break;
+        for await (const _ of await model.bindTools([WEATHER_TOOL]).stream("and another one", config)) break;
+        await drain(await model.stream("read to the end", config));
+        await s.settle();
+        expect(rec.calls()).toHaveLength(3);
+        const recorded = s.memory.calls.map((c) => [
+          c.input.at(-1)?.content,
+          c.status,
+          c.stream,
+          c.metadata.user,
+        ]);
+        expect(recorded).toEqual([
+          ["tell me a long story", "aborted", true, "u_1"],
+          ["and another one", "aborted", true, "u_1"],
+          ["read to the end", "success", true, "u_1"],
+        ]);
+        for (const call of s.memory.calls) expect(call.error).toBeUndefined();
+        expect(s.logger.warnings).toEqual([]);
+        expect(s.errors).toEqual([]);
+      },
+    );
+
     it("a handler alone records a streamed run as streamed: .stream(), a streaming model, chat-model stream events", async () => {
       const s = setup();
       const config = { metadata: { tagalong: { user: "u_1" } } };
