@@ -49,6 +49,14 @@ export function noteEnd(scope: CallScope): void {
  */
 export const CALL_SCOPE: unique symbol = Symbol.for("tagalong.langchain.call-scope.v2") as never;
 
+/**
+ * Where a model's call options keep the run's config (its metadata and tags), for a run LangChain
+ * gives no run manager (no handler, no tracer; or a chat-model event stream): LangChain separates the
+ * config from the call options before the model's `_generate` / `_streamResponseChunks`, and hands
+ * them only the call options.
+ */
+export const RUN_CONFIG = Symbol("tagalong.langchain.run-config");
+
 type FetchOptionsCarrier = { fetchOptions?: Record<PropertyKey, unknown> };
 
 /** The scope a request init (or a model's call options) carries, if any. */

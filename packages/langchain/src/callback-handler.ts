@@ -11,7 +11,7 @@ import {
   type WarnOnce,
   warnOnce,
 } from "@tagalong/core/adapter";
-import type { CallScope } from "./call-scope";
+import { type CallScope, RUN_CONFIG } from "./call-scope";
 import { type LLMResultLike, type MessageLike, readResult, toChatMessages } from "./messages";
 import { prepareRun } from "./run-prepare";
 
@@ -77,6 +77,18 @@ function recordersOf(tagalong: Tagalong): TagalongRuns {
     recorders.set(tagalong, runs);
   }
   return runs;
+}
+
+/**
+ * Model runs an awaited handler saw begin, by the run config their call options keep (`RUN_CONFIG`):
+ * @langchain/core 1.4 streams a run's chat-model events without handing the model its run manager.
+ */
+const runsByConfig = new WeakMap<object, RunManagerLike & { handlers: unknown[] }>();
+
+/** The run an awaited handler saw begin with these call options, as a run manager, if any. */
+export function startedRun(options: unknown): RunManagerLike | undefined {
+  const config = (options as Record<symbol, object | undefined> | null | undefined)?.[RUN_CONFIG];
+  return config === undefined ? undefined : runsByConfig.get(config);
 }
 
 /** The keys this adapter records in `CompletedCall.context`; an `extra` key of the same name is shadowed. */
@@ -430,6 +442,7 @@ export class TagalongCallbackHandler {
     model.tags = tags;
     model.started = true;
     model.handedOptions = extraParams?.options;
+    if (this.awaitHandlers) this.noteStarted({ runId, parentRunId, tags, metadata }, model.handedOptions);
     if (this.tagalong.recordsCalls) {
       model.kind = kind;
       model.input = input;
@@ -444,6 +457,15 @@ export class TagalongCallbackHandler {
       }
     }
     if (model.cancelled === true) this.endModel(runId, undefined, undefined, false);
+  }
+
+  /** An awaited handler's model run, by the run config its call options keep, for `startedRun`. */
+  private noteStarted(run: RunManagerLike, options: unknown): void {
+    const config = (options as Record<symbol, object | undefined> | undefined)?.[RUN_CONFIG];
+    if (config === undefined) return;
+    const known = runsByConfig.get(config);
+    if (known?.runId === run.runId) known.handlers.push(this);
+    else runsByConfig.set(config, { ...run, handlers: [this] });
   }
 
   private prepare(run: RunState, model: ModelRun): PreparedCall {

@@ -6,7 +6,7 @@ import {
   type WarnOnce,
   warnOnce,
 } from "@tagalong/core/adapter";
-import { type CallScope, carriedScope, carrying, noteEnd } from "./call-scope";
+import { type CallScope, carriedScope, carrying, noteEnd, RUN_CONFIG } from "./call-scope";
 import {
   CANCEL_RUN,
   ENTER_RUN,
@@ -14,6 +14,7 @@ import {
   isHandler,
   LEAVE_RUN,
   type RunManagerLike,
+  startedRun,
   TagalongCallbackHandler,
   warnNotCarried,
 } from "./callback-handler";
@@ -50,13 +51,6 @@ function binding(tagalong: Tagalong | undefined, readsConfig: boolean): Binding 
     warnOnce: warnOnce(tagalong?.logger ?? consoleLogger()),
   };
 }
-
-/**
- * Where a model's call options keep the run's config (its metadata and tags), for a run LangChain
- * gives no run manager (no handler, no tracer): LangChain separates the config from the call options
- * before the model's `_generate` / `_streamResponseChunks`, and hands them only the call options.
- */
-const RUN_CONFIG = Symbol("tagalong.langchain.run-config");
 
 interface RunLabels {
   metadata?: Record<string, unknown>;
@@ -356,8 +350,10 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
       ) as unknown as AsyncGenerator;
     }
 
+    // @langchain/core 1.4 streams a run's events (for a handler that prefers them, as LangGraph's v3
+    // stream protocol adds) without its run manager: the run's handlers noted the run by its config.
     _streamChatModelEvents(messages: unknown, options: unknown, runManager?: RunManagerLike): AsyncGenerator {
-      return new RunStream(runManager, bound, options, this, (carried) =>
+      return new RunStream(runManager ?? startedRun(options), bound, options, this, (carried) =>
         super._streamChatModelEvents(messages, carried, runManager),
       ) as unknown as AsyncGenerator;
     }

@@ -1196,6 +1196,43 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(s.errors).toEqual([]);
     });
 
+    // LangChain 1.x streams a run's chat-model events, for a handler that prefers them (LangGraph's v3
+    // stream protocol adds one), without handing the model its run manager.
+    it.skipIf(typeof lc.ChatOpenAI.prototype._streamChatModelEvents !== "function")(
+      "a run streamed as chat-model events for a handler that prefers them: its metadata and trace on the wire",
+      async () => {
+        for (const bound of [false, true]) {
+          const s = setup({ bound });
+          const callbacks = bound ? [] : [s.handler];
+          const events = { name: "events", lc_prefer_chat_model_stream_events: true };
+          const metadata = { tagalong: { user: "u_1" } };
+          await s.chat().invoke("events", { callbacks: [...callbacks, events], metadata });
+          await drain(
+            await graphOf(s.chat()).stream(
+              { question: "graph v3" },
+              {
+                callbacks,
+                metadata,
+                configurable: { thread_id: "t-1" },
+                streamMode: "messages",
+                version: "v3",
+              },
+            ),
+          );
+          await s.settle();
+          const calls = rec.calls();
+          expect(calls.map((c) => [c.portkey.metadata?._user, c.stream])).toEqual([
+            ["u_1", true],
+            ["u_1", true],
+          ]);
+          expect(calls.map((c) => c.portkey.traceId)).toEqual(s.memory.calls.map((c) => c.metadata.trace));
+          expect(s.logger.warnings).toEqual([]);
+          expect(s.errors).toEqual([]);
+          await rec.reset();
+        }
+      },
+    );
+
     it.each([true, false])(
       "a stream its reader leaves early (LangChain ends no run) is recorded once, as aborted (awaited handler: %s)",
       async (awaitHandlers) => {
