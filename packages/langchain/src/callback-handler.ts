@@ -26,7 +26,7 @@ const PROTOCOL = 2;
 export const ENTER_RUN = Symbol.for("tagalong.langchain.enter-run");
 /** withTagalong's word to a second TagalongCallbackHandler on a run: another one has it. */
 export const LEAVE_RUN = Symbol.for("tagalong.langchain.leave-run");
-/** withTagalong's word that a run's stream was left early by its reader: LangChain ends no such run. */
+/** withTagalong's word that a run's stream was left early (a `break`, an abort): LangChain ends no such run. */
 export const CANCEL_RUN = Symbol.for("tagalong.langchain.cancel-run");
 
 // Runs whose end never came (an abandoned stream) must not pile up.
@@ -142,8 +142,10 @@ interface ModelRun {
   started?: boolean;
   /** The call options LangChain handed the run's handlers (`extra.options`, the same object for all). */
   handedOptions?: unknown;
-  /** The model's stream was left early by its reader (`CANCEL_RUN`): the run ends as aborted. */
-  cancelled?: boolean;
+  /** The model's stream was left early (`CANCEL_RUN`): the run ends as aborted, with the abort's reason. */
+  cancelled?: { reason: unknown };
+  /** Stops listening to the abort of the run's signal (when the Tagalong records calls). */
+  unlisten?: () => void;
 }
 
 interface RunState {
@@ -360,20 +362,22 @@ export class TagalongCallbackHandler {
   }
 
   /**
-   * @internal The run's stream was left early by its reader (a `break`): LangChain ends no such run,
-   * so it ends here, as aborted; for a background handler not yet handed its start, once it is.
+   * @internal The run's stream was left early, by its reader (a `break`) or by the call's signal
+   * (`reason`): LangChain ends no such run, so it ends here, as aborted; for a background handler not
+   * yet handed its start, once it is.
    */
-  [CANCEL_RUN](runId: string): void {
+  [CANCEL_RUN](runId: string, reason?: unknown): void {
     this.safely(() => {
       const model = this.runs.get(runId)?.model;
       if (model === undefined) return;
-      model.cancelled = true;
-      if (model.started === true) this.endModel(runId, undefined, undefined, false);
+      model.cancelled = { reason };
+      if (model.started === true) this.endModel(runId, undefined, reason, false);
     });
   }
 
   /** @internal Another TagalongCallbackHandler on this run prepares and records it. */
   [LEAVE_RUN](runId: string): void {
+    this.runs.get(runId)?.model?.unlisten?.();
     this.runs.delete(runId);
   }
 
@@ -444,6 +448,10 @@ export class TagalongCallbackHandler {
     model.handedOptions = extraParams?.options;
     if (this.awaitHandlers) this.noteStarted({ runId, parentRunId, tags, metadata }, model.handedOptions);
     if (this.tagalong.recordsCalls) {
+      // LangChain may end no run for a call aborted between two parts of its stream (the stream is
+      // no longer read): the abort ends it.
+      const signal = (model.handedOptions as { signal?: AbortSignal } | undefined)?.signal;
+      if (signal !== undefined && !signal.aborted) model.unlisten ??= this.listenForAbort(runId, signal);
       model.kind = kind;
       model.input = input;
       model.invocationParams = extraParams?.invocation_params as Record<string, unknown> | undefined;
@@ -456,7 +464,13 @@ export class TagalongCallbackHandler {
         // Kept on the run: withTagalong throws it before the request, or the end reports it.
       }
     }
-    if (model.cancelled === true) this.endModel(runId, undefined, undefined, false);
+    if (model.cancelled !== undefined) this.endModel(runId, undefined, model.cancelled.reason, false);
+  }
+
+  private listenForAbort(runId: string, signal: AbortSignal): () => void {
+    const onAbort = (): void => this[CANCEL_RUN](runId, signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    return () => signal.removeEventListener("abort", onAbort);
   }
 
   /** An awaited handler's model run, by the run config its call options keep, for `startedRun`. */
@@ -491,6 +505,7 @@ export class TagalongCallbackHandler {
     this.runs.delete(runId);
     const model = run?.model;
     if (run === undefined || model === undefined) return;
+    model.unlisten?.();
     // Another handler of this Tagalong on the run records it.
     if (!this.recordsRun(runId)) return;
     // LangChain hands a cached answer's text to the run's handlers as a token.
@@ -579,11 +594,13 @@ export class TagalongCallbackHandler {
     if (apiType !== undefined) call.apiType = apiType;
     const settings = openAIParameters(params);
     if (settings !== undefined) call.parameters = settings;
-    if (output === undefined && model.cancelled === true) call.status = "aborted";
-    else if (output === undefined) {
-      call.status = failedStatus(error);
+    if (output === undefined) {
+      call.status = model.cancelled === undefined ? failedStatus(error) : "aborted";
       // The upstream's error may echo the credentials the request carried (its API key, a gateway's).
-      call.error = errorInfo(error, callCredentials(model.scope?.headers));
+      // A stream its reader left (a `break`) has none.
+      if (error !== undefined || model.cancelled === undefined) {
+        call.error = errorInfo(error, callCredentials(model.scope?.headers));
+      }
     }
     return call;
   }

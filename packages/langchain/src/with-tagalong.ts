@@ -193,11 +193,12 @@ class RunStream<T> {
   }
 
   return(value?: unknown): Promise<IteratorResult<T>> {
-    // Left before its end by its reader (a `break`): LangChain ends no run for that. An aborted call
-    // it ends itself, with the abort's error.
-    if (this.inner !== undefined && this.scope?.endTime === undefined && !aborted(this.options)) {
+    // Left before its end, by its reader (a `break`) or its signal (an abort midway): LangChain ends
+    // no run for that.
+    if (this.inner !== undefined && this.scope?.endTime === undefined) {
+      const reason = abortReason(this.options);
       for (const handler of this.runManager?.handlers ?? []) {
-        if (isHandler(handler)) handler[CANCEL_RUN]?.(this.runManager!.runId);
+        if (isHandler(handler)) handler[CANCEL_RUN]?.(this.runManager!.runId, reason);
       }
     }
     if (this.scope?.timed) noteEnd(this.scope);
@@ -217,8 +218,11 @@ class RunStream<T> {
 
 async function* finished<T>(): AsyncGenerator<T> {}
 
-const aborted = (options: unknown): boolean =>
-  (options as { signal?: AbortSignal } | null | undefined)?.signal?.aborted === true;
+/** Why the call's signal aborted it, if it did. */
+function abortReason(options: unknown): unknown {
+  const signal = (options as { signal?: AbortSignal } | null | undefined)?.signal;
+  return signal?.aborted === true ? signal.reason : undefined;
+}
 
 const onStep =
   (scope: CallScope) =>

@@ -1234,16 +1234,30 @@ export function langchainSuite(lc: LangChainModules): void {
     );
 
     it.each([true, false])(
-      "a stream its reader leaves early (LangChain ends no run) is recorded once, as aborted (awaited handler: %s)",
+      "a stream its reader leaves early or aborts midway (LangChain ends no run) is recorded once, as aborted (awaited handler: %s)",
       async (awaitHandlers) => {
         const s = setup({ awaitHandlers });
         const model = s.chat();
         const config = { callbacks: [s.handler], metadata: { tagalong: { user: "u_1" } } };
         for await (const _ of await model.stream("tell me a long story", config)) break;
         for await (const _ of await model.bindTools([WEATHER_TOOL]).stream("and another one", config)) break;
+        // Aborted between two parts: LangChain stops reading the model's stream. A handler alone sees it too.
+        for (const [aborting, input] of [
+          [model, "stopped midway"],
+          [s.plainChat(), "stopped midway, handler alone"],
+        ]) {
+          const stop = new AbortController();
+          const aborted = aborting
+            .stream(input, { ...config, signal: stop.signal })
+            .then(async (stream: any) => {
+              let parts = 0;
+              for await (const _ of stream) if (++parts === 2) stop.abort();
+            });
+          await expect(aborted).rejects.toThrow(/abort/i);
+        }
         await drain(await model.stream("read to the end", config));
         await s.settle();
-        expect(rec.calls()).toHaveLength(3);
+        expect(rec.calls()).toHaveLength(5);
         const recorded = s.memory.calls.map((c) => [
           c.input.at(-1)?.content,
           c.status,
@@ -1253,10 +1267,19 @@ export function langchainSuite(lc: LangChainModules): void {
         expect(recorded).toEqual([
           ["tell me a long story", "aborted", true, "u_1"],
           ["and another one", "aborted", true, "u_1"],
+          ["stopped midway", "aborted", true, "u_1"],
+          ["stopped midway, handler alone", "aborted", true, "u_1"],
           ["read to the end", "success", true, "u_1"],
         ]);
-        for (const call of s.memory.calls) expect(call.error).toBeUndefined();
-        expect(s.logger.warnings).toEqual([]);
+        expect(s.memory.calls.map((c) => c.error?.type)).toEqual([
+          undefined,
+          undefined,
+          "AbortError",
+          "AbortError",
+          undefined,
+        ]);
+        // The handler alone: its metadata did not reach the in-flight destinations.
+        expect(s.logger.warnings).toEqual([expect.stringContaining("not made with withTagalong")]);
         expect(s.errors).toEqual([]);
       },
     );
