@@ -58,7 +58,9 @@ function choicesAccumulator(): StreamAccumulator {
         error = streamError(chunk?.error ?? chunk);
         return;
       }
-      head ??= { id: chunk.id, model: chunk.model, object: chunk.object, created: chunk.created };
+      // Azure opens with a chunk of prompt filter results whose id and model are empty: the answer's own win.
+      if (!head?.id)
+        head = { id: chunk.id, model: chunk.model, object: chunk.object, created: chunk.created };
       if (chunk.usage) usage = chunk.usage;
       if (!Array.isArray(chunk.choices)) return;
       for (const c of chunk.choices) {

@@ -185,6 +185,40 @@ describe.each(MAJORS)("$name", (major) => {
       expect(call.stream).toBe(true);
     });
 
+    it("a streamed chat completion whose first chunk has no id or model (Azure's prompt filter results) is recorded with the answer's", async () => {
+      // Azure OpenAI opens a streamed chat completion with a chunk of prompt filter results: no choices, and
+      // an empty id and model. The chunks after it carry the completion's own.
+      const azureFirstChunk = {
+        choices: [],
+        created: 0,
+        id: "",
+        model: "",
+        object: "",
+        prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }],
+      };
+      const azureStream: typeof fetch = async (url, init) => {
+        const response = await fetch(url, init);
+        const body = `data: ${JSON.stringify(azureFirstChunk)}\n\n${await response.text()}`;
+        return new Response(body, { status: response.status, headers: response.headers });
+      };
+      const { client, recorded } = setup({ client: { fetch: azureStream } });
+      const chunks: OpenAI.ChatCompletionChunk[] = [];
+      const stream = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "hi azure" }],
+        stream: true,
+      });
+      for await (const chunk of stream) chunks.push(chunk);
+      const answer = chunks[1]!;
+      expect(answer.id).not.toBe("");
+      expect(await onlyRecord(recorded)).toMatchObject({
+        status: "success",
+        model: answer.model,
+        responseId: answer.id,
+        output: [{ role: "assistant", content: replyText("hi azure") }],
+      });
+    });
+
     it("a streamed chat completion with a tool call: recorded once, when the stream ends", async () => {
       const { client, recorded } = setup();
       const stream = client.chat.completions.stream({
