@@ -87,7 +87,8 @@ function tagRequest(
     if (call) {
       beginCall(call, apiType, options.body, prepared.metadata, prepared.body);
       call.credentials = [client.apiKey, options.headers, client._options?.defaultHeaders];
-      tagged[CALL_RECORD] = call;
+      // Not enumerable: the SDK's debug log prints the options (spread), and the call holds its credentials.
+      Object.defineProperty(tagged, CALL_RECORD, { value: call });
     }
   }
   return tagged;

@@ -1,6 +1,8 @@
 // What after-the-call destinations receive from a wrapped client: one CompletedCall per model call,
 // with its input, output, usage, timing and status, for every openai major; and, end to end, what
 // reaches the recorder's PromptLayer endpoints. openai 7 needs Node 22.
+
+import { inspect } from "node:util";
 import {
   createTagalong,
   type Destination,
@@ -459,6 +461,22 @@ describe.each(MAJORS)("$name", (major) => {
       expect(rec().requests[0]?.headers.authorization).toBe(`Bearer ${token}`);
       const call = await onlyRecord(recorded);
       expect(call.error?.message).toBe("401 Unknown credential [redacted] refused");
+    });
+
+    it("the SDK's debug log of a recorded call shows no credential (the SDK redacts its own)", async () => {
+      const lines: string[] = [];
+      const logger = {
+        debug: (...args: unknown[]) => lines.push(args.map((a) => inspect(a, { depth: null })).join(" ")),
+        info() {},
+        warn() {},
+        error() {},
+      };
+      const { client, recorded, tagalong } = setup({ client: { logLevel: "debug", logger } });
+      await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }] });
+      await tagalong.flush();
+      expect(recorded.calls).toHaveLength(1);
+      expect(lines.some((line) => line.includes("sending request"))).toBe(true);
+      expect(lines.filter((line) => line.includes(API_KEY))).toEqual([]);
     });
 
     it("a call that succeeds after retries is recorded once, as a success", async () => {
