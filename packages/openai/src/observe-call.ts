@@ -147,7 +147,6 @@ function sdkStream(options: ResponseProps["options"]): boolean {
  */
 class CallWatch implements BodyWatch, EventWatch {
   by?: "sdk" | "copy";
-  source?: ReadableStream<Uint8Array>;
   copy?: Response;
   /** The SDK's response, once it arrived (the body is watched from then on). */
   response?: Response;

@@ -18,8 +18,6 @@ export interface BodyWatch {
    * was `json()`): returns what the caller of that reader gets.
    */
   parse(text: Promise<string>, json: boolean): Promise<unknown>;
-  /** The body as the response had it, before it was watched. */
-  source?: ReadableStream<Uint8Array>;
   copy?: Response;
   /** Called once, when the copy's body ends, with the chunks that passed. */
   copied(chunks: Uint8Array[], end: StreamEnd): void;
@@ -46,12 +44,14 @@ const prototypes = new WeakMap<object, object>();
 function watchedPrototype(base: object): object {
   let proto = prototypes.get(base);
   if (proto !== undefined) return proto;
+  // The response's body as it is now: a `clone()` by the caller replaces it with one branch of a tee.
+  const source = (response: Watched): ReadableStream<Uint8Array> => Reflect.get(base, "body", response);
   const props: PropertyDescriptorMap = {
     body: {
       configurable: true,
       get(this: Watched) {
         const watch = this[WATCH];
-        return watch.by === "sdk" ? watch.source : viaCopy(this, watch).body;
+        return watch.by === "sdk" ? source(this) : viaCopy(this, watch, source(this)).body;
       },
     },
   };
@@ -70,7 +70,7 @@ function watchedPrototype(base: object): object {
           // json() is text() then JSON.parse: read as text, the body is kept as the string it was.
           return watch.parse(text.call(this), name === "json");
         }
-        return (viaCopy(this, watch) as any)[name]();
+        return (viaCopy(this, watch, source(this)) as any)[name]();
       },
     };
   }
@@ -79,9 +79,9 @@ function watchedPrototype(base: object): object {
   return proto;
 }
 
-function viaCopy(original: Response, watch: BodyWatch): Response {
+function viaCopy(original: Response, watch: BodyWatch, source: ReadableStream<Uint8Array>): Response {
   watch.by ??= "copy";
-  return (watch.copy ??= observedResponse(original, watch));
+  return (watch.copy ??= observedResponse(original, source, watch));
 }
 
 /**
@@ -90,8 +90,7 @@ function viaCopy(original: Response, watch: BodyWatch): Response {
  * changed (a custom fetch froze it) is replaced by the copy at once.
  */
 export function watchBody(response: Response, watch: BodyWatch): Response {
-  if (!Object.isExtensible(response)) return copyBody(response, watch);
-  watch.source = response.body!;
+  if (!Object.isExtensible(response)) return viaCopy(response, watch, response.body!);
   Object.setPrototypeOf(response, watchedPrototype(Object.getPrototypeOf(response) as object));
   (response as Watched)[WATCH] = watch;
   return response;
@@ -102,21 +101,19 @@ export function bodyWatchOf(response: Response): BodyWatch | undefined {
   return (response as Partial<Watched>)[WATCH];
 }
 
-/** The observed copy of `response`, made now: whoever reads the body reads it through the copy. */
-function copyBody(response: Response, watch: BodyWatch): Response {
-  watch.source = response.body!;
-  return viaCopy(response, watch);
-}
-
 /**
  * A response like `original` (status, headers, url) whose body passes each chunk to the reader as it
  * is pulled (the kit's observed stream) and keeps a reference to it. `watch.copied` gets the chunks
  * once, when the body ends, before the reader sees the end: so the call is recorded before the
  * caller's `await` returns, and a `flush()` right after it waits for its delivery.
  */
-function observedResponse(original: Response, watch: BodyWatch): Response {
+function observedResponse(
+  original: Response,
+  source: ReadableStream<Uint8Array>,
+  watch: BodyWatch,
+): Response {
   const chunks: Uint8Array[] = [];
-  const body = observeStream(watch.source!, {
+  const body = observeStream(source, {
     chunk: (chunk) => chunks.push(chunk),
     end: (end) => watch.copied(chunks, end),
     fail: (error) => watch.fail(error),

@@ -690,6 +690,26 @@ describe.each(MAJORS)("$name", (major) => {
       expect(call.output[0]!.content).toBe(replyText("piped"));
     });
 
+    it("an .asResponse() the caller clones keeps both bodies readable, and is recorded once from the original", async () => {
+      const { client, recorded, errors } = setup();
+      for (const stream of [false, true]) {
+        recorded.calls.length = 0;
+        const raw = await client.chat.completions
+          .create({ model: MODEL, messages: [{ role: "user", content: "cloned" }], stream })
+          .asResponse();
+        const copy = raw.clone();
+        const [original, cloned] = await Promise.all([new Response(raw.body).text(), copy.text()]);
+        expect(original).toBe(cloned);
+        expect(original).toContain("cloned");
+        expect(await onlyRecord(recorded)).toMatchObject({
+          status: "success",
+          stream,
+          output: [{ role: "assistant", content: replyText("cloned") }],
+        });
+      }
+      expect(errors).toEqual([]);
+    });
+
     it("an answer a custom fetch froze is recorded all the same", async () => {
       const { client, recorded, errors } = setup({
         client: { fetch: async (url, init) => Object.freeze(await fetch(url, init)) },
