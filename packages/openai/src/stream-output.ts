@@ -30,8 +30,10 @@ export interface StreamAccumulator {
 
 function streamError(error: unknown): { type: string; message: string } {
   const e = (typeof error === "object" && error !== null ? error : {}) as Loose;
+  // A Responses `error` event is typed "error" itself: its code says which.
+  const type = e.type === "error" ? e.code : e.type;
   return {
-    type: String(e.type ?? e.code ?? "stream_error"),
+    type: String(type ?? e.code ?? "stream_error"),
     message: String(e.message ?? (typeof error === "string" ? error : "error event in the stream")),
   };
 }

@@ -573,6 +573,27 @@ describe.each(MAJORS)("$name", (major) => {
       });
     });
 
+    it("a Responses stream's error event is recorded as an error with the event's code and message", async () => {
+      // The Responses API's `error` event is typed "error" itself; its `code` says what went wrong.
+      const failMidStream: typeof fetch = async (url, init) => {
+        const response = await fetch(url, init);
+        const text = await response.text();
+        const event = { type: "error", code: "server_error", message: "the model went away", param: null };
+        const body = `${text.slice(0, text.indexOf("\n\n") + 2)}event: error\ndata: ${JSON.stringify(event)}\n\n`;
+        return new Response(body, { status: response.status, headers: response.headers });
+      };
+      const { client, recorded } = setup({ client: { fetch: failMidStream } });
+      // openai 5 and 6 hand the event to the caller; openai 7 throws it.
+      await streamText(
+        await client.responses.create({ model: MODEL, input: "fail please", stream: true }),
+      ).catch(() => {});
+      expect(await onlyRecord(recorded)).toMatchObject({
+        status: "error",
+        stream: true,
+        error: { type: "server_error", message: "the model went away" },
+      });
+    });
+
     it("the SDK reads the body as fetched: the caller holds the fetch's own response and body, streamed or plain", async () => {
       const fetched: Array<{ response: Response; body: ReadableStream | null }> = [];
       const { client, recorded } = setup({
