@@ -1,5 +1,11 @@
 import { type Metadata, TagalongError } from "@tagalong/core";
-import { isPlainObject, type Tagalong, withBodyFields } from "@tagalong/core/adapter";
+import {
+  isPlainObject,
+  type Tagalong,
+  type WarnOnce,
+  warnOnce,
+  withBodyFields,
+} from "@tagalong/core/adapter";
 import type OpenAI from "openai";
 import { beginCall, type CallRecord, modelEndpoint } from "./completed-call";
 import { observeCall, parseWatched, type ResponseProps } from "./observe-call";
@@ -30,6 +36,7 @@ export function tagalongOptions(metadata: Metadata): OpenAIRequestOptions {
 
 interface WrapConfig {
   readonly tagalong: Tagalong;
+  readonly warn: WarnOnce;
 }
 
 /** The SDK's final request options (`FinalRequestOptions`), read loosely across majors. */
@@ -166,6 +173,14 @@ function tagalongSubclass(Base: ClientClass): ClientClass {
     override withOptions(options: object): ClientShape {
       const client = super.withOptions({ ...copyOptions(this), ...options });
       const config = this[CONFIG];
+      // The client's options have no place for metadata: the SDK drops it.
+      if (config !== undefined && CALL_METADATA in options) {
+        config.warn(
+          "withOptions",
+          () =>
+            "wrapOpenAI: withOptions() does not carry tagalongOptions() metadata; pass tagalongOptions() to each call, or make the calls inside withMetadata()",
+        );
+      }
       if (config !== undefined && client[CONFIG] === undefined) attach(client, config);
       return client;
     }
@@ -218,6 +233,6 @@ export function wrapOpenAI<C extends OpenAI>(client: C, tagalong: Tagalong): C {
   // The copy is a fresh object the SDK constructed with every option of the original; making it an
   // instance of the subclass keeps its private fields (they belong to the object, not the prototype).
   Object.setPrototypeOf(copy, Sub.prototype);
-  attach(copy, { tagalong });
+  attach(copy, { tagalong, warn: warnOnce(tagalong.logger) });
   return copy as unknown as C;
 }

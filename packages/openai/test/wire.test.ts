@@ -334,6 +334,20 @@ describe.each(MAJORS)("$name", (major) => {
       expect(call.headers["x-copy"]).toBe("yes");
     });
 
+    it("withOptions() given tagalongOptions() warns once that their metadata is not carried", async () => {
+      const warnings: string[] = [];
+      const logger = { warn: (m: string) => warnings.push(m), error() {}, info() {}, debug() {} };
+      const client = wrapped({}, { logger });
+      const copy = client.withOptions(tagalongOptions({ user: "u_client" }));
+      client.withOptions({ ...tagalongOptions({ user: "u_other" }), timeout: 5_000 });
+      await copy.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }] });
+      expect(onlyCall().portkey.metadata?._user).toBeUndefined();
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/withOptions\(\).*tagalongOptions\(\).*withMetadata\(\)/);
+      client.withOptions({ timeout: 5_000 });
+      expect(warnings).toHaveLength(1);
+    });
+
     it("refuses to wrap a wrapped client, or something that is not a client", () => {
       const client = wrapped();
       const tagalong = createTagalong({ destinations: [] });
