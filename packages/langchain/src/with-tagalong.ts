@@ -22,6 +22,8 @@ import { isTagalongFetch, tagalongFetch } from "./fetch";
 import { prepareRun } from "./run-prepare";
 
 const WRAPPED = Symbol.for("tagalong.langchain.with-tagalong");
+/** The Tagalong a class from withTagalong was given, if any. */
+const BOUND = Symbol.for("tagalong.langchain.with-tagalong.tagalong");
 
 type AnyClass = new (...args: any[]) => any;
 
@@ -317,7 +319,17 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
   ) {
     throw new TagalongError("withTagalong: the second argument must be a Tagalong (from createTagalong)");
   }
-  if ((Base as unknown as Record<symbol, unknown>)[WRAPPED] === true && tagalong === undefined) return Base;
+  const wrapped = Base as unknown as Record<symbol, unknown>;
+  if (wrapped[WRAPPED] === true) {
+    const own = wrapped[BOUND];
+    if (tagalong === undefined || tagalong === own) return Base;
+    // One request carries one Tagalong's metadata: the inner class's would reach nothing.
+    if (own !== undefined) {
+      throw new TagalongError(
+        "withTagalong: this class was already made with another Tagalong by withTagalong, and a request carries one Tagalong's metadata: the other's destinations would get nothing. Give one Tagalong every destination; or, to record the runs for a second Tagalong's after-the-call destinations too, add new TagalongCallbackHandler(secondTagalong) to the model's or the run's callbacks.",
+      );
+    }
+  }
   const readsConfig = typeof Base.prototype._separateRunnableConfigFromCallOptionsCompat === "function";
   const bound = binding(tagalong, readsConfig);
   const Model = Base as AnyClass;
@@ -393,5 +405,6 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
   }
   Object.defineProperty(TaggedModel, "name", { value: Base.name });
   Object.defineProperty(TaggedModel, WRAPPED, { value: true });
+  Object.defineProperty(TaggedModel, BOUND, { value: tagalong });
   return TaggedModel as unknown as C;
 }

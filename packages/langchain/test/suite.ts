@@ -11,6 +11,7 @@ import {
   promptLayer,
   requesty,
   type Tagalong,
+  TagalongError,
   withMetadata,
 } from "@tagalong/core";
 import type { CompletedCall } from "@tagalong/core/destination";
@@ -1326,6 +1327,34 @@ export function langchainSuite(lc: LangChainModules): void {
       await s.settle();
       expect(s.memory.calls.map((c) => c.stream)).toEqual([false, true]);
       expect(s.errors).toEqual([]);
+    });
+
+    it("withTagalong of a class made with another Tagalong throws, naming the fix; with its own Tagalong it is that class", async () => {
+      const a = setup();
+      const b = setup();
+      const A = withTagalong(lc.ChatOpenAI, a.tagalong);
+      expect(withTagalong(A, a.tagalong)).toBe(A);
+      expect(withTagalong(A)).toBe(A);
+      class Mine extends A {}
+      for (const Base of [A, Mine]) {
+        expect(() => withTagalong(Base, b.tagalong)).toThrow(TagalongError);
+        expect(() => withTagalong(Base, b.tagalong)).toThrow(
+          /already made with another Tagalong.*Give one Tagalong every destination.*TagalongCallbackHandler\(secondTagalong\)/,
+        );
+      }
+      // A class made without a Tagalong can be given one.
+      const Later = withTagalong(withTagalong(lc.ChatOpenAI), b.tagalong);
+      await new Later({
+        model: MODEL,
+        apiKey: API_KEY,
+        configuration: { baseURL: rec.openaiBaseURL },
+      }).invoke("hi", {
+        metadata: { tagalong: { user: "u_1" } },
+      });
+      await b.settle();
+      expect(rec.calls().map((c) => c.portkey.metadata)).toEqual([{ _user: "u_1" }]);
+      expect(b.memory.calls.map((c) => c.metadata.user)).toEqual(["u_1"]);
+      expect([...a.logger.warnings, ...b.logger.warnings, ...a.errors, ...b.errors]).toEqual([]);
     });
 
     it("withTagalong keeps the class: instanceof, name, idempotent", () => {
