@@ -26,6 +26,8 @@ const PROTOCOL = 2;
 export const ENTER_RUN = Symbol.for("tagalong.langchain.enter-run");
 /** withTagalong's word to a second TagalongCallbackHandler on a run: another one has it. */
 export const LEAVE_RUN = Symbol.for("tagalong.langchain.leave-run");
+/** withTagalong's word to a TagalongCallbackHandler of another Tagalong: the request carries that one's metadata. */
+export const PASS_RUN = Symbol.for("tagalong.langchain.pass-run");
 /** withTagalong's word that a run's stream was left early (a `break`, an abort): LangChain ends no such run. */
 export const CANCEL_RUN = Symbol.for("tagalong.langchain.cancel-run");
 
@@ -146,6 +148,8 @@ interface ModelRun {
   cancelled?: { reason: unknown };
   /** Stops listening to the abort of the run's signal (when the Tagalong records calls). */
   unlisten?: () => void;
+  /** withTagalong made the run's request with another Tagalong's metadata (`PASS_RUN`). */
+  passed?: boolean;
 }
 
 interface RunState {
@@ -230,6 +234,11 @@ export class TagalongCallbackHandler {
   private readonly warnOnce: WarnOnce;
   private readonly inFlightDestinations: string[];
   private readonly recorders: TagalongRuns;
+  /**
+   * The run withTagalong entered for a request of several runs (the legacy LLM's `generate` of several
+   * prompts: one request, one run manager), by the call options LangChain handed all of them.
+   */
+  private batches?: WeakMap<object, ModelRun>;
 
   constructor(tagalong: Tagalong, options: TagalongCallbackHandlerOptions = {}) {
     this.tagalong = tagalong;
@@ -337,15 +346,10 @@ export class TagalongCallbackHandler {
    * are not the object the run's handlers were handed (LangChain copies them for the chat model's
    * `_generate`): then nothing else sees them.
    */
-  [ENTER_RUN](runManager: RunManagerLike, options?: unknown): CallScope {
+  [ENTER_RUN](runManager: RunManagerLike, options?: unknown, batched = false): CallScope {
     const runId = runManager.runId;
     this.claim(runId, true);
-    const run = this.track(runId, runManager.parentRunId ?? runManager._parentRunId);
-    const model = (run.model ??= {
-      startTime: Date.now(),
-      metadata: runManager.metadata,
-      tags: runManager.tags,
-    });
+    const [run, model] = this.modelRun(runManager, options, batched);
     try {
       // Each entry its own scope (a request not yet sent); the run's end reads the last one.
       model.scope = {
@@ -372,6 +376,16 @@ export class TagalongCallbackHandler {
       if (model === undefined) return;
       model.cancelled = { reason };
       if (model.started === true) this.endModel(runId, undefined, reason, false);
+    });
+  }
+
+  /**
+   * @internal withTagalong makes the run's request with the metadata of another Tagalong's handler;
+   * this one records the run, but its in-flight destinations do not get it.
+   */
+  [PASS_RUN](runManager: RunManagerLike, options: unknown, batched: boolean): void {
+    this.safely(() => {
+      this.modelRun(runManager, options, batched)[1].passed = true;
     });
   }
 
@@ -413,6 +427,33 @@ export class TagalongCallbackHandler {
     if (known === undefined) return true;
     if (!known.shared && !background) runs.delete(runId);
     return known.owner === this;
+  }
+
+  /** The model run withTagalong enters, noted for the other runs of its request if it has several. */
+  private modelRun(runManager: RunManagerLike, options: unknown, batched: boolean): [RunState, ModelRun] {
+    const run = this.track(runManager.runId, runManager.parentRunId ?? runManager._parentRunId);
+    const model = (run.model ??= {
+      startTime: Date.now(),
+      metadata: runManager.metadata,
+      tags: runManager.tags,
+    });
+    if (batched && typeof options === "object" && options !== null)
+      (this.batches ??= new WeakMap()).set(options, model);
+    return [run, model];
+  }
+
+  /**
+   * A run withTagalong did not enter, of a request it entered through another run (the legacy LLM's
+   * several prompts): it went out with that run's scope and metadata, and is recorded with them.
+   */
+  private joinBatch(model: ModelRun): void {
+    const handed = model.handedOptions;
+    const entered = typeof handed === "object" && handed !== null ? this.batches?.get(handed) : undefined;
+    if (entered === undefined || entered === model) return;
+    model.passed = entered.passed;
+    model.errorRaised = entered.errorRaised;
+    model.scope = entered.scope;
+    if (entered.scope !== undefined) model.prepared = entered.scope.prepared;
   }
 
   private noteStreamed(runId: string): void {
@@ -510,10 +551,13 @@ export class TagalongCallbackHandler {
     if (!this.recordsRun(runId)) return;
     // LangChain hands a cached answer's text to the run's handlers as a token.
     if (cached) model.streamed = false;
-    else if (model.scope === undefined) {
-      if (!model.errorRaised) this.warnNotInFlight();
-    } else if (model.scope.sent !== true && output !== undefined) {
-      warnNotCarried(this.warnOnce, this.inFlightDestinations);
+    else {
+      if (model.scope === undefined && model.passed !== true) this.joinBatch(model);
+      if (model.scope !== undefined) {
+        if (model.scope.sent !== true && output !== undefined)
+          warnNotCarried(this.warnOnce, this.inFlightDestinations);
+      } else if (model.passed === true) this.warnPassed();
+      else if (!model.errorRaised) this.warnNotInFlight();
     }
     let prepared = model.prepared;
     if (prepared === undefined && model.error === undefined && this.tagalong.recordsCalls) {
@@ -541,6 +585,17 @@ export class TagalongCallbackHandler {
         `TagalongCallbackHandler saw a model run that was not made with withTagalong(...): its metadata did not reach ${this.inFlightDestinations.join(
           ", ",
         )}. A callback handler only observes; use the model class from withTagalong(ChatOpenAI, tagalong).`,
+    );
+  }
+
+  private warnPassed(): void {
+    if (this.inFlightDestinations.length === 0) return;
+    this.warnOnce(
+      "(passed)",
+      () =>
+        `TagalongCallbackHandler saw a model run whose request withTagalong made with another Tagalong's metadata: its own did not reach ${this.inFlightDestinations.join(
+          ", ",
+        )}. A request carries one Tagalong's metadata: give one Tagalong every destination, or let this one only record (after-the-call destinations).`,
     );
   }
 

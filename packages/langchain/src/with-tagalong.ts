@@ -13,6 +13,7 @@ import {
   findHandler,
   isHandler,
   LEAVE_RUN,
+  PASS_RUN,
   type RunManagerLike,
   startedRun,
   TagalongCallbackHandler,
@@ -79,7 +80,8 @@ function configLabels(options: unknown, model: RunLabels): RunLabels {
  * (`carrying`). With a TagalongCallbackHandler on the run, the handler prepares it (with the LangChain
  * trace, and records it, reading at the run's end what the fetch noted in the scope); without one,
  * the class's own Tagalong does (the run's metadata and tags, the scope and the defaults); with
- * neither, nothing is attached and a one-time warning says so.
+ * neither, nothing is attached and a one-time warning says so. `batched`: the request is for several
+ * runs, of which LangChain hands the model the first (the legacy LLM's `generate` of several prompts).
  */
 function enter(
   runManager: RunManagerLike | undefined,
@@ -87,6 +89,7 @@ function enter(
   stream: boolean,
   options: unknown,
   model: RunLabels,
+  batched = false,
 ): CallScope | undefined {
   const runId = runManager?.runId ?? "";
   const current = carriedScope(options);
@@ -94,7 +97,7 @@ function enter(
   const scope =
     current !== undefined && current.runId === runId
       ? current
-      : enterRun(runManager, runId, bound, options, model);
+      : enterRun(runManager, runId, bound, options, model, batched);
   if (scope !== undefined && stream) scope.stream = true;
   return scope;
 }
@@ -105,16 +108,18 @@ function enterRun(
   bound: Binding,
   options: unknown,
   model: RunLabels,
+  batched: boolean,
 ): CallScope | undefined {
   const handler = runManager && findHandler(runManager.handlers);
   if (handler !== undefined) {
     // Two handlers of one Tagalong on one run (the class's own and one in the call's config): the
     // first has it. A handler of another Tagalong is another set of destinations: it records the run too.
     for (const other of runManager!.handlers!) {
-      if (other !== handler && isHandler(other) && other.tagalong === handler.tagalong)
-        other[LEAVE_RUN](runId);
+      if (other === handler || !isHandler(other)) continue;
+      if (other.tagalong === handler.tagalong) other[LEAVE_RUN](runId);
+      else other[PASS_RUN]?.(runManager!, options, batched);
     }
-    return handler[ENTER_RUN](runManager!, options);
+    return handler[ENTER_RUN](runManager!, options, batched);
   }
   const { tagalong } = bound;
   if (tagalong === undefined) {
@@ -346,7 +351,9 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
     // Not async: the model's own promise, not another async frame around it.
     _generate(messages: unknown, options: unknown, runManager?: RunManagerLike): Promise<unknown> {
       try {
-        const scope = enter(runManager, bound, false, options, this);
+        // The legacy LLM's prompts (a chat model's messages are objects): one request for them all.
+        const batched = Array.isArray(messages) && messages.length > 1 && typeof messages[0] === "string";
+        const scope = enter(runManager, bound, false, options, this, batched);
         if (scope === undefined) return super._generate(messages, options, runManager);
         const carried = carrying(options, scope, scope.inPlace === true);
         const result: Promise<unknown> = super._generate(messages, carried, runManager);

@@ -1162,24 +1162,69 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(s.errors).toEqual([]);
     });
 
-    it("with withTagalong, a handler of another Tagalong on the run records it too, and says its metadata stayed off the wire", async () => {
-      const s = setup();
-      const other = setup();
-      const config = { callbacks: [s.handler, other.handler], metadata: { tagalong: { user: "u_1" } } };
-      await s.chat().invoke("one", config);
-      await drain(await s.chat().stream("two", config));
-      await s.settle();
-      await other.settle();
-      expect(rec.calls().map((c) => c.portkey.metadata)).toEqual([{ _user: "u_1" }, { _user: "u_1" }]);
-      expect(s.memory.calls.map((c) => c.metadata.user)).toEqual(["u_1", "u_1"]);
-      expect(other.memory.calls.map((c) => c.metadata.user)).toEqual(["u_1", "u_1"]);
-      // One Tagalong's metadata rides on a request: the other's in-flight destinations did not get it.
-      expect(other.logger.warnings).toEqual([
-        expect.stringContaining("its metadata did not reach portkey, requesty"),
-      ]);
-      expect(s.logger.warnings).toEqual([]);
-      expect([...s.errors, ...other.errors]).toEqual([]);
-    });
+    it.each([true, false])(
+      "with withTagalong, a handler of another Tagalong on the run records it too, and says its metadata stayed off the wire (its handler awaited: %s)",
+      async (awaitHandlers) => {
+        const s = setup();
+        const other = setup({ awaitHandlers });
+        const config = { callbacks: [s.handler, other.handler], metadata: { tagalong: { user: "u_1" } } };
+        await s.chat().invoke("one", config);
+        await drain(await s.chat().stream("two", config));
+        await s.llm().generate(["three", "four"], config);
+        await s.settle();
+        await other.settle();
+        expect(rec.calls().map((c) => c.portkey.metadata)).toEqual([
+          { _user: "u_1" },
+          { _user: "u_1" },
+          { _user: "u_1" },
+        ]);
+        expect(s.memory.calls.map((c) => c.metadata.user)).toEqual(["u_1", "u_1", "u_1", "u_1"]);
+        expect(other.memory.calls.map((c) => c.metadata.user)).toEqual(["u_1", "u_1", "u_1", "u_1"]);
+        // One Tagalong's metadata rides on a request: the other's in-flight destinations did not get it.
+        // The model was made with withTagalong: the warning says what happened instead.
+        expect(other.logger.warnings).toEqual([
+          expect.stringMatching(
+            /^TagalongCallbackHandler saw a model run whose request withTagalong made with another Tagalong's metadata: its own did not reach portkey, requesty\./,
+          ),
+        ]);
+        expect(s.logger.warnings).toEqual([]);
+        expect([...s.errors, ...other.errors]).toEqual([]);
+      },
+    );
+
+    it.each([true, false])(
+      "the legacy OpenAI LLM's generate of several prompts (one request): each run recorded with the trace and metadata that request carried (awaited handler: %s)",
+      async (awaitHandlers) => {
+        const s = setup({ awaitHandlers });
+        const config = { callbacks: [s.handler], metadata: { tagalong: { user: "u_1" } } };
+        await s.llm().generate(["one", "two"], config);
+        await s.settle();
+        const calls = rec.calls();
+        expect(calls.map((c) => [c.body?.prompt, c.portkey.metadata])).toEqual([
+          [["one", "two"], { _user: "u_1" }],
+        ]);
+        const trace = calls[0]!.portkey.traceId;
+        expect(trace).toEqual(expect.any(String));
+        const recorded = s.memory.calls.map((c) => [
+          c.input[0]?.content,
+          c.metadata.trace,
+          c.metadata.user,
+          c.apiType,
+        ]);
+        expect(recorded.sort()).toEqual([
+          ["one", trace, "u_1", "completions"],
+          ["two", trace, "u_1", "completions"],
+        ]);
+        // Refused before the request: the caller has the error, which is not reported again for run two.
+        const strict = setup({ awaitHandlers, onInvalid: "throw" });
+        const invalid = { callbacks: [strict.handler], metadata: { tagalong: { user: 42 } } };
+        await expect(strict.llm().generate(["one", "two"], invalid)).rejects.toThrow(InvalidMetadataError);
+        await strict.settle();
+        expect(rec.calls()).toHaveLength(1);
+        expect([...s.logger.warnings, ...strict.logger.warnings]).toEqual([]);
+        expect([...s.errors, ...strict.errors]).toEqual([]);
+      },
+    );
 
     it("a run LangChain answers from its cache sent no request: no warning that withTagalong was missing, not recorded as streamed", async () => {
       const s = setup();
