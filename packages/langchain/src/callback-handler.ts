@@ -28,6 +28,8 @@ export const ENTER_RUN = Symbol.for("tagalong.langchain.enter-run");
 export const LEAVE_RUN = Symbol.for("tagalong.langchain.leave-run");
 /** withTagalong's word to a TagalongCallbackHandler of another Tagalong: the request carries that one's metadata. */
 export const PASS_RUN = Symbol.for("tagalong.langchain.pass-run");
+/** withTagalong's question to a background TagalongCallbackHandler: which model run began with this run config? */
+export const FIND_RUN = Symbol.for("tagalong.langchain.find-run");
 /** withTagalong's word that a run's stream was left early (a `break`, an abort): LangChain ends no such run. */
 export const CANCEL_RUN = Symbol.for("tagalong.langchain.cancel-run");
 
@@ -87,10 +89,34 @@ function recordersOf(tagalong: Tagalong): TagalongRuns {
  */
 const runsByConfig = new WeakMap<object, RunManagerLike & { handlers: unknown[] }>();
 
-/** The run an awaited handler saw begin with these call options, as a run manager, if any. */
-export function startedRun(options: unknown): RunManagerLike | undefined {
-  const config = (options as Record<symbol, object | undefined> | null | undefined)?.[RUN_CONFIG];
-  return config === undefined ? undefined : runsByConfig.get(config);
+/**
+ * The run a handler saw begin with these call options, as a run manager, if any: an awaited handler
+ * noted it; a background one is asked, among the handlers of the run's config and of the `model`, on
+ * this path only (its start ran before the model's request unless LangChain's queue is behind).
+ */
+export function startedRun(options: unknown, model: { callbacks?: unknown }): RunManagerLike | undefined {
+  const config = (options as Record<symbol, { callbacks?: unknown } | undefined> | null | undefined)?.[
+    RUN_CONFIG
+  ];
+  if (config === undefined) return undefined;
+  const noted = runsByConfig.get(config);
+  if (noted !== undefined) return noted;
+  let found: (RunManagerLike & { handlers: unknown[] }) | undefined;
+  for (const handler of [...handlersOf(config.callbacks), ...handlersOf(model.callbacks)]) {
+    if (!isHandler(handler) || found?.handlers.includes(handler)) continue;
+    const run = handler[FIND_RUN]?.(config);
+    if (run === undefined) continue;
+    if (found === undefined) found = { ...run, handlers: [handler] };
+    else found.handlers.push(handler);
+  }
+  return found;
+}
+
+/** The handlers of a config's or a model's `callbacks`: a list of them, or LangChain's callback manager. */
+function handlersOf(callbacks: unknown): readonly unknown[] {
+  if (Array.isArray(callbacks)) return callbacks;
+  const handlers = (callbacks as { handlers?: unknown } | null | undefined)?.handlers;
+  return Array.isArray(handlers) ? handlers : [];
 }
 
 /** The keys this adapter records in `CompletedCall.context`; an `extra` key of the same name is shadowed. */
@@ -387,6 +413,18 @@ export class TagalongCallbackHandler {
     this.safely(() => {
       this.modelRun(runManager, options, batched)[1].passed = true;
     });
+  }
+
+  /** @internal The model run this background handler saw begin with call options keeping `config`. */
+  [FIND_RUN](config: object): RunManagerLike | undefined {
+    if (this.awaitHandlers) return undefined;
+    for (const [runId, run] of this.runs) {
+      const model = run.model;
+      if ((model?.handedOptions as Record<symbol, unknown> | undefined)?.[RUN_CONFIG] === config) {
+        return { runId, parentRunId: run.parentRunId, metadata: model!.metadata, tags: model!.tags };
+      }
+    }
+    return undefined;
   }
 
   /** @internal Another TagalongCallbackHandler on this run prepares and records it. */

@@ -343,6 +343,7 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
     /** The model's own metadata and tags (LangChain's fields), which LangChain adds to each run's. */
     declare metadata?: Record<string, unknown>;
     declare tags?: string[];
+    declare callbacks?: unknown;
 
     constructor(...args: any[]) {
       super(...constructorArguments(args, bound.handler));
@@ -376,7 +377,7 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
     // @langchain/core 1.4 streams a run's events (for a handler that prefers them, as LangGraph's v3
     // stream protocol adds) without its run manager: the run's handlers noted the run by its config.
     _streamChatModelEvents(messages: unknown, options: unknown, runManager?: RunManagerLike): AsyncGenerator {
-      return new RunStream(runManager ?? startedRun(options), bound, options, this, (carried) =>
+      return new RunStream(runManager ?? startedRun(options, this), bound, options, this, (carried) =>
         super._streamChatModelEvents(messages, carried, runManager),
       ) as unknown as AsyncGenerator;
     }

@@ -1247,8 +1247,14 @@ export function langchainSuite(lc: LangChainModules): void {
     it.skipIf(typeof lc.ChatOpenAI.prototype._streamChatModelEvents !== "function")(
       "a run streamed as chat-model events for a handler that prefers them: its metadata and trace on the wire",
       async () => {
-        for (const bound of [false, true]) {
-          const s = setup({ bound });
+        // A background handler (awaitHandlers: false) finds the run too: LangChain's queue runs its
+        // start before the model's request when the queue is not behind.
+        for (const [bound, awaitHandlers] of [
+          [false, true],
+          [true, true],
+          [false, false],
+        ]) {
+          const s = setup({ bound, awaitHandlers });
           const callbacks = bound ? [] : [s.handler];
           const events = { name: "events", lc_prefer_chat_model_stream_events: true };
           const metadata = { tagalong: { user: "u_1" } };
