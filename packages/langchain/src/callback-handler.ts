@@ -84,23 +84,17 @@ function recordersOf(tagalong: Tagalong): TagalongRuns {
 }
 
 /**
- * Model runs an awaited handler saw begin, by the run config their call options keep (`RUN_CONFIG`):
- * @langchain/core 1.4 streams a run's chat-model events without handing the model its run manager.
- */
-const runsByConfig = new WeakMap<object, RunManagerLike & { handlers: unknown[] }>();
-
-/**
- * The run a handler saw begin with these call options, as a run manager, if any: an awaited handler
- * noted it; a background one is asked, among the handlers of the run's config and of the `model`, on
- * this path only (its start ran before the model's request unless LangChain's queue is behind).
+ * The run a handler saw begin with these call options, as a run manager, if any: @langchain/core 1.4
+ * streams a run's chat-model events without handing the model its run manager. The handlers of the
+ * run's config and of the `model` are asked, on this path only, so that no other call pays to index
+ * its run (a background handler's start ran before the model's request unless LangChain's queue is
+ * behind).
  */
 export function startedRun(options: unknown, model: { callbacks?: unknown }): RunManagerLike | undefined {
   const config = (options as Record<symbol, { callbacks?: unknown } | undefined> | null | undefined)?.[
     RUN_CONFIG
   ];
   if (config === undefined) return undefined;
-  const noted = runsByConfig.get(config);
-  if (noted !== undefined) return noted;
   let found: (RunManagerLike & { handlers: unknown[] }) | undefined;
   for (const handler of [...handlersOf(config.callbacks), ...handlersOf(model.callbacks)]) {
     if (!isHandler(handler) || found?.handlers.includes(handler)) continue;
@@ -415,9 +409,8 @@ export class TagalongCallbackHandler {
     });
   }
 
-  /** @internal The model run this background handler saw begin with call options keeping `config`. */
+  /** @internal The model run this handler saw begin with call options keeping `config`. */
   [FIND_RUN](config: object): RunManagerLike | undefined {
-    if (this.awaitHandlers) return undefined;
     for (const [runId, run] of this.runs) {
       const model = run.model;
       if ((model?.handedOptions as Record<symbol, unknown> | undefined)?.[RUN_CONFIG] === config) {
@@ -525,7 +518,6 @@ export class TagalongCallbackHandler {
     model.tags = tags;
     model.started = true;
     model.handedOptions = extraParams?.options;
-    if (this.awaitHandlers) this.noteStarted({ runId, parentRunId, tags, metadata }, model.handedOptions);
     if (this.tagalong.recordsCalls) {
       // LangChain may end no run for a call aborted between two parts of its stream (the stream is
       // no longer read): the abort ends it.
@@ -550,15 +542,6 @@ export class TagalongCallbackHandler {
     const onAbort = (): void => this[CANCEL_RUN](runId, signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     return () => signal.removeEventListener("abort", onAbort);
-  }
-
-  /** An awaited handler's model run, by the run config its call options keep, for `startedRun`. */
-  private noteStarted(run: RunManagerLike, options: unknown): void {
-    const config = (options as Record<symbol, object | undefined> | undefined)?.[RUN_CONFIG];
-    if (config === undefined) return;
-    const known = runsByConfig.get(config);
-    if (known?.runId === run.runId) known.handlers.push(this);
-    else runsByConfig.set(config, { ...run, handlers: [this] });
   }
 
   private prepare(run: RunState, model: ModelRun): PreparedCall {
