@@ -9,6 +9,7 @@ import {
   outputMessages,
   StreamOutcome,
 } from "./completed-call";
+import { warnWithoutFetch } from "./fetch-channel";
 import { mayBeRetried, provisionalOutcome, supersede } from "./retried-calls";
 import type { CallParams, GenerateResult, ModelInfo, StreamPart, StreamResult } from "./spec";
 
@@ -36,11 +37,7 @@ export interface CallHooks {
 function checkFiled(state: CallState, model: ModelInfo, warnOnce: WarnOnce): void {
   const { filed } = state;
   if (filed === undefined || filed.taken || !hasKeys(filed.fields)) return;
-  warnOnce(
-    `${model.provider} fetch`,
-    () =>
-      `@tagalong/ai-sdk: ${model.provider} drops unknown body fields and this provider was created without tagalongFetch, so ${Object.keys(filed.fields).join(", ")} did not reach its wire; create it with { fetch: tagalongFetch() }`,
-  );
+  warnWithoutFetch(warnOnce, model.provider, filed.fields);
 }
 
 /** The wrap hooks' work for one middleware. */

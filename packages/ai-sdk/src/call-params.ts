@@ -8,9 +8,20 @@ import {
   type WarnOnce,
 } from "@tagalong/core/adapter";
 import { type CallState, isPrepared, remember } from "./call-state";
-import { type FiledCall, fileBodyFields, usesTagalongFetch } from "./fetch-channel";
+import {
+  type FiledCall,
+  fileBodyFields,
+  surelyWithoutTagalongFetch,
+  usesTagalongFetch,
+  warnWithoutFetch,
+} from "./fetch-channel";
 import { TAGALONG_OPTIONS_KEY } from "./provider-options";
-import { bodyRoute, unreachableBodyFields, withBodyFieldsInProviderOptions } from "./provider-route";
+import {
+  bodyRoute,
+  isOpenAIModel,
+  unreachableBodyFields,
+  withBodyFieldsInProviderOptions,
+} from "./provider-route";
 import type { CallParams, ModelInfo } from "./spec";
 
 type MutableParams = { -readonly [K in keyof CallParams]: CallParams[K] };
@@ -60,7 +71,9 @@ function placeBodyFields(
   warnOnce: WarnOnce,
 ): CallState["filed"] {
   const route = bodyRoute(model.provider);
-  if (route.kind === "fetch") return fileFor(out, prepared.body);
+  if (route.kind === "fetch" || (route.kind === "provider-options" && isOpenAIModel(model))) {
+    return fileForFetch(out, prepared.body, model, warnOnce);
+  }
   out.providerOptions = withBodyFieldsInProviderOptions(
     out.providerOptions ?? {},
     route,
@@ -75,9 +88,23 @@ function placeBodyFields(
         `@tagalong/ai-sdk: ${model.provider} (a V2 model) takes no extra body fields per call, so ${lost.join(", ")} cannot reach its wire`,
     );
   }
-  // A name that does not tell the package (an @ai-sdk/openai provider named "my-proxy" drops the fields
-  // from its options): the model's own tagalongFetch adds those its body lacks.
+  // A name that does not tell the package: the model's own tagalongFetch adds the fields its body lacks.
   return usesTagalongFetch(model) ? fileFor(out, prepared.body) : undefined;
+}
+
+/**
+ * Files the fields for a provider that only a fetch can add them to; one whose requests surely pass
+ * no `tagalongFetch` is named at once instead, and its call keeps the caller's own signal.
+ */
+function fileForFetch(
+  out: MutableParams,
+  fields: Readonly<Record<string, unknown>>,
+  model: ModelInfo,
+  warnOnce: WarnOnce,
+): FiledCall | undefined {
+  if (!surelyWithoutTagalongFetch(model)) return fileFor(out, fields);
+  warnWithoutFetch(warnOnce, model.provider, fields);
+  return undefined;
 }
 
 /** Files the call's body fields for a `tagalongFetch`: the call goes out under a signal of its own. */
@@ -93,8 +120,10 @@ function fileFor(out: MutableParams, fields: Readonly<Record<string, unknown>>):
  * the call, whose error message is then scrubbed of them.
  */
 function fileForRecord(out: MutableParams, model: ModelInfo): CallState["filed"] {
-  if (bodyRoute(model.provider).kind !== "fetch" && !usesTagalongFetch(model)) return undefined;
-  return fileFor(out, {});
+  const seen =
+    usesTagalongFetch(model) ||
+    (bodyRoute(model.provider).kind === "fetch" && !surelyWithoutTagalongFetch(model));
+  return seen ? fileFor(out, {}) : undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { TagalongError } from "@tagalong/core";
-import { callFetch, type FetchLike, isCallFetch } from "@tagalong/core/adapter";
+import { callFetch, type FetchLike, isCallFetch, type WarnOnce } from "@tagalong/core/adapter";
 
 /**
  * How the middleware hands one call's body fields to `tagalongFetch` for a provider that drops unknown
@@ -73,6 +73,33 @@ const FETCH_KIND = "ai-sdk";
  */
 export function usesTagalongFetch(model: object): boolean {
   return isCallFetch((model as { config?: { fetch?: unknown } }).config?.fetch, FETCH_KIND);
+}
+
+/**
+ * Whether the model's requests surely pass no `tagalongFetch`: it keeps a `config` (as the AI SDK's
+ * provider packages do) with no fetch of its own, and the global fetch it then uses is not one.
+ */
+export function surelyWithoutTagalongFetch(model: object): boolean {
+  const config = (model as { config?: { fetch?: unknown } }).config;
+  return (
+    typeof config === "object" &&
+    config !== null &&
+    config.fetch === undefined &&
+    !isCallFetch(globalThis.fetch, FETCH_KIND)
+  );
+}
+
+/** Names, once, a provider that drops unknown body keys and sends its requests through no `tagalongFetch`. */
+export function warnWithoutFetch(
+  warnOnce: WarnOnce,
+  provider: string,
+  fields: Readonly<Record<string, unknown>>,
+): void {
+  warnOnce(
+    `${provider} fetch`,
+    () =>
+      `@tagalong/ai-sdk: ${provider} drops unknown body fields and this provider was created without tagalongFetch, so ${Object.keys(fields).join(", ")} cannot reach its wire; create it with { fetch: tagalongFetch() }`,
+  );
 }
 
 /**

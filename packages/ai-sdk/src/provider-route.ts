@@ -42,6 +42,19 @@ export function bodyRoute(provider: string): BodyRoute {
   return route;
 }
 
+// The language model classes of @ai-sdk/openai (which @ai-sdk/azure uses too).
+const OPENAI_MODELS = new Set([
+  "OpenAIChatLanguageModel",
+  "OpenAIResponsesLanguageModel",
+  "OpenAICompletionLanguageModel",
+]);
+
+/**
+ * Whether the model is @ai-sdk/openai's, which drops unknown body keys whatever its provider's name
+ * (`createOpenAI({ name: "my-proxy" })`, whose `providerOptions["my-proxy"]` it never sends).
+ */
+export const isOpenAIModel = (model: object): boolean => OPENAI_MODELS.has(model.constructor?.name);
+
 type ProviderOptions = Record<string, Readonly<Record<string, unknown>>>;
 
 /** Whether a model can take body fields beside the nested one (`extraBody`: not a V2 model). */

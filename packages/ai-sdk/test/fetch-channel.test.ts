@@ -1,6 +1,10 @@
 // The body-field channel to @ai-sdk/openai's wire, per ai major: found per provider (a provider
 // created without tagalongFetch is named once, while another with it carries the fields), and the
 // call keeps the caller's own abort signal on the wire.
+import { getEventListeners } from "node:events";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createTagalong, type Destination, type Logger, portkey, requesty } from "@tagalong/core";
 import type { CompletedCall } from "@tagalong/core/destination";
 import { describe, expect, it, vi } from "vitest";
@@ -11,6 +15,7 @@ import { MAJORS, nodeMajor } from "./matrix";
 (globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false;
 
 const recorder = useRecorder();
+const SRC = fileURLToPath(new URL("../src", import.meta.url));
 
 function setup() {
   const warnings: string[] = [];
@@ -78,6 +83,48 @@ for (const major of MAJORS) {
         ["responses", { user_id: "u_fetch" }],
       ]);
       expect(warnings).toEqual([]);
+    });
+
+    it("an @ai-sdk/openai provider given its own name without tagalongFetch is named once, with the fix; an @ai-sdk/openai-compatible one of that name carries the fields", async () => {
+      const m = await major.load();
+      const { warnings, middleware } = setup();
+      const options = { name: "my-proxy", baseURL: rec().openaiBaseURL, apiKey: "sk-test" };
+      const wrap = (model: unknown) => m.ai.wrapLanguageModel({ model, middleware });
+      const compatible = wrap(m.createOpenAICompatible(options).chatModel("gpt-test"));
+      await m.ai.generateText({ model: compatible, prompt: "one" });
+      expect(warnings).toEqual([]);
+      const named = wrap(m.createOpenAI(options).chat("gpt-test"));
+      await m.ai.generateText({ model: named, prompt: "two" });
+      await m.ai.streamText({ model: named, prompt: "three" }).text;
+      expect(rec().violations()).toEqual([]);
+      expect(
+        rec()
+          .calls()
+          .map((c) => c.requesty),
+      ).toEqual([{ user_id: "u_fetch" }, undefined, undefined]);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(
+        /my-proxy\.chat .*without tagalongFetch.*requesty.*\{ fetch: tagalongFetch\(\) \}/,
+      );
+    });
+
+    it("a stream nobody reads leaves no listener of Tagalong's on the caller's signal (a provider without tagalongFetch)", async () => {
+      const m = await major.load();
+      const { middleware } = setup();
+      const provider = m.createOpenAI({ baseURL: rec().openaiBaseURL, apiKey: "sk-test" });
+      const model = m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware });
+      const shared = new AbortController();
+      for (let i = 0; i < 3; i++) {
+        m.ai.streamText({ model, prompt: "word ".repeat(300), abortSignal: shared.signal });
+      }
+      await rec().waitFor((r) => r.requests.length === 3);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The SDK's own listeners (and fetch's) may stay; none written in this package's sources may.
+      const sources = readdirSync(SRC).map((file) => readFileSync(join(SRC, file), "utf8"));
+      const ours = getEventListeners(shared.signal, "abort")
+        .map(String)
+        .filter((listener) => sources.some((source) => source.includes(listener)));
+      expect(ours).toEqual([]);
     });
 
     it("a call the provider refuses before sending it does not name its provider as lacking tagalongFetch", async () => {
