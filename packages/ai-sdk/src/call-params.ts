@@ -80,16 +80,18 @@ function placeBodyFields(
     prepared.body,
     model,
   );
-  const lost = unreachableBodyFields(route, model, prepared.body);
+  // A model whose name does not tell its package, or a nesting V2 model, given a tagalongFetch: that
+  // fetch adds the fields its body lacks.
+  const fetched = usesTagalongFetch(model);
+  const lost = fetched ? [] : unreachableBodyFields(route, model, prepared.body);
   if (lost.length > 0) {
     warnOnce(
       model.provider,
       () =>
-        `@tagalong/ai-sdk: ${model.provider} (a V2 model) takes no extra body fields per call, so ${lost.join(", ")} cannot reach its wire`,
+        `@tagalong/ai-sdk: ${model.provider} (a V2 model) takes no extra body fields per call, so ${lost.join(", ")} cannot reach its wire; create it with { fetch: tagalongFetch() }`,
     );
   }
-  // A name that does not tell the package: the model's own tagalongFetch adds the fields its body lacks.
-  return usesTagalongFetch(model) ? fileFor(out, prepared.body) : undefined;
+  return fetched ? fileFor(out, prepared.body) : undefined;
 }
 
 /**

@@ -5,7 +5,7 @@ import { getEventListeners } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createTagalong, type Destination, type Logger, portkey, requesty } from "@tagalong/core";
+import { createTagalong, type Destination, type Logger, litellm, portkey, requesty } from "@tagalong/core";
 import type { CompletedCall } from "@tagalong/core/destination";
 import { describe, expect, it, vi } from "vitest";
 import { useRecorder } from "../../core/test/use-recorder";
@@ -106,6 +106,35 @@ for (const major of MAJORS) {
       expect(warnings[0]).toMatch(
         /my-proxy\.chat .*without tagalongFetch.*requesty.*\{ fetch: tagalongFetch\(\) \}/,
       );
+    });
+
+    it("@requesty/ai-sdk given tagalongFetch carries every body field and draws no warning", async () => {
+      const m = await major.load();
+      const warnings: string[] = [];
+      const logger: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} };
+      const tagalong = createTagalong({
+        destinations: [requesty(), litellm()],
+        metadata: { user: "u_fetch", session: "s_1" },
+        logger,
+      });
+      const provider = m.createRequesty({
+        baseURL: rec().openaiBaseURL,
+        apiKey: "sk-test",
+        fetch: tagalongFetch(),
+      });
+      const model = m.ai.wrapLanguageModel({
+        model: provider.chat("gpt-test"),
+        middleware: tagalongMiddleware(tagalong),
+      });
+      await m.ai.generateText({ model, prompt: "hello" });
+      await m.ai.streamText({ model, prompt: "hello" }).text;
+      expect(rec().violations()).toEqual([]);
+      const { body } = tagalong.prepare(undefined);
+      for (const call of rec().calls()) {
+        for (const [name, value] of Object.entries(body)) expect(call.body[name], name).toEqual(value);
+      }
+      expect(rec().calls()).toHaveLength(2);
+      expect(warnings).toEqual([]);
     });
 
     it("a stream nobody reads leaves no listener of Tagalong's on the caller's signal (a provider without tagalongFetch)", async () => {
