@@ -1,6 +1,6 @@
 import { TagalongError } from "../errors";
 import { type CheckedField, compileMapping, type Declaration, type Place, type Source } from "../mapping";
-import { checkOptions } from "../options";
+import { checkOptions, didYouMean } from "../options";
 import type { Destination } from "../types";
 import { mappedDestination } from "./mapped";
 
@@ -46,6 +46,7 @@ export function cloudflareDeclaration(options: CloudflareOptions = {}): Declarat
 export function cloudflare(options: CloudflareOptions = {}): Destination {
   checkOptions("cloudflare", options, ["fields"]);
   const fields = options.fields ?? DEFAULT_FIELDS;
+  checkFields(fields);
   const plain = fields.filter((f) => f !== "extra" && !f.startsWith("extra."));
   if (plain.length > MAX_ENTRIES) {
     throw new TagalongError(
@@ -53,6 +54,35 @@ export function cloudflare(options: CloudflareOptions = {}): Destination {
     );
   }
   return mappedDestination(compileMapping(cloudflareDeclaration(options)));
+}
+
+const KNOWN: readonly string[] = [
+  "user",
+  "session",
+  "trace",
+  "environment",
+  "organization",
+  "tags",
+  "prompt",
+];
+
+/** Refuses a field that would send nothing (unknown, misspelt) or take an entry twice. */
+function checkFields(fields: readonly unknown[]): void {
+  if (!Array.isArray(fields)) throw new TagalongError("cloudflare({ fields }): must be an array");
+  const seen = new Set<unknown>();
+  for (const field of fields) {
+    const known =
+      typeof field === "string" &&
+      (KNOWN.includes(field) || field === "extra" || (field.startsWith("extra.") && field.length > 6));
+    if (!known) {
+      const hint = typeof field === "string" ? didYouMean(field, [...KNOWN, "extra"]) : undefined;
+      throw new TagalongError(
+        `cloudflare({ fields }): unknown field ${JSON.stringify(field)}${hint ? ` (did you mean "${hint}"?)` : ""}; fields are ${KNOWN.join(", ")}, extra, extra.<key>`,
+      );
+    }
+    if (seen.has(field)) throw new TagalongError(`cloudflare({ fields }): "${field}" is named twice`);
+    seen.add(field);
+  }
 }
 
 /** Cloudflare AI Gateway's metadata header (a JSON object of at most 5 entries). */

@@ -1,3 +1,5 @@
+import { TagalongError } from "../errors";
+import { isSafeHeaderValue } from "../header";
 import { compileMapping, type Declaration } from "../mapping";
 import { checkOptions } from "../options";
 import type { Destination } from "../types";
@@ -39,5 +41,28 @@ export function heliconeDeclaration(options: HeliconeOptions = {}): Declaration 
 /** Helicone: user, session and prompt headers, and one `Helicone-Property-<Key>` per other field. */
 export function helicone(options: HeliconeOptions = {}): Destination {
   checkOptions("helicone", options, ["sessionName", "sessionPath"]);
+  checkHeaderOption("sessionName", options.sessionName);
+  checkHeaderOption("sessionPath", options.sessionPath);
+  if (options.sessionPath !== undefined && !options.sessionPath.startsWith("/")) {
+    throw new TagalongError(
+      'helicone: sessionPath must start with "/" (Helicone reads it as a path, e.g. /agent/search)',
+    );
+  }
   return mappedDestination(compileMapping(heliconeDeclaration(options)));
+}
+
+/** A fixed header value of an option: checked once here, as fetch would refuse it on every call. */
+function checkHeaderOption(option: "sessionName" | "sessionPath", value: unknown): void {
+  if (value === undefined) return;
+  const header = option === "sessionName" ? "helicone-session-name" : "helicone-session-path";
+  if (typeof value !== "string" || value.length === 0)
+    throw new TagalongError(`helicone: ${option} must be a string, not empty`);
+  if (!isSafeHeaderValue(value))
+    throw new TagalongError(
+      `helicone: ${option} must be printable ASCII (it travels as the ${header} header)`,
+    );
+  if (value !== value.trim())
+    throw new TagalongError(
+      `helicone: ${option} must not start or end with a space (the ${header} header loses it)`,
+    );
 }

@@ -3,7 +3,7 @@ import { FULL_METADATA } from "../../test/fixtures/metadata";
 import { InvalidMetadataError, TagalongError } from "../errors";
 import { createTagalong } from "../tagalong";
 import type { Destination, Metadata } from "../types";
-import { CLOUDFLARE_METADATA_HEADER, cloudflare } from "./cloudflare";
+import { CLOUDFLARE_METADATA_HEADER, type CloudflareField, cloudflare } from "./cloudflare";
 import { helicone } from "./helicone";
 import { LITELLM_METADATA_HEADER, litellm } from "./litellm";
 import { openrouter } from "./openrouter";
@@ -37,6 +37,27 @@ describe("helicone()", () => {
     );
     expect(() => prepare(helicone(), { extra: { Environment: "x" } })).toThrow(/collides/);
   });
+  it("refuses at setup a session name or path Helicone's headers cannot carry, instead of failing every call", () => {
+    // A header value above U+00FF makes fetch throw on every call with a session.
+    expect(() => helicone({ sessionName: "Support 🤖" })).toThrow(
+      "helicone: sessionName must be printable ASCII (it travels as the helicone-session-name header)",
+    );
+    expect(() => helicone({ sessionName: "Zoë" })).toThrow(TagalongError);
+    expect(() => helicone({ sessionName: " Support" })).toThrow(/must not start or end with a space/);
+    expect(() => helicone({ sessionPath: "/a\nb" })).toThrow(TagalongError);
+    // Helicone's session tree is path syntax: "/parent/child".
+    expect(() => helicone({ sessionPath: "agent/search" })).toThrow(
+      'helicone: sessionPath must start with "/" (Helicone reads it as a path, e.g. /agent/search)',
+    );
+    expect(() => helicone({ sessionName: 7 as unknown as string })).toThrow(/must be a string/);
+    expect(
+      prepare(helicone({ sessionName: "Support", sessionPath: "/agent" }), { session: "s" }).headers,
+    ).toEqual({
+      "helicone-session-id": "s",
+      "helicone-session-name": "Support",
+      "helicone-session-path": "/agent",
+    });
+  });
 });
 
 describe("cloudflare()", () => {
@@ -65,6 +86,21 @@ describe("cloudflare()", () => {
     );
     expect(prepare(d, { user: "u", extra: { a: 1 } }).headers[CLOUDFLARE_METADATA_HEADER]).toBe(
       '{"user":"u","a":1}',
+    );
+  });
+  it("refuses at setup a field it does not know, or one named twice, instead of sending nothing for it", () => {
+    expect(() => cloudflare({ fields: ["user", "sesion" as CloudflareField] })).toThrow(
+      'cloudflare({ fields }): unknown field "sesion" (did you mean "session"?); fields are user, session, trace, environment, organization, tags, prompt, extra, extra.<key>',
+    );
+    expect(() => cloudflare({ fields: ["user", "prompt.version" as CloudflareField] })).toThrow(
+      TagalongError,
+    );
+    expect(() => cloudflare({ fields: ["extra."] })).toThrow(TagalongError);
+    expect(() => cloudflare({ fields: ["user", "user"] })).toThrow(
+      'cloudflare({ fields }): "user" is named twice',
+    );
+    expect(() => cloudflare({ fields: "user" as unknown as CloudflareField[] })).toThrow(
+      "cloudflare({ fields }): must be an array",
     );
   });
   it("sends nothing when no chosen field is set", () => {
