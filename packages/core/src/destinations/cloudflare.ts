@@ -56,15 +56,7 @@ export function cloudflare(options: CloudflareOptions = {}): Destination {
   return mappedDestination(compileMapping(cloudflareDeclaration(options)));
 }
 
-const KNOWN: readonly string[] = [
-  "user",
-  "session",
-  "trace",
-  "environment",
-  "organization",
-  "tags",
-  "prompt",
-];
+const KNOWN: readonly string[] = [...DEFAULT_FIELDS, "tags", "prompt"];
 
 /** Refuses a field that would send nothing (unknown, misspelt) or take an entry twice. */
 function checkFields(fields: readonly unknown[]): void {

@@ -171,6 +171,46 @@ describe("openTelemetry()", () => {
     );
   });
 
+  it("leaves out of its spans an environment Langfuse refuses, warned once, when it writes Langfuse's keys", () => {
+    // Langfuse: ^(?!langfuse)[a-z0-9-_]+$, at most 40 chars; it reads deployment.environment.name too.
+    const warnings: string[] = [];
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const outer = provider.getTracer("app").startSpan("handler");
+    const api = { getActiveSpan: () => outer, getTracer: (n: string) => provider.getTracer(n) };
+    const tagalong = createTagalong({
+      destinations: [
+        openTelemetry({ trace: api, attributes: [genAiAttributes, langfuseAttributes] }),
+        portkey(),
+      ],
+      logger: { debug() {}, info() {}, error() {}, warn: (m) => void warnings.push(m) },
+    });
+    for (const environment of ["Production", "eu prod", "langfuse-dev", "e".repeat(41)]) {
+      const prepared = tagalong.prepare({ user: "u_7", environment });
+      expect(JSON.parse(prepared.headers["x-portkey-metadata"]!)._environment).toBe(environment);
+      tagalong.record(call({ metadata: { user: "u_7", environment } }));
+    }
+    for (const attributes of [
+      (outer as unknown as ReadableSpan).attributes,
+      ...exporter.getFinishedSpans().map((s) => s.attributes),
+    ]) {
+      expect(attributes["user.id"]).toBe("u_7");
+      expect(attributes["langfuse.environment"]).toBeUndefined();
+      expect(attributes["deployment.environment.name"]).toBeUndefined();
+      expect(attributes["langfuse.trace.metadata.environment"]).toBeUndefined();
+    }
+    expect(warnings).toEqual([
+      "left out of opentelemetry's form: metadata.environment: must be lowercase letters, digits, - and _, at most 40, not starting with \"langfuse\" (Langfuse's environment rule) (said once per field and rule)",
+    ]);
+    // Without Langfuse's keys, any environment goes.
+    const plain = setup({ attributes: [genAiAttributes] });
+    plain.tagalong.record(call({ metadata: { environment: "eu prod" } }));
+    expect(only(plain.exporter.getFinishedSpans()).attributes["deployment.environment.name"]).toBe("eu prod");
+    const good = setup({ attributes: [genAiAttributes, langfuseAttributes] });
+    good.tagalong.record(call({ metadata: { environment: "eu-prod_2" } }));
+    expect(only(good.exporter.getFinishedSpans()).attributes["langfuse.environment"]).toBe("eu-prod_2");
+  });
+
   it("sets the metadata on the active span when a call starts", () => {
     const provider = new BasicTracerProvider();
     const outer = provider.getTracer("app").startSpan("handler");

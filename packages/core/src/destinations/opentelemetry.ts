@@ -1,8 +1,9 @@
 import { TagalongError } from "../errors";
 import type { MetadataField } from "../mapping";
 import { checkOptions } from "../options";
+import { leaveOut } from "../policy";
 import { scrubSecrets } from "../redact";
-import type { CompletedCall, Destination, ExtraValue, Metadata } from "../types";
+import type { CompletedCall, Destination, ExtraValue, Metadata, MetadataIssue } from "../types";
 
 /** The few pieces of `@opentelemetry/api` this destination uses; pass its `trace` export. */
 export interface OtelTraceApi {
@@ -48,6 +49,21 @@ export interface OtelAttributeMap {
    * `environment`, `organization` and each `extra` key (stringified), each as `<flatPrefix><key>`.
    */
   readonly flatPrefix?: string;
+  /**
+   * The backend's own rules on the model's text fields: a value that breaks one is left out of this
+   * destination's attributes (every map's: the backend may read the field from another map's key too),
+   * warned once, like any destination's rule.
+   */
+  readonly rules?: Readonly<Partial<Record<OtelTextField, OtelFieldRule>>>;
+}
+
+/** A model field that is one string. */
+export type OtelTextField = "user" | "session" | "trace" | "environment" | "organization";
+
+/** One backend rule on a text field: the values it takes, and the rule in words. */
+export interface OtelFieldRule {
+  readonly pattern: RegExp;
+  readonly rule: string;
 }
 
 /**
@@ -168,6 +184,26 @@ export function compileAttributeMaps(maps: readonly OtelAttributeMap[]): Write {
   };
 }
 
+/** The check of the maps' rules; undefined when no map has any. */
+function compileRules(maps: readonly OtelAttributeMap[]): ((m: Metadata) => MetadataIssue[]) | undefined {
+  const rules: Array<[OtelTextField, OtelFieldRule]> = [];
+  for (const map of maps) {
+    for (const field in map.rules ?? {}) {
+      rules.push([field as OtelTextField, map.rules![field as OtelTextField]!]);
+    }
+  }
+  if (rules.length === 0) return undefined;
+  return (m) => {
+    const issues: MetadataIssue[] = [];
+    for (const [field, { pattern, rule }] of rules) {
+      const v = m[field];
+      if (v !== undefined && !pattern.test(v))
+        issues.push({ path: field, rule, destination: "opentelemetry", code: "format" });
+    }
+    return issues;
+  };
+}
+
 /** The metadata as span attributes, by the given maps (default: the semantic conventions and `tagalong.*`). */
 export function otelAttributes(
   m: Readonly<Metadata>,
@@ -247,16 +283,20 @@ export function openTelemetry(options: OpenTelemetryOptions): Destination {
       'openTelemetry: options.trace must be the `trace` export of "@opentelemetry/api" (getTracer, getActiveSpan)',
     );
   }
-  const write = compileAttributeMaps(options.attributes ?? [genAiAttributes]);
+  const maps = options.attributes ?? [genAiAttributes];
+  const write = compileAttributeMaps(maps);
+  const check = compileRules(maps);
   const tracer = trace.getTracer("@tagalong/core");
   // A span's parent is the context active when it starts: spans are recorded in the call's own.
   const destination: Destination = { name: "opentelemetry", recordsInContext: options.emitSpans !== false };
+  // Checked when a call is prepared (warned, counted) and left out of what is recorded, as any rule.
+  if (check) destination.check = check;
   if (options.annotateActiveSpan !== false) {
     destination.start = (m) => {
       const span = trace.getActiveSpan();
       if (span === undefined) return;
       const attributes: OtelAttributes = {};
-      write(m, attributes);
+      write(check ? leaveOut(m, check(m)) : m, attributes);
       span.setAttributes(attributes);
     };
   }
