@@ -325,3 +325,28 @@ describe("a failed call", () => {
     });
   }
 });
+
+describe("an environment Langfuse refuses", () => {
+  for (const [name, build] of adapters()) {
+    it(`${name}: with langfuseAttributes, it leaves the exported span, Portkey still gets it`, async () => {
+      const tagalong = createTagalong({
+        destinations: [
+          portkey(),
+          openTelemetry({ trace, attributes: [genAiAttributes, langfuseAttributes] }),
+        ],
+        logger: { debug() {}, info() {}, warn() {}, error() {} },
+      });
+      await runCalls(tagalong, build(tagalong), 1, () => ({ user: "u-env", environment: "EU Prod" }));
+      await provider.forceFlush();
+      for (const encoding of ENCODINGS) {
+        const span = receiver.spans(encoding).find(isTagalong);
+        expect(span?.attributes["user.id"]).toBe("u-env");
+        expect(span?.attributes["langfuse.user.id"]).toBe("u-env");
+        // Langfuse reads the environment from either key; neither carries one it would refuse.
+        expect(span?.attributes["langfuse.environment"]).toBeUndefined();
+        expect(span?.attributes["deployment.environment.name"]).toBeUndefined();
+      }
+      expect(rec.calls()[0]!.portkey.metadata?._environment).toBe("EU Prod");
+    });
+  }
+});
