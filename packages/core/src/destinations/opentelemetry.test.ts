@@ -211,6 +211,29 @@ describe("openTelemetry()", () => {
     expect(only(good.exporter.getFinishedSpans()).attributes["langfuse.environment"]).toBe("eu-prod_2");
   });
 
+  it("leaves out a session id or a tag Langfuse would drop (non-ASCII or 200 chars and more)", () => {
+    const { exporter, tagalong } = setup({ attributes: [genAiAttributes, langfuseAttributes] });
+    const metadata = { user: "u_7", session: "s".repeat(200), tags: ["ok", "t".repeat(201), "bon"] };
+    // Left out of this destination alone: Requesty still gets the session.
+    expect(tagalong.prepare(metadata).body).toMatchObject({
+      requesty: { extra: { session_id: "s".repeat(200) } },
+    });
+    tagalong.record(call({ metadata }));
+    tagalong.record(call({ metadata: { session: "séance" } }));
+    const [first, second] = exporter.getFinishedSpans().map((s) => s.attributes);
+    expect(first!["user.id"]).toBe("u_7");
+    expect(first!["langfuse.session.id"]).toBeUndefined();
+    expect(first!["session.id"]).toBeUndefined();
+    expect(first!["langfuse.trace.tags"]).toEqual(["ok", "bon"]);
+    expect(second!["langfuse.session.id"]).toBeUndefined();
+    const good = setup({ attributes: [genAiAttributes, langfuseAttributes] });
+    good.tagalong.record(call({ metadata: { session: "s".repeat(199), tags: ["t".repeat(200)] } }));
+    expect(only(good.exporter.getFinishedSpans()).attributes).toMatchObject({
+      "langfuse.session.id": "s".repeat(199),
+      "langfuse.trace.tags": ["t".repeat(200)],
+    });
+  });
+
   it("sets the metadata on the active span when a call starts", () => {
     const provider = new BasicTracerProvider();
     const outer = provider.getTracer("app").startSpan("handler");

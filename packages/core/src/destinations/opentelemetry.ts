@@ -57,8 +57,8 @@ export interface OtelAttributeMap {
   readonly rules?: Readonly<Partial<Record<OtelTextField, OtelFieldRule>>>;
 }
 
-/** A model field that is one string. */
-export type OtelTextField = "user" | "session" | "trace" | "environment" | "organization";
+/** A model field of text: one string, or the tags (each tag is held to the rule). */
+export type OtelTextField = "user" | "session" | "trace" | "environment" | "organization" | "tags";
 
 /** One backend rule on a text field: the values it takes, and the rule in words. */
 export interface OtelFieldRule {
@@ -195,10 +195,14 @@ function compileRules(maps: readonly OtelAttributeMap[]): ((m: Metadata) => Meta
   if (rules.length === 0) return undefined;
   return (m) => {
     const issues: MetadataIssue[] = [];
+    const issue = (path: string, rule: string) =>
+      issues.push({ path, rule, destination: "opentelemetry", code: "format" });
     for (const [field, { pattern, rule }] of rules) {
-      const v = m[field];
-      if (v !== undefined && !pattern.test(v))
-        issues.push({ path: field, rule, destination: "opentelemetry", code: "format" });
+      if (field === "tags") {
+        m.tags?.forEach((tag, i) => {
+          if (!pattern.test(tag)) issue(`tags[${i}]`, rule);
+        });
+      } else if (m[field] !== undefined && !pattern.test(m[field])) issue(field, rule);
     }
     return issues;
   };
