@@ -3,7 +3,9 @@ import type { OtelAttributeMap } from "./opentelemetry";
 /**
  * Langfuse's OTLP attribute namespace (its OpenTelemetry endpoint reads these): the user, the session,
  * the environment, the tags and the prompt link as Langfuse's own keys, and the flat metadata under
- * `langfuse.trace.metadata.*`. An environment, a session id or a tag Langfuse refuses or drops is left out of the spans (warned once). Use with `openTelemetry({ attributes: [genAiAttributes, langfuseAttributes] })`.
+ * `langfuse.trace.metadata.*`. An environment, a session id or a tag Langfuse refuses or drops is left
+ * out of the spans (warned once). Use with
+ * `openTelemetry({ attributes: [genAiAttributes, langfuseAttributes] })`.
  */
 export const langfuseAttributes: OtelAttributeMap = {
   name: "langfuse",
