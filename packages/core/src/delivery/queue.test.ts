@@ -364,6 +364,30 @@ describe("createDeliveryQueue", () => {
     expect(q.stats()).toMatchObject({ queued: 0, sent: 1, failed: 0 });
   });
 
+  it("a flush under way holds no delivery pushed after it began: a superseded attempt is not sent", async () => {
+    const hang = recorder.rec.fail({ path: "/log-request", hang: true, times: 1 });
+    const { q } = queue({ timeoutMs: 60_000 });
+    q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    const flushed = q.flush();
+    await recorder.rec.waitFor((r) => r.promptLayer.requests().length === 1);
+    // Pushed while that flush waits for the hung delivery: the flush does not wait for this one.
+    let final!: (value: boolean) => void;
+    const superseded = new Promise<boolean>((resolve) => (final = resolve));
+    const started = gate();
+    q.push(async (ctx) => {
+      started.open();
+      return (await ctx.settle(superseded, true)) ? ctx.post(post(recorder.rec.url)) : false;
+    });
+    await started.opened;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    final(false);
+    hang.clear();
+    await flushed;
+    await q.flush();
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(1);
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 1, failed: 0 });
+  });
+
   it("starts deliveries in batches: a full batch at once, a partial one after lingerMs or at a flush", async () => {
     const { q } = queue({ concurrency: 4, lingerMs: 60_000 });
     for (let i = 0; i < 3; i++) q.push((ctx) => ctx.post(post(recorder.rec.url)));

@@ -265,7 +265,7 @@ class DeliveryEngine implements ExitDrain {
     const jobEpoch = this.epoch;
     const { counts } = this.reports;
     try {
-      const outcome = await item.job(this.context(jobEpoch));
+      const outcome = await item.job(this.context(jobEpoch, item.seq));
       if (jobEpoch === this.epoch) {
         if (outcome !== false) counts.sent++;
       } else if (outcome !== false) {
@@ -287,12 +287,12 @@ class DeliveryEngine implements ExitDrain {
     }
   }
 
-  /** What a job started in `jobEpoch` posts and waits through. */
-  private context(jobEpoch: number): DeliveryContext {
+  /** What job `seq`, started in `jobEpoch`, posts and waits through. */
+  private context(jobEpoch: number, seq: number): DeliveryContext {
     const current = (): boolean => jobEpoch === this.epoch;
     return {
       post: (request) => this.poster.post(request, current),
-      settle: (promise, fallback) => this.settleWithin(current, promise, fallback),
+      settle: (promise, fallback) => this.settleWithin(current, seq, promise, fallback),
     };
   }
 
@@ -311,11 +311,17 @@ class DeliveryEngine implements ExitDrain {
   }
 
   /** DeliveryContext.settle: `promise`, unless a flush, shutdown or exit drain wants the job done first. */
-  private settleWithin<T>(current: () => boolean, promise: PromiseLike<T>, fallback: T): Promise<T> {
-    // A flush under way waits for this job: it must not be held. The fallback comes a macrotask
-    // later, so a promise that has already settled still wins.
+  private settleWithin<T>(
+    current: () => boolean,
+    seq: number,
+    promise: PromiseLike<T>,
+    fallback: T,
+  ): Promise<T> {
+    // A flush under way that waits for this job (one begun after it was pushed): it must not be held.
+    // The fallback comes a macrotask later, so a promise that has already settled still wins.
     const later = (resolve: (value: T) => void): void => macrotask(() => resolve(fallback));
-    if (this.stopped || this.exitDraining || this.flushWaiters.length > 0 || !current()) {
+    const awaited = this.flushWaiters.some((w) => seq <= w.upTo);
+    if (this.stopped || this.exitDraining || awaited || !current()) {
       return new Promise((resolve) => {
         Promise.resolve(promise).then(resolve, () => resolve(fallback));
         later(resolve);
