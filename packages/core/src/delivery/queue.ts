@@ -175,7 +175,7 @@ class DeliveryEngine implements ExitDrain {
     if (this.stopped) return reports.drop("the destination was shut down", false);
     const { maxQueue } = this.settings;
     if (this.pending() >= maxQueue) return reports.drop(`the queue is full (maxQueue ${maxQueue})`, true);
-    if (reports.dropping) reports.endDropRun();
+    if (reports.dropping && this.drained()) reports.endDropRun();
     const item: Item = { job, seq: ++this.seq };
     if (this.registry && this.pending() === 0) this.registry.add(this);
     const keepAlive = this.waitUntil?.();
@@ -261,6 +261,15 @@ class DeliveryEngine implements ExitDrain {
     return this.waiting.size + this.active - this.abandonedRunning;
   }
 
+  /**
+   * Whether a full queue has drained enough to end a burst of drops (half of `maxQueue`): a queue
+   * that a steady overload keeps full frees a slot and drops again with every delivery, and is
+   * reported once, not twice per delivery.
+   */
+  private drained(): boolean {
+    return this.pending() <= this.settings.maxQueue / 2;
+  }
+
   private async run(item: Item): Promise<void> {
     const jobEpoch = this.epoch;
     const { counts } = this.reports;
@@ -306,7 +315,7 @@ class DeliveryEngine implements ExitDrain {
         w.resolve();
       }
     }
-    if (this.reports.dropping && this.pending() < this.settings.maxQueue) this.reports.endDropRun();
+    if (this.reports.dropping && this.drained()) this.reports.endDropRun();
     if (this.pending() === 0) this.registry?.delete(this);
   }
 

@@ -591,6 +591,24 @@ describe("promptLayer: outages", () => {
     expect(recorder.rec.promptLayer.logs().map((l) => l.metadata.i)).toEqual(["0", "1"]);
     expect(pl.stats()).toMatchObject({ queued: 0, sent: 2, dropped: 4 });
   });
+
+  it("a queue kept full by a steady overload warns once when it starts dropping and sums up once it drains", async () => {
+    recorder.rec.fail({ path: "/log-request", delayMs: 10 });
+    const { tagalong, pl, errors } = setup({ concurrency: 2, maxQueue: 20, lingerMs: 0 });
+    // Calls arrive faster than PromptLayer answers: every delivery that ends frees a slot the next
+    // call takes, and the one after is dropped.
+    for (let i = 0; i < 200; i++) {
+      tagalong.record(completedCall());
+      await sleep(1);
+    }
+    await tagalong.flush();
+    const { dropped } = pl.stats();
+    expect(dropped).toBeGreaterThan(50);
+    expect(errorMessages(errors)).toEqual([
+      "promptlayer: dropped a delivery: the queue is full (maxQueue 20)",
+      `promptlayer: dropped ${dropped! - 1} more deliveries: the queue is full (maxQueue 20)`,
+    ]);
+  });
 });
 
 describe("promptLayer: flush and shutdown", () => {
