@@ -74,18 +74,25 @@ export type DeliverySettings = { -readonly [K in keyof typeof DELIVERY_DEFAULTS]
 const positive = (value: number | undefined, fallback: number, min: number): number =>
   typeof value === "number" && !Number.isNaN(value) ? Math.max(min, value) : fallback;
 
+/** The longest delay a timer takes: a longer one (Infinity included) fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A time setting in ms: at most what a timer can wait, so that "no limit" (Infinity) is one. */
+const duration = (value: number | undefined, fallback: number, min: number): number =>
+  Math.min(MAX_TIMER_MS, positive(value, fallback, min));
+
 export function deliverySettings(options: DeliveryOptions): DeliverySettings {
   const d = DELIVERY_DEFAULTS;
   return {
     concurrency: Math.floor(positive(options.concurrency, d.concurrency, 1)),
     maxQueue: Math.floor(positive(options.maxQueue, d.maxQueue, 1)),
-    maxRetryMs: positive(options.maxRetryMs, d.maxRetryMs, 0),
+    maxRetryMs: duration(options.maxRetryMs, d.maxRetryMs, 0),
     maxAttempts: positive(options.maxAttempts, d.maxAttempts, 1),
-    timeoutMs: positive(options.timeoutMs, d.timeoutMs, 1),
-    backoffMs: positive(options.backoffMs, d.backoffMs, 0),
-    maxBackoffMs: positive(options.maxBackoffMs, d.maxBackoffMs, 0),
-    maxRetryAfterMs: positive(options.maxRetryAfterMs, d.maxRetryAfterMs, 0),
-    exitTimeoutMs: positive(options.exitTimeoutMs, d.exitTimeoutMs, 0),
-    lingerMs: positive(options.lingerMs, d.lingerMs, 0),
+    timeoutMs: duration(options.timeoutMs, d.timeoutMs, 1),
+    backoffMs: duration(options.backoffMs, d.backoffMs, 0),
+    maxBackoffMs: duration(options.maxBackoffMs, d.maxBackoffMs, 0),
+    maxRetryAfterMs: duration(options.maxRetryAfterMs, d.maxRetryAfterMs, 0),
+    exitTimeoutMs: duration(options.exitTimeoutMs, d.exitTimeoutMs, 0),
+    lingerMs: duration(options.lingerMs, d.lingerMs, 0),
   };
 }

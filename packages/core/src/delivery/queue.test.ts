@@ -320,6 +320,30 @@ describe("createDeliveryQueue", () => {
     expect(slow.hits).toBe(5);
   });
 
+  it("a time setting of Infinity means no limit, not the 1 ms a timer overflows to", async () => {
+    // timeoutMs: an answer that takes a while is not cut off (and sent again) at 1 ms.
+    recorder.rec.fail({ path: "/log-request", delayMs: 50, times: 1 });
+    const patient = queue({ timeoutMs: Number.POSITIVE_INFINITY });
+    patient.q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await patient.q.flush();
+    expect(patient.errors).toEqual([]);
+    expect(patient.q.stats()).toMatchObject({ sent: 1, retried: 0, failed: 0 });
+    expect(recorder.rec.promptLayer.duplicates()).toBe(0);
+
+    // maxRetryMs: deliveries waiting for the open circuit's probe do not give up at 1 ms.
+    recorder.rec.fail({ path: "/log-request", status: 503, times: 12 });
+    const lasting = queue({
+      maxRetryMs: Number.POSITIVE_INFINITY,
+      concurrency: 4,
+      backoffMs: 10,
+      maxBackoffMs: 20,
+    });
+    for (let i = 0; i < 4; i++) lasting.q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await lasting.q.flush();
+    expect(lasting.errors).toEqual([]);
+    expect(lasting.q.stats()).toMatchObject({ sent: 4, failed: 0 });
+  });
+
   it("shutdown abandons what hangs at its deadline and says what it was waiting on", async () => {
     recorder.rec.fail({ path: "/log-request", hang: true });
     const { q, errors } = queue({ concurrency: 2, timeoutMs: 60_000 });
