@@ -388,6 +388,19 @@ describe("createDeliveryQueue", () => {
     expect(q.stats()).toMatchObject({ queued: 0, sent: 1, failed: 0 });
   });
 
+  it("a delivery held until it is final leaves its slot to the others meanwhile", async () => {
+    const { q } = queue({ concurrency: 2, lingerMs: 0 });
+    const never = new Promise<boolean>(() => {});
+    for (let i = 0; i < 2; i++)
+      q.push(async (ctx) => ((await ctx.settle(never, true)) ? ctx.post(post(recorder.rec.url)) : false));
+    for (let i = 0; i < 3; i++) q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await recorder.rec.waitFor((r) => r.promptLayer.logs().length === 3);
+    expect(q.stats()).toMatchObject({ queued: 2, sent: 3 });
+    await q.flush();
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(5);
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 5 });
+  });
+
   it("a flush under way holds no delivery pushed after it began: a superseded attempt is not sent", async () => {
     const hang = recorder.rec.fail({ path: "/log-request", hang: true, times: 1 });
     const { q } = queue({ timeoutMs: 60_000 });

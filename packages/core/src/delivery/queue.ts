@@ -128,6 +128,8 @@ class DeliveryEngine implements ExitDrain {
 
   private readonly waiting = new JobLine<Item>();
   private active = 0;
+  /** Running jobs held until their delivery is final (ctx.settle): their slots are free meanwhile. */
+  private holding = 0;
   /** Jobs abandoned while running: still winding down (an aborted request settles a tick later), no longer pending. */
   private abandonedRunning = 0;
   private seq = 0;
@@ -336,8 +338,12 @@ class DeliveryEngine implements ExitDrain {
         later(resolve);
       });
     }
+    // Held for as long as a framework may retry (the AI SDK: a minute), the job leaves its slot to
+    // the jobs that wait, and takes it back (over `concurrency` if need be) when it goes on.
     const { held } = this;
-    return new Promise((resolve) => {
+    this.holding++;
+    if (this.waiting.size > 0) this.next();
+    return new Promise<T>((resolve) => {
       const release = (): void => {
         held.delete(release);
         later(resolve);
@@ -350,6 +356,8 @@ class DeliveryEngine implements ExitDrain {
         },
         () => release(),
       );
+    }).finally(() => {
+      this.holding--;
     });
   }
 
@@ -368,7 +376,7 @@ class DeliveryEngine implements ExitDrain {
    */
   private schedule(): void {
     const { concurrency, lingerMs } = this.settings;
-    if (this.active >= concurrency) return;
+    if (this.active - this.holding >= concurrency) return;
     const waiting = this.waiting.size;
     if (waiting < concurrency && lingerMs > 0) {
       this.armLinger();
@@ -404,7 +412,7 @@ class DeliveryEngine implements ExitDrain {
   /** Starts waiting jobs while slots are free. */
   private pump(): void {
     const { concurrency } = this.settings;
-    while (this.active < concurrency && this.waiting.size > 0) {
+    while (this.active - this.holding < concurrency && this.waiting.size > 0) {
       const item = this.waiting.take()!;
       this.active++;
       void this.run(item);
