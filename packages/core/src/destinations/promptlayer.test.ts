@@ -563,6 +563,21 @@ describe("promptLayer: outages", () => {
     expectKeyOnlyInHeader(errors);
   });
 
+  it("scrubs the key from a refusal answered with success: false, even when PromptLayer repeats it", async () => {
+    const echo = { success: false, message: `bad key ${KEY}` };
+    recorder.rec.fail({ path: "/rest/track-metadata", status: 200, body: echo });
+    recorder.rec.fail({ path: "/rest/track-prompt", status: 200, body: echo });
+    const { tagalong, pl, errors } = setup();
+    pl.trackMetadata(7, { user: "u_1" });
+    pl.trackPrompt(7, { name: "p", label: "prod" });
+    await tagalong.flush();
+    expect(errorMessages(errors).sort()).toEqual([
+      "promptlayer: track-metadata was refused (bad key [redacted])",
+      "promptlayer: track-prompt was refused (bad key [redacted])",
+    ]);
+    expectKeyOnlyInHeader(errors);
+  });
+
   it("429 waits as long as Retry-After says before retrying", async () => {
     recorder.rec.fail({ path: "/log-request", status: 429, retryAfter: 0.4, times: 1 });
     const { tagalong, pl } = setup({ backoffMs: 1 });

@@ -294,7 +294,8 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
   const refused = (answer: unknown, label: string): void => {
     const a = answer as { success?: unknown; message?: unknown } | undefined;
     if (a?.success === false) {
-      const said = typeof a.message === "string" ? ` (${a.message.slice(0, 300)})` : "";
+      const said =
+        typeof a.message === "string" ? ` (${scrubSecrets(a.message, secrets).slice(0, 300)})` : "";
       throw new DeliveryError(`${NAME}: ${label} was refused${said}`, { destination: NAME, attempts: 1 });
     }
   };
