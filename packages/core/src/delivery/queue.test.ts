@@ -394,11 +394,20 @@ describe("createDeliveryQueue", () => {
     for (let i = 0; i < 2; i++)
       q.push(async (ctx) => ((await ctx.settle(never, true)) ? ctx.post(post(recorder.rec.url)) : false));
     for (let i = 0; i < 3; i++) q.push((ctx) => ctx.post(post(recorder.rec.url)));
-    await recorder.rec.waitFor((r) => r.promptLayer.logs().length === 3);
+    await recorder.rec.waitFor(() => q.stats().sent === 3);
     expect(q.stats()).toMatchObject({ queued: 2, sent: 3 });
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(3);
     await q.flush();
     expect(recorder.rec.promptLayer.logs()).toHaveLength(5);
     expect(q.stats()).toMatchObject({ queued: 0, sent: 5 });
+
+    // A backlog of held jobs starts one after another, not each inside the last (a stack that deep overflows).
+    const backlog = queue({ concurrency: 1, lingerMs: 0, maxQueue: 20_000 });
+    for (let i = 0; i < 20_000; i++) backlog.q.push(async (ctx) => ctx.settle(never, false));
+    await recorder.rec.waitFor(() => backlog.q.stats().queued === 20_000 && backlog.q.stats().sent === 0);
+    await backlog.q.flush();
+    expect(backlog.errors).toEqual([]);
+    expect(backlog.q.stats()).toMatchObject({ queued: 0, sent: 0, failed: 0 });
   });
 
   it("a flush under way holds no delivery pushed after it began: a superseded attempt is not sent", async () => {

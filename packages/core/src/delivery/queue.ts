@@ -339,10 +339,12 @@ class DeliveryEngine implements ExitDrain {
       });
     }
     // Held for as long as a framework may retry (the AI SDK: a minute), the job leaves its slot to
-    // the jobs that wait, and takes it back (over `concurrency` if need be) when it goes on.
+    // the jobs that wait, and takes it back (over `concurrency` if need be) when it goes on. A pump
+    // under way fills the slot itself; otherwise a microtask does (not this call: a job the pump
+    // started would start the next one inside it, a stack as deep as the queue is long).
     const { held } = this;
     this.holding++;
-    if (this.waiting.size > 0) this.next();
+    queueMicrotask(this.freed);
     return new Promise<T>((resolve) => {
       const release = (): void => {
         held.delete(release);
@@ -427,6 +429,11 @@ class DeliveryEngine implements ExitDrain {
   private readonly microPump = (): void => {
     this.microScheduled = false;
     this.pump();
+  };
+
+  /** A held job left its slot: the waiting jobs may have it. */
+  private readonly freed = (): void => {
+    if (this.waiting.size > 0) this.next();
   };
 
   private readonly lingerPump = (): void => {
