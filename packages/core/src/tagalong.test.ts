@@ -317,6 +317,27 @@ describe("createTagalong", () => {
     await tagalong.shutdown();
     expect(order.sort()).toEqual(["a.flush", "b.shutdown"]);
   });
+
+  it("a shutdown given a timeoutMs that is not a number keeps its default deadline; a flush given one too long for a timer waits", async () => {
+    const asked: Array<number | undefined> = [];
+    let finish!: () => void;
+    const slow = new Promise<void>((resolve) => (finish = resolve));
+    const tagalong = createTagalong({
+      destinations: [
+        { name: "a", shutdown: async (o) => void asked.push(o?.timeoutMs) },
+        { name: "b", flush: () => slow },
+      ],
+    });
+    // A timer longer than 2^31 - 1 ms fires after 1 ms: that flush would return before its work.
+    let flushed = false;
+    const flush = tagalong.flush({ timeoutMs: 2 ** 40 }).then(() => (flushed = true));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(flushed).toBe(false);
+    finish();
+    await flush;
+    await tagalong.shutdown({ timeoutMs: Number.NaN });
+    expect(asked).toEqual([5000]);
+  });
 });
 
 describe("tags on the wire", () => {

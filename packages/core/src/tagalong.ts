@@ -1,3 +1,4 @@
+import { settleWithin, shutdownDeadline } from "./deadline";
 import { withCallDebug } from "./debug";
 import { mappingOf } from "./destinations/mapped";
 import { InvalidMetadataError, TagalongError } from "./errors";
@@ -109,15 +110,8 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
  * Resolves when every promise has settled or at `timeoutMs`, whichever comes first; never rejects.
  * The deadline holds even for a destination that ignores its own `timeoutMs`.
  */
-function settleBy(work: Array<Promise<unknown> | undefined>, timeoutMs: number | undefined): Promise<void> {
-  const all = Promise.allSettled(work).then(() => undefined);
-  if (timeoutMs === undefined || !Number.isFinite(timeoutMs)) return all;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, timeoutMs));
-  });
-  return Promise.race([all, deadline]).finally(() => clearTimeout(timer));
-}
+const settleBy = (work: Array<Promise<unknown> | undefined>, timeoutMs: number | undefined): Promise<void> =>
+  settleWithin(Promise.allSettled(work), timeoutMs);
 
 // Vercel Functions expose the current request's context here (what @vercel/functions' waitUntil reads).
 const VERCEL_REQUEST_CONTEXT = Symbol.for("@vercel/request-context");
@@ -366,7 +360,7 @@ export function createTagalong(options: TagalongOptions): Tagalong {
     },
     shutdown(shutdownOptions) {
       later.runHeld();
-      const timeoutMs = shutdownOptions?.timeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+      const timeoutMs = shutdownDeadline(shutdownOptions?.timeoutMs, DEFAULT_SHUTDOWN_TIMEOUT_MS);
       const call = (d: Destination) =>
         d.shutdown ? d.shutdown({ timeoutMs }) : d.flush ? d.flush({ timeoutMs }) : undefined;
       return settleBy(destinations.map(safely(call, reportError)), timeoutMs);

@@ -1,5 +1,6 @@
 // The settings of a delivery queue: what a user may tune on an after-the-call destination, and the
 // defaults, sized for a remote API answering in 50-300 ms.
+import { MAX_TIMER_MS } from "../deadline";
 
 /** The delivery settings a user may tune on an after-the-call destination. */
 export interface DeliveryOptions {
@@ -73,9 +74,6 @@ export type DeliverySettings = { -readonly [K in keyof typeof DELIVERY_DEFAULTS]
 
 const positive = (value: number | undefined, fallback: number, min: number): number =>
   typeof value === "number" && !Number.isNaN(value) ? Math.max(min, value) : fallback;
-
-/** The longest delay a timer takes: a longer one (Infinity included) fires after 1 ms instead. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A time setting in ms: at most what a timer can wait, so that "no limit" (Infinity) is one. */
 const duration = (value: number | undefined, fallback: number, min: number): number =>

@@ -4,6 +4,7 @@
 // counts to stats(). The engine is a class whose methods name its parts: taking jobs (push), starting
 // them in batches (schedule, pump), running one (run, finished), waiting for them (flush, the held
 // deliveries of `settle`), and giving up on them (abandonAll: shutdown's and the exit drain's deadline).
+import { settleWithin, shutdownDeadline } from "../deadline";
 import { DeliveryError } from "../errors";
 import { consoleLogger, debugEnabled } from "../logger";
 import { macrotask } from "../macrotask";
@@ -208,18 +209,12 @@ class DeliveryEngine implements ExitDrain {
     );
     this.startNow();
     this.releaseHeld();
-    const limit = flushOptions?.timeoutMs;
-    if (limit === undefined || !Number.isFinite(limit)) return done;
-    let timer: Timer | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, Math.max(0, limit));
-    });
-    return Promise.race([done, deadline]).finally(() => clearTimeout(timer));
+    return settleWithin(done, flushOptions?.timeoutMs);
   }
 
   async shutdown(shutdownOptions?: FlushOptions): Promise<void> {
     this.stopped = true;
-    const limit = shutdownOptions?.timeoutMs ?? DEFAULT_SHUTDOWN_MS;
+    const limit = shutdownDeadline(shutdownOptions?.timeoutMs, DEFAULT_SHUTDOWN_MS);
     await this.flush({ timeoutMs: limit });
     this.abandonAll(`the destination shut down (waited ${limit} ms)`);
     this.reports.endDropRun();
