@@ -373,7 +373,7 @@ class DeliveryEngine implements ExitDrain {
    */
   private schedule(): void {
     const { concurrency, lingerMs } = this.settings;
-    if (this.active - this.holding >= concurrency) return;
+    if (!this.hasFreeSlot()) return;
     const waiting = this.waiting.size;
     if (waiting < concurrency && lingerMs > 0) {
       this.armLinger();
@@ -406,10 +406,14 @@ class DeliveryEngine implements ExitDrain {
     this.lingerTimer = unref(setTimeout(this.lingerPump, this.settings.lingerMs));
   }
 
+  /** Whether a job may start: running jobs, less those held (their slots are free), are under `concurrency`. */
+  private hasFreeSlot(): boolean {
+    return this.active - this.holding < this.settings.concurrency;
+  }
+
   /** Starts waiting jobs while slots are free. */
   private pump(): void {
-    const { concurrency } = this.settings;
-    while (this.active - this.holding < concurrency && this.waiting.size > 0) {
+    while (this.hasFreeSlot() && this.waiting.size > 0) {
       const item = this.waiting.take()!;
       this.active++;
       void this.run(item);

@@ -211,6 +211,32 @@ describe("openTelemetry()", () => {
     expect(only(good.exporter.getFinishedSpans()).attributes["langfuse.environment"]).toBe("eu-prod_2");
   });
 
+  it("checks a call's metadata against the rules once, for prepare() and the active span alike", () => {
+    let tested = 0;
+    const pattern = /^[a-z]+$/;
+    const counting = Object.assign(pattern, {
+      test: (value: string) => {
+        tested++;
+        return RegExp.prototype.test.call(pattern, value);
+      },
+    });
+    const provider = new BasicTracerProvider();
+    const outer = provider.getTracer("app").startSpan("handler");
+    const api = { getActiveSpan: () => outer, getTracer: (n: string) => provider.getTracer(n) };
+    const strict = { name: "strict", rules: { environment: { pattern: counting, rule: "lowercase" } } };
+    const tagalong = createTagalong({
+      destinations: [openTelemetry({ trace: api, attributes: [genAiAttributes, strict], emitSpans: false })],
+      logger: { debug() {}, info() {}, error() {}, warn() {} },
+    });
+    const attributes = (outer as unknown as ReadableSpan).attributes;
+    tagalong.prepare({ environment: "Prod" });
+    expect(attributes["deployment.environment.name"]).toBeUndefined();
+    tested = 0;
+    tagalong.prepare({ environment: "prod" });
+    expect(tested).toBe(1);
+    expect(attributes["deployment.environment.name"]).toBe("prod");
+  });
+
   it("leaves out a session id or a tag Langfuse would drop (non-ASCII or 200 chars and more)", () => {
     const { exporter, tagalong } = setup({ attributes: [genAiAttributes, langfuseAttributes] });
     const metadata = { user: "u_7", session: "s".repeat(200), tags: ["ok", "t".repeat(201), "bon"] };

@@ -294,13 +294,23 @@ export function openTelemetry(options: OpenTelemetryOptions): Destination {
   // A span's parent is the context active when it starts: spans are recorded in the call's own.
   const destination: Destination = { name: "opentelemetry", recordsInContext: options.emitSpans !== false };
   // Checked when a call is prepared (warned, counted) and left out of what is recorded, as any rule.
-  if (check) destination.check = check;
+  // The start hook gets the metadata prepare() has just checked (frozen: one object, one content),
+  // so the last check's issues serve it without running the rules again.
+  let checked: Readonly<Metadata> | undefined;
+  let checkedIssues: MetadataIssue[] = [];
+  if (check) {
+    destination.check = (m) => {
+      checkedIssues = check(m);
+      checked = m;
+      return checkedIssues;
+    };
+  }
   if (options.annotateActiveSpan !== false) {
     destination.start = (m) => {
       const span = trace.getActiveSpan();
       if (span === undefined) return;
       const attributes: OtelAttributes = {};
-      write(check ? leaveOut(m, check(m)) : m, attributes);
+      write(check ? leaveOut(m, m === checked ? checkedIssues : check(m)) : m, attributes);
       span.setAttributes(attributes);
     };
   }
