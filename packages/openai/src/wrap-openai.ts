@@ -52,6 +52,7 @@ interface RequestShape {
 /** The members of an OpenAI client the wrapper uses (public in openai 5, 6 and 7; `_options` protected). */
 interface ClientShape {
   request(options: unknown, remainingRetries?: number | null): unknown;
+  requestAPIList(Page: unknown, options: unknown): unknown;
   prepareRequest(request: { headers?: unknown; body?: unknown }, context: { options?: unknown }): unknown;
   withOptions(options: object): ClientShape;
   /** openai 7: how every APIPromise of the client parses a response, derived promises included. */
@@ -120,8 +121,8 @@ function copyOptions(client: ClientShape): Record<string, unknown> {
 const subclasses = new WeakMap<ClientClass, ClientClass>();
 
 /**
- * A subclass of the caller's client class, made once per class. It overrides two public methods that
- * openai 5, 6 and 7 share:
+ * A subclass of the caller's client class, made once per class. It overrides public methods that
+ * openai 5, 6 and 7 share (and `requestAPIList`, below):
  * - `request(options, retries)`: every non-paginated call goes through it exactly once (create, with or
  *   without `stream`, `.stream()`, `.parse()`, `runTools`, responses, embeddings, completions), while
  *   retries go straight to the SDK's private `makeRequest` with the options object we returned. So it is
@@ -147,6 +148,19 @@ function tagalongSubclass(Base: ClientClass): ClientClass {
       const promise = super.request(tagged, remainingRetries);
       if (call !== undefined) observeCall(promise, call, tagalong);
       return promise;
+    }
+
+    // Paginated list calls (models.list(), files.list(), each next page) bypass request(): headers only.
+    override requestAPIList(Page: unknown, options: unknown): unknown {
+      const config = this[CONFIG];
+      return super.requestAPIList(
+        Page,
+        config
+          ? Promise.resolve(options as RequestShape).then((o) =>
+              tagRequest(this, config.tagalong, o, undefined),
+            )
+          : options,
+      );
     }
 
     // Each attempt's request as built, before it is sent: its headers (a reference, which the SDK may
