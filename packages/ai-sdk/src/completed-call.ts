@@ -57,12 +57,16 @@ function toolOutputText(output: unknown): string {
   }
 }
 
+// Media parts by type. V3 tool-result content (ai 6) names them by source: `image-data`, `file-url`, ...
+const IMAGE_PARTS = new Set(["image", "image-data", "image-url", "image-file-id"]);
+const FILE_PARTS = new Set(["file", "media", "file-data", "file-url", "file-id"]);
+
 /** A part's text in the convention: text as it is, a media part as its placeholder, reasoning left out. */
 function partText(raw: unknown): string {
   const part = record(raw);
   if (part.type === "text") return str(part.text) ?? "";
-  if (part.type === "image") return mediaPlaceholder("image");
-  if (part.type === "file" || part.type === "media") {
+  if (IMAGE_PARTS.has(part.type as string)) return mediaPlaceholder("image");
+  if (FILE_PARTS.has(part.type as string)) {
     return mediaPlaceholder(mediaKind(part.mediaType ?? part.mimeType), part.filename);
   }
   return "";

@@ -312,6 +312,48 @@ describe.each(MAJORS)("$name", (major) => {
       }
     });
 
+    it("a tool result with an image and a file is recorded with their placeholders", async () => {
+      const { model, recorded } = setup();
+      const png =
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+      const pdf = "JVBERi0xLjQK";
+      // Each major's own tool-result content parts: ai 5 `media`, ai 6 `image-data` / `file-data`, ai 7 `file`.
+      const media = {
+        "ai 5": [
+          { type: "media", data: png, mediaType: "image/png" },
+          { type: "media", data: pdf, mediaType: "application/pdf" },
+        ],
+        "ai 6": [
+          { type: "image-data", data: png, mediaType: "image/png" },
+          { type: "file-data", data: pdf, mediaType: "application/pdf", filename: "report.pdf" },
+        ],
+        "ai 7": [
+          { type: "file", data: { type: "data", data: png }, mediaType: "image/png" },
+          {
+            type: "file",
+            data: { type: "data", data: pdf },
+            mediaType: "application/pdf",
+            filename: "report.pdf",
+          },
+        ],
+      }[major.name]!;
+      const chart = m.ai.tool({
+        description: "A chart of the weather",
+        inputSchema: z.object({ city: z.string() }),
+        execute: async () => "drawn",
+        toModelOutput: () => ({ type: "content", value: [{ type: "text", text: "the chart" }, ...media] }),
+      });
+      await m.ai.generateText({ model, prompt: "chart?", tools: { chart }, stopWhen: m.ai.stepCountIs(2) });
+      expect(rec.calls()).toHaveLength(2);
+      await expect.poll(() => recorded.calls.length).toBe(2);
+      const file = major.name === "ai 5" ? "[file]" : "[file: report.pdf]";
+      expect(recorded.calls[1]!.input.at(-1)).toMatchObject({
+        role: "tool",
+        name: "chart",
+        content: `the chart\n[image]\n${file}`,
+      });
+    });
+
     it("generateObject and streamObject", async () => {
       const { model, recorded } = setup();
       const schema = z.object({ echo: z.string() });
