@@ -255,7 +255,9 @@ export function completedCall(start: CallStart, end: CallEnd): CompletedCall {
 
 /** Accumulates a V2/V3/V4 stream's parts into the call's outcome, part by part. */
 export class StreamOutcome {
-  private text = "";
+  /** The output's pieces as generate's content has them: runs of text, and media placeholders between. */
+  private readonly pieces: string[] = [];
+  private inText = false;
   private readonly toolCalls: ToolCall[] = [];
   private usage: CompletedCall["usage"];
   private finishReason: string | undefined;
@@ -267,7 +269,13 @@ export class StreamOutcome {
     const p = record(part);
     switch (p.type) {
       case "text-delta":
-        this.text += str(p.delta) ?? str(p.textDelta) ?? "";
+        if (!this.inText) this.pieces.push("");
+        this.inText = true;
+        this.pieces[this.pieces.length - 1] += str(p.delta) ?? str(p.textDelta) ?? "";
+        break;
+      case "file":
+        this.pieces.push(partText(p));
+        this.inText = false;
         break;
       case "tool-call":
         this.toolCalls.push(toolCall(p));
@@ -293,7 +301,7 @@ export class StreamOutcome {
     const failed = status === "success" && this.failed;
     return {
       status: failed ? "error" : status,
-      output: [assistantMessage(this.text, this.toolCalls)],
+      output: [assistantMessage(joinParts(this.pieces), this.toolCalls)],
       usage: this.usage,
       finishReason: this.finishReason,
       responseId: this.responseId,

@@ -109,6 +109,21 @@ describe("stream recording", () => {
     });
   });
 
+  it("a file the model streams (a generated image) is recorded as its placeholder, as when generated", async () => {
+    const { middleware, calls } = setup();
+    const image = { type: "file", mediaType: "image/png", data: "iVBORw0KGgo=" };
+    const params = await middleware.transformParams({ type: "generate", params: { prompt: [] }, model });
+    const content = [{ type: "text", text: "Here it is" }, image, { type: "text", text: "A cat." }];
+    const generated = { content, finishReason: "stop", usage: {} };
+    await middleware.wrapGenerate({ doGenerate: async () => generated, params, model });
+    const { stream } = partsStream([text("Here "), text("it is"), image, text("A cat.")]);
+    await (await streamCall(middleware, stream)).stream.pipeTo(new WritableStream());
+    expect(calls.map((c) => c.output[0]!.content)).toEqual([
+      "Here it is\n[image]\nA cat.",
+      "Here it is\n[image]\nA cat.",
+    ]);
+  });
+
   it("parts pass through as the very same objects, in order", async () => {
     const { middleware } = setup();
     const parts = [text("a"), { type: "raw", rawValue: {} }, text("b")];
