@@ -44,22 +44,32 @@ const providerHeaders = new WeakMap<object, ReadonlySet<string>>();
 /**
  * The headers the model's provider sets itself (`createOpenAI({ headers })`), lowercased: like the
  * call's own, they win over ours. Read from the `config.headers()` that the AI SDK's provider packages
- * keep; none for a model that has no such thing.
+ * keep; none for a model that has no such thing. A promise when the provider resolves its headers
+ * (ai 7's, given `apiKey` as a function): a failure there is the call's own, left to the provider.
  */
-function providerHeaderNames(model: object): ReadonlySet<string> {
-  let names = providerHeaders.get(model);
-  if (names === undefined) {
-    const found = new Set<string>();
-    try {
-      const headers = (model as { config?: { headers?: unknown } }).config?.headers;
-      eachHeaderName(typeof headers === "function" ? headers() : headers, (name) => found.add(name));
-    } catch {
-      // A provider that cannot make its headers (no API key yet) fails the call itself; asked again next call.
-      return found;
+function providerHeaderNames(model: object): ReadonlySet<string> | Promise<ReadonlySet<string>> {
+  const known = providerHeaders.get(model);
+  if (known !== undefined) return known;
+  try {
+    const headers = (model as { config?: { headers?: unknown } }).config?.headers;
+    const resolved = typeof headers === "function" ? headers() : headers;
+    if (typeof (resolved as PromiseLike<unknown> | undefined)?.then === "function") {
+      return Promise.resolve(resolved)
+        .then((value) => headerNames(model, value))
+        .catch(() => new Set<string>());
     }
-    names = found;
-    providerHeaders.set(model, names);
+    return headerNames(model, resolved);
+  } catch {
+    // A provider that cannot make its headers (no API key yet) fails the call itself; asked again next call.
+    return new Set<string>();
   }
+}
+
+/** The names of a provider's headers, kept for its model. */
+function headerNames(model: object, headers: unknown): ReadonlySet<string> {
+  const names = new Set<string>();
+  eachHeaderName(headers, (name) => names.add(name));
+  providerHeaders.set(model, names);
   return names;
 }
 
@@ -131,29 +141,33 @@ function fileForRecord(out: MutableParams, model: ModelInfo): CallState["filed"]
 /**
  * The params the model gets for one call: `providerOptions.tagalong` resolved (over the scope and the
  * defaults), checked and taken out; the in-flight headers added (the caller's win) and the body
- * fields placed. The caller's objects are not changed. Params an outer tagalongMiddleware already
- * prepared come back as they are.
+ * fields placed (after the provider's headers resolve, when they come as a promise). The caller's
+ * objects are not changed. Params an outer tagalongMiddleware already prepared come back as they are.
  */
 export function tagCallParams<P extends CallParams>(
   tagalong: Tagalong,
   params: P,
   model: ModelInfo,
   warnOnce: WarnOnce,
-): P {
+): P | Promise<P> {
   if (isPrepared(params)) return params;
   const { perCall, providerOptions } = takePerCall(params.providerOptions);
   const prepared = tagalong.prepare(perCall);
-  // A copy with the same keys (no `delete`: the provider reads these params, keep them a fast object).
-  const out: MutableParams = { ...params };
-  if (providerOptions !== params.providerOptions) out.providerOptions = providerOptions;
-  if (hasKeys(prepared.headers)) {
-    out.headers = mergeHeaders(params.headers, prepared.headers, providerHeaderNames(model));
-  }
-  const filed = hasKeys(prepared.body)
-    ? placeBodyFields(out, prepared, model, warnOnce)
-    : tagalong.recordsCalls
-      ? fileForRecord(out, model)
-      : undefined;
-  remember(out, { prepared, filed, claimed: false });
-  return out as P;
+  const tagged = (providerNames: ReadonlySet<string> | undefined): P => {
+    // A copy with the same keys (no `delete`: the provider reads these params, keep them a fast object).
+    const out: MutableParams = { ...params };
+    if (providerOptions !== params.providerOptions) out.providerOptions = providerOptions;
+    if (providerNames !== undefined) {
+      out.headers = mergeHeaders(params.headers, prepared.headers, providerNames);
+    }
+    const filed = hasKeys(prepared.body)
+      ? placeBodyFields(out, prepared, model, warnOnce)
+      : tagalong.recordsCalls
+        ? fileForRecord(out, model)
+        : undefined;
+    remember(out, { prepared, filed, claimed: false });
+    return out as P;
+  };
+  const names = hasKeys(prepared.headers) ? providerHeaderNames(model) : undefined;
+  return names instanceof Promise ? names.then(tagged) : tagged(names);
 }

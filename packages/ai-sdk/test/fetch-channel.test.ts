@@ -263,5 +263,35 @@ for (const major of MAJORS) {
         ]);
       },
     );
+
+    it.skipIf(!major.apiKeyFunction).each(["createOpenAI", "createOpenAICompatible"] as const)(
+      "%s with an async apiKey: a header set on the provider still wins over ours, and a key that fails only fails the call",
+      async (create) => {
+        const m = await major.load();
+        const unhandled: unknown[] = [];
+        const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+        process.on("unhandledRejection", onUnhandled);
+        try {
+          const { middleware } = setup();
+          const modelOf = (apiKey: () => Promise<string>, headers?: Record<string, string>) => {
+            const provider = m[create]({ name: "gw", baseURL: rec().openaiBaseURL, apiKey, headers });
+            return m.ai.wrapLanguageModel({ model: provider.languageModel("gpt-test"), middleware });
+          };
+          const mine = { "X-Portkey-Metadata": '{"app":"mine"}' };
+          await m.ai.generateText({ model: modelOf(async () => "sk-test", mine), prompt: "hi" });
+          expect(rec().calls()[0]!.portkey.rawHeader).toBe('{"app":"mine"}');
+
+          const vaultDown = new Error("vault down");
+          const failing = modelOf(async () => Promise.reject(vaultDown));
+          await expect(m.ai.generateText({ model: failing, prompt: "hi", maxRetries: 0 })).rejects.toBe(
+            vaultDown,
+          );
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          expect(unhandled).toEqual([]);
+        } finally {
+          process.off("unhandledRejection", onUnhandled);
+        }
+      },
+    );
   });
 }

@@ -29,6 +29,8 @@ export interface Major {
   readonly minNode: number;
   /** Whether its @requesty/ai-sdk takes per-call `extraBody` (3 does; 2, for ai 5, does not). */
   readonly requestyExtraBody: boolean;
+  /** Whether its @ai-sdk/openai and openai-compatible take `apiKey` as a function, maybe async (ai 7's do). */
+  readonly apiKeyFunction: boolean;
   load(): Promise<ProviderModules>;
 }
 
@@ -37,6 +39,7 @@ export const MAJORS: readonly Major[] = [
     name: "ai 5",
     minNode: 20,
     requestyExtraBody: false,
+    apiKeyFunction: false,
     load: async () => ({
       ai: (await import("ai-v5")) as unknown as AiModule,
       createOpenAI: (await import("@ai-sdk/openai-v2")).createOpenAI,
@@ -48,6 +51,7 @@ export const MAJORS: readonly Major[] = [
     name: "ai 6",
     minNode: 20,
     requestyExtraBody: true,
+    apiKeyFunction: false,
     load: async () => ({
       ai: (await import("ai")) as unknown as AiModule,
       createOpenAI: (await import("@ai-sdk/openai")).createOpenAI,
@@ -59,6 +63,7 @@ export const MAJORS: readonly Major[] = [
     name: "ai 7",
     minNode: 22,
     requestyExtraBody: true,
+    apiKeyFunction: true,
     load: async () => ({
       ai: (await import("ai-v7")) as unknown as AiModule,
       createOpenAI: (await import("@ai-sdk/openai-v4")).createOpenAI,
