@@ -85,6 +85,19 @@ describe("a process that exits normally", { timeout: 20_000 }, () => {
     expect(exit.afterRecord).toBeLessThan(5000);
   });
 
+  it("a delivery already waiting for an answer holds the process no longer than exitTimeoutMs", async () => {
+    recorder.rec.fail({ path: "/log-request", hang: true });
+    // lingerMs 0: the request is on the wire before the script's last task ends.
+    const exit = await runChild({ BACKOFF_MS: "20", TIMEOUT_MS: "4000", EXIT_MS: "400", LINGER_MS: "0" });
+    expect(exit.code).toBe(0);
+    expect(exit.stderr).toMatch(
+      /abandoned 1 deliveries still pending when the process exited \(waited 400 ms\): 1 waiting for an answer/,
+    );
+    expect(exit.stderr).not.toContain("timed out");
+    expect(exit.afterRecord).toBeGreaterThanOrEqual(380);
+    expect(exit.afterRecord).toBeLessThan(3000);
+  });
+
   it("with exitTimeoutMs 0, does not wait but still reports", async () => {
     recorder.rec.fail({ path: "/log-request", status: 500 });
     const exit = await runChild({ BACKOFF_MS: "1000", TIMEOUT_MS: "2000", EXIT_MS: "0" });

@@ -47,6 +47,7 @@ interface NodeIncoming {
 }
 interface NodeRequest {
   on(event: "error", fn: (error: Error) => void): void;
+  on(event: "socket", fn: (socket: { unref?: () => void }) => void): void;
   end(body: string): void;
   destroy(error?: Error): void;
 }
@@ -170,6 +171,9 @@ export function nodeSend(): Send | undefined {
         },
       );
       req.on("error", fail);
+      // A request under way does not hold the process open by itself: at a normal exit the queue's
+      // exit drain keeps it alive, for at most exitTimeoutMs (the agent refs a socket it reuses).
+      req.on("socket", (socket) => socket.unref?.());
       cancel.abort = () => {
         const error = new Error("the request was aborted");
         error.name = "AbortError";
