@@ -342,6 +342,21 @@ describe("promptLayer: bad input is refused where the user gives it", () => {
     expect(() => promptLayer({ apiKey: "" })).toThrow(TagalongError);
     expect(() => promptLayer(undefined as unknown as PromptLayerOptions)).toThrow(/apiKey/);
   });
+
+  it("refuses a baseURL that is not an http(s) URL at construction, rather than retrying it for maxRetryMs", () => {
+    const apiKey = "pl_key_base_url";
+    for (const baseURL of [
+      "api.promptlayer.com",
+      "",
+      "ftp://promptlayer.example",
+      "https://api promptlayer.com",
+    ]) {
+      expect(() => promptLayer({ apiKey, baseURL })).toThrow(
+        `promptLayer: options.baseURL must be an http or https URL, e.g. "https://api.promptlayer.com", got ${JSON.stringify(baseURL)}`,
+      );
+    }
+    expect(() => promptLayer({ apiKey, baseURL: "http://127.0.0.1:8080/pl/" })).not.toThrow();
+  });
 });
 
 describe("promptLayer: annotating a request PromptLayer already holds", () => {

@@ -266,6 +266,14 @@ function describePromptLayerFailure(text: string): string | undefined {
   return undefined;
 }
 
+function parsedURL(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * PromptLayer: after each call, one `POST /log-request` carrying the call, its tags, metadata and prompt
  * (the answer's `id` is the request id); `/rest/track-prompt` follows only for a prompt named by label,
@@ -281,6 +289,12 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
     );
   }
   const baseURL = (options.baseURL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+  // A URL no request can go to would be retried as a network error for maxRetryMs before anyone heard.
+  if (!/^https?:$/.test(parsedURL(baseURL)?.protocol ?? "")) {
+    throw new TagalongError(
+      `promptLayer: options.baseURL must be an http or https URL, e.g. "${DEFAULT_BASE_URL}", got ${JSON.stringify(options.baseURL)}`,
+    );
+  }
   const headers = { "X-API-KEY": apiKey };
   const secrets = [apiKey];
   const queue = createDeliveryQueue({
