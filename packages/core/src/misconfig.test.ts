@@ -61,6 +61,17 @@ describe("misconfiguration fails at createTagalong", () => {
     );
   });
 
+  it("refuses a maxHeaderBytes that is not a number >= 0 (NaN was no cap at all, a negative one broke every call)", () => {
+    const options: TagalongOptions = { destinations: [portkey()] };
+    for (const cap of [Number.NaN, -1, "8k", null]) {
+      expect(refused(() => createTagalong(loose({ ...options, maxHeaderBytes: cap }))).message).toBe(
+        `createTagalong: maxHeaderBytes must be a number >= 0, got ${cap === "8k" ? '"8k"' : String(cap)}`,
+      );
+    }
+    const uncapped = createTagalong({ ...options, maxHeaderBytes: Number.POSITIVE_INFINITY });
+    expect(uncapped.prepare({ user: "u" }).headers["x-portkey-metadata"]).toBe('{"_user":"u"}');
+  });
+
   it("catches a misspelt option in every factory", () => {
     expect(refused(() => portkey(loose({ forwardMetdata: true }))).message).toBe(
       'portkey: unknown option "forwardMetdata" (did you mean "forwardMetadata"?); known options: maxValueLength, legacyHeader, forwardMetadata, keys',

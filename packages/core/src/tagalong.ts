@@ -194,6 +194,13 @@ function checkedDestinations(options: TagalongOptions): readonly Destination[] {
       `createTagalong: onInvalid must be "throw" or "drop", got ${JSON.stringify(options.onInvalid)}`,
     );
   }
+  const cap: unknown = options.maxHeaderBytes;
+  // NaN would be no cap at all (a 431 from the server), a negative cap a refused call under "drop".
+  if (cap !== undefined && !(typeof cap === "number" && cap >= 0)) {
+    throw new TagalongError(
+      `createTagalong: maxHeaderBytes must be a number >= 0, got ${typeof cap === "string" ? JSON.stringify(cap) : String(cap)}`,
+    );
+  }
   return Object.freeze([...options.destinations]);
 }
 
