@@ -84,6 +84,20 @@ describe("withMetadata / currentMetadata", () => {
     );
   });
 
+  it("refuses a misspelt option or an unknown policy before the callback runs, rather than dropping silently", () => {
+    let ran = false;
+    const run = (options: unknown) =>
+      withMetadata({ user: 7 } as never, () => (ran = true), options as never);
+    expect(() => run({ oninvalid: "throw" })).toThrow(
+      'withMetadata: unknown option "oninvalid" (did you mean "onInvalid"?); known options: onInvalid',
+    );
+    expect(() => run({ onInvalid: "strict" })).toThrow(
+      'withMetadata: onInvalid must be "throw" or "drop", got "strict"',
+    );
+    expect(ran).toBe(false);
+    expect(run({ onInvalid: "drop" })).toBe(true);
+  });
+
   it("by default, runs the callback without the bad fields, printing nothing itself", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     try {

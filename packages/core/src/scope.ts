@@ -1,6 +1,7 @@
 import { realmSingleton } from "./adapter-kit/realm";
-import { InvalidMetadataError } from "./errors";
+import { InvalidMetadataError, TagalongError } from "./errors";
 import { mergeLayer } from "./merge";
+import { checkOptions } from "./options";
 import { createScopeStore } from "./scope-store";
 import type { Metadata, MetadataIssue } from "./types";
 import { readMetadata } from "./validate";
@@ -47,6 +48,18 @@ export function freezeSnapshot(m: Metadata): Readonly<Metadata> {
   return Object.freeze(m);
 }
 
+/** Whether the options say "throw"; a misspelt option or an unknown policy is a TagalongError, not "drop". */
+function isStrict(options: WithMetadataOptions): boolean {
+  checkOptions("withMetadata", options, ["onInvalid"]);
+  const { onInvalid } = options;
+  if (onInvalid !== undefined && onInvalid !== "throw" && onInvalid !== "drop") {
+    throw new TagalongError(
+      `withMetadata: onInvalid must be "throw" or "drop", got ${JSON.stringify(onInvalid)}`,
+    );
+  }
+  return onInvalid === "throw";
+}
+
 /**
  * Runs `fn` in a scope: every call made inside it, across awaits, timers and streams, carries
  * this metadata merged over the scopes around it. The metadata is read once, here.
@@ -55,9 +68,10 @@ export function freezeSnapshot(m: Metadata): Readonly<Metadata> {
  *   await client.chat.completions.create({ model: "gpt-4o-mini", messages }); // carries user and session
  * });
  */
-export function withMetadata<T>(metadata: Metadata, fn: () => T, options: WithMetadataOptions = {}): T {
+export function withMetadata<T>(metadata: Metadata, fn: () => T, options?: WithMetadataOptions): T {
+  const strict = options !== undefined && isStrict(options);
   const { metadata: snapshot, issues } = readMetadata(metadata);
-  if (issues.length > 0 && options.onInvalid === "throw") throw new InvalidMetadataError(issues);
+  if (issues.length > 0 && strict) throw new InvalidMetadataError(issues);
   const parent = store.getStore();
   const frame: ScopeFrame = {
     metadata: mergeLayer(parent?.metadata ?? EMPTY, freezeSnapshot(snapshot)),
