@@ -87,8 +87,14 @@ export function createLedger(
     announce(issue: MetadataIssue, note = ""): void {
       const code = issue.code ?? "rule";
       const key = `${issue.destination ?? ""}\u0000${issue.path}\u0000${code}`;
-      if (warned.has(key) || warned.size >= MAX_WARNED) return;
+      if (warned.has(key) || warned.size > MAX_WARNED) return;
       warned.add(key);
+      if (warned.size > MAX_WARNED) {
+        logger.warn(
+          `${MAX_WARNED} different fields left out so far, each warned about once: further ones are not warned about, only counted in stats()`,
+        );
+        return;
+      }
       const where = issue.destination === undefined ? "every destination" : `${issue.destination}'s form`;
       logger.warn(
         `left out of ${where}${note}: ${formatIssue({ ...issue, destination: undefined })} (said once per field and rule)`,

@@ -201,6 +201,22 @@ describe("createTagalong", () => {
     });
   });
 
+  it("says once when it stops warning about new left-out fields, rather than falling silent", () => {
+    const warnings: string[] = [];
+    const tagalong = createTagalong({
+      destinations: [portkey()],
+      logger: { ...silent, warn: (m) => warnings.push(m) },
+    });
+    // Keys from data: each one a field of its own, each too long for Portkey.
+    for (let i = 0; i < 1001; i++) tagalong.prepare({ extra: { [`k${i}`]: "x".repeat(129) } });
+    tagalong.prepare({ user: "u".repeat(129) });
+    expect(warnings).toHaveLength(1001);
+    expect(warnings[1000]).toBe(
+      "1000 different fields left out so far, each warned about once: further ones are not warned about, only counted in stats()",
+    );
+    expect(tagalong.stats().portkey!.leftOut).toEqual({ "max-length": 1002 });
+  });
+
   it("by default, leaves a value of the wrong type out of every destination and sends the rest", () => {
     const warnings: string[] = [];
     const tagalong = createTagalong({
