@@ -440,9 +440,15 @@ function fitHeaders(
       destination: f.t.destination.name,
       code: "header-cap",
     };
+    const view = leaveOut(f.view, [issue]);
+    const encoded = f.t.destination.encode!(view);
+    // A field this form carries in no header stays (in its body too), and is not said to be left out.
+    if (headerBytes(encoded.headers ?? {}) >= headerBytes(f.headers)) {
+      (f.kept ??= new Set()).add(candidate.path);
+      continue;
+    }
     leftOut.push(issue);
-    f.view = leaveOut(f.view, [issue]);
-    const encoded = f.t.destination.encode!(f.view);
+    f.view = view;
     f.headers = encoded.headers ?? {};
     f.body = encoded.body ?? {};
   }
@@ -453,6 +459,8 @@ type HeaderForm = {
   view: Readonly<Metadata>;
   headers: Record<string, string>;
   body: Record<string, unknown>;
+  /** Fields whose leaving out would not shrink this form's headers. */
+  kept?: Set<string>;
 };
 
 /**
@@ -467,6 +475,7 @@ function largestHeaderField(
   for (const form of forms) {
     if (headerBytes(form.headers) === 0) continue;
     for (const [path, size] of fieldSizes(form.view)) {
+      if (form.kept?.has(path)) continue;
       const implied = isImplied(path, form.view);
       if (best === undefined || (implied && !best.implied) || (implied === best.implied && size > best.size))
         best = { form, path, size, implied };
@@ -487,7 +496,9 @@ function fieldSizes(m: Readonly<Metadata>): Array<[path: string, size: number]> 
     "tags",
     "prompt",
   ] as const) {
-    if (m[field] !== undefined) out.push([field, JSON.stringify(m[field]).length]);
+    const value = field === "prompt" ? m.prompt && { ...m.prompt, variables: undefined } : m[field];
+    // A prompt's variables travel in no header: it is sized without them.
+    if (value !== undefined) out.push([field, JSON.stringify(value).length]);
   }
   if (m.extra)
     for (const key in m.extra) out.push([`extra.${key}`, key.length + String(m.extra[key]).length]);

@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { describe, expect, it } from "vitest";
+import { cloudflare } from "./destinations/cloudflare";
+import { litellm } from "./destinations/litellm";
 import { portkey } from "./destinations/portkey";
 import { requesty } from "./destinations/requesty";
 import { InvalidMetadataError, TagalongError } from "./errors";
@@ -176,6 +178,39 @@ describe("createTagalong", () => {
     expect(() => tagalong.prepare({ extra: many })).toThrow(/bytes of headers, the cap is 8192/);
     const roomy = createTagalong({ destinations: [portkey()], maxHeaderBytes: 16_000, onInvalid: "throw" });
     expect(roomy.prepare({ extra: many }).headers["x-portkey-metadata"]).toBeDefined();
+  });
+
+  it("over the header cap, leaves out a field that shrinks the headers, sized as the headers carry it", () => {
+    const warnings: string[] = [];
+    const tagalong = createTagalong({
+      destinations: [cloudflare({ fields: ["user", "session", "extra.small"] }), litellm()],
+      logger: { ...silent, warn: (m) => warnings.push(m) },
+    });
+    // The prompt's variables travel in no header; Cloudflare carries neither the prompt nor extra.a.
+    const prepared = tagalong.prepare({
+      user: "u_42",
+      session: "s_1",
+      prompt: { name: "support", variables: { doc: "d".repeat(20_000) } },
+      extra: { small: "ok", a: "x".repeat(5000), b: "y".repeat(4000) },
+    });
+    expect(JSON.parse(prepared.headers["cf-aig-metadata"]!)).toEqual({
+      user: "u_42",
+      session: "s_1",
+      small: "ok",
+    });
+    expect(JSON.parse(prepared.headers["x-litellm-spend-logs-metadata"]!)).toEqual({
+      session_id: "s_1",
+      prompt_name: "support",
+      small: "ok",
+      b: "y".repeat(4000),
+    });
+    expect(warnings).toEqual([
+      "left out of litellm's form: metadata.extra.a: left out to keep the headers under the cap: 9196 bytes of headers, the cap is 8192 (maxHeaderBytes) (said once per field and rule)",
+    ]);
+    expect(tagalong.stats()).toEqual({
+      cloudflare: { tagged: 1, leftOut: {} },
+      litellm: { tagged: 1, leftOut: { "header-cap": 1 } },
+    });
   });
 
   it("by default, leaves a field out of the one destination that cannot carry it, warns once, counts it", () => {
