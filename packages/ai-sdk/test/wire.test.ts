@@ -585,7 +585,9 @@ describe.each(MAJORS)("$name", (major) => {
         if (call.input.at(-1)?.content !== `hello ${call.metadata.user?.slice(2)}`) mismatches++;
       }
       expect(byResponseId.size).toBe(n);
-      expect(recorded.calls).toHaveLength(n);
+      // On a loaded machine a connection may fail and the SDK retry it: each attempt is recorded, the
+      // failed ones as errors (with the same metadata); every call succeeds once.
+      expect(recorded.calls.filter((c) => c.status === "success")).toHaveLength(n);
       expect(mismatches).toBe(0);
     }, 60_000);
 

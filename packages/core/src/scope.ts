@@ -1,7 +1,7 @@
 import { realmSingleton } from "./adapter-kit/realm";
-import { InvalidMetadataError, TagalongError } from "./errors";
+import { InvalidMetadataError } from "./errors";
 import { mergeLayer } from "./merge";
-import { checkOptions } from "./options";
+import { checkOptions, throwsOnInvalid } from "./options";
 import { createScopeStore } from "./scope-store";
 import type { Metadata, MetadataIssue } from "./types";
 import { readMetadata } from "./validate";
@@ -48,18 +48,6 @@ export function freezeSnapshot(m: Metadata): Readonly<Metadata> {
   return Object.freeze(m);
 }
 
-/** Whether the options say "throw"; a misspelt option or an unknown policy is a TagalongError, not "drop". */
-function isStrict(options: WithMetadataOptions): boolean {
-  checkOptions("withMetadata", options, ["onInvalid"]);
-  const { onInvalid } = options;
-  if (onInvalid !== undefined && onInvalid !== "throw" && onInvalid !== "drop") {
-    throw new TagalongError(
-      `withMetadata: onInvalid must be "throw" or "drop", got ${JSON.stringify(onInvalid)}`,
-    );
-  }
-  return onInvalid === "throw";
-}
-
 /**
  * Runs `fn` in a scope: every call made inside it, across awaits, timers and streams, carries
  * this metadata merged over the scopes around it. The metadata is read once, here.
@@ -69,7 +57,8 @@ function isStrict(options: WithMetadataOptions): boolean {
  * });
  */
 export function withMetadata<T>(metadata: Metadata, fn: () => T, options?: WithMetadataOptions): T {
-  const strict = options !== undefined && isStrict(options);
+  checkOptions("withMetadata", options, ["onInvalid"]);
+  const strict = throwsOnInvalid("withMetadata", options?.onInvalid);
   const { metadata: snapshot, issues } = readMetadata(metadata);
   if (issues.length > 0 && strict) throw new InvalidMetadataError(issues);
   const parent = store.getStore();

@@ -3,7 +3,7 @@ import { withCallDebug } from "./debug";
 import { mappingOf } from "./destinations/mapped";
 import { InvalidMetadataError, TagalongError } from "./errors";
 import { consoleLogger } from "./logger";
-import { checkOptions } from "./options";
+import { checkOptions, throwsOnInvalid } from "./options";
 import { type CallStats, createLedger, type Ledger, leaveOut } from "./policy";
 import { createPreparer, type PreparedCall, type PrepareOptions, type Target } from "./prepare";
 import { laterRecords } from "./record-later";
@@ -189,11 +189,7 @@ function checkedDestinations(options: TagalongOptions): readonly Destination[] {
     }
     seen.add(d.name);
   }
-  if (options.onInvalid !== undefined && options.onInvalid !== "throw" && options.onInvalid !== "drop") {
-    throw new TagalongError(
-      `createTagalong: onInvalid must be "throw" or "drop", got ${JSON.stringify(options.onInvalid)}`,
-    );
-  }
+  throwsOnInvalid("createTagalong", options.onInvalid);
   const cap: unknown = options.maxHeaderBytes;
   // NaN would be no cap at all (a 431 from the server), a negative cap a refused call under "drop".
   if (cap !== undefined && !(typeof cap === "number" && cap >= 0)) {
