@@ -882,6 +882,37 @@ describe.each(MAJORS)("$name", (major) => {
       expect(errors.map((e) => (e as Error).message)).toEqual(["destination down"]);
     });
 
+    it("end to end: failed and aborted calls reach PromptLayer, in the error categories it takes", async () => {
+      const pl = promptLayer({
+        apiKey: PL_KEY,
+        baseURL: rec().promptLayerURL,
+        backoffMs: 5,
+        timeoutMs: 2000,
+      });
+      const { client, tagalong, errors } = setup({ destinations: [pl] });
+      const ask = (content: string, options?: { signal: AbortSignal }) =>
+        client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content }] }, options);
+      const limited = rec().fail({ path: "/v1/chat/completions", status: 429, times: 1 });
+      await expect(ask("too fast")).rejects.toBeInstanceOf(OpenAIClass.RateLimitError);
+      limited.clear();
+      const hang = rec().fail({ path: "/v1/chat/completions", hang: true });
+      const abort = new AbortController();
+      const aborted = ask("never mind", { signal: abort.signal });
+      await rec().waitFor((r) => r.requests.length === 2);
+      abort.abort();
+      await expect(aborted).rejects.toBeInstanceOf(OpenAIClass.APIUserAbortError);
+      hang.clear();
+      await tagalong.flush();
+      expect(errors).toEqual([]);
+      const logs = rec().promptLayer.logs();
+      expect(logs.map((log) => [log.body.status, log.body.error_type])).toEqual([
+        ["ERROR", "PROVIDER_RATE_LIMIT"],
+        ["WARNING", undefined],
+      ]);
+      expect(logs[0]!.body.error_message).toMatch(/^RateLimitError: 429 /);
+      await tagalong.shutdown();
+    });
+
     it("end to end: wrapped calls reach PromptLayer with their metadata and prompt", async () => {
       const tagalong = createTagalong({
         destinations: [

@@ -99,6 +99,23 @@ describe("log-request", () => {
     expect(bad.json.detail[0].msg).toBe("String should have at most 512 characters (has 513)");
   });
 
+  it("refuses an error_type outside PromptLayer's categories, or with a status it does not go with", async () => {
+    const log = (status: string, error_type: string) => ({
+      ...validLog(),
+      status,
+      error_type,
+      error_message: "x",
+    });
+    const answers = await Promise.all([
+      post("/log-request", log("ERROR", "PROVIDER_RATE_LIMIT")),
+      post("/log-request", log("WARNING", "UNKNOWN_ERROR")),
+      post("/log-request", log("ERROR", "RateLimitError")),
+      post("/log-request", log("WARNING", "PROVIDER_TIMEOUT")),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 422, 422]);
+    expect(answers[3]!.json.detail[0].msg).toBe("PROVIDER_TIMEOUT is not allowed with status WARNING");
+  });
+
   it("accepts but flags softer rule breaks", async () => {
     const body = { ...validLog(), status: "ERROR", request_end_time: "2026-11-20T09:00:00Z", surprise: 1 };
     expect((await post("/log-request", body)).status).toBe(201);

@@ -197,7 +197,8 @@ function logRequest(body: unknown, state: PromptLayerState, violations: string[]
     }
     enumIssue(body, "api_type", ["chat-completions", "responses"], issues);
     enumIssue(body, "status", ["SUCCESS", "WARNING", "ERROR"], issues);
-    for (const field of ["function_name", "error_type", "prompt_name"]) {
+    checkErrorType(body, issues);
+    for (const field of ["function_name", "prompt_name"]) {
       if (field in body && body[field] !== null && typeof body[field] !== "string")
         issues.push(stringIssue(field));
     }
@@ -441,6 +442,32 @@ function checkStringMap(value: unknown, loc: string[], issues: Issue[]): void {
         type: "string_type",
       });
     }
+  }
+}
+
+/** PromptLayer's categories of `error_type`, each with the statuses it may go with (its log-request schema). */
+const ERROR_TYPES: Record<string, readonly string[]> = {
+  PROVIDER_RATE_LIMIT: ["WARNING", "ERROR"],
+  PROVIDER_QUOTA_LIMIT: ["WARNING", "ERROR"],
+  VARIABLE_MISSING_OR_EMPTY: ["WARNING"],
+  PROVIDER_TIMEOUT: ["ERROR"],
+  PROVIDER_AUTH_ERROR: ["ERROR"],
+  PROVIDER_ERROR: ["ERROR"],
+  TEMPLATE_RENDER_ERROR: ["ERROR"],
+  UNKNOWN_ERROR: ["WARNING", "ERROR"],
+};
+
+function checkErrorType(body: Record<string, any>, issues: Issue[]): void {
+  if (!("error_type" in body) || body.error_type === null) return;
+  enumIssue(body, "error_type", Object.keys(ERROR_TYPES), issues);
+  const statuses = ERROR_TYPES[body.error_type];
+  const status = body.status ?? "SUCCESS";
+  if (statuses !== undefined && !statuses.includes(status)) {
+    issues.push({
+      loc: ["body", "error_type"],
+      msg: `${body.error_type} is not allowed with status ${status}`,
+      type: "value_error",
+    });
   }
 }
 

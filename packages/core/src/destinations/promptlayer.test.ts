@@ -206,7 +206,7 @@ describe("promptLayer: what reaches PromptLayer", () => {
     expect(recorder.rec.violations()).toEqual([]);
   });
 
-  it("logs a failed call as ERROR with its error type and a message cut to 1024 chars", async () => {
+  it("logs a failed call as ERROR in PromptLayer's category, its type heading a message cut to 1024 chars", async () => {
     const { tagalong } = setup();
     const long = `Rate limit reached. ${"x".repeat(3000)}`;
     tagalong.record(
@@ -221,9 +221,9 @@ describe("promptLayer: what reaches PromptLayer", () => {
     expect(recorder.rec.violations()).toEqual([]);
     const body = recorder.rec.promptLayer.logs()[0]!.body;
     expect(body.status).toBe("ERROR");
-    expect(body.error_type).toBe("RateLimitError");
+    expect(body.error_type).toBe("PROVIDER_RATE_LIMIT");
     expect(body.error_message.length).toBeLessThanOrEqual(1024);
-    expect(body.error_message.startsWith("Rate limit reached. xxx")).toBe(true);
+    expect(body.error_message.startsWith("RateLimitError: Rate limit reached. xxx")).toBe(true);
     expect(body.output).toEqual({ type: "chat", messages: [] });
     expect("input_tokens" in body).toBe(false);
   });
@@ -246,12 +246,13 @@ describe("promptLayer: what reaches PromptLayer", () => {
     expect(wire).not.toContain("pk9Zq8Yw7Xv6Ut5Sr4");
     expect(wire).not.toContain(KEY);
     expect(recorder.rec.promptLayer.logs()[0]!.body.error_message).toBe(
-      "401 Incorrect API key provided: Bearer [redacted]; x-portkey-api-key: [redacted]; promptlayer key [redacted] rejected",
+      "AuthenticationError: 401 Incorrect API key provided: Bearer [redacted]; x-portkey-api-key: [redacted]; promptlayer key [redacted] rejected",
     );
+    expect(recorder.rec.promptLayer.logs()[0]!.body.error_type).toBe("PROVIDER_AUTH_ERROR");
     expect(recorder.rec.violations()).toEqual([]);
   });
 
-  it("logs an aborted call as WARNING with error_type aborted, keeping the partial output", async () => {
+  it("logs an aborted call as WARNING without an error category, keeping the partial output", async () => {
     const { tagalong } = setup();
     tagalong.record(
       completedCall({
@@ -266,10 +267,29 @@ describe("promptLayer: what reaches PromptLayer", () => {
     const body = recorder.rec.promptLayer.logs()[0]!.body;
     expect([body.status, body.error_type, body.error_message]).toEqual([
       "WARNING",
-      "aborted",
-      "This operation was aborted",
+      undefined,
+      "AbortError: This operation was aborted",
     ]);
     expect(body.output.messages[0].content).toEqual([{ type: "text", text: "Partial ans" }]);
+  });
+
+  it("gives every failed call one of the error_type categories PromptLayer takes", async () => {
+    const { tagalong } = setup();
+    const failures: Array<[type: string, message: string, category: string]> = [
+      ["RateLimitError", "429 You exceeded your current quota (insufficient_quota)", "PROVIDER_QUOTA_LIMIT"],
+      ["rate_limit_exceeded", "Too many requests", "PROVIDER_RATE_LIMIT"],
+      ["APIConnectionTimeoutError", "Request timed out.", "PROVIDER_TIMEOUT"],
+      ["PermissionDeniedError", "403 not allowed", "PROVIDER_AUTH_ERROR"],
+      ["BadRequestError", "400 bad", "UNKNOWN_ERROR"],
+      ["", "", "UNKNOWN_ERROR"],
+    ];
+    for (const [type, message] of failures)
+      tagalong.record(completedCall({ status: "error", output: [], error: { type, message } }));
+    await tagalong.flush();
+    expect(recorder.rec.violations()).toEqual([]);
+    const logs = recorder.rec.promptLayer.logs();
+    expect(logs.map((log) => log.body.error_type)).toEqual(failures.map(([, , category]) => category));
+    expect(logs.at(-1)!.body.error_message).toBe("The call failed");
   });
 
   it("maps the Responses API and a message name; never splits a surrogate pair when cutting", () => {
@@ -279,7 +299,7 @@ describe("promptLayer: what reaches PromptLayer", () => {
         input: [{ role: "user", content: "hi", name: "zoe" }],
         metadata: { tags: [`${"a".repeat(508)}😀😀😀`] },
         status: "error",
-        error: { type: "E", message: `${"b".repeat(1020)}😀😀😀` },
+        error: { type: "E", message: `${"b".repeat(1017)}😀😀😀` },
       }),
     );
     expect(body.api_type).toBe("responses");
@@ -297,7 +317,7 @@ describe("promptLayer: what reaches PromptLayer", () => {
     }
     // The cut falls inside the first emoji, so all of it goes.
     expect(tag).toBe(`${"a".repeat(508)}...`);
-    expect(message).toBe(`${"b".repeat(1020)}...`);
+    expect(message).toBe(`E: ${"b".repeat(1017)}...`);
   });
 });
 

@@ -172,10 +172,11 @@ const promptFitsLogRequest = (prompt: PromptRef): boolean => prompt.label === un
  * The `/log-request` body for a finished call: the call, its tags, its metadata (PromptLayer's string
  * map, as `promptLayerMetadata` builds it) and its prompt (name, version number, input variables)
  * in one request. A prompt named by label is left to `/rest/track-prompt`: log-request takes no label.
- * An aborted call is logged with status WARNING and `error_type` "aborted": the caller stopped it, the
- * provider did not fail, so it must not count as an error in PromptLayer's failure rates; whatever
- * output arrived before the abort is kept. Error messages are scrubbed of credentials (`secrets`, and
- * anything shaped like a key) before they leave.
+ * A failed call is logged with status ERROR, its `error_type` one of PromptLayer's categories (the only
+ * values it takes) and the error's own type at the head of `error_message`. An aborted call is logged
+ * with status WARNING and no category: the caller stopped it, the provider did not fail, so it must not
+ * count as an error in PromptLayer's failure rates; whatever output arrived before the abort is kept.
+ * Error messages are scrubbed of credentials (`secrets`, and anything shaped like a key) before they leave.
  */
 export function promptLayerLogRequest(
   call: CompletedCall,
@@ -211,21 +212,35 @@ export function promptLayerLogRequest(
     body.status = "SUCCESS";
   } else if (call.status === "aborted") {
     body.status = "WARNING";
-    body.error_type = "aborted";
-    body.error_message = errorMessage(
-      call.error?.message ?? "The caller aborted the call before it finished",
-      secrets,
-    );
+    body.error_message = errorMessage(call.error, "The caller aborted the call before it finished", secrets);
   } else {
     body.status = "ERROR";
-    body.error_type = call.error?.type || "error";
-    body.error_message = errorMessage(call.error?.message || "The call failed", secrets);
+    body.error_type = errorCategory(call.error);
+    body.error_message = errorMessage(call.error, "The call failed", secrets);
   }
   return body;
 }
 
-const errorMessage = (text: string, secrets: readonly string[]): string =>
-  truncate(scrubSecrets(text, secrets), PROMPTLAYER_ERROR_MESSAGE_MAX);
+/** The error's type and message as one text (`RateLimitError: ...`), scrubbed and cut to PromptLayer's limit. */
+function errorMessage(error: CompletedCall["error"], otherwise: string, secrets: readonly string[]): string {
+  const message = error?.message || otherwise;
+  const text = error?.type ? `${error.type}: ${message}` : message;
+  return truncate(scrubSecrets(text, secrets), PROMPTLAYER_ERROR_MESSAGE_MAX);
+}
+
+/**
+ * PromptLayer's category of a failed call, from the error's type (an SDK's class name, or a streamed
+ * error event's code): log-request refuses an `error_type` outside its list with a 422.
+ */
+function errorCategory(error: CompletedCall["error"]): string {
+  const type = error?.type ?? "";
+  if (/quota/i.test(type) || (/rate_?limit/i.test(type) && /quota/i.test(error?.message ?? "")))
+    return "PROVIDER_QUOTA_LIMIT";
+  if (/rate_?limit/i.test(type)) return "PROVIDER_RATE_LIMIT";
+  if (/timeout/i.test(type)) return "PROVIDER_TIMEOUT";
+  if (/authentication|permission_?denied|unauthorized/i.test(type)) return "PROVIDER_AUTH_ERROR";
+  return "UNKNOWN_ERROR";
+}
 
 function requestIdOf(answer: unknown): number | undefined {
   const id = (answer as { id?: unknown } | undefined)?.id;
