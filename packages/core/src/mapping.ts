@@ -32,6 +32,8 @@ export interface ObjectSpec {
   strings?: boolean;
   /** The receiver's longest value, in chars (UTF-16 units). */
   maxLength?: number;
+  /** The receiver's longest key of an `extra` entry, in chars (UTF-16 units). */
+  maxKeyLength?: number;
   /** The most entries the receiver keeps. */
   maxEntries?: number;
   /** Keys the receiver fills itself, besides the ones the model's fields take here. */
@@ -298,6 +300,7 @@ function compileExtraChecks(
     ]);
     const only = extra.only ? new Set(extra.only) : undefined;
     const max = spec.maxLength;
+    const maxKey = spec.maxKeyLength;
     const where = spec.header ?? (spec.body ? spec.body.join(".") || "the body" : `${label}'s ${extra.to}`);
     extraKeyCheck = (key, value, out) => {
       if (only !== undefined && !only.has(key)) return;
@@ -308,6 +311,10 @@ function compileExtraChecks(
             "reserved-key",
             `collides with the key "${key}" that ${label} fills from the model in ${where}`,
           ),
+        );
+      else if (maxKey !== undefined && key.length > maxKey)
+        out.push(
+          issue(`extra.${key}`, "max-key-length", `key of ${key.length} chars, ${label} allows ${maxKey}`),
         );
       else if (max !== undefined && lengthOf(value) > max)
         out.push(issue(`extra.${key}`, "max-length", `${lengthOf(value)} chars, ${label} allows ${max}`));
@@ -425,6 +432,7 @@ function compileEncoder(
       ...(objects[extraTo.to]?.reserved ?? []),
     ]),
     max: objects[extraTo.to]?.maxLength ?? Number.POSITIVE_INFINITY,
+    maxKey: objects[extraTo.to]?.maxKeyLength ?? Number.POSITIVE_INFINITY,
   };
   const compiledObjects = Object.entries(objects).map(([object, spec]) => {
     const plan = planObject(
@@ -532,12 +540,15 @@ interface ExtraPlan {
   readonly reserved: ReadonlySet<string>;
   /** The longest value (Infinity: no limit). */
   readonly max: number;
+  /** The longest key (Infinity: no limit). */
+  readonly maxKey: number;
 }
 
 /** Whether extra's `key` with this value (as the object holds it) breaks none of its place's rules. */
 function fitsExtra(extra: ExtraPlan, key: string, value: unknown): boolean {
   return (
     !extra.reserved.has(key) &&
+    key.length <= extra.maxKey &&
     (extra.max === Number.POSITIVE_INFINITY || lengthOf(value as ExtraValue) <= extra.max)
   );
 }

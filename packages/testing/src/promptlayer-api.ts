@@ -429,12 +429,14 @@ function checkBlocks(content: unknown, loc: (string | number)[], issues: Issue[]
   });
 }
 
+/** Log-request's metadata: string values, keys of at most 1024 characters. */
 function checkStringMap(value: unknown, loc: string[], issues: Issue[]): void {
   if (!isObject(value)) {
     issues.push({ loc: ["body", ...loc], msg: "Input should be a valid dictionary", type: "dict_type" });
     return;
   }
   for (const [k, v] of Object.entries(value)) {
+    tooLong(k, 1024, [...loc, "(key)"], issues);
     if (typeof v !== "string") {
       issues.push({
         loc: ["body", ...loc, k],

@@ -273,6 +273,20 @@ describe("promptLayer: what reaches PromptLayer", () => {
     expect(body.output.messages[0].content).toEqual([{ type: "text", text: "Partial ans" }]);
   });
 
+  it("leaves an extra key longer than PromptLayer's 1024 characters out of its metadata alone, and logs the call", async () => {
+    const { tagalong } = setup();
+    const long = "k".repeat(1025);
+    const prepared = tagalong.prepare({ user: "u_1", extra: { [long]: "v", plan: "pro" } });
+    tagalong.record(completedCall({ metadata: prepared.metadata }));
+    await tagalong.flush();
+    expect(recorder.rec.violations()).toEqual([]);
+    expect(recorder.rec.promptLayer.logs()[0]!.body.metadata).toEqual({ user_id: "u_1", plan: "pro" });
+    expect(tagalong.stats().promptlayer!.leftOut).toEqual({ "max-key-length": 1 });
+    expect(promptLayer({ apiKey: KEY }).check({ extra: { [long]: "v" } })).toEqual([
+      expect.objectContaining({ path: `extra.${long}`, code: "max-key-length" }),
+    ]);
+  });
+
   it("gives every failed call one of the error_type categories PromptLayer takes", async () => {
     const { tagalong } = setup();
     const failures: Array<[type: string, message: string, category: string]> = [

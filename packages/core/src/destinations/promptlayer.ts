@@ -55,16 +55,21 @@ export const PROMPTLAYER_TAG_MAX = 512;
 /** PromptLayer's longest `error_message`; a longer one is cut. */
 export const PROMPTLAYER_ERROR_MESSAGE_MAX = 1024;
 export const PROMPT_LABEL_MAX = 512;
+/** PromptLayer's longest metadata key, in characters. */
+const PROMPTLAYER_METADATA_KEY_MAX = 1024;
 
 /**
- * PromptLayer's mapping: the model's fields and `extra` as its string metadata map, tags (<= 512 chars
- * each) as the logged request's tags, and its prompt rules (a version or a label, never both; a label
- * of at most 512 chars).
+ * PromptLayer's mapping: the model's fields and `extra` as its string metadata map (keys <= 1024
+ * chars), tags (<= 512 chars each) as the logged request's tags, and its prompt rules (a version or a
+ * label, never both; a label of at most 512 chars).
  */
 export const promptLayerDeclaration: Declaration = {
   name: NAME,
   label: "PromptLayer",
-  objects: { metadata: { record: true, strings: true }, request: { record: true } },
+  objects: {
+    metadata: { record: true, strings: true, maxKeyLength: PROMPTLAYER_METADATA_KEY_MAX },
+    request: { record: true },
+  },
   places: [
     { from: "user", to: "metadata", key: "user_id" },
     { from: "session", to: "metadata", key: "session_id" },
