@@ -59,6 +59,12 @@ interface TagalongRuns {
    * ended the run, so ended runs are kept (until MAX_RUNS newer) for it to find.
    */
   background: boolean;
+  /**
+   * The run withTagalong entered for a request of several runs (the legacy LLM's `generate` of several
+   * prompts: one request, one run manager), by the call options LangChain handed all of them: another
+   * handler of the Tagalong may record the other runs.
+   */
+  batches?: WeakMap<object, ModelRun>;
 }
 
 /**
@@ -254,11 +260,6 @@ export class TagalongCallbackHandler {
   private readonly warnOnce: WarnOnce;
   private readonly inFlightDestinations: string[];
   private readonly recorders: TagalongRuns;
-  /**
-   * The run withTagalong entered for a request of several runs (the legacy LLM's `generate` of several
-   * prompts: one request, one run manager), by the call options LangChain handed all of them.
-   */
-  private batches?: WeakMap<object, ModelRun>;
 
   constructor(tagalong: Tagalong, options: TagalongCallbackHandlerOptions = {}) {
     this.tagalong = tagalong;
@@ -469,7 +470,7 @@ export class TagalongCallbackHandler {
       tags: runManager.tags,
     });
     if (batched && typeof options === "object" && options !== null)
-      (this.batches ??= new WeakMap()).set(options, model);
+      (this.recorders.batches ??= new WeakMap()).set(options, model);
     return [run, model];
   }
 
@@ -479,7 +480,8 @@ export class TagalongCallbackHandler {
    */
   private joinBatch(model: ModelRun): void {
     const handed = model.handedOptions;
-    const entered = typeof handed === "object" && handed !== null ? this.batches?.get(handed) : undefined;
+    const entered =
+      typeof handed === "object" && handed !== null ? this.recorders.batches?.get(handed) : undefined;
     if (entered === undefined || entered === model) return;
     model.passed = entered.passed;
     model.errorRaised = entered.errorRaised;

@@ -185,7 +185,7 @@ export function langchainSuite(lc: LangChainModules): void {
       errors: unknown[];
       chat(fields?: Record<string, unknown>): any;
       /** The legacy completions LLM, of the same kind of class as `chat`. */
-      llm(): any;
+      llm(fields?: Record<string, unknown>): any;
       /** The original ChatOpenAI (no withTagalong), with this setup's handler in its callbacks. */
       plainChat(): any;
       /** Every callback delivered and every recorded call handed on. */
@@ -225,12 +225,13 @@ export function langchainSuite(lc: LangChainModules): void {
         memory: mem,
         logger,
         errors,
-        llm: () =>
+        llm: (fields = {}) =>
           new Completions({
             model: "gpt-3.5-turbo-instruct",
             apiKey: API_KEY,
             maxRetries: 0,
             configuration: { baseURL: rec.openaiBaseURL },
+            ...fields,
           }),
         chat: (fields = {}) =>
           new Chat({
@@ -1193,36 +1194,46 @@ export function langchainSuite(lc: LangChainModules): void {
     );
 
     it.each([true, false])(
-      "the legacy OpenAI LLM's generate of several prompts (one request): each run recorded with the trace and metadata that request carried (awaited handler: %s)",
+      "the legacy OpenAI LLM's generate of several prompts (one request): each run recorded once, with the trace and metadata that request carried (awaited handler: %s)",
       async (awaitHandlers) => {
-        const s = setup({ awaitHandlers });
-        const config = { callbacks: [s.handler], metadata: { tagalong: { user: "u_1" } } };
-        await s.llm().generate(["one", "two"], config);
-        await s.settle();
-        const calls = rec.calls();
-        expect(calls.map((c) => [c.body?.prompt, c.portkey.metadata])).toEqual([
-          [["one", "two"], { _user: "u_1" }],
-        ]);
-        const trace = calls[0]!.portkey.traceId;
-        expect(trace).toEqual(expect.any(String));
-        const recorded = s.memory.calls.map((c) => [
-          c.input[0]?.content,
-          c.metadata.trace,
-          c.metadata.user,
-          c.apiType,
-        ]);
-        expect(recorded.sort()).toEqual([
-          ["one", trace, "u_1", "completions"],
-          ["two", trace, "u_1", "completions"],
-        ]);
+        // Alone, and beside a second handler of its Tagalong on the model (awaited, or in the background).
+        for (const modelHandler of [undefined, true, false]) {
+          const s = setup({ awaitHandlers });
+          const callbacks =
+            modelHandler === undefined
+              ? undefined
+              : [new TagalongCallbackHandler(s.tagalong, { awaitHandlers: modelHandler })];
+          const config = { callbacks: [s.handler], metadata: { tagalong: { user: "u_1" } } };
+          await s.llm({ callbacks }).generate(["one", "two"], config);
+          await s.settle();
+          const calls = rec.calls();
+          expect(calls.map((c) => [c.body?.prompt, c.portkey.metadata])).toEqual([
+            [["one", "two"], { _user: "u_1" }],
+          ]);
+          const trace = calls[0]!.portkey.traceId;
+          expect(trace).toEqual(expect.any(String));
+          const recorded = s.memory.calls.map((c) => [
+            c.input[0]?.content,
+            c.metadata.trace,
+            c.metadata.user,
+            c.apiType,
+          ]);
+          expect(recorded.sort()).toEqual([
+            ["one", trace, "u_1", "completions"],
+            ["two", trace, "u_1", "completions"],
+          ]);
+          expect(s.logger.warnings).toEqual([]);
+          expect(s.errors).toEqual([]);
+          await rec.reset();
+        }
         // Refused before the request: the caller has the error, which is not reported again for run two.
         const strict = setup({ awaitHandlers, onInvalid: "throw" });
         const invalid = { callbacks: [strict.handler], metadata: { tagalong: { user: 42 } } };
         await expect(strict.llm().generate(["one", "two"], invalid)).rejects.toThrow(InvalidMetadataError);
         await strict.settle();
-        expect(rec.calls()).toHaveLength(1);
-        expect([...s.logger.warnings, ...strict.logger.warnings]).toEqual([]);
-        expect([...s.errors, ...strict.errors]).toEqual([]);
+        expect(rec.calls()).toHaveLength(0);
+        expect(strict.logger.warnings).toEqual([]);
+        expect(strict.errors).toEqual([]);
       },
     );
 
