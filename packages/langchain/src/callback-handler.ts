@@ -162,6 +162,8 @@ interface ModelRun {
   scope?: CallScope;
   // What a CompletedCall needs; kept only when the Tagalong records calls.
   kind?: "chat" | "llm";
+  /** The model's LangChain integration (its `_llmType()`, the third part of its serialized id): `openai`. */
+  integration?: string;
   input?: readonly MessageLike[] | readonly string[];
   invocationParams?: Record<string, unknown>;
   /** The model's response came in parts (LangChain reported one to the run's handlers). */
@@ -299,7 +301,7 @@ export class TagalongCallbackHandler {
   // --- model runs ---
 
   handleChatModelStart(
-    _llm: unknown,
+    llm: unknown,
     messages: unknown[][],
     runId: string,
     parentRunId?: string,
@@ -308,12 +310,21 @@ export class TagalongCallbackHandler {
     metadata?: Record<string, unknown>,
   ): void {
     this.safely(() =>
-      this.beginModel("chat", messages[0] as MessageLike[], runId, parentRunId, extraParams, tags, metadata),
+      this.beginModel(
+        "chat",
+        llm,
+        messages[0] as MessageLike[],
+        runId,
+        parentRunId,
+        extraParams,
+        tags,
+        metadata,
+      ),
     );
   }
 
   handleLLMStart(
-    _llm: unknown,
+    llm: unknown,
     prompts: string[],
     runId: string,
     parentRunId?: string,
@@ -321,7 +332,7 @@ export class TagalongCallbackHandler {
     tags?: string[],
     metadata?: Record<string, unknown>,
   ): void {
-    this.safely(() => this.beginModel("llm", prompts, runId, parentRunId, extraParams, tags, metadata));
+    this.safely(() => this.beginModel("llm", llm, prompts, runId, parentRunId, extraParams, tags, metadata));
   }
 
   /**
@@ -506,6 +517,7 @@ export class TagalongCallbackHandler {
 
   private beginModel(
     kind: "chat" | "llm",
+    llm: unknown,
     input: readonly MessageLike[] | readonly string[],
     runId: string,
     parentRunId: string | undefined,
@@ -526,6 +538,9 @@ export class TagalongCallbackHandler {
       const signal = (model.handedOptions as { signal?: AbortSignal } | undefined)?.signal;
       if (signal !== undefined && !signal.aborted) model.unlisten ??= this.listenForAbort(runId, signal);
       model.kind = kind;
+      // LangChain gives an LLM's run (the legacy OpenAI LLM's) no `ls_provider`.
+      const id = (llm as { id?: unknown } | null | undefined)?.id;
+      model.integration = Array.isArray(id) ? str(id[2]) : undefined;
       model.input = input;
       model.invocationParams = extraParams?.invocation_params as Record<string, unknown> | undefined;
     }
@@ -647,7 +662,7 @@ export class TagalongCallbackHandler {
   ): CompletedCall {
     const params = model.invocationParams ?? {};
     const meta = model.metadata ?? {};
-    const provider = str(meta.ls_provider) ?? "langchain";
+    const provider = str(meta.ls_provider) ?? model.integration ?? "langchain";
     const input: CompletedCall["input"] =
       model.kind === "llm"
         ? (model.input as readonly string[]).map((content) => ({ role: "user", content }))

@@ -1217,10 +1217,12 @@ export function langchainSuite(lc: LangChainModules): void {
             c.metadata.trace,
             c.metadata.user,
             c.apiType,
+            c.provider,
           ]);
+          // The provider is the model's integration (LangChain gives an LLM's run no `ls_provider`).
           expect(recorded.sort()).toEqual([
-            ["one", trace, "u_1", "completions"],
-            ["two", trace, "u_1", "completions"],
+            ["one", trace, "u_1", "completions", "openai"],
+            ["two", trace, "u_1", "completions", "openai"],
           ]);
           expect(s.logger.warnings).toEqual([]);
           expect(s.errors).toEqual([]);
