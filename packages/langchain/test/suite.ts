@@ -1214,6 +1214,8 @@ export function langchainSuite(lc: LangChainModules): void {
           expect(trace).toEqual(expect.any(String));
           const recorded = s.memory.calls.map((c) => [
             c.input[0]?.content,
+            c.status,
+            c.output[0]?.content,
             c.metadata.trace,
             c.metadata.user,
             c.apiType,
@@ -1221,8 +1223,8 @@ export function langchainSuite(lc: LangChainModules): void {
           ]);
           // The provider is the model's integration (LangChain gives an LLM's run no `ls_provider`).
           expect(recorded.sort()).toEqual([
-            ["one", trace, "u_1", "completions", "openai"],
-            ["two", trace, "u_1", "completions", "openai"],
+            ["one", "success", replyText("one"), trace, "u_1", "completions", "openai"],
+            ["two", "success", replyText("two"), trace, "u_1", "completions", "openai"],
           ]);
           expect(s.logger.warnings).toEqual([]);
           expect(s.errors).toEqual([]);

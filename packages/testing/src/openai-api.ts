@@ -402,10 +402,11 @@ function embeddings(body: any, n: number, res: ServerResponse, headers: Record<s
 }
 
 function legacyCompletion(body: any, n: number, res: ServerResponse, headers: Record<string, string>) {
-  const prompt = Array.isArray(body.prompt) ? String(body.prompt.at(-1) ?? "") : String(body.prompt);
-  const text = replyText(prompt);
-  const promptTokens = Math.max(1, countTokens(prompt));
-  const completionTokens = Math.max(1, countTokens(text));
+  // One choice per prompt of an array, at its index, as OpenAI answers a batch of prompts.
+  const prompts = (Array.isArray(body.prompt) ? body.prompt : [body.prompt]).map(String);
+  const texts = prompts.map(replyText);
+  const promptTokens = prompts.reduce((sum: number, p: string) => sum + Math.max(1, countTokens(p)), 0);
+  const completionTokens = texts.reduce((sum: number, t: string) => sum + Math.max(1, countTokens(t)), 0);
   const usage = {
     prompt_tokens: promptTokens,
     completion_tokens: completionTokens,
@@ -414,9 +415,9 @@ function legacyCompletion(body: any, n: number, res: ServerResponse, headers: Re
   const id = `cmpl-rec-${n}`;
   const created = now();
   const model = body.model;
-  const choice = (t: string, finish: string | null) => ({
+  const choice = (t: string, index: number, finish: string | null) => ({
     text: t,
-    index: 0,
+    index,
     logprobs: null,
     finish_reason: finish,
   });
@@ -424,23 +425,32 @@ function legacyCompletion(body: any, n: number, res: ServerResponse, headers: Re
     sendJson(
       res,
       200,
-      { id, object: "text_completion", created, model, choices: [choice(text, "stop")], usage },
+      {
+        id,
+        object: "text_completion",
+        created,
+        model,
+        choices: texts.map((text: string, index: number) => choice(text, index, "stop")),
+        usage,
+      },
       headers,
     );
     return { responseId: id };
   }
   const includeUsage = body.stream_options?.include_usage === true;
-  const chunk = (t: string, finish: string | null) => ({
+  const chunk = (t: string, index: number, finish: string | null) => ({
     id,
     object: "text_completion",
     created,
     model,
-    choices: [choice(t, finish)],
+    choices: [choice(t, index, finish)],
   });
   startSse(res, headers);
-  const pieces = deltas(text);
-  pieces.forEach((piece, i) => {
-    sseData(res, chunk(piece, i === pieces.length - 1 ? "stop" : null));
+  texts.forEach((text: string, index: number) => {
+    const pieces = deltas(text);
+    pieces.forEach((piece, i) => {
+      sseData(res, chunk(piece, index, i === pieces.length - 1 ? "stop" : null));
+    });
   });
   if (includeUsage) sseData(res, { id, object: "text_completion", created, model, choices: [], usage });
   sseDone(res);
