@@ -1241,7 +1241,7 @@ export function langchainSuite(lc: LangChainModules): void {
       },
     );
 
-    it("a run LangChain answers from its cache sent no request: no warning that withTagalong was missing, not recorded as streamed", async () => {
+    it("a run LangChain answers from its cache sent no request: recorded with no API and no tokens, no warning that withTagalong was missing, not recorded as streamed", async () => {
       const s = setup();
       const model = s.chat({ cache: true, callbacks: [s.handler] });
       const config = { metadata: { tagalong: { user: "u_1" } } };
@@ -1252,6 +1252,20 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(s.memory.calls.map((c) => [c.metadata.user, c.stream])).toEqual([
         ["u_1", false],
         ["u_1", false],
+      ]);
+      // The legacy LLM too. A hit is recorded as the run it is: no request (no API), no tokens billed
+      // (LangChain gives a cached chat answer a usage of 0, a cached LLM answer none), so a destination
+      // that prices calls (PromptLayer) does not count the first call's tokens twice.
+      const llm = s.llm({ cache: true, callbacks: [s.handler] });
+      await llm.invoke("hi", config);
+      await llm.invoke("hi", config);
+      await s.settle();
+      expect(rec.calls()).toHaveLength(2);
+      expect(s.memory.calls.map((c) => [c.apiType, c.usage])).toEqual([
+        ["chat-completions", { inputTokens: 1, outputTokens: 2 }],
+        [undefined, { inputTokens: 0, outputTokens: 0 }],
+        ["completions", { inputTokens: 1, outputTokens: 2 }],
+        [undefined, undefined],
       ]);
       expect(s.logger.warnings).toEqual([]);
       expect(s.errors).toEqual([]);
