@@ -48,7 +48,9 @@ export function readRunLabels(
       }
       if (value === undefined || isInternalKey(key)) continue;
       if (SESSION_KEYS.includes(key)) {
-        if (typeof value === "string" && implied.session === undefined) implied.session = value;
+        // A number is an id too (a database row's): the session is its text.
+        const session = typeof value === "number" && Number.isFinite(value) ? String(value) : value;
+        if (typeof session === "string" && implied.session === undefined) implied.session = session;
         continue;
       }
       // Objects and arrays have no place in `extra` (and are usually someone else's bookkeeping).

@@ -1241,6 +1241,18 @@ export function langchainSuite(lc: LangChainModules): void {
       },
     );
 
+    it("a numeric thread key in the run's metadata (a session_id of 1234) is the session, not dropped", async () => {
+      const s = setup();
+      await s.chat().invoke("one", { callbacks: [s.handler], metadata: { session_id: 1234 } });
+      await s.settle();
+      expect(rec.calls().map((c) => [c.portkey.metadata, c.requesty?.extra])).toEqual([
+        [{ session_id: "1234" }, { session_id: "1234" }],
+      ]);
+      expect(s.memory.calls.map((c) => c.metadata.session)).toEqual(["1234"]);
+      expect(s.logger.warnings).toEqual([]);
+      expect(s.errors).toEqual([]);
+    });
+
     it("a run LangChain answers from its cache sent no request: recorded with no API and no tokens, no warning that withTagalong was missing, not recorded as streamed", async () => {
       const s = setup();
       const model = s.chat({ cache: true, callbacks: [s.handler] });
