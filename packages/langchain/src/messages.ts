@@ -127,10 +127,16 @@ export function readResult(
   const responseId = message?.response_metadata?.id ?? message?.id;
   // LangChain names messages it had no provider id for `run-<run id>`.
   if (typeof responseId === "string" && !responseId.startsWith("run-")) out.responseId = responseId;
+  const meta = message?.response_metadata;
   const finish =
     generation?.generationInfo?.finish_reason ??
-    message?.response_metadata?.finish_reason ??
-    message?.response_metadata?.stop_reason;
+    // The legacy completions LLM's.
+    generation?.generationInfo?.finishReason ??
+    meta?.finish_reason ??
+    meta?.stop_reason ??
+    // The Responses API's, as the openai adapter records it: why it is incomplete, else its status.
+    meta?.incomplete_details?.reason ??
+    meta?.status;
   if (typeof finish === "string") out.finishReason = finish;
   return out;
 }

@@ -455,6 +455,11 @@ export function langchainSuite(lc: LangChainModules): void {
             expect(recorded.metadata).toMatchObject({ user: "u_42", trace: runId, tags: ["checkout"] });
             expect(recorded.stream).toBe(path.stream);
             expect(recorded.responseId).toBe(path.noResponseId ? undefined : call.responseId);
+            // As the openai adapter records it: the Responses API's status, the others' finish_reason.
+            const finish = path.endpoint === "responses" ? "completed" : undefined;
+            expect(recorded.finishReason).toBe(
+              finish ?? (path.name.startsWith("tools") ? "tool_calls" : "stop"),
+            );
             expect(recorded.input.at(-1)).toMatchObject({ role: "user", content: lastUserText(call) });
             if (path.name.startsWith("tools")) {
               expect(recorded.output[0]?.toolCalls?.map((t) => t.name)).toEqual(["get_weather"]);
