@@ -127,7 +127,7 @@ export function readResult(
   const responseId = message?.response_metadata?.id ?? message?.id;
   // LangChain names messages it had no provider id for `run-<run id>`.
   if (typeof responseId === "string" && !responseId.startsWith("run-")) out.responseId = responseId;
-  const meta = message?.response_metadata;
+  const meta: Record<string, any> | undefined = message?.response_metadata;
   const finish =
     generation?.generationInfo?.finish_reason ??
     // The legacy completions LLM's.
