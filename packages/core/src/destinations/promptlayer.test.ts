@@ -294,7 +294,12 @@ describe("promptLayer: what reaches PromptLayer", () => {
       ["rate_limit_exceeded", "Too many requests", "PROVIDER_RATE_LIMIT"],
       ["APIConnectionTimeoutError", "Request timed out.", "PROVIDER_TIMEOUT"],
       ["PermissionDeniedError", "403 not allowed", "PROVIDER_AUTH_ERROR"],
-      ["BadRequestError", "400 bad", "UNKNOWN_ERROR"],
+      ["BadRequestError", "400 bad", "PROVIDER_ERROR"],
+      ["InternalServerError", "500 oops", "PROVIDER_ERROR"],
+      ["AI_APICallError", "Bad Gateway", "PROVIDER_ERROR"],
+      ["server_error", "The server had an error", "PROVIDER_ERROR"],
+      ["APIConnectionError", "Connection error.", "UNKNOWN_ERROR"],
+      ["TypeError", "x is not a function", "UNKNOWN_ERROR"],
       ["", "", "UNKNOWN_ERROR"],
     ];
     for (const [type, message] of failures)

@@ -233,6 +233,9 @@ function errorMessage(error: CompletedCall["error"], otherwise: string, secrets:
   return truncate(scrubSecrets(text, secrets), PROMPTLAYER_ERROR_MESSAGE_MAX);
 }
 
+const PROVIDER_ERRORS =
+  /^(BadRequest|NotFound|Conflict|UnprocessableEntity|InternalServer|API|AI_APICall)Error$|^(server_error|invalid_request_error)$/;
+
 /**
  * PromptLayer's category of a failed call, from the error's type (an SDK's class name, or a streamed
  * error event's code): log-request refuses an `error_type` outside its list with a 422.
@@ -244,6 +247,8 @@ function errorCategory(error: CompletedCall["error"]): string {
   if (/rate_?limit/i.test(type)) return "PROVIDER_RATE_LIMIT";
   if (/timeout/i.test(type)) return "PROVIDER_TIMEOUT";
   if (/authentication|permission_?denied|unauthorized/i.test(type)) return "PROVIDER_AUTH_ERROR";
+  // An error the provider answered with (an SDK's API error class, a streamed error event's code).
+  if (PROVIDER_ERRORS.test(type)) return "PROVIDER_ERROR";
   return "UNKNOWN_ERROR";
 }
 
