@@ -1,5 +1,7 @@
 // Packs every public package the way it is published (pnpm applies publishConfig) and checks the
-// tarball with publint and @arethetypeswrong/cli. Run after `pnpm build`.
+// tarball with publint and @arethetypeswrong/cli, under every resolution attw knows: node10 too (what
+// `module: commonjs` resolves with), where a subpath such as @tagalong/core/adapter needs typesVersions.
+// Run after `pnpm build`.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -19,11 +21,7 @@ for (const dir of readdirSync(join(root, "packages"))) {
   const packed = run("pnpm", ["pack", "--pack-destination", out], cwd).trim().split("\n").pop();
   try {
     run(join(root, "node_modules/.bin/publint"), ["--pack", "pnpm", "--strict"], cwd);
-    run(
-      join(root, "node_modules/.bin/attw"),
-      [packed, "--profile", "node16", "--format", "table-flipped"],
-      cwd,
-    );
+    run(join(root, "node_modules/.bin/attw"), [packed, "--format", "table-flipped"], cwd);
     console.log(`ok  ${pkg.name}: publint and attw clean (${packed.split("/").pop()})`);
   } catch (error) {
     failed++;

@@ -1,7 +1,7 @@
 // Pack smoke test: pack every public package as it is published, install the tarballs into a fresh
 // consumer project OUTSIDE the workspace (so nothing resolves from the repo's node_modules), and run a
 // real call through each adapter from plain ESM, plain CJS and an esbuild bundle; type-check the
-// published declarations with moduleResolution node16 and bundler.
+// published declarations with moduleResolution node16, bundler and node10 (`module: commonjs`).
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { consumerCompilerOptions, consumerVersions, createConsumerApp, root, sh } from "./lib/consumer.mjs";
@@ -94,7 +94,7 @@ try {
     failed = true;
   }
   writeFileSync(join(app, "types.ts"), readFileSync(join(here, "types.ts"), "utf8"));
-  for (const resolution of ["node16", "bundler"]) {
+  for (const resolution of ["node16", "bundler", "node10"]) {
     const tsconfig = {
       compilerOptions: consumerCompilerOptions(resolution),
       files: ["types.ts"],

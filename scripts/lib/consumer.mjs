@@ -59,13 +59,16 @@ export function consumerVersions() {
   };
 }
 
-/** A fresh consumer project's compiler options: strict, with the given moduleResolution. */
+/**
+ * A fresh consumer project's compiler options: strict, with the given moduleResolution ("node10" is
+ * what `module: commonjs` resolves with).
+ */
 export const consumerCompilerOptions = (resolution) => ({
   strict: true,
   noEmit: true,
   skipLibCheck: true,
   target: "es2022",
-  module: resolution === "node16" ? "node16" : "esnext",
+  module: { node16: "node16", node10: "commonjs" }[resolution] ?? "esnext",
   moduleResolution: resolution,
   esModuleInterop: true,
   types: ["node"],

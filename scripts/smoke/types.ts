@@ -1,5 +1,6 @@
-// Type-level smoke: the published declarations compile under moduleResolution node16 and bundler,
-// and keep the caller's types (the wrapped client is still an OpenAI, per-call metadata is checked).
+// Type-level smoke: the published declarations compile under moduleResolution node16, bundler and
+// node10 (`module: commonjs`), and keep the caller's types (the wrapped client is still an OpenAI,
+// per-call metadata is checked, an adapter's Tagalong from @tagalong/core/adapter is not `any`).
 
 import { createOpenAI } from "@ai-sdk/openai";
 import { ChatOpenAI } from "@langchain/openai";
@@ -30,3 +31,9 @@ void createRecorder;
 export const isTagalongError: (e: unknown) => boolean = TagalongError.isInstance;
 // @ts-expect-error: `organisation` is not a metadata field
 withMetadata({ organisation: "acme" }, () => 0);
+// @ts-expect-error: an adapter takes a Tagalong
+wrapOpenAI(new OpenAI({ apiKey: "x" }), {});
+// @ts-expect-error: an adapter takes a Tagalong
+tagalongMiddleware({});
+// @ts-expect-error: an adapter takes a Tagalong
+new TagalongCallbackHandler({});
