@@ -53,9 +53,10 @@ export const CALL_SCOPE: unique symbol = Symbol.for("tagalong.langchain.call-sco
  * Where a model's call options keep the run's config (its metadata and tags), for a run LangChain
  * gives no run manager (no handler, no tracer; or a chat-model event stream): LangChain separates the
  * config from the call options before the model's `_generate` / `_streamResponseChunks`, and hands
- * them only the call options.
+ * them only the call options. Shared by duplicate installs of this package, so a handler of one copy
+ * finds the run of a model wrapped by another.
  */
-export const RUN_CONFIG = Symbol("tagalong.langchain.run-config");
+export const RUN_CONFIG = Symbol.for("tagalong.langchain.run-config");
 
 type FetchOptionsCarrier = { fetchOptions?: Record<PropertyKey, unknown> };
 

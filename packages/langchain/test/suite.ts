@@ -1331,6 +1331,25 @@ export function langchainSuite(lc: LangChainModules): void {
       },
     );
 
+    it.skipIf(typeof lc.ChatOpenAI.prototype._streamChatModelEvents !== "function")(
+      "a run streamed as chat-model events finds a handler from another copy of this package (an ESM and a CJS build side by side)",
+      async () => {
+        const s = setup();
+        vi.resetModules();
+        const other = (await import("../src/index")) as typeof import("../src/index");
+        expect(other.TagalongCallbackHandler).not.toBe(TagalongCallbackHandler);
+        const handler = new other.TagalongCallbackHandler(s.tagalong);
+        const events = { name: "events", lc_prefer_chat_model_stream_events: true };
+        const metadata = { tagalong: { user: "u_1" } };
+        await s.chat().invoke("events", { callbacks: [handler, events], metadata });
+        await s.settle();
+        expect(rec.calls().map((c) => [c.portkey.metadata?._user, c.stream])).toEqual([["u_1", true]]);
+        expect(s.memory.calls.map((c) => c.metadata.user)).toEqual(["u_1"]);
+        expect(s.logger.warnings).toEqual([]);
+        expect(s.errors).toEqual([]);
+      },
+    );
+
     it.each([true, false])(
       "a stream its reader leaves early or aborts midway (LangChain ends no run) is recorded once, as aborted (awaited handler: %s)",
       async (awaitHandlers) => {
