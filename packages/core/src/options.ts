@@ -58,7 +58,9 @@ export function checkOptions(where: string, options: unknown, known: readonly st
 /** Whether `onInvalid` says "throw"; a value other than "throw", "drop" or none is a TagalongError. */
 export function throwsOnInvalid(where: string, onInvalid: unknown): boolean {
   if (onInvalid !== undefined && onInvalid !== "throw" && onInvalid !== "drop") {
-    throw new TagalongError(`${where}: onInvalid must be "throw" or "drop", got ${JSON.stringify(onInvalid)}`);
+    throw new TagalongError(
+      `${where}: onInvalid must be "throw" or "drop", got ${JSON.stringify(onInvalid)}`,
+    );
   }
   return onInvalid === "throw";
 }
