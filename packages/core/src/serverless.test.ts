@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { useRecorder } from "../test/use-recorder";
 import { promptLayer } from "./destinations/promptlayer";
 import { flushAfter } from "./serverless";
@@ -160,5 +160,45 @@ describe("serverless: deliveries outlive the request", () => {
     hang.clear();
     await tagalong.flush();
     expect(logsFor("lambda_deadline")).toHaveLength(1);
+  });
+});
+
+describe("serverless: a call not yet final (a retry may supersede it)", () => {
+  it("is delivered as final within 20 s under a waitUntil (Workers cancel it about 30 s after the response), not held 65 s", async () => {
+    const handed: Promise<unknown>[] = [];
+    const { tagalong, errors } = setup((p) => void handed.push(p));
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      // The AI SDK's failed attempt: final only once no retry came for 65 s.
+      tagalong.record({ ...call("held_serverless"), status: "error", final: new Promise(() => {}) });
+      expect(handed).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(20_000);
+    } finally {
+      vi.useRealTimers();
+    }
+    const settled = await Promise.race([
+      Promise.all(handed).then(() => "settled"),
+      new Promise((resolve) => setTimeout(() => resolve("still held"), 2000)),
+    ]);
+    expect(settled).toBe("settled");
+    expect(logsFor("held_serverless")).toHaveLength(1);
+    expect(errors).toEqual([]);
+  });
+
+  it("is held until final without a waitUntil", async () => {
+    const { tagalong } = setup();
+    let final!: (value: boolean) => void;
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      tagalong.record({ ...call("held_node"), final: new Promise((resolve) => (final = resolve)) });
+      await vi.advanceTimersByTimeAsync(60_000);
+    } finally {
+      vi.useRealTimers();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(logsFor("held_node")).toHaveLength(0);
+    final(true);
+    await tagalong.flush();
+    expect(logsFor("held_node")).toHaveLength(1);
   });
 });

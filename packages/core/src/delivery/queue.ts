@@ -87,6 +87,8 @@ export interface DeliveryQueue {
 interface Item {
   job: DeliveryJob;
   seq: number;
+  /** Carried by a serverless invocation's waitUntil: its hold (ctx.settle) is bounded by SERVERLESS_HOLD_MS. */
+  keptAlive?: boolean;
 }
 
 interface FlushWaiter {
@@ -96,6 +98,12 @@ interface FlushWaiter {
 }
 
 const DEFAULT_SHUTDOWN_MS = 5000;
+/**
+ * How long a job carried by a waitUntil holds a delivery that is not yet final (ctx.settle): well
+ * within what the platform allows after the response (Workers cancel the work about 30 s after it),
+ * and longer than the AI SDK's default retries take (2 retries, 2 s and 4 s apart, and the requests).
+ */
+const SERVERLESS_HOLD_MS = 20_000;
 
 /**
  * A destination's background delivery: bounded, concurrent, retried with backoff, drained on exit;
@@ -188,6 +196,7 @@ class DeliveryEngine implements ExitDrain {
       // in the shared queue: Workers cancel an invocation's timers and requests when it ends, so a job
       // started or continued by another invocation would die with that one.
       this.active++;
+      item.keptAlive = true;
       const delivered = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => this.run(item));
       try {
         keepAlive(delivered);
@@ -271,7 +280,7 @@ class DeliveryEngine implements ExitDrain {
     const jobEpoch = this.epoch;
     const { counts } = this.reports;
     try {
-      const outcome = await item.job(this.context(jobEpoch, item.seq));
+      const outcome = await item.job(this.context(jobEpoch, item));
       if (jobEpoch === this.epoch) {
         if (outcome !== false) counts.sent++;
       } else if (outcome !== false) {
@@ -293,12 +302,12 @@ class DeliveryEngine implements ExitDrain {
     }
   }
 
-  /** What job `seq`, started in `jobEpoch`, posts and waits through. */
-  private context(jobEpoch: number, seq: number): DeliveryContext {
+  /** What job `item`, started in `jobEpoch`, posts and waits through. */
+  private context(jobEpoch: number, item: Item): DeliveryContext {
     const current = (): boolean => jobEpoch === this.epoch;
     return {
       post: (request) => this.poster.post(request, current),
-      settle: (promise, fallback) => this.settleWithin(current, seq, promise, fallback),
+      settle: (promise, fallback) => this.settleWithin(current, item, promise, fallback),
     };
   }
 
@@ -319,7 +328,7 @@ class DeliveryEngine implements ExitDrain {
   /** DeliveryContext.settle: `promise`, unless a flush, shutdown or exit drain wants the job done first. */
   private settleWithin<T>(
     current: () => boolean,
-    seq: number,
+    { seq, keptAlive }: Item,
     promise: PromiseLike<T>,
     fallback: T,
   ): Promise<T> {
@@ -333,19 +342,22 @@ class DeliveryEngine implements ExitDrain {
         later(resolve);
       });
     }
-    // Held for as long as a framework may retry (the AI SDK: a minute), the job leaves its slot to
+    // Held for as long as a framework may retry (the AI SDK: a minute; under a waitUntil, at most
+    // SERVERLESS_HOLD_MS, or the platform would cancel it unsent), the job leaves its slot to
     // the jobs that wait, and takes it back (over `concurrency` if need be) when it goes on. A pump
     // under way fills the slot itself; otherwise a microtask does (not this call: a job the pump
     // started would start the next one inside it, a stack as deep as the queue is long).
     const { held } = this;
     this.holding++;
     queueMicrotask(this.freed);
+    let bound: Timer | undefined;
     return new Promise<T>((resolve) => {
       const release = (): void => {
         held.delete(release);
         later(resolve);
       };
       held.add(release);
+      if (keptAlive) bound = unref(setTimeout(release, SERVERLESS_HOLD_MS));
       Promise.resolve(promise).then(
         (value) => {
           held.delete(release);
@@ -354,6 +366,7 @@ class DeliveryEngine implements ExitDrain {
         () => release(),
       );
     }).finally(() => {
+      clearTimeout(bound);
       this.holding--;
     });
   }
