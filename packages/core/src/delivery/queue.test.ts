@@ -493,3 +493,38 @@ describe("createDeliveryQueue", () => {
     expect(busy.stats()).toMatchObject({ sent: 5, queued: 0 });
   });
 });
+
+describe("a receiver that redirects", () => {
+  it("is reported as HTTP 3xx by both transports: fetch does not follow it with a GET", async () => {
+    const { createServer } = await import("node:http");
+    const seen: string[] = [];
+    // 302 for the POST; the place it points to answers a GET with 200 and a POST with 405.
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      req.resume();
+      if (req.url === "/log-request") res.writeHead(302, { location: "/moved" }).end();
+      else res.writeHead(req.method === "GET" ? 200 : 405, { "content-type": "application/json" }).end("{}");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const messages: string[] = [];
+      for (const options of [
+        { fetch: (input, init) => fetch(input, init) } as Partial<DeliveryQueueOptions>,
+        {},
+      ]) {
+        seen.length = 0;
+        const { q, errors } = queue(options);
+        q.push((ctx) => ctx.post(post(url)));
+        await q.flush();
+        expect(q.stats()).toMatchObject({ sent: 0, failed: 1 });
+        expect(seen).toEqual(["POST /log-request"]);
+        messages.push((errors[0] as Error).message);
+      }
+      expect(messages[0]).toMatch(/HTTP 302/);
+      expect(messages[0]).toBe(messages[1]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

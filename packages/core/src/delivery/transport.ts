@@ -31,7 +31,14 @@ export function fetchSend(fetchFn: typeof fetch): Send {
   return async (url, headers, body, cancel) => {
     const controller = new AbortController();
     cancel.abort = () => controller.abort();
-    const res = await fetchFn(url, { method: "POST", headers, body, signal: controller.signal });
+    // A redirect is an answer, as on Node's client: followed, a 301/302 would turn the POST into a GET.
+    const res = await fetchFn(url, {
+      method: "POST",
+      headers,
+      body,
+      redirect: "manual",
+      signal: controller.signal,
+    });
     const text = await res.text();
     return { status: res.status, text, retryAfter: res.headers.get("retry-after") };
   };
