@@ -813,3 +813,31 @@ describe("promptLayer: observability", () => {
     }
   });
 });
+
+describe("promptLayer: a log-request answered 2xx without JSON (a proxy, a wrong baseURL)", () => {
+  it("reports the label's track-prompt it could not send; a log with no follow-up counts as sent", async () => {
+    const { createServer } = await import("node:http");
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      req.resume();
+      res.writeHead(200, { "content-type": "text/html" }).end("<html>OK</html>");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const baseURL = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const { tagalong, errors } = setup({ baseURL });
+      tagalong.record(completedCall({ metadata: { prompt: { name: "greet", label: "prod" } } }));
+      tagalong.record(completedCall({ metadata: { user: "u_1" } }));
+      await tagalong.flush();
+      expect(seen).toEqual(["POST /log-request", "POST /log-request"]);
+      expect(errorMessages(errors)).toEqual([
+        'promptlayer: log-request answered without a request id; the prompt (label "prod") was not tracked',
+      ]);
+      expect(errors[0]).toBeInstanceOf(DeliveryError);
+      expect(tagalong.stats().promptlayer).toMatchObject({ sent: 1, failed: 1 });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
