@@ -1,4 +1,6 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { describe, expect, it } from "vitest";
+import { withLoopbackServer } from "../../test/loopback-server";
 import { useRecorder } from "../../test/use-recorder";
 import { DeliveryError } from "../errors";
 import type { Logger } from "../types";
@@ -496,18 +498,12 @@ describe("createDeliveryQueue", () => {
 
 describe("a receiver that redirects", () => {
   it("is reported as HTTP 3xx by both transports: fetch does not follow it with a GET", async () => {
-    const { createServer } = await import("node:http");
-    const seen: string[] = [];
     // 302 for the POST; the place it points to answers a GET with 200 and a POST with 405.
-    const server = createServer((req, res) => {
-      seen.push(`${req.method} ${req.url}`);
-      req.resume();
+    const redirect = (req: IncomingMessage, res: ServerResponse): void => {
       if (req.url === "/log-request") res.writeHead(302, { location: "/moved" }).end();
       else res.writeHead(req.method === "GET" ? 200 : 405, { "content-type": "application/json" }).end("{}");
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    try {
+    };
+    await withLoopbackServer(redirect, async (url, seen) => {
       const messages: string[] = [];
       for (const options of [
         { fetch: (input, init) => fetch(input, init) } as Partial<DeliveryQueueOptions>,
@@ -523,8 +519,6 @@ describe("a receiver that redirects", () => {
       }
       expect(messages[0]).toMatch(/HTTP 302/);
       expect(messages[0]).toBe(messages[1]);
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
+    });
   });
 });

@@ -1,4 +1,6 @@
+import type { ServerResponse } from "node:http";
 import { describe, expect, it, vi } from "vitest";
+import { withLoopbackServer } from "../../test/loopback-server";
 import { useRecorder } from "../../test/use-recorder";
 import { DeliveryError, InvalidMetadataError, TagalongError } from "../errors";
 import { createTagalong } from "../tagalong";
@@ -816,16 +818,10 @@ describe("promptLayer: observability", () => {
 
 describe("promptLayer: a log-request answered 2xx without JSON (a proxy, a wrong baseURL)", () => {
   it("reports the label's track-prompt it could not send; a log with no follow-up counts as sent", async () => {
-    const { createServer } = await import("node:http");
-    const seen: string[] = [];
-    const server = createServer((req, res) => {
-      seen.push(`${req.method} ${req.url}`);
-      req.resume();
+    const html = (_req: unknown, res: ServerResponse): void => {
       res.writeHead(200, { "content-type": "text/html" }).end("<html>OK</html>");
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    try {
-      const baseURL = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    };
+    await withLoopbackServer(html, async (baseURL, seen) => {
       const { tagalong, errors } = setup({ baseURL });
       tagalong.record(completedCall({ metadata: { prompt: { name: "greet", label: "prod" } } }));
       tagalong.record(completedCall({ metadata: { user: "u_1" } }));
@@ -836,8 +832,6 @@ describe("promptLayer: a log-request answered 2xx without JSON (a proxy, a wrong
       ]);
       expect(errors[0]).toBeInstanceOf(DeliveryError);
       expect(tagalong.stats().promptlayer).toMatchObject({ sent: 1, failed: 1 });
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
+    });
   });
 });
