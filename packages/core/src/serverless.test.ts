@@ -202,3 +202,31 @@ describe("serverless: a call not yet final (a retry may supersede it)", () => {
     expect(logsFor("held_node")).toHaveLength(1);
   });
 });
+
+describe("serverless: a delivery that outlasts the invocation", () => {
+  it("is abandoned and reported within 25 s under a waitUntil while PromptLayer fails, not retried unseen for 10 minutes", async () => {
+    const handed: Promise<unknown>[] = [];
+    const { tagalong, errors } = setup((p) => void handed.push(p));
+    const outage = recorder.rec.fail({ kind: "promptlayer", status: 503 });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      tagalong.record(call("outage_serverless"));
+      await vi.advanceTimersByTimeAsync(0);
+      // The first attempt's answer arrives in real time (setImmediate is not faked).
+      while (outage.hits === 0 || tagalong.stats().promptlayer?.retried === 0)
+        await new Promise((resolve) => setImmediate(resolve));
+      await vi.advanceTimersByTimeAsync(25_000);
+    } finally {
+      vi.useRealTimers();
+    }
+    await recorder.rec.waitFor(() => errors.length > 0);
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).message).toMatch(
+      /^promptlayer: abandoned a delivery still pending 25 s after/,
+    );
+    expect((errors[0] as Error).message).toMatch(/last error: log-request: HTTP 503/);
+    expect(tagalong.stats().promptlayer).toMatchObject({ queued: 0, abandoned: 1, sent: 0, failed: 0 });
+    // The platform is released too: what it was handed has settled.
+    await Promise.all(handed);
+  });
+});

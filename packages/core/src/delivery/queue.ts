@@ -89,6 +89,10 @@ interface Item {
   seq: number;
   /** Carried by a serverless invocation's waitUntil: its hold (ctx.settle) is bounded by SERVERLESS_HOLD_MS. */
   keptAlive?: boolean;
+  /** The epoch it started in. */
+  epoch?: number;
+  /** Abandoned at its KEPT_ALIVE_MS deadline: it stops at its next step. */
+  expired?: boolean;
 }
 
 interface FlushWaiter {
@@ -104,6 +108,11 @@ const DEFAULT_SHUTDOWN_MS = 5000;
  * and longer than the AI SDK's default retries take (2 retries, 2 s and 4 s apart, and the requests).
  */
 const SERVERLESS_HOLD_MS = 20_000;
+/**
+ * How long a job carried by a waitUntil may run before it is abandoned and reported: the platform
+ * cancels what outlasts the invocation without a word (Workers: about 30 s after the response).
+ */
+const KEPT_ALIVE_MS = 25_000;
 
 /**
  * A destination's background delivery: bounded, concurrent, retried with backoff, drained on exit;
@@ -199,7 +208,7 @@ class DeliveryEngine implements ExitDrain {
       item.keptAlive = true;
       const delivered = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => this.run(item));
       try {
-        keepAlive(delivered);
+        keepAlive(this.withinInvocation(item, delivered));
       } catch (error) {
         reports.report(error);
       }
@@ -278,10 +287,12 @@ class DeliveryEngine implements ExitDrain {
 
   private async run(item: Item): Promise<void> {
     const jobEpoch = this.epoch;
+    item.epoch = jobEpoch;
+    const live = (): boolean => jobEpoch === this.epoch && !item.expired;
     const { counts } = this.reports;
     try {
-      const outcome = await item.job(this.context(jobEpoch, item));
-      if (jobEpoch === this.epoch) {
+      const outcome = await item.job(this.context(live, item));
+      if (live()) {
         if (outcome !== false) counts.sent++;
       } else if (outcome !== false) {
         // Delivered in the instant it was abandoned: it counts as sent after all.
@@ -289,22 +300,21 @@ class DeliveryEngine implements ExitDrain {
         counts.sent++;
       }
     } catch (error) {
-      // Abandoned jobs are counted and summed up in one report by abandonAll.
-      if (jobEpoch === this.epoch) {
+      // Abandoned jobs are counted and reported by abandonAll or expire.
+      if (live()) {
         counts.failed++;
         this.reports.report(error);
       }
     } finally {
       this.active--;
-      if (jobEpoch !== this.epoch) this.abandonedRunning--;
+      if (!live()) this.abandonedRunning--;
       this.finished(item);
       if (this.waiting.size > 0) this.next();
     }
   }
 
-  /** What job `item`, started in `jobEpoch`, posts and waits through. */
-  private context(jobEpoch: number, item: Item): DeliveryContext {
-    const current = (): boolean => jobEpoch === this.epoch;
+  /** What job `item` posts and waits through, while it is `current` (not abandoned). */
+  private context(current: () => boolean, item: Item): DeliveryContext {
     return {
       post: (request) => this.poster.post(request, current),
       settle: (promise, fallback) => this.settleWithin(current, item, promise, fallback),
@@ -461,6 +471,40 @@ class DeliveryEngine implements ExitDrain {
   }
 
   // --- giving up ---
+
+  /**
+   * What a waitUntil is handed: the job, or its deadline (KEPT_ALIVE_MS after it was pushed) if that
+   * comes first, when it is abandoned and reported while the invocation still runs.
+   */
+  private withinInvocation(item: Item, delivered: Promise<void>): Promise<void> {
+    let timer: Timer | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = unref(
+        setTimeout(() => {
+          this.expire(item);
+          resolve();
+        }, KEPT_ALIVE_MS),
+      );
+    });
+    return Promise.race([delivered.finally(() => clearTimeout(timer)), deadline]);
+  }
+
+  /** A job carried by a waitUntil reached its deadline: abandon it (it stops at its next step) and say so. */
+  private expire(item: Item): void {
+    if (item.epoch !== this.epoch || item.expired) return;
+    const cause = this.pendingCause();
+    item.expired = true;
+    this.abandonedRunning++;
+    this.reports.counts.abandoned++;
+    this.reports.report(
+      new DeliveryError(
+        this.scrub(
+          `${this.name}: abandoned a delivery still pending ${seconds(KEPT_ALIVE_MS)} after it was handed to waitUntil (the platform cancels what outlasts the invocation)${cause ? `: ${cause}` : ""}`,
+        ),
+        { destination: this.name, attempts: 0 },
+      ),
+    );
+  }
 
   /**
    * Shutdown's or the exit drain's deadline: stop waiting jobs, wake sleeping retries and held ones,
