@@ -16,7 +16,7 @@ import {
 } from "@tagalong/core";
 import type { CompletedCall } from "@tagalong/core/destination";
 import { createRecorder, type ModelCall, type Recorder, replyText } from "@tagalong/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { tagalongMiddleware } from "../src/index";
 import { MAJORS, nodeMajor, PROVIDERS } from "./matrix";
@@ -623,6 +623,37 @@ describe.each(MAJORS)("$name", (major) => {
       expect(rec.promptLayer.duplicates()).toBe(0);
       await tagalong.shutdown();
     }, 30_000);
+
+    it("under a serverless waitUntil, a failure the SDK may retry is logged within 20 s, before Workers cancel it", async () => {
+      const handed: Promise<unknown>[] = [];
+      const errors: unknown[] = [];
+      const tagalong = createTagalong({
+        destinations: [promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],
+        metadata: DEFAULTS,
+        onError: (e) => errors.push(e),
+        waitUntil: (p) => void handed.push(p),
+      });
+      const model = m.ai.wrapLanguageModel({
+        model: pc.model(pc.provider(m, rec.openaiBaseURL), MODEL_ID),
+        middleware: tagalongMiddleware(tagalong),
+      });
+      rec.fail({ kind: "openai", status: 500 });
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      try {
+        // A 500 is retryable: its log waits to learn whether the SDK retries it (65 s off serverless).
+        let failed = false;
+        m.ai.generateText({ model, prompt: "hello", maxRetries: 0 }).catch(() => (failed = true));
+        while (!failed) await new Promise((resolve) => setImmediate(resolve));
+        expect(handed).toHaveLength(1);
+        await vi.advanceTimersByTimeAsync(20_000);
+      } finally {
+        vi.useRealTimers();
+      }
+      await rec.waitFor((r) => r.promptLayer.logs().length === 1);
+      await Promise.all(handed);
+      expect(rec.promptLayer.logs().map((l) => l.body.status)).toEqual(["ERROR"]);
+      expect(errors).toEqual([]);
+    });
 
     it("end to end with PromptLayer: each call is logged with its metadata and prompt", async () => {
       const tagalong = createTagalong({
