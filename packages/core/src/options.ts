@@ -77,6 +77,7 @@ const DELIVERY_OPTIONS = {
   maxRetryAfterMs: true,
   exitTimeoutMs: true,
   lingerMs: true,
+  waitUntilMs: true,
   fetch: true,
 } satisfies Record<keyof DeliveryOptions, true>;
 

@@ -24,12 +24,11 @@ function call(user: string): CompletedCall {
   };
 }
 
-function setup(waitUntil?: WaitUntil) {
+function setup(waitUntil?: WaitUntil, waitUntilMs?: number) {
   const errors: unknown[] = [];
+  const baseURL = recorder.rec.promptLayerURL;
   const tagalong = createTagalong({
-    destinations: [
-      promptLayer({ apiKey: "pl_key_serverless", baseURL: recorder.rec.promptLayerURL, backoffMs: 20 }),
-    ],
+    destinations: [promptLayer({ apiKey: "pl_key_serverless", baseURL, backoffMs: 20, waitUntilMs })],
     logger: silent,
     onError: (e) => errors.push(e),
     waitUntil,
@@ -204,6 +203,33 @@ describe("serverless: a call not yet final (a retry may supersede it)", () => {
 });
 
 describe("serverless: a delivery that outlasts the invocation", () => {
+  it("keeps being retried, and a call not yet final held, for as long as waitUntilMs says (Vercel: maxDuration)", async () => {
+    const handed: Promise<unknown>[] = [];
+    const { tagalong, errors } = setup((p) => void handed.push(p), 120_000);
+    const outage = recorder.rec.fail({ kind: "promptlayer", status: 503 });
+    let final!: (value: boolean) => void;
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      tagalong.record(call("outage_vercel"));
+      tagalong.record({ ...call("held_vercel"), final: new Promise((resolve) => (final = resolve)) });
+      await vi.advanceTimersByTimeAsync(0);
+      while (outage.hits === 0 || tagalong.stats().promptlayer?.retried === 0)
+        await new Promise((resolve) => setImmediate(resolve));
+      await vi.advanceTimersByTimeAsync(60_000);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(errors).toEqual([]);
+    expect(tagalong.stats().promptlayer).toMatchObject({ abandoned: 0, sent: 0 });
+    expect(logsFor("held_vercel")).toHaveLength(0);
+    outage.clear();
+    final(true);
+    await Promise.all(handed);
+    expect(logsFor("outage_vercel")).toHaveLength(1);
+    expect(logsFor("held_vercel")).toHaveLength(1);
+    expect(errors).toEqual([]);
+  });
+
   it("is abandoned and reported within 25 s under a waitUntil while PromptLayer fails, not retried unseen for 10 minutes", async () => {
     const handed: Promise<unknown>[] = [];
     const { tagalong, errors } = setup((p) => void handed.push(p));

@@ -50,6 +50,14 @@ export interface DeliveryOptions {
    * `shutdown()` (it has a deadline) before them.
    */
   exitTimeoutMs?: number;
+  /**
+   * On serverless runtimes with a wait-until hook, how long a delivery handed to it may run, in ms
+   * (default 25,000: Cloudflare Workers cancel that work about 30 s after the response). A delivery
+   * still pending then is abandoned and reported; a call the AI SDK may retry is held at most 80% of
+   * it before it is logged as final. On Vercel, whose waitUntil lasts as long as the function's
+   * `maxDuration`, raise it to ride out longer outages.
+   */
+  waitUntilMs?: number;
   /** The fetch to send with (default: the global fetch). */
   fetch?: typeof fetch;
 }
@@ -65,6 +73,7 @@ export const DELIVERY_DEFAULTS = {
   maxRetryAfterMs: 60_000,
   exitTimeoutMs: 5000,
   lingerMs: 100,
+  waitUntilMs: 25_000,
 } as const;
 
 /** Consecutive failed attempts (network errors, timeouts, 408, 429, 5xx) that open the circuit. */
@@ -92,5 +101,6 @@ export function deliverySettings(options: DeliveryOptions): DeliverySettings {
     maxRetryAfterMs: duration(options.maxRetryAfterMs, d.maxRetryAfterMs, 0),
     exitTimeoutMs: duration(options.exitTimeoutMs, d.exitTimeoutMs, 0),
     lingerMs: duration(options.lingerMs, d.lingerMs, 0),
+    waitUntilMs: duration(options.waitUntilMs, d.waitUntilMs, 0),
   };
 }

@@ -87,11 +87,11 @@ export interface DeliveryQueue {
 interface Item {
   job: DeliveryJob;
   seq: number;
-  /** Carried by a serverless invocation's waitUntil: its hold (ctx.settle) is bounded by SERVERLESS_HOLD_MS. */
+  /** Carried by a serverless invocation's waitUntil: its hold (ctx.settle) is bounded (`waitUntilMs`). */
   keptAlive?: boolean;
   /** The epoch it started in. */
   epoch?: number;
-  /** Abandoned at its KEPT_ALIVE_MS deadline: it stops at its next step. */
+  /** Abandoned at its `waitUntilMs` deadline: it stops at its next step. */
   expired?: boolean;
 }
 
@@ -103,16 +103,11 @@ interface FlushWaiter {
 
 const DEFAULT_SHUTDOWN_MS = 5000;
 /**
- * How long a job carried by a waitUntil holds a delivery that is not yet final (ctx.settle): well
- * within what the platform allows after the response (Workers cancel the work about 30 s after it),
- * and longer than the AI SDK's default retries take (2 retries, 2 s and 4 s apart, and the requests).
+ * The share of `waitUntilMs` a job carried by a waitUntil may hold a delivery that is not yet final
+ * (ctx.settle): 20 s of the default 25, longer than the AI SDK's default retries take (2 retries, 2 s
+ * and 4 s apart, and the requests), and over before the platform cancels the work.
  */
-const SERVERLESS_HOLD_MS = 20_000;
-/**
- * How long a job carried by a waitUntil may run before it is abandoned and reported: the platform
- * cancels what outlasts the invocation without a word (Workers: about 30 s after the response).
- */
-const KEPT_ALIVE_MS = 25_000;
+const WAIT_UNTIL_HOLD = 0.8;
 
 /**
  * A destination's background delivery: bounded, concurrent, retried with backoff, drained on exit;
@@ -353,7 +348,7 @@ class DeliveryEngine implements ExitDrain {
       });
     }
     // Held for as long as a framework may retry (the AI SDK: a minute; under a waitUntil, at most
-    // SERVERLESS_HOLD_MS, or the platform would cancel it unsent), the job leaves its slot to
+    // most of waitUntilMs, or the platform would cancel it unsent), the job leaves its slot to
     // the jobs that wait, and takes it back (over `concurrency` if need be) when it goes on. A pump
     // under way fills the slot itself; otherwise a microtask does (not this call: a job the pump
     // started would start the next one inside it, a stack as deep as the queue is long).
@@ -367,7 +362,7 @@ class DeliveryEngine implements ExitDrain {
         later(resolve);
       };
       held.add(release);
-      if (keptAlive) bound = unref(setTimeout(release, SERVERLESS_HOLD_MS));
+      if (keptAlive) bound = unref(setTimeout(release, this.settings.waitUntilMs * WAIT_UNTIL_HOLD));
       Promise.resolve(promise).then(
         (value) => {
           held.delete(release);
@@ -473,7 +468,7 @@ class DeliveryEngine implements ExitDrain {
   // --- giving up ---
 
   /**
-   * What a waitUntil is handed: the job, or its deadline (KEPT_ALIVE_MS after it was pushed) if that
+   * What a waitUntil is handed: the job, or its deadline (`waitUntilMs` after it was pushed) if that
    * comes first, when it is abandoned and reported while the invocation still runs.
    */
   private withinInvocation(item: Item, delivered: Promise<void>): Promise<void> {
@@ -483,7 +478,7 @@ class DeliveryEngine implements ExitDrain {
         setTimeout(() => {
           this.expire(item);
           resolve();
-        }, KEPT_ALIVE_MS),
+        }, this.settings.waitUntilMs),
       );
     });
     return Promise.race([delivered.finally(() => clearTimeout(timer)), deadline]);
@@ -499,7 +494,7 @@ class DeliveryEngine implements ExitDrain {
     this.reports.report(
       new DeliveryError(
         this.scrub(
-          `${this.name}: abandoned a delivery still pending ${seconds(KEPT_ALIVE_MS)} after it was handed to waitUntil (the platform cancels what outlasts the invocation)${cause ? `: ${cause}` : ""}`,
+          `${this.name}: abandoned a delivery still pending ${seconds(this.settings.waitUntilMs)} after it was handed to waitUntil (the platform cancels what outlasts the invocation)${cause ? `: ${cause}` : ""}`,
         ),
         { destination: this.name, attempts: 0 },
       ),
