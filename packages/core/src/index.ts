@@ -23,6 +23,7 @@ export {
   type PromptLayerDestination,
   type PromptLayerOptions,
   type PromptLayerRequestId,
+  type PromptLayerStats,
   promptLayer,
 } from "./destinations/promptlayer";
 export { promptLayerAttributes } from "./destinations/promptlayer-attributes";

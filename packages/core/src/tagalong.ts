@@ -51,8 +51,11 @@ export interface TagalongOptions {
   waitUntil?: WaitUntil;
 }
 
-/** Counts per destination: the calls it tagged, the fields it left out by rule, and its deliveries. */
-export type DestinationStats = CallStats & Partial<DeliveryStats>;
+/**
+ * Counts per destination: the calls it tagged, the fields it left out by rule, its deliveries, and the
+ * calls it received but does not log (`skipped`: PromptLayer's embeddings calls).
+ */
+export type DestinationStats = CallStats & Partial<DeliveryStats> & { skipped?: number };
 
 /** What `createTagalong()` returns: pass it to an adapter; `prepare()` a dry run, `flush()`, `shutdown()`, `stats()`. */
 export interface Tagalong {

@@ -913,6 +913,41 @@ describe.each(MAJORS)("$name", (major) => {
       await tagalong.shutdown();
     });
 
+    it("end to end: a legacy completion reaches PromptLayer as a completion; an embedding is left out of it, warned once and counted", async () => {
+      const warnings: string[] = [];
+      const logger = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
+      const recorded = memory();
+      const tagalong = createTagalong({
+        destinations: [
+          recorded,
+          promptLayer({ apiKey: PL_KEY, baseURL: rec().promptLayerURL, backoffMs: 5, timeoutMs: 2000 }),
+        ],
+        logger,
+      });
+      const client = wrapOpenAI(
+        new OpenAIClass({ apiKey: API_KEY, baseURL: rec().openaiBaseURL, maxRetries: 0 }),
+        tagalong,
+      );
+      const plain = await client.completions.create({ model: MODEL, prompt: "Say hi", max_tokens: 5 });
+      await client.embeddings.create({ model: MODEL, input: ["one", "two"] });
+      await client.embeddings.create({ model: MODEL, input: "three" });
+      await tagalong.flush();
+      const logs = rec().promptLayer.logs();
+      expect(logs).toHaveLength(1);
+      expect(logs[0]!.body).toMatchObject({
+        input: { type: "completion", content: [{ type: "text", text: "Say hi" }] },
+        output: { type: "completion", content: [{ type: "text", text: plain.choices[0]!.text }] },
+        function_name: "openai.completions.create",
+        status: "SUCCESS",
+      });
+      expect(logs[0]!.body.api_type).toBeUndefined();
+      // The other destinations keep every call.
+      expect(recorded.calls.map((c) => c.apiType)).toEqual(["completions", "embeddings", "embeddings"]);
+      expect(warnings.filter((w) => /embeddings/.test(w))).toHaveLength(1);
+      expect(tagalong.stats().promptlayer).toMatchObject({ sent: 1, skipped: 2 });
+      await tagalong.shutdown();
+    });
+
     it("end to end: wrapped calls reach PromptLayer with their metadata and prompt", async () => {
       const tagalong = createTagalong({
         destinations: [

@@ -76,6 +76,16 @@ describe("log-request", () => {
     ["an unknown api_type", (b: any) => (b.api_type = "chat"), "api_type"],
     ["a 1025-char error_message", (b: any) => (b.error_message = "e".repeat(1025)), "error_message"],
     [
+      "a content block of no type the schema has",
+      (b: any) => (b.input.messages[0].content = [{ type: "input_text", text: "hi" }]),
+      "input.messages.0.content.0.type",
+    ],
+    [
+      "a completion template whose content is a string",
+      (b: any) => (b.input = { type: "completion", content: "hi" }),
+      "input.content",
+    ],
+    [
       "a malformed tool call",
       (b: any) => (b.output.messages[0].tool_calls[0].function.arguments = {}),
       "output.messages.0.tool_calls.0",
@@ -89,6 +99,14 @@ describe("log-request", () => {
     expect(json.detail.map((d: any) => d.loc.slice(1).join("."))).toContain(where);
     expect(rec.promptLayer.logs()).toEqual([]);
     expect(rec.promptLayer.violations().some((v) => v.includes(where))).toBe(true);
+  });
+
+  it("takes a completion template (type completion, content as blocks) for input and output", async () => {
+    const completion = (text: string) => ({ type: "completion", content: [{ type: "text", text }] });
+    const body = { ...validLog(), input: completion("Say hi"), output: completion("hi") };
+    delete (body as { api_type?: string }).api_type;
+    expect((await post("/log-request", body)).status).toBe(201);
+    expect(rec.violations()).toEqual([]);
   });
 
   it("counts length limits in code points, as PromptLayer (Python) does", async () => {

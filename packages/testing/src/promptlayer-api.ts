@@ -53,6 +53,8 @@ const LOG_REQUEST_FIELDS = new Set([
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 const ROLES = new Set(["system", "user", "assistant", "tool", "developer", "function", "placeholder"]);
+/** The content blocks a template takes (its schema's discriminator: TextContent, ThinkingContent, ...). */
+const BLOCK_TYPES = new Set(["text", "thinking", "image_url", "media", "media_variable"]);
 
 interface Issue {
   loc: (string | number)[];
@@ -418,6 +420,12 @@ function checkBlocks(content: unknown, loc: (string | number)[], issues: Issue[]
         loc: ["body", ...loc, i],
         msg: "Input should be a content block with a type",
         type: "model_type",
+      });
+    } else if (!BLOCK_TYPES.has(block.type)) {
+      issues.push({
+        loc: ["body", ...loc, i, "type"],
+        msg: `Input tag ${JSON.stringify(block.type)} does not match any of ${[...BLOCK_TYPES].map((t) => `'${t}'`).join(", ")}`,
+        type: "union_tag_invalid",
       });
     } else if (block.type === "text" && typeof block.text !== "string") {
       issues.push({

@@ -434,7 +434,15 @@ describe("promptLayer: annotating a request PromptLayer already holds", () => {
     expect(() => pl.trackMetadata(0, { user: "u" })).toThrow(/positive integer/);
     await pl.flush();
     expect(recorder.rec.requests).toHaveLength(0);
-    expect(pl.stats()).toEqual({ queued: 0, sent: 0, retried: 0, failed: 0, dropped: 0, abandoned: 0 });
+    expect(pl.stats()).toEqual({
+      queued: 0,
+      sent: 0,
+      retried: 0,
+      skipped: 0,
+      failed: 0,
+      dropped: 0,
+      abandoned: 0,
+    });
   });
 
   it("sends what was given, even if the caller changes the object afterwards", async () => {
@@ -592,7 +600,15 @@ describe("promptLayer: outages", () => {
     expect(error.attempts).toBe(1);
     expect(error.message).toMatch(/HTTP 401 .*not retried/);
     expect(error.message).not.toContain("pl_wrong_key_abcdef");
-    expect(pl.stats()).toEqual({ queued: 0, sent: 0, retried: 0, failed: 1, dropped: 0, abandoned: 0 });
+    expect(pl.stats()).toEqual({
+      queued: 0,
+      sent: 0,
+      retried: 0,
+      skipped: 0,
+      failed: 1,
+      dropped: 0,
+      abandoned: 0,
+    });
   });
 
   it("a 422 on log-request is not retried and names PromptLayer's complaint", async () => {
@@ -720,7 +736,15 @@ describe("promptLayer: flush and shutdown", () => {
     await tagalong.flush();
     expect(recorder.rec.promptLayer.logs()).toHaveLength(1);
     expect(recorder.rec.promptLayer.tracks()).toHaveLength(0);
-    expect(pl.stats()).toEqual({ queued: 0, sent: 1, retried: 1, failed: 0, dropped: 2, abandoned: 0 });
+    expect(pl.stats()).toEqual({
+      queued: 0,
+      sent: 1,
+      retried: 1,
+      skipped: 0,
+      failed: 0,
+      dropped: 2,
+      abandoned: 0,
+    });
     expect(errorMessages(errors)).toEqual([
       "promptlayer: dropped a delivery: the destination was shut down",
       "promptlayer: dropped a delivery: the destination was shut down",

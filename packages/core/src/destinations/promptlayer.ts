@@ -1,5 +1,6 @@
 import { createDeliveryQueue, type DeliveryContext, type DeliveryOptions } from "../delivery";
 import { DeliveryError, InvalidMetadataError, TagalongError } from "../errors";
+import { consoleLogger } from "../logger";
 import { compileMapping, type Declaration } from "../mapping";
 import { checkOptions, DELIVERY_OPTION_KEYS } from "../options";
 import { scrubSecrets } from "../redact";
@@ -10,6 +11,7 @@ import type {
   DeliveryStats,
   Destination,
   DestinationHost,
+  Logger,
   Metadata,
   MetadataIssue,
   PromptRef,
@@ -24,6 +26,12 @@ export interface PromptLayerOptions extends DeliveryOptions {
   baseURL?: string;
 }
 
+/** PromptLayer's delivery counts, and the calls it does not log. */
+export interface PromptLayerStats extends DeliveryStats {
+  /** Embeddings calls: no prompt and completion PromptLayer could show, so not logged (warned once). */
+  skipped: number;
+}
+
 /** A PromptLayer request id, as `/log-request` answers it or PromptLayer's own SDK returns it. */
 export type PromptLayerRequestId = number | string;
 
@@ -34,7 +42,7 @@ export interface PromptLayerDestination extends Destination {
   record(call: CompletedCall): void;
   flush(): Promise<void>;
   shutdown(): Promise<void>;
-  stats(): DeliveryStats;
+  stats(): PromptLayerStats;
   attach(host: DestinationHost): void;
   /**
    * Tracks metadata on a request PromptLayer already holds (say, logged by PromptLayer's own SDK):
@@ -139,6 +147,11 @@ function plMessage(m: ChatMessage): Record<string, unknown> {
   return out;
 }
 
+/** A legacy completion's prompts (or choices) as PromptLayer's completion template: a text block each. */
+function plCompletion(messages: ChatMessage[]): Record<string, unknown> {
+  return { type: "completion", content: messages.map((m) => ({ type: "text", text: m.content })) };
+}
+
 // The neutral parameter names under the names PromptLayer shows (OpenAI's request keys).
 const PARAMETER_NAMES: ReadonlyArray<[keyof CallParameters, string]> = [
   ["temperature", "temperature"],
@@ -176,7 +189,8 @@ const promptFitsLogRequest = (prompt: PromptRef): boolean => prompt.label === un
 /**
  * The `/log-request` body for a finished call: the call, its tags, its metadata (PromptLayer's string
  * map, as `promptLayerMetadata` builds it) and its prompt (name, version number, input variables)
- * in one request. A prompt named by label is left to `/rest/track-prompt`: log-request takes no label.
+ * in one request. A legacy completion (`completions.create`) is logged in PromptLayer's completion form,
+ * its prompt and its text as blocks; any other call as chat messages. A prompt named by label is left to `/rest/track-prompt`: log-request takes no label.
  * A failed call is logged with status ERROR, its `error_type` one of PromptLayer's categories (the only
  * values it takes) and the error's own type at the head of `error_message`. An aborted call is logged
  * with status WARNING and no category: the caller stopped it, the provider did not fail, so it must not
@@ -187,11 +201,12 @@ export function promptLayerLogRequest(
   call: CompletedCall,
   secrets: readonly string[] = [],
 ): Record<string, unknown> {
+  const completion = call.apiType === "completions";
   const body: Record<string, unknown> = {
     provider: call.provider,
     model: call.model,
-    input: { type: "chat", messages: call.input.map(plMessage) },
-    output: { type: "chat", messages: call.output.map(plMessage) },
+    input: completion ? plCompletion(call.input) : { type: "chat", messages: call.input.map(plMessage) },
+    output: completion ? plCompletion(call.output) : { type: "chat", messages: call.output.map(plMessage) },
     request_start_time: call.startTime.toISOString(),
     request_end_time: call.endTime.toISOString(),
     parameters: plParameters(call.parameters),
@@ -321,6 +336,8 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
     );
   }
   const headers = { "X-API-KEY": apiKey };
+  let logger: Logger | undefined;
+  let skipped = 0;
   const secrets = [apiKey];
   const queue = createDeliveryQueue({
     ...options,
@@ -388,6 +405,14 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
     name: NAME,
     check: checkPromptLayer,
     record(call) {
+      if (call.apiType === "embeddings") {
+        if (skipped++ === 0) {
+          (logger ?? consoleLogger()).warn(
+            `${NAME}: embeddings calls are not logged (PromptLayer logs a prompt and its completion; an embedding is neither); counted in stats().${NAME}.skipped (said once)`,
+          );
+        }
+        return;
+      }
       queue.push(async (ctx) => {
         // An attempt a retry may supersede: nothing to log if one did.
         if (call.final !== undefined && !(await ctx.settle(call.final, true))) return false;
@@ -421,7 +446,10 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
     },
     flush: queue.flush,
     shutdown: queue.shutdown,
-    stats: queue.stats,
-    attach: queue.attach,
+    stats: () => ({ ...queue.stats(), skipped }),
+    attach(host) {
+      logger = host.logger;
+      queue.attach(host);
+    },
   };
 }
