@@ -1509,6 +1509,35 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(rec.calls()[0]!.portkey.metadata).toEqual({ _user: "u_9", _prompt: "greet" });
     });
 
+    it("PromptLayer end to end: a legacy OpenAI LLM run is logged in PromptLayer's completion form (as chat when the handler alone sees it)", async () => {
+      const s = setup({
+        destinations: [promptLayer({ apiKey: "pl_test_key", baseURL: rec.promptLayerURL })],
+      });
+      await s.llm().invoke("Say hi", { callbacks: [s.handler] });
+      await s.settle();
+      const logs = rec.promptLayer.logs();
+      expect(logs).toHaveLength(1);
+      expect(logs[0]!.body).toMatchObject({
+        input: { type: "completion", content: [{ type: "text", text: "Say hi" }] },
+        output: { type: "completion", content: [{ type: "text", text: replyText("Say hi") }] },
+        function_name: "openai.completions.create",
+      });
+      // Seen by the handler alone, the run's API is unknown: its prompt is logged as a user message.
+      const plain = new lc.OpenAI({
+        model: "gpt-3.5-turbo-instruct",
+        apiKey: API_KEY,
+        maxRetries: 0,
+        configuration: { baseURL: rec.openaiBaseURL },
+      });
+      await plain.invoke("Say bye", { callbacks: [s.handler] });
+      await s.settle();
+      expect(rec.promptLayer.logs()[1]!.body.input).toEqual({
+        type: "chat",
+        messages: [{ role: "user", content: [{ type: "text", text: "Say bye" }] }],
+      });
+      expect(s.errors).toEqual([]);
+    });
+
     it("an extra key named like the run id the adapter records does not overwrite it, and is named once", async () => {
       const logger = collectingLogger();
       const tagalong = createTagalong({
