@@ -313,6 +313,42 @@ describe("promptLayer: what reaches PromptLayer", () => {
     expect(logs.at(-1)!.body.error_message).toBe("The call failed");
   });
 
+  it("logs a completion of prompts in the completion form, and one whose prompt had roles as chat", () => {
+    const prompts = promptLayerLogRequest(
+      completedCall({
+        apiType: "completions",
+        input: [
+          { role: "user", content: "one" },
+          { role: "user", content: "two" },
+        ],
+        output: [{ role: "assistant", content: "1" }],
+      }),
+    );
+    expect([prompts.input, prompts.output]).toEqual([
+      {
+        type: "completion",
+        content: [
+          { type: "text", text: "one" },
+          { type: "text", text: "two" },
+        ],
+      },
+      { type: "completion", content: [{ type: "text", text: "1" }] },
+    ]);
+    // An AI SDK completion model's prompt: messages the provider folds into one text; the roles show.
+    const roles = promptLayerLogRequest(
+      completedCall({
+        apiType: "completions",
+        input: [
+          { role: "system", content: "Be brief" },
+          { role: "user", content: "hello" },
+        ],
+        output: [{ role: "assistant", content: "hi" }],
+      }),
+    );
+    expect((roles.input as any).messages.map((m: any) => m.role)).toEqual(["system", "user"]);
+    expect((roles.output as any).type).toBe("chat");
+  });
+
   it("maps the Responses API and a message name; never splits a surrogate pair when cutting", () => {
     const body = promptLayerLogRequest(
       completedCall({
