@@ -4,7 +4,7 @@ import { withLoopbackServer } from "../../test/loopback-server";
 import { useRecorder } from "../../test/use-recorder";
 import { DeliveryError, InvalidMetadataError, TagalongError } from "../errors";
 import { createTagalong } from "../tagalong";
-import type { CompletedCall, Logger, Metadata } from "../types";
+import type { ChatMessage, CompletedCall, Logger, Metadata } from "../types";
 import { type PromptLayerOptions, promptLayer, promptLayerLogRequest } from "./promptlayer";
 
 const KEY = "pl_test_key_0123456789abcdef";
@@ -314,37 +314,22 @@ describe("promptLayer: what reaches PromptLayer", () => {
   });
 
   it("logs a completion of prompts in the completion form, and one whose prompt had roles as chat", () => {
-    const prompts = promptLayerLogRequest(
-      completedCall({
-        apiType: "completions",
-        input: [
-          { role: "user", content: "one" },
-          { role: "user", content: "two" },
-        ],
-        output: [{ role: "assistant", content: "1" }],
-      }),
-    );
+    const logged = (roles: ChatMessage["role"][]) =>
+      promptLayerLogRequest(
+        completedCall({
+          apiType: "completions",
+          input: roles.map((role, i) => ({ role, content: `p${i}` })),
+          output: [{ role: "assistant", content: "1" }],
+        }),
+      );
+    const prompts = logged(["user", "user"]);
+    const text = (t: string) => ({ type: "text", text: t });
     expect([prompts.input, prompts.output]).toEqual([
-      {
-        type: "completion",
-        content: [
-          { type: "text", text: "one" },
-          { type: "text", text: "two" },
-        ],
-      },
-      { type: "completion", content: [{ type: "text", text: "1" }] },
+      { type: "completion", content: [text("p0"), text("p1")] },
+      { type: "completion", content: [text("1")] },
     ]);
     // An AI SDK completion model's prompt: messages the provider folds into one text; the roles show.
-    const roles = promptLayerLogRequest(
-      completedCall({
-        apiType: "completions",
-        input: [
-          { role: "system", content: "Be brief" },
-          { role: "user", content: "hello" },
-        ],
-        output: [{ role: "assistant", content: "hi" }],
-      }),
-    );
+    const roles = logged(["system", "user"]);
     expect((roles.input as any).messages.map((m: any) => m.role)).toEqual(["system", "user"]);
     expect((roles.output as any).type).toBe("chat");
   });
