@@ -11,7 +11,7 @@ import {
 } from "./completed-call";
 import { warnWithoutFetch } from "./fetch-channel";
 import { mayBeRetried, provisionalOutcome, supersede } from "./retried-calls";
-import type { CallParams, GenerateResult, ModelInfo, StreamPart, StreamResult } from "./spec";
+import type { CallParams, EmbedResult, GenerateResult, ModelInfo, StreamPart, StreamResult } from "./spec";
 
 /** What the wrap hooks do around one claimed call: record it, and check its filed body fields were taken. */
 export interface CallHooks {
@@ -27,7 +27,31 @@ export interface CallHooks {
     params: CallParams,
     model: ModelInfo,
   ): Promise<R>;
+  embed<R extends EmbedResult>(
+    state: CallState,
+    call: () => PromiseLike<R>,
+    params: CallParams,
+    model: ModelInfo,
+  ): Promise<R>;
 }
+
+/** What the SDK retries with the same object: a language call's prompt, an embedding call's values. */
+const retryKey = (params: CallParams): object => params.prompt ?? params.values ?? params;
+
+/** How a generated call ended. */
+const generated = (result: GenerateResult): CallEnd => ({
+  status: "success",
+  output: outputMessages(result.content),
+  usage: normalizeUsage(result.usage),
+  finishReason: normalizeFinishReason(result.finishReason),
+  responseId: result.response?.id,
+});
+
+/** How an embedding call ended: no output, its usage as input tokens. */
+const embedded = (result: EmbedResult): CallEnd => {
+  const tokens = result.usage?.tokens;
+  return { status: "success", output: [], usage: tokens === undefined ? undefined : { inputTokens: tokens } };
+};
 
 /**
  * After the provider answered, its request has been sent: a call whose body fields were filed for a
@@ -62,7 +86,7 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
   ): CallStart | undefined => {
     if (!recording) return undefined;
     // A retry of an attempt that failed: one call, timed from its first attempt.
-    const startTime = supersede(params.prompt) ?? Date.now();
+    const startTime = supersede(retryKey(params)) ?? Date.now();
     return { model, params, metadata: state.prepared.metadata, stream, startTime, sent: state.filed };
   };
 
@@ -81,7 +105,7 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
         const status = failedStatus(error);
         const final =
           status === "error" && mayBeRetried(error)
-            ? provisionalOutcome(start.params.prompt, start.startTime)
+            ? provisionalOutcome(retryKey(start.params), start.startTime)
             : undefined;
         finish(start, { status, output: [], error }, final);
       }
@@ -91,31 +115,35 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
     return result;
   };
 
-  return {
-    async generate(state, call, params, model) {
-      const start = begin(state, params, model, false);
-      try {
-        const result = await run(state, start, call, model);
-        if (start !== undefined) {
-          let end: CallEnd | undefined;
-          try {
-            end = {
-              status: "success",
-              output: outputMessages(result.content),
-              usage: normalizeUsage(result.usage),
-              finishReason: normalizeFinishReason(result.finishReason),
-              responseId: result.response?.id,
-            };
-          } catch (error) {
-            tagalong.reportError(error);
-          }
-          if (end !== undefined) finish(start, end);
+  /** Runs a call answered at once, and records how it ended. */
+  const settled = async <R>(
+    state: CallState,
+    call: () => PromiseLike<R>,
+    params: CallParams,
+    model: ModelInfo,
+    ended: (result: R) => CallEnd,
+  ): Promise<R> => {
+    const start = begin(state, params, model, false);
+    try {
+      const result = await run(state, start, call, model);
+      if (start !== undefined) {
+        let end: CallEnd | undefined;
+        try {
+          end = ended(result);
+        } catch (error) {
+          tagalong.reportError(error);
         }
-        return result;
-      } finally {
-        state.filed?.release();
+        if (end !== undefined) finish(start, end);
       }
-    },
+      return result;
+    } finally {
+      state.filed?.release();
+    }
+  };
+
+  return {
+    generate: (state, call, params, model) => settled(state, call, params, model, generated),
+    embed: (state, call, params, model) => settled(state, call, params, model, embedded),
 
     async stream<R extends StreamResult>(
       state: CallState,

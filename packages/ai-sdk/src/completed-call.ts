@@ -121,6 +121,12 @@ function toolResultMessage(part: Record<string, unknown>): ChatMessage {
   return msg;
 }
 
+/** A call's input as chat messages: the prompt's, or an embedding call's values, one user message each. */
+function inputOf(params: CallParams): ChatMessage[] {
+  if (params.prompt !== undefined) return inputMessages(params.prompt);
+  return (params.values ?? []).map((value) => ({ role: "user", content: str(value) ?? json(value) }));
+}
+
 /** The assistant message a doGenerate result's content amounts to. */
 export function outputMessages(content: readonly unknown[]): ChatMessage[] {
   const toolCalls: ToolCall[] = [];
@@ -165,6 +171,7 @@ const API_TYPES: Record<string, CompletedCall["apiType"]> = {
   chat: "chat-completions",
   responses: "responses",
   completion: "completions",
+  embedding: "embeddings",
 };
 
 // The call settings the AI SDK and CallParameters both have, by their names in each.
@@ -230,7 +237,7 @@ export function completedCall(start: CallStart, end: CallEnd): CompletedCall {
     provider: dot === -1 ? provider : provider.slice(0, dot),
     model: modelId,
     source: "ai-sdk",
-    input: inputMessages(start.params.prompt),
+    input: inputOf(start.params),
     output: end.output,
     startTime: new Date(start.startTime),
     endTime: new Date(),

@@ -22,6 +22,9 @@ const middleware = tagalongMiddleware(tagalong);
 export const v2: ai5.LanguageModelMiddleware = middleware;
 export const v3: ai6.LanguageModelMiddleware = middleware;
 export const v4: ai7.LanguageModelMiddleware = middleware;
+// And ai 6 and 7's embedding model middleware (ai 5 has none).
+export const embedV3: ai6.EmbeddingModelMiddleware = middleware;
+export const embedV4: ai7.EmbeddingModelMiddleware = middleware;
 
 // A fetch helper every provider package accepts.
 const fetch = tagalongFetch();
@@ -52,6 +55,8 @@ export async function ai6Calls() {
   ai6.wrapLanguageModel({ model: createCompatible6({ name: "gw", baseURL: "", fetch })("m"), middleware });
   ai6.wrapLanguageModel({ model: createRequesty6({ fetch })("m"), middleware });
   ai6.wrapProvider({ provider: createOpenAI6({}), languageModelMiddleware: middleware });
+  const embedder = ai6.wrapEmbeddingModel({ model: createOpenAI6({ fetch }).embedding("e"), middleware });
+  await ai6.embed({ model: embedder, value: "hi", providerOptions: tagalongOptions(metadata) });
 }
 
 export async function ai7Calls() {
@@ -67,6 +72,8 @@ export async function ai7Calls() {
   // ai 7 adapts the V3 models of @requesty/ai-sdk 3.
   ai7.wrapLanguageModel({ model: createRequesty6({ fetch })("m"), middleware });
   ai7.wrapProvider({ provider: createOpenAI7({}), languageModelMiddleware: middleware });
+  const embedder = ai7.wrapEmbeddingModel({ model: createOpenAI7({ fetch }).embedding("e"), middleware });
+  await ai7.embedMany({ model: embedder, values: ["hi"], providerOptions: tagalongOptions(metadata) });
 }
 
 // The version field is what ai 6 checks: a middleware without it does not compile there.

@@ -3,10 +3,11 @@ import { type Tagalong, warnOnce as warnOnceTo } from "@tagalong/core/adapter";
 import { callHooks } from "./call-hooks";
 import { tagCallParams } from "./call-params";
 import { type CallState, claim } from "./call-state";
-import type { CallParams, GenerateResult, ModelInfo, StreamResult } from "./spec";
+import type { CallParams, EmbedResult, GenerateResult, ModelInfo, StreamResult } from "./spec";
 
 /**
- * A language model middleware for `wrapLanguageModel` / `wrapProvider` of ai 5, 6 and 7. One plain object
+ * A language model middleware for `wrapLanguageModel` / `wrapProvider` of ai 5, 6 and 7, and an
+ * embedding model middleware for `wrapEmbeddingModel` of ai 6 and 7. One plain object
  * carries what each major needs: ai 6 requires `specificationVersion: 'v3'`, ai 7 accepts any version
  * string (and adapts V2/V3 models), ai 5 ignores it. The hooks are generic over each major's call
  * options and results, so the object is assignable to `LanguageModelV2Middleware`, ai 6's
@@ -15,7 +16,8 @@ import type { CallParams, GenerateResult, ModelInfo, StreamResult } from "./spec
 export interface TagalongMiddleware {
   readonly specificationVersion: "v3";
   readonly transformParams: <P extends CallParams>(options: {
-    type: "generate" | "stream";
+    /** Absent for an embedding model. */
+    type?: "generate" | "stream";
     params: P;
     model: ModelInfo;
   }) => PromiseLike<P>;
@@ -28,6 +30,12 @@ export interface TagalongMiddleware {
   /** As wrapGenerate, for streams: recorded when the stream ends, errors or is cancelled. */
   readonly wrapStream: <R extends StreamResult>(options: {
     doStream: () => PromiseLike<R>;
+    params: CallParams;
+    model: ModelInfo;
+  }) => Promise<R>;
+  /** As wrapGenerate, for an embedding model (`wrapEmbeddingModel`, ai 6 and 7): recorded as an `embeddings` call. */
+  readonly wrapEmbed: <R extends EmbedResult>(options: {
+    doEmbed: () => PromiseLike<R>;
     params: CallParams;
     model: ModelInfo;
   }) => Promise<R>;
@@ -76,6 +84,10 @@ export function tagalongMiddleware(tagalong: Tagalong): TagalongMiddleware {
     wrapStream: ({ doStream, params, model }) => {
       const state = take(params);
       return state === undefined ? Promise.resolve(doStream()) : hooks.stream(state, doStream, params, model);
+    },
+    wrapEmbed: ({ doEmbed, params, model }) => {
+      const state = take(params);
+      return state === undefined ? Promise.resolve(doEmbed()) : hooks.embed(state, doEmbed, params, model);
     },
   };
 }

@@ -4,8 +4,9 @@ import { hasKeys, isObject, withBodyFields } from "@tagalong/core/adapter";
  * How the top-level request body fields Tagalong adds reach a provider's wire. This knows AI SDK
  * provider packages, never a destination: each field is just a name and a value. Decided by the
  * model's `provider` string (`<name>.<api>`):
- * - a provider package that drops unknown body keys (`@ai-sdk/openai`, `@ai-sdk/azure`): only a fetch
- *   can add them (`tagalongFetch`);
+ * - a provider package that drops unknown body keys (`@ai-sdk/openai`, `@ai-sdk/azure`), or an
+ *   embedding model (none sends its provider options as body fields): only a fetch can add them
+ *   (`tagalongFetch`);
  * - a provider package that sends `providerOptions[<name>]` as the body field `<name>` itself and
  *   spreads its `extraBody` into the body (`@requesty/ai-sdk`'s chat models): a field named like the
  *   provider goes in flat (nesting it would double it), the others go in `extraBody`, which a V2
@@ -33,7 +34,7 @@ export function bodyRoute(provider: string): BodyRoute {
     const dot = provider.indexOf(".");
     const name = (dot === -1 ? provider : provider.slice(0, dot)).trim();
     const api = dot === -1 ? "chat" : provider.slice(dot + 1);
-    if (FETCH_ONLY.has(name)) route = { kind: "fetch", providerName: name };
+    if (FETCH_ONLY.has(name) || api === "embedding") route = { kind: "fetch", providerName: name };
     else if (NESTING.has(name) && api === "chat") route = { kind: "nested", key: name };
     else route = { kind: "provider-options", key: name, camelKey: toCamelCase(name) };
     // Providers are few and long-lived; the cap only guards against a pathological stream of names.

@@ -7,9 +7,13 @@ export interface PromptMessage {
   readonly content: unknown;
 }
 
-/** The call options every spec version shares (V2, V3 and V4 are all assignable to this). */
+/**
+ * The call options every spec version shares (V2, V3 and V4 are all assignable to this): a language
+ * model's (`prompt`) or, through ai 6/7's `wrapEmbeddingModel`, an embedding model's (`values`).
+ */
 export interface CallParams {
-  readonly prompt: readonly PromptMessage[];
+  readonly prompt?: readonly PromptMessage[];
+  readonly values?: readonly unknown[];
   readonly headers?: Readonly<Record<string, string | undefined>>;
   readonly providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly abortSignal?: AbortSignal;
@@ -47,6 +51,11 @@ export interface GenerateResult {
   readonly finishReason: unknown;
   readonly usage: unknown;
   readonly response?: ResponseInfo;
+}
+
+/** A doEmbed result (EmbeddingModelV2/V3/V4). */
+export interface EmbedResult {
+  readonly usage?: { readonly tokens?: number };
 }
 
 export interface StreamPart {
