@@ -9,7 +9,7 @@ import {
   outputMessages,
   StreamOutcome,
 } from "./completed-call";
-import { warnWithoutFetch } from "./fetch-channel";
+import { surelySent, warnWithoutFetch } from "./fetch-channel";
 import { mayBeRetried, provisionalOutcome, supersede } from "./retried-calls";
 import type { CallParams, EmbedResult, GenerateResult, ModelInfo, StreamPart, StreamResult } from "./spec";
 
@@ -54,13 +54,14 @@ const embedded = (result: EmbedResult): CallEnd => {
 };
 
 /**
- * After the provider answered, its request has been sent: a call whose body fields were filed for a
- * fetch and not taken went out through a fetch that is not `tagalongFetch`. Said once per provider.
- * Not asked of a failed call: the provider may have refused it before sending anything.
+ * After the provider answered, its request has been sent (unless a middleware inside ours answered,
+ * as a cache does): a call whose body fields were filed for a fetch and not taken went out through a
+ * fetch that is not `tagalongFetch`. Said once per provider. Not asked of a failed call: the provider
+ * may have refused it before sending anything.
  */
 function checkFiled(state: CallState, model: ModelInfo, warnOnce: WarnOnce): void {
   const { filed } = state;
-  if (filed === undefined || filed.taken || !hasKeys(filed.fields)) return;
+  if (filed === undefined || filed.taken || !hasKeys(filed.fields) || !surelySent(model, filed)) return;
   warnWithoutFetch(warnOnce, model.provider, filed.fields);
 }
 

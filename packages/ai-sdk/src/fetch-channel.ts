@@ -16,6 +16,8 @@ export class FiledCall {
   readonly signal: AbortSignal;
   /** Whether a `tagalongFetch` took the fields: the provider's requests go through one. */
   taken = false;
+  /** Whether something listened to the call's signal, as a fetch given it does: a request went out. */
+  listened = false;
   /** The headers of the request the fetch sent for it (a reference: read only if the call fails). */
   headers: unknown;
   private unlink: (() => void) | undefined;
@@ -58,6 +60,14 @@ export function fileBodyFields(
 ): FiledCall {
   const call = new FiledCall(fields, signal);
   Object.defineProperty(call.signal, FILED, { value: call });
+  // A fetch given the signal listens to it (undici's does, so does one that passes it on): the mark of
+  // a request sent, which a call a middleware inside ours answers itself (a cache hit) never makes.
+  Object.defineProperty(call.signal, "addEventListener", {
+    value(this: AbortSignal, ...args: Parameters<AbortSignal["addEventListener"]>) {
+      call.listened = true;
+      EventTarget.prototype.addEventListener.apply(this, args);
+    },
+  });
   return call;
 }
 
@@ -75,19 +85,27 @@ export function usesTagalongFetch(model: object): boolean {
   return isCallFetch((model as { config?: { fetch?: unknown } }).config?.fetch, FETCH_KIND);
 }
 
+/** The `config` a provider package's model keeps (a model another middleware wraps has none). */
+const configOf = (model: object): { fetch?: unknown } | undefined => {
+  const config = (model as { config?: unknown }).config;
+  return typeof config === "object" && config !== null ? config : undefined;
+};
+
 /**
  * Whether the model's requests surely pass no `tagalongFetch`: it keeps a `config` (as the AI SDK's
  * provider packages do) with no fetch of its own, and the global fetch it then uses is not one.
  */
 export function surelyWithoutTagalongFetch(model: object): boolean {
-  const config = (model as { config?: { fetch?: unknown } }).config;
-  return (
-    typeof config === "object" &&
-    config !== null &&
-    config.fetch === undefined &&
-    !isCallFetch(globalThis.fetch, FETCH_KIND)
-  );
+  const config = configOf(model);
+  return config !== undefined && config.fetch === undefined && !isCallFetch(globalThis.fetch, FETCH_KIND);
 }
+
+/**
+ * Whether a call filed for a fetch and answered surely sent its request: the model is a provider's own
+ * (not one a middleware inside ours wraps, which may answer from a cache), or a fetch got its signal.
+ */
+export const surelySent = (model: object, filed: FiledCall): boolean =>
+  filed.listened || configOf(model) !== undefined;
 
 /** Names, once, a provider that drops unknown body keys and sends its requests through no `tagalongFetch`. */
 export function warnWithoutFetch(

@@ -10,7 +10,7 @@ import {
   withMetadata,
 } from "@tagalong/core";
 import type { CompletedCall } from "@tagalong/core/destination";
-import { createRecorder, type Recorder } from "@tagalong/testing";
+import { createRecorder, type Recorder, replyText } from "@tagalong/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { tagalongFetch, tagalongMiddleware } from "../src/index";
 import { MAJORS, nodeMajor } from "./matrix";
@@ -119,6 +119,105 @@ describe.each(MAJORS.filter((major) => major.name !== "ai 5"))("$name: embedding
       expect(calls.map((c) => [c.provider, c.apiType, c.input])).toEqual([
         ["gw", "embeddings", input],
         ["gw", "embeddings", input],
+      ]);
+    },
+  );
+});
+
+/** A caching middleware as the AI SDK's docs write one: a hit answers without calling the model. */
+function cacheMiddleware() {
+  const cache = new Map<string, any>();
+  return {
+    specificationVersion: "v3",
+    wrapGenerate: async ({ doGenerate, params }: any) => {
+      const key = JSON.stringify(params.prompt);
+      if (!cache.has(key)) cache.set(key, await doGenerate());
+      return cache.get(key);
+    },
+    wrapStream: async ({ doStream, params }: any) => {
+      const key = `stream:${JSON.stringify(params.prompt)}`;
+      const hit = cache.get(key);
+      if (hit !== undefined) {
+        return {
+          ...hit.result,
+          stream: new ReadableStream({
+            start(controller) {
+              for (const part of hit.parts) controller.enqueue(part);
+              controller.close();
+            },
+          }),
+        };
+      }
+      const result = await doStream();
+      const parts: unknown[] = [];
+      cache.set(key, { result, parts });
+      return {
+        ...result,
+        stream: result.stream.pipeThrough(
+          new TransformStream({
+            transform(part, controller) {
+              parts.push(part);
+              controller.enqueue(part);
+            },
+          }),
+        ),
+      };
+    },
+  };
+}
+
+describe.each(MAJORS)("$name: a caching middleware inside ours", (major) => {
+  let m: Awaited<ReturnType<typeof major.load>>;
+  beforeAll(async () => {
+    if (nodeMajor >= major.minNode) m = await major.load();
+  });
+
+  it.skipIf(nodeMajor < major.minNode)(
+    "a cache hit (generate and stream) sends nothing and gives no warning about tagalongFetch",
+    async () => {
+      const { tagalong, calls, warnings } = setup();
+      const provider = m.createOpenAI({ baseURL: rec.openaiBaseURL, apiKey, fetch: tagalongFetch() });
+      const model = m.ai.wrapLanguageModel({
+        model: provider.chat("gpt-test"),
+        middleware: [tagalongMiddleware(tagalong), cacheMiddleware()],
+      });
+      const providerOptions = { tagalong: { user: "u_42" } };
+      for (let i = 0; i < 2; i++) {
+        const generated = await m.ai.generateText({ model, prompt: "hello", providerOptions });
+        expect(generated.text).toBe(replyText("hello"));
+        const streamed = m.ai.streamText({ model, prompt: "again", providerOptions });
+        expect(await streamed.text).toBe(replyText("again"));
+      }
+      const sent = rec.calls();
+      expect(sent).toHaveLength(2);
+      for (const call of sent)
+        expect(call.requesty).toEqual({ user_id: "u_42", extra: { environment: "test" } });
+      expect(warnings).toEqual([]);
+      await settle();
+      // Recorded, as LangChain's cache hits are: each answer the caller got is a call.
+      expect(calls.map((c) => [c.status, c.input[0]?.content])).toEqual([
+        ["success", "hello"],
+        ["success", "again"],
+        ["success", "hello"],
+        ["success", "again"],
+      ]);
+    },
+  );
+
+  it.skipIf(nodeMajor < major.minNode)(
+    "behind a caching middleware, a request sent through a fetch that is not tagalongFetch is still named",
+    async () => {
+      const { tagalong, warnings } = setup();
+      const own: typeof fetch = (input, init) => fetch(input, init);
+      const provider = m.createOpenAI({ baseURL: rec.openaiBaseURL, apiKey, fetch: own });
+      const model = m.ai.wrapLanguageModel({
+        model: provider.chat("gpt-test"),
+        middleware: [tagalongMiddleware(tagalong), cacheMiddleware()],
+      });
+      await m.ai.generateText({ model, prompt: "hello", providerOptions: { tagalong: { user: "u_42" } } });
+      expect(rec.calls().map((call) => call.requesty)).toEqual([undefined]);
+      expect(warnings).toEqual([
+        "@tagalong/ai-sdk: openai.chat drops unknown body fields and this provider was created without tagalongFetch, so requesty cannot reach its wire; create it with { fetch: tagalongFetch() }",
       ]);
     },
   );
