@@ -1,8 +1,10 @@
+import { trace } from "@opentelemetry/api";
 import { describe, expect, it } from "vitest";
 import { cloudflare } from "./destinations/cloudflare";
 import { helicone } from "./destinations/helicone";
 import { litellm } from "./destinations/litellm";
 import { openrouter } from "./destinations/openrouter";
+import { openTelemetry } from "./destinations/opentelemetry";
 import { portkey } from "./destinations/portkey";
 import { promptLayer } from "./destinations/promptlayer";
 import { requesty } from "./destinations/requesty";
@@ -93,6 +95,93 @@ describe("misconfiguration fails at createTagalong", () => {
     );
     expect(refused(() => litellm(loose({ user: "x" }))).message).toContain("it takes no options");
     expect(refused(() => openrouter(loose("x"))).message).toContain("options must be an object");
+  });
+
+  it("refuses an option value of the wrong kind in every factory, naming the option and the rule", () => {
+    const cases: [() => unknown, string][] = [
+      // NaN removed Portkey's 128-char limit: a 300-char value went out on the wire.
+      [
+        () => portkey(loose({ maxValueLength: Number.NaN })),
+        "portkey: maxValueLength must be a number >= 1, got NaN",
+      ],
+      [() => portkey(loose({ maxValueLength: -1 })), "portkey: maxValueLength must be a number >= 1, got -1"],
+      [
+        () => portkey(loose({ maxValueLength: "128" })),
+        'portkey: maxValueLength must be a number >= 1, got "128"',
+      ],
+      [
+        () => portkey(loose({ legacyHeader: "false" })),
+        'portkey: legacyHeader must be true or false, got "false"',
+      ],
+      [() => portkey(loose({ forwardMetadata: 1 })), "portkey: forwardMetadata must be true or false, got 1"],
+      // Sent as auto_cache: "true", which Requesty reads as a boolean.
+      [() => requesty(loose({ autoCache: "true" })), 'requesty: autoCache must be true or false, got "true"'],
+      [
+        () => openTelemetry(loose({ trace, emitSpans: "false" })),
+        'openTelemetry: emitSpans must be true or false, got "false"',
+      ],
+      [
+        () => openTelemetry(loose({ trace, annotateActiveSpan: 0 })),
+        "openTelemetry: annotateActiveSpan must be true or false, got 0",
+      ],
+      [
+        () => openTelemetry(loose({ trace, propagateTraceId: "true" })),
+        'openTelemetry: propagateTraceId must be true or false, got "true"',
+      ],
+      [
+        () => openTelemetry(loose({ trace, attributes: {} })),
+        "openTelemetry: attributes must be an array of attribute maps",
+      ],
+      [
+        () => promptLayer(loose({ apiKey: "pl_k", baseURL: 443 })),
+        "promptLayer: options.baseURL must be an http or https URL",
+      ],
+      [() => helicone(loose({ sessionName: 5 })), "helicone: sessionName must be a string, not empty"],
+      [
+        () => createTagalong(loose({ destinations: [], onError: "log" })),
+        'createTagalong: onError must be a function, got "log"',
+      ],
+      [
+        () => createTagalong(loose({ destinations: [], waitUntil: {} })),
+        "createTagalong: waitUntil must be a function, got object",
+      ],
+    ];
+    for (const [make, message] of cases) expect(refused(make).message).toContain(message);
+    // Infinity is no limit, as for maxHeaderBytes.
+    expect(() => portkey({ maxValueLength: Number.POSITIVE_INFINITY, legacyHeader: false })).not.toThrow();
+  });
+
+  it("refuses a delivery option that is not a number in range (NaN, a string or a negative was the default or the minimum, silently)", () => {
+    const pl = (options: object) => () => promptLayer(loose({ apiKey: "pl_k", ...options }));
+    const cases: [object, string][] = [
+      [{ timeoutMs: Number.NaN }, "timeoutMs must be a number >= 1, got NaN"],
+      // A negative timeout cut every request off after 1 ms, and sent it again.
+      [{ timeoutMs: -5000 }, "timeoutMs must be a number >= 1, got -5000"],
+      [{ timeoutMs: "5000" }, 'timeoutMs must be a number >= 1, got "5000"'],
+      [{ concurrency: 0 }, "concurrency must be a number >= 1, got 0"],
+      [{ maxQueue: Number.NaN }, "maxQueue must be a number >= 1, got NaN"],
+      [{ maxAttempts: "3" }, 'maxAttempts must be a number >= 1, got "3"'],
+      [{ maxRetryMs: -1 }, "maxRetryMs must be a number >= 0, got -1"],
+      [{ backoffMs: Number.NaN }, "backoffMs must be a number >= 0, got NaN"],
+      [{ maxBackoffMs: "1s" }, 'maxBackoffMs must be a number >= 0, got "1s"'],
+      [{ maxRetryAfterMs: -1 }, "maxRetryAfterMs must be a number >= 0, got -1"],
+      [{ exitTimeoutMs: Number.NaN }, "exitTimeoutMs must be a number >= 0, got NaN"],
+      [{ lingerMs: null }, "lingerMs must be a number >= 0, got null"],
+      [{ fetch: "http://127.0.0.1" }, 'fetch must be a function, got "http://127.0.0.1"'],
+    ];
+    for (const [options, message] of cases)
+      expect(refused(pl(options)).message).toBe(`promptlayer: ${message}`);
+    // The documented meanings stay: Infinity is no limit, 0 abandons at exit at once / starts at once.
+    const inf = Number.POSITIVE_INFINITY;
+    const ok = promptLayer({
+      apiKey: "pl_k",
+      timeoutMs: inf,
+      maxRetryMs: inf,
+      maxQueue: inf,
+      exitTimeoutMs: 0,
+      lingerMs: 0,
+    });
+    ok.shutdown();
   });
 
   it("suggests only names that are close", () => {

@@ -55,6 +55,36 @@ export function checkOptions(where: string, options: unknown, known: readonly st
   }
 }
 
+/**
+ * Refuses options set to a value of the wrong kind, with a TagalongError naming the option and its
+ * rule: a boolean, a function, or a number at least the rule's (never NaN nor a numeric string;
+ * Infinity passes, as no limit). An option left out (undefined) passes.
+ */
+export function checkValues(
+  where: string,
+  options: object | undefined,
+  rules: Record<string, "boolean" | "function" | number>,
+): void {
+  for (const name in rules) {
+    const value = (options as Record<string, unknown> | undefined)?.[name];
+    const rule = rules[name]!;
+    if (
+      value === undefined ||
+      (typeof rule === "number" ? typeof value === "number" && value >= rule : typeof value === rule)
+    )
+      continue;
+    const got =
+      typeof value === "string"
+        ? JSON.stringify(value)
+        : (value && typeof value === "object") || typeof value === "function"
+          ? typeof value
+          : String(value);
+    throw new TagalongError(
+      `${where}: ${name} must be ${rule === "boolean" ? "true or false" : rule === "function" ? "a function" : `a number >= ${rule}`}, got ${got}`,
+    );
+  }
+}
+
 /** Whether `onInvalid` says "throw"; a value other than "throw", "drop" or none is a TagalongError. */
 export function throwsOnInvalid(where: string, onInvalid: unknown): boolean {
   if (onInvalid !== undefined && onInvalid !== "throw" && onInvalid !== "drop") {

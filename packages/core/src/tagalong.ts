@@ -3,7 +3,7 @@ import { withCallDebug } from "./debug";
 import { mappingOf } from "./destinations/mapped";
 import { InvalidMetadataError, TagalongError } from "./errors";
 import { consoleLogger } from "./logger";
-import { checkOptions, throwsOnInvalid } from "./options";
+import { checkOptions, checkValues, throwsOnInvalid } from "./options";
 import { type CallStats, createLedger, type Ledger, leaveOut } from "./policy";
 import { createPreparer, type PreparedCall, type PrepareOptions, type Target } from "./prepare";
 import { laterRecords } from "./record-later";
@@ -193,13 +193,8 @@ function checkedDestinations(options: TagalongOptions): readonly Destination[] {
     seen.add(d.name);
   }
   throwsOnInvalid("createTagalong", options.onInvalid);
-  const cap: unknown = options.maxHeaderBytes;
-  // NaN would be no cap at all (a 431 from the server), a negative cap a refused call under "drop".
-  if (cap !== undefined && !(typeof cap === "number" && cap >= 0)) {
-    throw new TagalongError(
-      `createTagalong: maxHeaderBytes must be a number >= 0, got ${typeof cap === "string" ? JSON.stringify(cap) : String(cap)}`,
-    );
-  }
+  // A NaN cap would be no cap at all (a 431 from the server), a negative one a refused call under "drop".
+  checkValues("createTagalong", options, { maxHeaderBytes: 0, onError: "function", waitUntil: "function" });
   return Object.freeze([...options.destinations]);
 }
 

@@ -1,6 +1,7 @@
 // The settings of a delivery queue: what a user may tune on an after-the-call destination, and the
 // defaults, sized for a remote API answering in 50-300 ms.
 import { MAX_TIMER_MS } from "../deadline";
+import { checkValues } from "../options";
 
 /** The delivery settings a user may tune on an after-the-call destination. */
 export interface DeliveryOptions {
@@ -81,26 +82,40 @@ export const BREAKER_THRESHOLD = 5;
 
 export type DeliverySettings = { -readonly [K in keyof typeof DELIVERY_DEFAULTS]: number };
 
-const positive = (value: number | undefined, fallback: number, min: number): number =>
-  typeof value === "number" && !Number.isNaN(value) ? Math.max(min, value) : fallback;
+// The least each setting takes; NaN, a string or less is refused when the queue is made.
+const LEAST = {
+  concurrency: 1,
+  maxQueue: 1,
+  maxRetryMs: 0,
+  maxAttempts: 1,
+  timeoutMs: 1,
+  backoffMs: 0,
+  maxBackoffMs: 0,
+  maxRetryAfterMs: 0,
+  exitTimeoutMs: 0,
+  lingerMs: 0,
+  waitUntilMs: 0,
+} satisfies Record<keyof typeof DELIVERY_DEFAULTS, number>;
 
 /** A time setting in ms: at most what a timer can wait, so that "no limit" (Infinity) is one. */
-const duration = (value: number | undefined, fallback: number, min: number): number =>
-  Math.min(MAX_TIMER_MS, positive(value, fallback, min));
+const duration = (value: number | undefined, fallback: number): number =>
+  Math.min(MAX_TIMER_MS, value ?? fallback);
 
-export function deliverySettings(options: DeliveryOptions): DeliverySettings {
+/** The settings of `where`'s queue; a TagalongError naming the option for a value out of its range. */
+export function deliverySettings(where: string, options: DeliveryOptions): DeliverySettings {
+  checkValues(where, options, { ...LEAST, fetch: "function" });
   const d = DELIVERY_DEFAULTS;
   return {
-    concurrency: Math.floor(positive(options.concurrency, d.concurrency, 1)),
-    maxQueue: Math.floor(positive(options.maxQueue, d.maxQueue, 1)),
-    maxRetryMs: duration(options.maxRetryMs, d.maxRetryMs, 0),
-    maxAttempts: positive(options.maxAttempts, d.maxAttempts, 1),
-    timeoutMs: duration(options.timeoutMs, d.timeoutMs, 1),
-    backoffMs: duration(options.backoffMs, d.backoffMs, 0),
-    maxBackoffMs: duration(options.maxBackoffMs, d.maxBackoffMs, 0),
-    maxRetryAfterMs: duration(options.maxRetryAfterMs, d.maxRetryAfterMs, 0),
-    exitTimeoutMs: duration(options.exitTimeoutMs, d.exitTimeoutMs, 0),
-    lingerMs: duration(options.lingerMs, d.lingerMs, 0),
-    waitUntilMs: duration(options.waitUntilMs, d.waitUntilMs, 0),
+    concurrency: Math.floor(options.concurrency ?? d.concurrency),
+    maxQueue: Math.floor(options.maxQueue ?? d.maxQueue),
+    maxRetryMs: duration(options.maxRetryMs, d.maxRetryMs),
+    maxAttempts: options.maxAttempts ?? d.maxAttempts,
+    timeoutMs: duration(options.timeoutMs, d.timeoutMs),
+    backoffMs: duration(options.backoffMs, d.backoffMs),
+    maxBackoffMs: duration(options.maxBackoffMs, d.maxBackoffMs),
+    maxRetryAfterMs: duration(options.maxRetryAfterMs, d.maxRetryAfterMs),
+    exitTimeoutMs: duration(options.exitTimeoutMs, d.exitTimeoutMs),
+    lingerMs: duration(options.lingerMs, d.lingerMs),
+    waitUntilMs: duration(options.waitUntilMs, d.waitUntilMs),
   };
 }

@@ -160,7 +160,7 @@ class DeliveryEngine implements ExitDrain {
 
   constructor(options: DeliveryQueueOptions) {
     this.name = options.destination;
-    this.settings = deliverySettings(options);
+    this.settings = deliverySettings(options.destination, options);
     this.secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
     this.reports = reporter(this.name, (error) => this.reportError(error));
     const policy = retryPolicy(this.settings, options.random ?? Math.random);

@@ -1,6 +1,6 @@
 import { TagalongError } from "../errors";
 import type { MetadataField } from "../mapping";
-import { checkOptions } from "../options";
+import { checkOptions, checkValues } from "../options";
 import { leaveOut } from "../policy";
 import { scrubSecrets } from "../redact";
 import type { CompletedCall, Destination, ExtraValue, Metadata, MetadataIssue } from "../types";
@@ -287,7 +287,17 @@ export function openTelemetry(options: OpenTelemetryOptions): Destination {
       'openTelemetry: options.trace must be the `trace` export of "@opentelemetry/api" (getTracer, getActiveSpan)',
     );
   }
+  checkValues("openTelemetry", options, {
+    annotateActiveSpan: "boolean",
+    emitSpans: "boolean",
+    propagateTraceId: "boolean",
+  });
   const maps = options.attributes ?? [genAiAttributes];
+  if (!Array.isArray(maps)) {
+    throw new TagalongError(
+      "openTelemetry: attributes must be an array of attribute maps, e.g. [genAiAttributes]",
+    );
+  }
   const write = compileAttributeMaps(maps);
   const check = compileRules(maps);
   const tracer = trace.getTracer("@tagalong/core");

@@ -1,6 +1,6 @@
 import { TagalongError } from "../errors";
 import { compileMapping, type Declaration } from "../mapping";
-import { checkOptions } from "../options";
+import { checkOptions, checkValues } from "../options";
 import type { Destination, Metadata } from "../types";
 import { mappedDestination } from "./mapped";
 
@@ -55,6 +55,7 @@ export function portkeyDeclaration(options: PortkeyOptions = {}): Declaration {
 /** Portkey: the `x-portkey-metadata` JSON header, plus `x-portkey-trace-id` from `trace`. */
 export function portkey(options: PortkeyOptions = {}): Destination {
   checkOptions("portkey", options, ["maxValueLength", "legacyHeader", "forwardMetadata", "keys"]);
+  checkValues("portkey", options, { maxValueLength: 1, legacyHeader: "boolean", forwardMetadata: "boolean" });
   if (options.keys !== undefined && options.keys !== "predefined" && options.keys !== "plain") {
     throw new TagalongError(
       `portkey: keys must be "predefined" or "plain", got ${JSON.stringify(options.keys)}`,

@@ -330,7 +330,7 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
       "promptLayer: options.apiKey must be your PromptLayer API key (a non-empty string)",
     );
   }
-  const baseURL = (options.baseURL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+  const baseURL = String(options.baseURL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
   // A URL no request can go to would be retried as a network error for maxRetryMs before anyone heard.
   if (!/^https?:$/.test(parsedURL(baseURL)?.protocol ?? "")) {
     throw new TagalongError(

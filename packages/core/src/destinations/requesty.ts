@@ -1,5 +1,5 @@
 import { compileMapping, type Declaration } from "../mapping";
-import { checkOptions } from "../options";
+import { checkOptions, checkValues } from "../options";
 import type { Destination, Metadata } from "../types";
 import { mappedDestination } from "./mapped";
 
@@ -34,6 +34,7 @@ export function requestyDeclaration(options: RequestyOptions = {}): Declaration 
 /** Requesty: the `requesty` body field `{tags, user_id, trace_id, extra}`. */
 export function requesty(options: RequestyOptions = {}): Destination {
   checkOptions("requesty", options, ["autoCache"]);
+  checkValues("requesty", options, { autoCache: "boolean" });
   return mappedDestination(compileMapping(requestyDeclaration(options)));
 }
 
