@@ -111,22 +111,22 @@ describe("misconfiguration fails at createTagalong", () => {
       ],
       [
         () => portkey(loose({ legacyHeader: "false" })),
-        'portkey: legacyHeader must be true or false, got "false"',
+        'portkey: legacyHeader must be a boolean, got "false"',
       ],
-      [() => portkey(loose({ forwardMetadata: 1 })), "portkey: forwardMetadata must be true or false, got 1"],
+      [() => portkey(loose({ forwardMetadata: 1 })), "portkey: forwardMetadata must be a boolean, got 1"],
       // Sent as auto_cache: "true", which Requesty reads as a boolean.
-      [() => requesty(loose({ autoCache: "true" })), 'requesty: autoCache must be true or false, got "true"'],
+      [() => requesty(loose({ autoCache: "true" })), 'requesty: autoCache must be a boolean, got "true"'],
       [
         () => openTelemetry(loose({ trace, emitSpans: "false" })),
-        'openTelemetry: emitSpans must be true or false, got "false"',
+        'openTelemetry: emitSpans must be a boolean, got "false"',
       ],
       [
         () => openTelemetry(loose({ trace, annotateActiveSpan: 0 })),
-        "openTelemetry: annotateActiveSpan must be true or false, got 0",
+        "openTelemetry: annotateActiveSpan must be a boolean, got 0",
       ],
       [
         () => openTelemetry(loose({ trace, propagateTraceId: "true" })),
-        'openTelemetry: propagateTraceId must be true or false, got "true"',
+        'openTelemetry: propagateTraceId must be a boolean, got "true"',
       ],
       [
         () => openTelemetry(loose({ trace, attributes: {} })),
@@ -140,6 +140,15 @@ describe("misconfiguration fails at createTagalong", () => {
       [
         () => createTagalong(loose({ destinations: [], onError: "log" })),
         'createTagalong: onError must be a function, got "log"',
+      ],
+      // A logger without warn threw a TypeError from the user's call, the first time it warned.
+      [
+        () => createTagalong(loose({ destinations: [], logger: { warn() {} } })),
+        "createTagalong: logger must have debug, info, warn and error methods",
+      ],
+      [
+        () => openTelemetry(loose({ trace, attributes: [undefined] })),
+        "openTelemetry: attributes must be an array of attribute maps",
       ],
       [
         () => createTagalong(loose({ destinations: [], waitUntil: {} })),

@@ -73,14 +73,15 @@ export function checkValues(
       (typeof rule === "number" ? typeof value === "number" && value >= rule : typeof value === rule)
     )
       continue;
+    // An object or a function by its type (not its text), any other value as it reads.
     const got =
       typeof value === "string"
         ? JSON.stringify(value)
-        : (value && typeof value === "object") || typeof value === "function"
+        : Object(value) === value
           ? typeof value
           : String(value);
     throw new TagalongError(
-      `${where}: ${name} must be ${rule === "boolean" ? "true or false" : rule === "function" ? "a function" : `a number >= ${rule}`}, got ${got}`,
+      `${where}: ${name} must be ${rule === "boolean" ? "a boolean" : rule === "function" ? "a function" : `a number >= ${rule}`}, got ${got}`,
     );
   }
 }

@@ -195,6 +195,14 @@ function checkedDestinations(options: TagalongOptions): readonly Destination[] {
   throwsOnInvalid("createTagalong", options.onInvalid);
   // A NaN cap would be no cap at all (a 431 from the server), a negative one a refused call under "drop".
   checkValues("createTagalong", options, { maxHeaderBytes: 0, onError: "function", waitUntil: "function" });
+  // A logger without one of them threw from the user's call the first time it was used.
+  const logger = options.logger as Record<string, unknown> | undefined;
+  if (
+    logger !== undefined &&
+    !["debug", "info", "warn", "error"].every((m) => typeof logger?.[m] === "function")
+  ) {
+    throw new TagalongError("createTagalong: logger must have debug, info, warn and error methods");
+  }
   return Object.freeze([...options.destinations]);
 }
 

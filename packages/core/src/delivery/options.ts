@@ -82,8 +82,8 @@ export const BREAKER_THRESHOLD = 5;
 
 export type DeliverySettings = { -readonly [K in keyof typeof DELIVERY_DEFAULTS]: number };
 
-// The least each setting takes; NaN, a string or less is refused when the queue is made.
-const LEAST = {
+// The least each setting takes (NaN, a string or less is refused when the queue is made), and fetch.
+const RULES = {
   concurrency: 1,
   maxQueue: 1,
   maxRetryMs: 0,
@@ -95,7 +95,8 @@ const LEAST = {
   exitTimeoutMs: 0,
   lingerMs: 0,
   waitUntilMs: 0,
-} satisfies Record<keyof typeof DELIVERY_DEFAULTS, number>;
+  fetch: "function",
+} as const satisfies Record<keyof DeliveryOptions, number | "function">;
 
 /** A time setting in ms: at most what a timer can wait, so that "no limit" (Infinity) is one. */
 const duration = (value: number | undefined, fallback: number): number =>
@@ -103,7 +104,7 @@ const duration = (value: number | undefined, fallback: number): number =>
 
 /** The settings of `where`'s queue; a TagalongError naming the option for a value out of its range. */
 export function deliverySettings(where: string, options: DeliveryOptions): DeliverySettings {
-  checkValues(where, options, { ...LEAST, fetch: "function" });
+  checkValues(where, options, RULES);
   const d = DELIVERY_DEFAULTS;
   return {
     concurrency: Math.floor(options.concurrency ?? d.concurrency),

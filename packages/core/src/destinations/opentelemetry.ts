@@ -1,3 +1,4 @@
+import { isObject } from "../adapter-kit/objects";
 import { TagalongError } from "../errors";
 import type { MetadataField } from "../mapping";
 import { checkOptions, checkValues } from "../options";
@@ -293,10 +294,8 @@ export function openTelemetry(options: OpenTelemetryOptions): Destination {
     propagateTraceId: "boolean",
   });
   const maps = options.attributes ?? [genAiAttributes];
-  if (!Array.isArray(maps)) {
-    throw new TagalongError(
-      "openTelemetry: attributes must be an array of attribute maps, e.g. [genAiAttributes]",
-    );
+  if (!Array.isArray(maps) || maps.some((map) => !isObject(map))) {
+    throw new TagalongError("openTelemetry: attributes must be an array of attribute maps");
   }
   const write = compileAttributeMaps(maps);
   const check = compileRules(maps);
