@@ -190,7 +190,8 @@ const promptFitsLogRequest = (prompt: PromptRef): boolean => prompt.label === un
  * The `/log-request` body for a finished call: the call, its tags, its metadata (PromptLayer's string
  * map, as `promptLayerMetadata` builds it) and its prompt (name, version number, input variables)
  * in one request. A legacy completion of prompts (`completions.create`) is logged in PromptLayer's
- * completion form, its prompts and its texts as blocks; any other call as chat messages. A prompt named by label is left to `/rest/track-prompt`: log-request takes no label.
+ * completion form, its prompts and its texts as blocks; any other call as chat messages. A prompt
+ * named by label is left to `/rest/track-prompt`: log-request takes no label.
  * A failed call is logged with status ERROR, its `error_type` one of PromptLayer's categories (the only
  * values it takes) and the error's own type at the head of `error_message`. An aborted call is logged
  * with status WARNING and no category: the caller stopped it, the provider did not fail, so it must not
