@@ -103,6 +103,19 @@ function tagRequest(
 }
 
 /**
+ * The SDK's request options (a promise or a value) tagged in a continuation, which keeps the caller's
+ * async context (withMetadata scope); a throw there rejects the call's promise.
+ */
+function tagLater(
+  client: ClientShape,
+  tagalong: Tagalong,
+  options: unknown,
+  call: CallRecord | undefined,
+): Promise<RequestShape> {
+  return Promise.resolve(options as RequestShape).then((o) => tagRequest(client, tagalong, o, call));
+}
+
+/**
  * Options `withOptions()` needs to copy this client but does not take from it itself: `AzureOpenAI`
  * (openai 5, 6, 7) keeps `apiVersion` and `deployment` outside `_options`, so its own `withOptions()`
  * throws without OPENAI_API_VERSION and drops the deployment; openai 5 drops an `apiKey` function.
@@ -140,12 +153,7 @@ function tagalongSubclass(Base: ClientClass): ClientClass {
       if (config === undefined) return super.request(options, remainingRetries);
       const { tagalong } = config;
       const call: CallRecord | undefined = tagalong.recordsCalls ? { start: Date.now() } : undefined;
-      // The SDK hands over its options as a promise; tagging runs in its continuation, which keeps the
-      // caller's async context (withMetadata scope), and a throw there rejects the APIPromise.
-      const tagged = Promise.resolve(options as RequestShape).then((o) =>
-        tagRequest(this, tagalong, o, call),
-      );
-      const promise = super.request(tagged, remainingRetries);
+      const promise = super.request(tagLater(this, tagalong, options, call), remainingRetries);
       if (call !== undefined) observeCall(promise, call, tagalong);
       return promise;
     }
@@ -155,11 +163,7 @@ function tagalongSubclass(Base: ClientClass): ClientClass {
       const config = this[CONFIG];
       return super.requestAPIList(
         Page,
-        config
-          ? Promise.resolve(options as RequestShape).then((o) =>
-              tagRequest(this, config.tagalong, o, undefined),
-            )
-          : options,
+        config ? tagLater(this, config.tagalong, options, undefined) : options,
       );
     }
 
