@@ -30,6 +30,8 @@ export function tagalongFetch(base?: FetchLike): FetchLike {
       return scope.prepared;
     },
     CALL_SCOPE,
+    // A request carrying a run's scope comes from the OpenAI SDK, which builds its Headers per attempt.
+    true,
   );
 }
 

@@ -27,6 +27,7 @@ export function withAdditions(
   input: unknown,
   init: Readonly<Record<string, any>> | undefined,
   add: RequestAdditions,
+  headersInPlace = false,
 ): Record<string, any> {
   const out: Record<string, any> = { ...init };
   const bodyChanges = add.body !== undefined && typeof init?.body === "string" && hasKeys(add.body);
@@ -40,8 +41,12 @@ export function withAdditions(
       out.headers = bodyChanges ? withoutContentLength(merged) : merged;
     } else {
       // Headers in init replace a Request's own, so start from the Request's when init has none.
-      // Our own copy: ours are added to it in place, where the request sets no header of that name.
-      const headers = new Headers(own ?? (input instanceof Request ? input.headers : undefined));
+      // Ours are added where the request sets no header of that name: to our own copy, or (when the
+      // SDK made this Headers for this request alone) to it in place, sparing a copy of every header.
+      const headers =
+        headersInPlace && own instanceof Headers
+          ? own
+          : new Headers(own ?? (input instanceof Request ? input.headers : undefined));
       if (add.headers !== undefined) {
         for (const name in add.headers) if (!headers.has(name)) headers.set(name, add.headers[name]!);
       }
@@ -80,7 +85,9 @@ function withoutContentLength(headers: Record<string, unknown>): Record<string, 
  * fetch, looked up on every request). `kind` names the adapter's channel: given a call fetch of the
  * same kind as `base`, it returns that one as it is. `channel`, if given, is a key of the request
  * init through which the adapter hands the call to `find` (an SDK's per-request fetch options): it is
- * taken out of the init before the request is sent.
+ * taken out of the init before the request is sent. `headersInPlace`: the init's `Headers` is one the
+ * SDK made for this request alone (the OpenAI SDK 5 and later build one per attempt), so ours are added
+ * to it rather than to a copy.
  */
 export function callFetch(
   kind: string,
@@ -90,16 +97,19 @@ export function callFetch(
     init: Readonly<Record<PropertyKey, any>> | undefined,
   ) => RequestAdditions | undefined,
   channel?: symbol,
+  headersInPlace = false,
 ): FetchLike {
   if (base !== undefined && isCallFetch(base, kind)) return base;
   const fetch: FetchLike = (input, init) => {
     const target = base ?? (globalThis.fetch as FetchLike);
     const add = find(input, init);
     if (channel === undefined || init?.[channel] === undefined) {
-      return add === undefined ? target(input, init) : target(input, withAdditions(input, init, add));
+      return add === undefined
+        ? target(input, init)
+        : target(input, withAdditions(input, init, add, headersInPlace));
     }
     // withAdditions returns a copy of the init: the channel's key is removed from that.
-    const out = add === undefined ? { ...init } : withAdditions(input, init, add);
+    const out = add === undefined ? { ...init } : withAdditions(input, init, add, headersInPlace);
     delete out[channel];
     return target(input, out);
   };

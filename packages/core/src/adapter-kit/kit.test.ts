@@ -245,6 +245,29 @@ describe("callFetch", () => {
       });
     }
   });
+  it("adds to the request's own Headers in place when told the SDK made it for this request, else to a copy", async () => {
+    const seen: unknown[] = [];
+    const base = async (_input: unknown, init?: { headers?: unknown }) => {
+      seen.push(init?.headers);
+      return new Response("{}");
+    };
+    const find = () => ({ headers: ours });
+    const theirs = () => new Headers({ "x-portkey-trace-id": "mine", accept: "application/json" });
+    const expected = {
+      accept: "application/json",
+      "x-portkey-metadata": '{"_user":"u"}',
+      "x-portkey-trace-id": "mine",
+    };
+    const inPlace = theirs();
+    await callFetch("test", base, find, undefined, true)("http://x", { headers: inPlace });
+    const copied = theirs();
+    await callFetch("test", base, find)("http://x", { headers: copied });
+    expect(seen[0]).toBe(inPlace);
+    expect(entries(inPlace)).toEqual(expected);
+    expect(seen[1]).not.toBe(copied);
+    expect(entries(seen[1] as Headers)).toEqual(expected);
+    expect(entries(copied)).toEqual({ accept: "application/json", "x-portkey-trace-id": "mine" });
+  });
 });
 
 describe("callFetch with a channel", () => {
