@@ -35,9 +35,6 @@ export interface CallHooks {
   ): Promise<R>;
 }
 
-/** What the SDK retries with the same object: a language call's prompt, an embedding call's values. */
-const retryKey = (params: CallParams): object => params.prompt ?? params.values ?? params;
-
 /** How a generated call ended. */
 const generated = (result: GenerateResult): CallEnd => ({
   status: "success",
@@ -87,7 +84,7 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
   ): CallStart | undefined => {
     if (!recording) return undefined;
     // A retry of an attempt that failed: one call, timed from its first attempt.
-    const startTime = supersede(retryKey(params)) ?? Date.now();
+    const startTime = supersede(state.retryKey, params.values) ?? Date.now();
     return { model, params, metadata: state.prepared.metadata, stream, startTime, sent: state.filed };
   };
 
@@ -106,7 +103,7 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
         const status = failedStatus(error);
         const final =
           status === "error" && mayBeRetried(error)
-            ? provisionalOutcome(retryKey(start.params), start.startTime)
+            ? provisionalOutcome(state.retryKey, start.params.values, start.startTime)
             : undefined;
         finish(start, { status, output: [], error }, final);
       }

@@ -1,40 +1,63 @@
+import type { CallParams } from "./spec";
+
 /**
- * The AI SDK retries a failed attempt above the model (maxRetries, default 2), with the same prompt
- * array: a failure it may retry is recorded as provisional, superseded when the next attempt of that
- * prompt starts (the call is then logged once, from the first attempt's start), final otherwise.
+ * The AI SDK retries a failed attempt above the model (maxRetries, default 2), with the same objects:
+ * a failure it may retry is recorded as provisional, superseded when the next attempt of that call
+ * starts (the call is then logged once, from the first attempt's start), final otherwise.
  */
 interface Provisional {
   readonly startTime: number;
+  readonly values: readonly unknown[] | undefined;
   settle(final: boolean): void;
 }
-const provisional = new WeakMap<object, Provisional>();
+const provisional = new WeakMap<object, Provisional[]>();
 // Longer than the SDK waits between attempts: its backoff (2 s, 4 s, ...) or a Retry-After up to 60 s.
 const RETRY_WINDOW_MS = 65_000;
+
+/**
+ * What the SDK hands again to each attempt of one call, and to no other call (taken from the params
+ * the caller gave): a language call's prompt; an embedding call's headers, since embed() rebuilds its
+ * `values` per attempt. embedMany's parallel chunks share the headers: their values tell them apart.
+ */
+export const retryKey = (params: CallParams): object =>
+  params.prompt ?? params.headers ?? params.values ?? params;
+
+const sameValues = (a: readonly unknown[] | undefined, b: readonly unknown[] | undefined): boolean =>
+  a === b || (a !== undefined && b?.length === a.length && a.every((value, i) => value === b[i]));
 
 /** Whether the AI SDK may retry after this error (what its retry loop checks). */
 export const mayBeRetried = (error: unknown): boolean =>
   (error as { isRetryable?: unknown } | undefined)?.isRetryable === true;
 
-/** The earlier attempt of this prompt, superseded now that another starts: its start time, if any. */
-export function supersede(prompt: object): number | undefined {
-  const earlier = provisional.get(prompt);
+/** The earlier attempt of this call, superseded now that another starts: its start time, if any. */
+export function supersede(key: object, values: readonly unknown[] | undefined): number | undefined {
+  const earlier = provisional.get(key)?.find((entry) => sameValues(entry.values, values));
   if (earlier === undefined) return undefined;
-  provisional.delete(prompt);
   earlier.settle(false);
   return earlier.startTime;
 }
 
 /** A `final` promise for an attempt's failure the SDK may retry. */
-export function provisionalOutcome(prompt: object, startTime: number): PromiseLike<boolean> {
+export function provisionalOutcome(
+  key: object,
+  values: readonly unknown[] | undefined,
+  startTime: number,
+): PromiseLike<boolean> {
   return new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => settle(true), RETRY_WINDOW_MS);
     (timer as { unref?: () => void }).unref?.();
     const settle = (final: boolean): void => {
       clearTimeout(timer);
-      if (provisional.get(prompt) === entry) provisional.delete(prompt);
+      const waiting = provisional.get(key);
+      if (waiting !== undefined) {
+        waiting.splice(waiting.indexOf(entry), 1);
+        if (waiting.length === 0) provisional.delete(key);
+      }
       resolve(final);
     };
-    const entry: Provisional = { startTime, settle };
-    provisional.set(prompt, entry);
+    const entry: Provisional = { startTime, values, settle };
+    const waiting = provisional.get(key);
+    if (waiting === undefined) provisional.set(key, [entry]);
+    else waiting.push(entry);
   });
 }

@@ -90,6 +90,32 @@ describe.each(MAJORS.filter((major) => major.name !== "ai 5"))("$name: embedding
   );
 
   it.skipIf(nodeMajor < major.minNode)(
+    "an embed the SDK retries after a 500 is recorded once: the failed attempt is superseded at once",
+    async () => {
+      const { tagalong, calls } = setup();
+      const provider = m.createOpenAI({ baseURL: rec.openaiBaseURL, apiKey, fetch: tagalongFetch() });
+      const model = m.ai.wrapEmbeddingModel({
+        model: provider.embedding("emb-test"),
+        middleware: tagalongMiddleware(tagalong),
+      });
+      // retry-after-ms keeps the SDK's wait between attempts short.
+      rec.fail({ kind: "openai", status: 500, retryAfter: 0.01, times: 1 });
+      // Two calls at once: each one's retry supersedes its own failed attempt, not the other's.
+      await Promise.all(["hello", "there"].map((value) => m.ai.embed({ model, value, maxRetries: 2 })));
+      expect(rec.calls().map((c) => c.status)).toEqual([500, 200, 200]);
+      await settle();
+      const failed = calls.filter((c) => c.status === "error");
+      expect(failed).toHaveLength(1);
+      const held = new Promise((resolve) => setTimeout(() => resolve("still held for a retry"), 2_000));
+      expect(await Promise.race([failed[0]!.final, held])).toBe(false);
+      const retried = calls.find(
+        (c) => c.status === "success" && c.input[0]!.content === failed[0]!.input[0]!.content,
+      );
+      expect(retried!.startTime).toEqual(failed[0]!.startTime);
+    },
+  );
+
+  it.skipIf(nodeMajor < major.minNode)(
     "embedMany to a provider without tagalongFetch: the headers go out, the body field is named in one warning",
     async () => {
       const { tagalong, calls, warnings } = setup();
