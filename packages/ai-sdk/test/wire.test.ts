@@ -518,8 +518,12 @@ describe.each(MAJORS)("$name", (major) => {
         expect((error as { statusCode?: number }).statusCode).toBe(400);
       }
       expect(recorded.calls.map((c) => [c.status, c.stream, c.error])).toEqual([
-        ["error", false, { type: "AI_APICallError", message: (failure as Error).message }],
-        ["error", true, { type: "AI_APICallError", message: (streamErrors[0] as Error).message }],
+        ["error", false, { type: "AI_APICallError", message: (failure as Error).message, status: 400 }],
+        [
+          "error",
+          true,
+          { type: "AI_APICallError", message: (streamErrors[0] as Error).message, status: 400 },
+        ],
       ]);
       expect(rec.calls().map((c) => c.portkey.metadata?._user)).toEqual(["u_42", undefined]);
     });
@@ -623,6 +627,33 @@ describe.each(MAJORS)("$name", (major) => {
       expect(rec.promptLayer.duplicates()).toBe(0);
       await tagalong.shutdown();
     }, 30_000);
+
+    it("a call the provider refused reaches PromptLayer in the category of its HTTP status", async () => {
+      const { tagalong, model } = setup({
+        destinations: [promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],
+      });
+      for (const status of [429, 401, 403, 504, 400]) {
+        const rule = rec.fail({ kind: "openai", status });
+        await expect(m.ai.generateText({ model, prompt: "hello", maxRetries: 0 })).rejects.toThrow();
+        rule.clear();
+      }
+      // A failure the SDK may retry (429, 504) is held for that retry, so the flush sends it as final,
+      // after the others: the categories are compared in sorted order.
+      await tagalong.flush();
+      expect(
+        rec.promptLayer
+          .logs()
+          .map((l) => l.body.error_type)
+          .sort(),
+      ).toEqual([
+        "PROVIDER_AUTH_ERROR",
+        "PROVIDER_AUTH_ERROR",
+        "PROVIDER_ERROR",
+        "PROVIDER_RATE_LIMIT",
+        "PROVIDER_TIMEOUT",
+      ]);
+      await tagalong.shutdown();
+    });
 
     it("under a serverless waitUntil, a failure the SDK may retry is logged within 20 s, before Workers cancel it", async () => {
       const handed: Promise<unknown>[] = [];

@@ -113,7 +113,8 @@ export interface CompletedCall {
   startTime: Date;
   endTime: Date;
   status: CallStatus;
-  error?: { type: string; message: string };
+  /** What the call failed with; `status` is the HTTP status the provider answered with, when it did. */
+  error?: { type: string; message: string; status?: number };
   /** The provider's response id (chatcmpl-..., resp_...). */
   responseId?: string;
   finishReason?: string;

@@ -187,7 +187,7 @@ export function completedCall(call: CallRecord, outcome: CallOutcome): Completed
   // An upstream's error often echoes the credentials it refused: none leaves in the message.
   if (error) {
     out.error = {
-      type: error.type,
+      ...error,
       message: scrubSecrets(error.message, callCredentials(call.sentHeaders, ...(call.credentials ?? []))),
     };
   }

@@ -882,14 +882,16 @@ describe.each(MAJORS)("$name", (major) => {
       expect(errors.map((e) => (e as Error).message)).toEqual(["destination down"]);
     });
 
-    it("end to end: failed and aborted calls reach PromptLayer, in the error categories it takes", async () => {
-      const pl = promptLayer({
-        apiKey: PL_KEY,
-        baseURL: rec().promptLayerURL,
-        backoffMs: 5,
-        timeoutMs: 2000,
+    /** A wrapped client whose calls are recorded to the loopback PromptLayer. */
+    const withPromptLayer = () =>
+      setup({
+        destinations: [
+          promptLayer({ apiKey: PL_KEY, baseURL: rec().promptLayerURL, backoffMs: 5, timeoutMs: 2000 }),
+        ],
       });
-      const { client, tagalong, errors } = setup({ destinations: [pl] });
+
+    it("end to end: failed and aborted calls reach PromptLayer, in the error categories it takes", async () => {
+      const { client, tagalong, errors } = withPromptLayer();
       const ask = (content: string, options?: { signal: AbortSignal }) =>
         client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content }] }, options);
       const limited = rec().fail({ path: "/v1/chat/completions", status: 429, times: 1 });
@@ -910,6 +912,25 @@ describe.each(MAJORS)("$name", (major) => {
         ["WARNING", undefined],
       ]);
       expect(logs[0]!.body.error_message).toMatch(/^RateLimitError: 429 /);
+      await tagalong.shutdown();
+    });
+
+    it("end to end: a gateway's timeout (408, 504) reaches PromptLayer as PROVIDER_TIMEOUT, by its HTTP status", async () => {
+      const { client, tagalong, errors } = withPromptLayer();
+      for (const status of [408, 504]) {
+        const rule = rec().fail({ path: "/v1/chat/completions", status });
+        await expect(
+          client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }] }),
+        ).rejects.toBeInstanceOf(OpenAIClass.APIError);
+        rule.clear();
+      }
+      await tagalong.flush();
+      expect(errors).toEqual([]);
+      expect(
+        rec()
+          .promptLayer.logs()
+          .map((log) => log.body.error_type),
+      ).toEqual(["PROVIDER_TIMEOUT", "PROVIDER_TIMEOUT"]);
       await tagalong.shutdown();
     });
 

@@ -27,7 +27,8 @@ export function failedStatus(error: unknown): Exclude<CallStatus, "success"> {
 
 /**
  * A thrown value as `CompletedCall.error`: `type` is the error's name, or its class's when the name
- * is the generic "Error" (SDK error classes often leave it so), else "Error". The message is scrubbed
+ * is the generic "Error" (SDK error classes often leave it so), else "Error"; `status` the HTTP status
+ * it carries (openai's `status`, the AI SDK's `statusCode`). The message is scrubbed
  * of `secrets` (the call's own credentials, see `callCredentials`) and of anything shaped like a
  * credential, so every destination gets it safe: an upstream's error often echoes the key it refused.
  */
@@ -37,8 +38,11 @@ export function errorInfo(
 ): NonNullable<CompletedCall["error"]> {
   if (!isObject(error)) return { type: "Error", message: scrubSecrets(String(error), secrets) };
   const message = error.message;
-  return {
+  const info: NonNullable<CompletedCall["error"]> = {
     type: nameOf(error) ?? "Error",
     message: scrubSecrets(typeof message === "string" ? message : String(error), secrets),
   };
+  const status = error.status ?? error.statusCode;
+  if (Number.isInteger(status)) info.status = status as number;
+  return info;
 }

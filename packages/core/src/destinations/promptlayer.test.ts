@@ -291,7 +291,7 @@ describe("promptLayer: what reaches PromptLayer", () => {
 
   it("gives every failed call one of the error_type categories PromptLayer takes", async () => {
     const { tagalong } = setup();
-    const failures: Array<[type: string, message: string, category: string]> = [
+    const failures: Array<[type: string, message: string, category: string, status?: number]> = [
       ["RateLimitError", "429 You exceeded your current quota (insufficient_quota)", "PROVIDER_QUOTA_LIMIT"],
       ["rate_limit_exceeded", "Too many requests", "PROVIDER_RATE_LIMIT"],
       ["APIConnectionTimeoutError", "Request timed out.", "PROVIDER_TIMEOUT"],
@@ -300,12 +300,18 @@ describe("promptLayer: what reaches PromptLayer", () => {
       ["InternalServerError", "500 oops", "PROVIDER_ERROR"],
       ["AI_APICallError", "Bad Gateway", "PROVIDER_ERROR"],
       ["server_error", "The server had an error", "PROVIDER_ERROR"],
+      ["AI_APICallError", "You exceeded your current quota", "PROVIDER_QUOTA_LIMIT", 429],
+      ["AI_APICallError", "Too Many Requests", "PROVIDER_RATE_LIMIT", 429],
+      ["InternalServerError", "504 Gateway Timeout", "PROVIDER_TIMEOUT", 504],
+      ["APIError", "408 Request Timeout", "PROVIDER_TIMEOUT", 408],
+      ["AI_APICallError", "Unauthorized", "PROVIDER_AUTH_ERROR", 401],
+      ["HTTPError", "Not Found", "PROVIDER_ERROR", 404],
       ["APIConnectionError", "Connection error.", "UNKNOWN_ERROR"],
       ["TypeError", "x is not a function", "UNKNOWN_ERROR"],
       ["", "", "UNKNOWN_ERROR"],
     ];
-    for (const [type, message] of failures)
-      tagalong.record(completedCall({ status: "error", output: [], error: { type, message } }));
+    for (const [type, message, , status] of failures)
+      tagalong.record(completedCall({ status: "error", output: [], error: { type, message, status } }));
     await tagalong.flush();
     expect(recorder.rec.violations()).toEqual([]);
     const logs = recorder.rec.promptLayer.logs();

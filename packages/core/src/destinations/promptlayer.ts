@@ -255,18 +255,21 @@ const PROVIDER_ERRORS =
   /^(BadRequest|NotFound|Conflict|UnprocessableEntity|InternalServer|API|AI_APICall)Error$|^(server_error|invalid_request_error)$/;
 
 /**
- * PromptLayer's category of a failed call, from the error's type (an SDK's class name, or a streamed
- * error event's code): log-request refuses an `error_type` outside its list with a 422.
+ * PromptLayer's category of a failed call, from the HTTP status the provider answered with, else the
+ * error's type (an SDK's class name, or a streamed error event's code): log-request refuses an
+ * `error_type` outside its list with a 422.
  */
 function errorCategory(error: CompletedCall["error"]): string {
   const type = error?.type ?? "";
-  if (/quota/i.test(type) || (/rate_?limit/i.test(type) && /quota/i.test(error?.message ?? "")))
-    return "PROVIDER_QUOTA_LIMIT";
-  if (/rate_?limit/i.test(type)) return "PROVIDER_RATE_LIMIT";
-  if (/timeout/i.test(type)) return "PROVIDER_TIMEOUT";
-  if (/authentication|permission_?denied|unauthorized/i.test(type)) return "PROVIDER_AUTH_ERROR";
-  // An error the provider answered with (an SDK's API error class, a streamed error event's code).
-  if (PROVIDER_ERRORS.test(type)) return "PROVIDER_ERROR";
+  const status = error?.status ?? 0;
+  const limited = status === 429 || /rate_?limit/i.test(type);
+  if (/quota/i.test(type) || (limited && /quota/i.test(error?.message ?? ""))) return "PROVIDER_QUOTA_LIMIT";
+  if (limited) return "PROVIDER_RATE_LIMIT";
+  if (status === 408 || status === 504 || /timeout/i.test(type)) return "PROVIDER_TIMEOUT";
+  if (status === 401 || status === 403 || /authentication|permission_?denied|unauthorized/i.test(type))
+    return "PROVIDER_AUTH_ERROR";
+  // An error the provider answered with (an HTTP error, an SDK's API error class, a streamed error event's code).
+  if (status >= 400 || PROVIDER_ERRORS.test(type)) return "PROVIDER_ERROR";
   return "UNKNOWN_ERROR";
 }
 
