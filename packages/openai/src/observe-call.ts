@@ -44,8 +44,9 @@ let warnedUnobservable = false;
  * copied nor parsed twice. Any other reader reads an observed copy, and the call is recorded from its
  * bytes. Returns at once.
  *
- * Because this handles the inner promise, a failed call whose APIPromise the caller never awaits is
- * recorded as an error rather than surfacing as an unhandled rejection.
+ * The APIPromise then reads the promise our reaction returns in place of the inner one, which settles
+ * as the inner one did: a failed call is recorded, and still rejects unhandled when the caller never
+ * awaits it, as it does without Tagalong.
  */
 export function observeCall(apiPromise: unknown, call: CallRecord, tagalong: Tagalong): void {
   const promise = apiPromise as APIPromiseShape | undefined;
@@ -59,30 +60,44 @@ export function observeCall(apiPromise: unknown, call: CallRecord, tagalong: Tag
     }
     return;
   }
+  promise!.responsePromise = observedResponse(responsePromise, call, tagalong, promise);
+}
+
+/**
+ * The call's response promise, observed: settles as `responsePromise` does, after our reaction.
+ * `promise` is the call's APIPromise when it exists already (openai 5 and 6), whose parser is watched.
+ */
+export function observedResponse(
+  responsePromise: PromiseLike<unknown>,
+  call: CallRecord,
+  tagalong: Tagalong,
+  promise?: APIPromiseShape,
+): Promise<unknown> {
   const watch = new CallWatch(call, tagalong);
-  responsePromise.then(
+  return Promise.resolve(responsePromise).then(
     (value) => {
       // Only model calls that were tagged (beginCall ran) are recorded.
-      if (call.apiType === undefined) return;
+      if (call.apiType === undefined) return value;
       const props = value as ResponseProps;
       try {
         const { response } = props;
-        if (response.body === null) return;
+        if (response.body === null) return value;
         watch.response = response;
         watch.stream = props.options?.stream === true;
         props.response = watchBody(response, watch);
         // Only now, and only for the SDK's own stream of a response watched in place: the parse runs
         // after this reaction.
         watch.sdkStream = watch.stream && props.response === response && sdkStream(props.options);
-        if (watch.sdkStream) watchStreamParsing(promise!);
+        if (watch.sdkStream && promise !== undefined) watchStreamParsing(promise);
       } catch (error) {
         tagalong.reportError(error);
       }
+      return value;
     },
     (error: unknown) => {
       // A call refused before it was sent (bad metadata) never reached a provider: nothing to record.
-      if (call.apiType === undefined) return;
-      watch.record(failedCall, error, Date.now());
+      if (call.apiType !== undefined) watch.record(failedCall, error, Date.now());
+      throw error;
     },
   );
 }

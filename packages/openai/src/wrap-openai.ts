@@ -8,7 +8,7 @@ import {
 } from "@tagalong/core/adapter";
 import type OpenAI from "openai";
 import { beginCall, type CallRecord, modelEndpoint } from "./completed-call";
-import { observeCall, parseWatched, type ResponseProps } from "./observe-call";
+import { observeCall, observedResponse, parseWatched, type ResponseProps } from "./observe-call";
 import { headerNames, withTagalongHeaders } from "./request-headers";
 
 // Symbol.for: a second copy of this package recognises clients and options made by the first.
@@ -20,6 +20,7 @@ const CALL_METADATA = Symbol.for("tagalong.openai.call-metadata");
  * alive until a full garbage collection, which made every recorded call outlive the young generation.
  */
 const CALL_RECORD = Symbol("tagalong.openai.call-record");
+const OBSERVING = Symbol("tagalong.openai.observing");
 
 /** The request options of the installed `openai` (its `RequestOptions`, the second argument of `create`). */
 export type OpenAIRequestOptions = NonNullable<Parameters<OpenAI["embeddings"]["create"]>[1]>;
@@ -57,6 +58,10 @@ interface ClientShape {
   withOptions(options: object): ClientShape;
   /** openai 7: how every APIPromise of the client parses a response, derived promises included. */
   parseResponseWithTimeout?(client: unknown, props: ResponseProps): unknown;
+  /** openai 7: makes a call's APIPromise, and each promise derived from it, from its response promise. */
+  responsePromise?(request: unknown, parse?: unknown): unknown;
+  /** The call `request()` is making, until its response promise is observed. */
+  [OBSERVING]?: CallRecord | undefined;
   _options?: { defaultHeaders?: unknown; apiKey?: unknown };
   apiKey?: unknown;
   [CONFIG]?: WrapConfig;
@@ -153,9 +158,26 @@ function tagalongSubclass(Base: ClientClass): ClientClass {
       if (config === undefined) return super.request(options, remainingRetries);
       const { tagalong } = config;
       const call: CallRecord | undefined = tagalong.recordsCalls ? { start: Date.now() } : undefined;
-      const promise = super.request(tagLater(this, tagalong, options, call), remainingRetries);
-      if (call !== undefined) observeCall(promise, call, tagalong);
-      return promise;
+      this[OBSERVING] = call;
+      try {
+        const promise = super.request(tagLater(this, tagalong, options, call), remainingRetries);
+        if (call !== undefined && this[OBSERVING] === call) observeCall(promise, call, tagalong);
+        return promise;
+      } finally {
+        this[OBSERVING] = undefined;
+      }
+    }
+
+    // openai 7 (only): the APIPromise request() makes, and each promise derived from it, keep the
+    // response promise they are made with, so the call's is observed here, before they are made.
+    override responsePromise(request: unknown, parse?: unknown): unknown {
+      const call = this[OBSERVING];
+      if (call === undefined) return super.responsePromise!(request, parse);
+      this[OBSERVING] = undefined;
+      return super.responsePromise!(
+        observedResponse(request as Promise<unknown>, call, this[CONFIG]!.tagalong),
+        parse,
+      );
     }
 
     // Paginated list calls (models.list(), files.list(), each next page) bypass request(): headers only.

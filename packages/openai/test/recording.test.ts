@@ -68,6 +68,25 @@ function stallAfterFirstEvent(): typeof fetch {
   };
 }
 
+/**
+ * The rejections left unhandled while `run` runs, caught here alone: the test runner's own listeners
+ * (which would fail the file) are set aside meanwhile.
+ */
+async function unhandledDuring(run: () => Promise<void>): Promise<unknown[]> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  const runners = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    await run();
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+    for (const listener of runners) process.on("unhandledRejection", listener);
+  }
+  return unhandled;
+}
+
 describe.each(MAJORS)("$name", (major) => {
   describe.skipIf(nodeMajor < major.minNode)("wrapOpenAI after the call", () => {
     let OpenAIClass: ClientClass;
@@ -428,6 +447,34 @@ describe.each(MAJORS)("$name", (major) => {
         stream: false,
       });
       expect(call.responseId).toBeUndefined();
+    });
+
+    it("a failed call the caller never awaits rejects unhandled, as with the bare SDK; one it awaits does not", async () => {
+      const { client, recorded } = setup();
+      const bare = new OpenAIClass({ apiKey: API_KEY, baseURL: rec().openaiBaseURL, maxRetries: 0 });
+      const ask = (c: OpenAI) =>
+        c.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }] });
+      rec().fail({ path: "/v1/chat/completions", status: 400 });
+      for (const c of [bare, client]) {
+        // A non-model call (not recorded) and a model call (recorded), each left alone.
+        const unhandled = await unhandledDuring(async () => {
+          void c.models.retrieve("no-such-model");
+          void ask(c);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        });
+        expect(unhandled).toHaveLength(2);
+        expect(unhandled).toContainEqual(expect.any(OpenAIClass.NotFoundError));
+        expect(unhandled).toContainEqual(expect.any(OpenAIClass.BadRequestError));
+        const awaited = await unhandledDuring(async () => {
+          await expect(c.models.retrieve("no-such-model")).rejects.toBeInstanceOf(OpenAIClass.NotFoundError);
+          await expect(ask(c)).rejects.toBeInstanceOf(OpenAIClass.BadRequestError);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        });
+        expect(awaited).toEqual([]);
+      }
+      // The wrapped client's model calls were recorded all the same.
+      await vi.waitFor(() => expect(recorded.calls).toHaveLength(2));
+      expect(recorded.calls.map((c) => c.status)).toEqual(["error", "error"]);
     });
 
     it("a refused call's recorded error has the client's key and headers scrubbed, whatever their shape", async () => {
