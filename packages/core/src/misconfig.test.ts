@@ -160,6 +160,25 @@ describe("misconfiguration fails at createTagalong", () => {
     expect(() => portkey({ maxValueLength: Number.POSITIVE_INFINITY, legacyHeader: false })).not.toThrow();
   });
 
+  it("refuses null for an option, as any other wrong value (null was taken as the default, silently)", () => {
+    const cases: [() => unknown, string][] = [
+      [() => cloudflare(loose({ fields: null })), "cloudflare({ fields }): must be an array"],
+      [
+        () => promptLayer(loose({ apiKey: "pl_k", baseURL: null })),
+        "promptLayer: options.baseURL must be an http or https URL",
+      ],
+      [
+        () => openTelemetry(loose({ trace, attributes: null })),
+        "openTelemetry: attributes must be an array of attribute maps",
+      ],
+    ];
+    for (const [make, message] of cases) expect(refused(make).message).toContain(message);
+    // Default metadata of null is metadata that is not an object, as it is in a call.
+    expect(() => createTagalong(loose({ destinations: [], metadata: null, onInvalid: "throw" }))).toThrow(
+      "metadata.(root): must be a plain object, got null",
+    );
+  });
+
   it("refuses a delivery option that is not a number in range (NaN, a string or a negative was the default or the minimum, silently)", () => {
     const pl = (options: object) => () => promptLayer(loose({ apiKey: "pl_k", ...options }));
     const cases: [object, string][] = [

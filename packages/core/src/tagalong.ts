@@ -328,7 +328,7 @@ export function createTagalong(options: TagalongOptions): Tagalong {
     destinations.map((d) => d.name),
     destinations.filter((d) => !d.record).map((d) => d.name),
   );
-  const defaults = readMetadata(options.metadata ?? {});
+  const defaults = readMetadata(options.metadata === undefined ? {} : options.metadata);
   const strict = options.onInvalid === "throw";
   if (strict && defaults.issues.length > 0) throw new InvalidMetadataError(defaults.issues);
   const preparer = createPreparer({

@@ -45,7 +45,8 @@ export function cloudflareDeclaration(options: CloudflareOptions = {}): Declarat
 /** Cloudflare AI Gateway: the `cf-aig-metadata` JSON header, at most 5 entries of your choosing. */
 export function cloudflare(options: CloudflareOptions = {}): Destination {
   checkOptions("cloudflare", options, ["fields"]);
-  const fields = options.fields ?? DEFAULT_FIELDS;
+  // Only a field left out takes the default: null is refused as any other value that is not a list.
+  const fields = options.fields === undefined ? DEFAULT_FIELDS : options.fields;
   checkFields(fields);
   const plain = fields.filter((f) => f !== "extra" && !f.startsWith("extra."));
   if (plain.length > MAX_ENTRIES) {

@@ -293,7 +293,7 @@ export function openTelemetry(options: OpenTelemetryOptions): Destination {
     emitSpans: "boolean",
     propagateTraceId: "boolean",
   });
-  const maps = options.attributes ?? [genAiAttributes];
+  const maps = options.attributes === undefined ? [genAiAttributes] : options.attributes;
   if (!Array.isArray(maps) || maps.some((map) => !isObject(map))) {
     throw new TagalongError("openTelemetry: attributes must be an array of attribute maps");
   }

@@ -334,7 +334,10 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
       "promptLayer: options.apiKey must be your PromptLayer API key (a non-empty string)",
     );
   }
-  const baseURL = String(options.baseURL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+  const baseURL = String(options.baseURL === undefined ? DEFAULT_BASE_URL : options.baseURL).replace(
+    /\/+$/,
+    "",
+  );
   // A URL no request can go to would be retried as a network error for maxRetryMs before anyone heard.
   if (!/^https?:$/.test(parsedURL(baseURL)?.protocol ?? "")) {
     throw new TagalongError(
