@@ -83,6 +83,28 @@ function deepFreeze<T>(value: T): T {
 
 const fieldOf = (path: string): string => path.split(/[.[]/, 1)[0]!;
 
+/**
+ * A destination's issue of one tag as thrown to the caller: its path indexes the merged tags, which
+ * the caller never wrote, so it names the tag by its place among the tags of the layer that set it
+ * (the call's own, as the model's issues of the call do, else the scopes', named so; strict defaults
+ * with a refused tag fail at createTagalong).
+ */
+function asWritten(
+  issue: MetadataIssue,
+  m: Readonly<Metadata>,
+  strong: Metadata | undefined,
+  scope: Readonly<Metadata> | undefined,
+): MetadataIssue {
+  if (issue.destination === undefined || !issue.path.startsWith("tags[")) return issue;
+  const tag = m.tags?.[Number(issue.path.slice(5, -1))];
+  if (tag === undefined) return issue;
+  const own = strong?.tags?.indexOf(tag) ?? -1;
+  if (own >= 0) return { ...issue, path: `tags[${own}]` };
+  const inScope = scope?.tags?.indexOf(tag) ?? -1;
+  if (inScope < 0) return issue;
+  return { ...issue, path: `tags[${inScope}]`, rule: `${issue.rule} (a tag of withMetadata)` };
+}
+
 /** Whether the value at `path` of the merged metadata `m` came from `layer`. */
 function setBy(layer: Metadata | undefined, path: string, m: Readonly<Metadata>): boolean {
   if (layer === undefined) return false;
@@ -194,13 +216,17 @@ export function createPreparer(options: PreparerOptions) {
     return { metadata: m, headers, body };
   };
 
-  /** The call's form; `weakIssues` are the implied layer's own (never thrown for). */
+  /**
+   * The call's form; `weakIssues` are the implied layer's own (never thrown for); `scope` is the
+   * scopes' metadata, which the thrown issues name a tag of by its place.
+   */
   const prepareFrom = (
     base: Base,
     strong: Metadata | undefined,
     weak: Metadata | undefined,
     callIssues: readonly MetadataIssue[],
     weakIssues: ReadonlySet<MetadataIssue>,
+    scope?: Readonly<Metadata>,
   ): { prepared: PreparedCall; leftOut: MetadataIssue[]; implied: ReadonlySet<MetadataIssue> } => {
     let m = base.metadata;
     if (weak !== undefined) m = mergeLayer(m, weak);
@@ -223,7 +249,8 @@ export function createPreparer(options: PreparerOptions) {
     }
     if (strict && leftOut.length > 0) {
       const thrown = leftOut.filter((issue) => !implied?.has(issue));
-      if (thrown.length > 0) throw new InvalidMetadataError(thrown);
+      if (thrown.length > 0)
+        throw new InvalidMetadataError(thrown.map((issue) => asWritten(issue, m, strong, scope)));
     }
     const forms: HeaderForm[] = [];
     for (const t of encoders) {
@@ -276,7 +303,14 @@ export function createPreparer(options: PreparerOptions) {
     ) {
       if (outer === undefined) {
         if (base.cached === undefined) {
-          const { prepared, leftOut } = prepareFrom(base, undefined, undefined, [], NO_ISSUES);
+          const { prepared, leftOut } = prepareFrom(
+            base,
+            undefined,
+            undefined,
+            [],
+            NO_ISSUES,
+            scope?.metadata,
+          );
           base.cached = { prepared: deepFreeze(prepared), leftOut };
         }
         account(base.cached.leftOut, undefined);
@@ -337,6 +371,7 @@ export function createPreparer(options: PreparerOptions) {
       weak,
       callIssues,
       weakIssues,
+      scope?.metadata,
     );
     account(result.leftOut, result.implied);
     return result.prepared;

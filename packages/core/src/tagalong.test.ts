@@ -7,7 +7,7 @@ import { requesty } from "./destinations/requesty";
 import { InvalidMetadataError, TagalongError } from "./errors";
 import { withMetadata } from "./scope";
 import { createTagalong } from "./tagalong";
-import type { CompletedCall, Destination, Logger, Metadata } from "./types";
+import type { CompletedCall, Destination, Logger, Metadata, MetadataIssue } from "./types";
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -170,6 +170,47 @@ describe("createTagalong", () => {
     );
     expect(() => createTagalong({ destinations: [{} as Destination] })).toThrow(TagalongError);
     expect(() => createTagalong({} as never)).toThrow(TagalongError);
+  });
+
+  it("with onInvalid throw, names a refused tag by its place in the layer that set it", () => {
+    const tagalong = createTagalong({
+      destinations: [portkey()],
+      metadata: { tags: ["app"] },
+      onInvalid: "throw",
+    });
+    const thrown = (run: () => unknown): readonly MetadataIssue[] => {
+      try {
+        run();
+      } catch (error) {
+        if (InvalidMetadataError.isInstance(error)) return error.issues;
+      }
+      throw new Error("expected an InvalidMetadataError");
+    };
+    const comma = "must not contain a comma (Portkey joins tags with commas)";
+    // The call's first tag, not the second of all (the defaults' tag comes first once merged).
+    expect(thrown(() => tagalong.prepare({ tags: ["a,b"] }))).toEqual([
+      { path: "tags[0]", rule: comma, destination: "portkey", code: "separator" },
+    ]);
+    // A scope's tag, by its place among the scope's tags, and the call's own beside it.
+    expect(
+      thrown(() => withMetadata({ tags: ["ok", "x,y"] }, () => tagalong.prepare({ tags: ["mine", "c,d"] }))),
+    ).toEqual([
+      {
+        path: "tags[1]",
+        rule: `${comma} (a tag of withMetadata)`,
+        destination: "portkey",
+        code: "separator",
+      },
+      { path: "tags[1]", rule: comma, destination: "portkey", code: "separator" },
+    ]);
+    expect(thrown(() => withMetadata({ tags: ["x,y"] }, () => tagalong.prepare()))).toEqual([
+      {
+        path: "tags[0]",
+        rule: `${comma} (a tag of withMetadata)`,
+        destination: "portkey",
+        code: "separator",
+      },
+    ]);
   });
 
   it("with onInvalid throw, refuses headers over the cap; the cap is configurable", () => {
