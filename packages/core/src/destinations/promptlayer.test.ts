@@ -472,6 +472,18 @@ describe("promptLayer: annotating a request PromptLayer already holds", () => {
     });
   });
 
+  it("refuses a request id beyond what a JSON number carries exactly, rather than sending a neighbour's", async () => {
+    const { pl } = setup();
+    // 2^53 + 1: as a number it would go out as 9007199254740992, another request's id.
+    expect(() => pl.trackMetadata("9007199254740993", { user: "u" })).toThrow(/positive integer/);
+    expect(() => pl.trackPrompt("9007199254740993", { name: "p" })).toThrow(/positive integer/);
+    pl.trackMetadata("9007199254740991", { user: "u" });
+    await pl.flush();
+    expect(recorder.rec.requests.map((r) => r.rawBody)).toEqual([
+      '{"request_id":9007199254740991,"metadata":{"user_id":"u"}}',
+    ]);
+  });
+
   it("sends what was given, even if the caller changes the object afterwards", async () => {
     const { tagalong, pl } = setup();
     tagalong.record(completedCall());

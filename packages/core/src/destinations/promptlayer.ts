@@ -275,16 +275,16 @@ function errorCategory(error: CompletedCall["error"]): string {
 
 function requestIdOf(answer: unknown): number | undefined {
   const id = (answer as { id?: unknown } | undefined)?.id;
-  if (typeof id === "number" && Number.isSafeInteger(id)) return id;
-  if (typeof id === "string" && /^\d+$/.test(id)) return Number(id);
-  return undefined;
+  // Digits past 2^53 would go out as another request's id (the JSON number nearest them).
+  const n = typeof id === "string" && /^\d+$/.test(id) ? Number(id) : id;
+  return typeof n === "number" && Number.isSafeInteger(n) ? n : undefined;
 }
 
 function checkedRequestId(requestId: PromptLayerRequestId): number {
   const id = requestIdOf({ id: requestId });
   if (id === undefined || id < 1) {
     throw new TagalongError(
-      `promptLayer: request id must be a positive integer (as /log-request answers it), got ${
+      `promptLayer: request id must be a positive integer below 2^53 (as /log-request answers it), got ${
         typeof requestId === "string" ? JSON.stringify(requestId) : String(requestId)
       }`,
     );
