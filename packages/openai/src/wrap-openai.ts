@@ -20,7 +20,6 @@ const CALL_METADATA = Symbol.for("tagalong.openai.call-metadata");
  * alive until a full garbage collection, which made every recorded call outlive the young generation.
  */
 const CALL_RECORD = Symbol("tagalong.openai.call-record");
-const OBSERVING = Symbol("tagalong.openai.observing");
 
 /** The request options of the installed `openai` (its `RequestOptions`, the second argument of `create`). */
 export type OpenAIRequestOptions = NonNullable<Parameters<OpenAI["embeddings"]["create"]>[1]>;
@@ -60,8 +59,6 @@ interface ClientShape {
   parseResponseWithTimeout?(client: unknown, props: ResponseProps): unknown;
   /** openai 7: makes a call's APIPromise, and each promise derived from it, from its response promise. */
   responsePromise?(request: unknown, parse?: unknown): unknown;
-  /** The call `request()` is making, until its response promise is observed. */
-  [OBSERVING]?: CallRecord | undefined;
   _options?: { defaultHeaders?: unknown; apiKey?: unknown };
   apiKey?: unknown;
   [CONFIG]?: WrapConfig;
@@ -139,6 +136,12 @@ function copyOptions(client: ClientShape): Record<string, unknown> {
 const subclasses = new WeakMap<ClientClass, ClientClass>();
 
 /**
+ * The call a wrapped client's `request()` is making, while the SDK makes its APIPromise (synchronously,
+ * so no other call's can interleave), until openai 7's `responsePromise()` observes it.
+ */
+let observing: CallRecord | undefined;
+
+/**
  * A subclass of the caller's client class, made once per class. It overrides public methods that
  * openai 5, 6 and 7 share (and `requestAPIList`, below):
  * - `request(options, retries)`: every non-paginated call goes through it exactly once (create, with or
@@ -158,22 +161,22 @@ function tagalongSubclass(Base: ClientClass): ClientClass {
       if (config === undefined) return super.request(options, remainingRetries);
       const { tagalong } = config;
       const call: CallRecord | undefined = tagalong.recordsCalls ? { start: Date.now() } : undefined;
-      this[OBSERVING] = call;
+      observing = call;
       try {
         const promise = super.request(tagLater(this, tagalong, options, call), remainingRetries);
-        if (call !== undefined && this[OBSERVING] === call) observeCall(promise, call, tagalong);
+        if (call !== undefined && observing === call) observeCall(promise, call, tagalong);
         return promise;
       } finally {
-        this[OBSERVING] = undefined;
+        observing = undefined;
       }
     }
 
     // openai 7 (only): the APIPromise request() makes, and each promise derived from it, keep the
     // response promise they are made with, so the call's is observed here, before they are made.
     override responsePromise(request: unknown, parse?: unknown): unknown {
-      const call = this[OBSERVING];
+      const call = observing;
       if (call === undefined) return super.responsePromise!(request, parse);
-      this[OBSERVING] = undefined;
+      observing = undefined;
       return super.responsePromise!(
         observedResponse(request as Promise<unknown>, call, this[CONFIG]!.tagalong),
         parse,
