@@ -84,7 +84,7 @@ function deepFreeze<T>(value: T): T {
 const fieldOf = (path: string): string => path.split(/[.[]/, 1)[0]!;
 
 /**
- * A destination's issue of one tag as thrown to the caller: its path indexes the merged tags, which
+ * A destination's issue of one tag as thrown or warned about: its path indexes the merged tags, which
  * the caller never wrote, so it names the tag by its place among the tags of the layer that set it
  * (the call's own, as the model's issues of the call do, else the scopes', named so; strict defaults
  * with a refused tag fail at createTagalong).
@@ -218,7 +218,7 @@ export function createPreparer(options: PreparerOptions) {
 
   /**
    * The call's form; `weakIssues` are the implied layer's own (never thrown for); `scope` is the
-   * scopes' metadata, which the thrown issues name a tag of by its place.
+   * scopes' metadata, which the issues thrown or warned about name a tag of by its place.
    */
   const prepareFrom = (
     base: Base,
@@ -242,15 +242,16 @@ export function createPreparer(options: PreparerOptions) {
       if (issues.length === 0) continue;
       (perTarget ??= new Map()).set(t, issues);
       for (const issue of issues) {
-        leftOut.push(issue);
+        // Thrown and warned about as the user wrote it; left out (perTarget) as merged.
+        const written = asWritten(issue, m, strong, scope);
+        leftOut.push(written);
         if (weak && setBy(weak, issue.path, m) && !setBy(strong, issue.path, m))
-          (implied ??= new Set()).add(issue);
+          (implied ??= new Set()).add(written);
       }
     }
     if (strict && leftOut.length > 0) {
       const thrown = leftOut.filter((issue) => !implied?.has(issue));
-      if (thrown.length > 0)
-        throw new InvalidMetadataError(thrown.map((issue) => asWritten(issue, m, strong, scope)));
+      if (thrown.length > 0) throw new InvalidMetadataError(thrown);
     }
     const forms: HeaderForm[] = [];
     for (const t of encoders) {

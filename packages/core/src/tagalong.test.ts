@@ -213,6 +213,17 @@ describe("createTagalong", () => {
     ]);
   });
 
+  it("warns about a left-out tag by its place in the layer that set it", () => {
+    const warnings: string[] = [];
+    const logger: Logger = { ...silent, warn: (m) => warnings.push(m) };
+    const tagalong = createTagalong({ destinations: [portkey()], metadata: { tags: ["app"] }, logger });
+    // The call's first tag (the second of all once merged).
+    tagalong.prepare({ tags: ["a,b"] });
+    expect(warnings).toEqual([
+      "left out of portkey's form: metadata.tags[0]: must not contain a comma (Portkey joins tags with commas) (said once per field and rule)",
+    ]);
+  });
+
   it("with onInvalid throw, refuses headers over the cap; the cap is configurable", () => {
     const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`key${i}`, "v".repeat(100)]));
     const tagalong = createTagalong({ destinations: [portkey()], onInvalid: "throw", logger: silent });
