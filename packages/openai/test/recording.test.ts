@@ -69,10 +69,11 @@ function stallAfterFirstEvent(): typeof fetch {
 }
 
 /**
- * The rejections left unhandled while `run` runs, caught here alone: the test runner's own listeners
+ * The rejections left unhandled while `run` runs and after it, until `expected` have come (or 5 s
+ * passed), then 50 ms more for any beyond them; caught here alone: the test runner's own listeners
  * (which would fail the file) are set aside meanwhile.
  */
-async function unhandledDuring(run: () => Promise<void>): Promise<unknown[]> {
+async function unhandledDuring(run: () => Promise<void>, expected = 0): Promise<unknown[]> {
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
   const runners = process.listeners("unhandledRejection");
@@ -80,6 +81,10 @@ async function unhandledDuring(run: () => Promise<void>): Promise<unknown[]> {
   process.on("unhandledRejection", onUnhandled);
   try {
     await run();
+    const deadline = Date.now() + 5000;
+    while (unhandled.length < expected && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   } finally {
     process.off("unhandledRejection", onUnhandled);
     for (const listener of runners) process.on("unhandledRejection", listener);
@@ -460,15 +465,13 @@ describe.each(MAJORS)("$name", (major) => {
         const unhandled = await unhandledDuring(async () => {
           void c.models.retrieve("no-such-model");
           void ask(c);
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        });
+        }, 2);
         expect(unhandled).toHaveLength(2);
         expect(unhandled).toContainEqual(expect.any(OpenAIClass.NotFoundError));
         expect(unhandled).toContainEqual(expect.any(OpenAIClass.BadRequestError));
         const awaited = await unhandledDuring(async () => {
           await expect(c.models.retrieve("no-such-model")).rejects.toBeInstanceOf(OpenAIClass.NotFoundError);
           await expect(ask(c)).rejects.toBeInstanceOf(OpenAIClass.BadRequestError);
-          await new Promise((resolve) => setTimeout(resolve, 50));
         });
         expect(awaited).toEqual([]);
       }
