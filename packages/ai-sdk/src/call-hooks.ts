@@ -10,7 +10,7 @@ import {
   StreamOutcome,
 } from "./completed-call";
 import { surelySent, warnWithoutFetch } from "./fetch-channel";
-import { mayBeRetried, provisionalOutcome, supersede } from "./retried-calls";
+import { mayBeRetried, provisionalOutcome, retryContent, supersede } from "./retried-calls";
 import type { CallParams, EmbedResult, GenerateResult, ModelInfo, StreamPart, StreamResult } from "./spec";
 
 /** What the wrap hooks do around one claimed call: record it, and check its filed body fields were taken. */
@@ -84,7 +84,7 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
   ): CallStart | undefined => {
     if (!recording) return undefined;
     // A retry of an attempt that failed: one call, timed from its first attempt.
-    const startTime = supersede(state.retryKey, params.values) ?? Date.now();
+    const startTime = supersede(state.retryKey, retryContent(params)) ?? Date.now();
     return { model, params, metadata: state.prepared.metadata, stream, startTime, sent: state.filed };
   };
 
@@ -103,7 +103,7 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
         const status = failedStatus(error);
         const final =
           status === "error" && mayBeRetried(error)
-            ? provisionalOutcome(state.retryKey, start.params.values, start.startTime)
+            ? provisionalOutcome(state.retryKey, retryContent(start.params), start.startTime)
             : undefined;
         finish(start, { status, output: [], error }, final);
       }

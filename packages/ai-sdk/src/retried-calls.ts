@@ -16,14 +16,28 @@ const RETRY_WINDOW_MS = 65_000;
 
 /**
  * What the SDK hands again to each attempt of one call, and to no other call (taken from the params
- * the caller gave): a language call's prompt; an embedding call's headers, since embed() rebuilds its
- * `values` per attempt. embedMany's parallel chunks share the headers: their values tell them apart.
+ * the caller gave): the headers object ai 5, 6 and 7 build once per call (never the caller's own),
+ * since a middleware outside ours may rebuild the prompt per attempt and embed() rebuilds its `values`.
+ * Attempts under one key are also told apart by their content (`retryContent`): embedMany's parallel
+ * chunks share the headers, and so may two calls given one headers object by a middleware.
  */
 export const retryKey = (params: CallParams): object =>
-  params.prompt ?? params.headers ?? params.values ?? params;
+  params.headers ?? params.prompt ?? params.values ?? params;
 
-const sameValues = (a: readonly unknown[] | undefined, b: readonly unknown[] | undefined): boolean =>
-  a === b || (a !== undefined && b?.length === a.length && a.every((value, i) => value === b[i]));
+/** What one attempt asks for: an embedding call's values, a language call's prompt. */
+export const retryContent = (params: CallParams): readonly unknown[] | undefined =>
+  params.values ?? params.prompt;
+
+const sameValues = (a: readonly unknown[] | undefined, b: readonly unknown[] | undefined): boolean => {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  if (a.every((value, i) => value === b[i])) return true;
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
+  }
+};
 
 /** Whether the AI SDK may retry after this error (what its retry loop checks). */
 export const mayBeRetried = (error: unknown): boolean =>

@@ -628,6 +628,63 @@ describe.each(MAJORS)("$name", (major) => {
       await tagalong.shutdown();
     }, 30_000);
 
+    it("a call the SDK retries is logged once under a middleware that rebuilds the prompt per attempt", async () => {
+      const tagalong = createTagalong({
+        destinations: [promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],
+        metadata: DEFAULTS,
+      });
+      // The AI SDK docs' RAG middleware: a new prompt array for every attempt.
+      const rag = {
+        transformParams: async ({ params }: { params: { prompt: unknown[] } }) => ({
+          ...params,
+          prompt: [{ role: "system", content: "Context: none." }, ...params.prompt],
+        }),
+      };
+      const model = m.ai.wrapLanguageModel({
+        model: pc.model(pc.provider(m, rec.openaiBaseURL), MODEL_ID),
+        middleware: [rag, tagalongMiddleware(tagalong)],
+      });
+      rec.fail({ kind: "openai", status: 500, retryAfter: 0.01, times: 1 });
+      const result = await m.ai.generateText({ model, prompt: "hello", maxRetries: 2 });
+      expect(result.text).toBe(replyText("hello"));
+      await tagalong.flush();
+      expect(rec.calls().map((c) => c.status)).toEqual([500, 200]);
+      expect(rec.promptLayer.logs().map((l) => l.body.status)).toEqual(["SUCCESS"]);
+      await tagalong.shutdown();
+    }, 30_000);
+
+    it("two concurrent calls sharing the caller's headers and prompt text are not taken for one call's attempts", async () => {
+      const { tagalong, model } = setup({
+        destinations: [promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],
+      });
+      const headers = { "x-app": "shared" };
+      rec.fail({ kind: "openai", status: 500, retryAfter: 0.01, times: 2 });
+      const [a, b] = await Promise.allSettled([
+        m.ai.generateText({
+          model,
+          prompt: "hello",
+          headers,
+          maxRetries: 0,
+          providerOptions: { tagalong: { user: "a" } },
+        }),
+        m.ai.generateText({
+          model,
+          prompt: "hello",
+          headers,
+          maxRetries: 1,
+          providerOptions: { tagalong: { user: "b" } },
+        }),
+      ]);
+      expect([a.status, b.status]).toEqual(["rejected", "fulfilled"]);
+      await tagalong.flush();
+      const logs = rec.promptLayer.logs().map((l) => [l.body.metadata.user_id, l.body.status]);
+      expect(logs.sort()).toEqual([
+        ["a", "ERROR"],
+        ["b", "SUCCESS"],
+      ]);
+      await tagalong.shutdown();
+    }, 30_000);
+
     it("a call the provider refused reaches PromptLayer in the category of its HTTP status", async () => {
       const { tagalong, model } = setup({
         destinations: [promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],
