@@ -1509,6 +1509,35 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(rec.calls()[0]!.portkey.metadata).toEqual({ _user: "u_9", _prompt: "greet" });
     });
 
+    it("PromptLayer end to end: a request past the model's timeout is a failed call (PROVIDER_TIMEOUT); the caller's abort stays a warning", async () => {
+      const tagalong = createTagalong({
+        destinations: [promptLayer({ apiKey: "pl_test_key", baseURL: rec.promptLayerURL })],
+      });
+      const model = new ChatModel({
+        model: MODEL,
+        apiKey: API_KEY,
+        timeout: 100,
+        maxRetries: 0,
+        configuration: { baseURL: rec.openaiBaseURL },
+        callbacks: [new TagalongCallbackHandler(tagalong)],
+      });
+      const slow = rec.fail({ kind: "openai", delayMs: 1000 });
+      await expect(model.invoke("hello")).rejects.toThrow(/timed out/i);
+      const controller = new AbortController();
+      const stopped = model.invoke("bye", { signal: controller.signal });
+      setTimeout(() => controller.abort(), 20);
+      await expect(stopped).rejects.toThrow(/abort/i);
+      slow.clear();
+      await lc.awaitAllCallbacks();
+      await tagalong.flush();
+      const logs = rec.promptLayer.logs().map((l) => [l.body.status, l.body.error_type]);
+      expect(logs).toEqual([
+        ["ERROR", "PROVIDER_TIMEOUT"],
+        ["WARNING", undefined],
+      ]);
+      await tagalong.shutdown();
+    });
+
     it("PromptLayer end to end: a legacy OpenAI LLM run is logged in PromptLayer's completion form (as chat when the handler alone sees it)", async () => {
       const s = setup({
         destinations: [promptLayer({ apiKey: "pl_test_key", baseURL: rec.promptLayerURL })],

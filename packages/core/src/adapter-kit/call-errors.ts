@@ -12,12 +12,15 @@ function nameOf(error: Record<string, unknown>): string | undefined {
 /**
  * Whether an error means the caller stopped the call: a DOM `AbortError` or `TimeoutError` (an
  * `AbortSignal.timeout`), or an SDK's own abort class (`APIUserAbortError`), by name, so it holds
- * across copies of an SDK.
+ * across copies of an SDK. A `TimeoutError` that is no DOMException is the provider's timeout, a
+ * failed call (LangChain renames openai's `APIConnectionTimeoutError` so).
  */
 export function isAbortError(error: unknown): boolean {
   if (!isObject(error)) return false;
   const name = nameOf(error);
-  return name !== undefined && (name === "TimeoutError" || name.endsWith("AbortError"));
+  if (name === "TimeoutError")
+    return (error.constructor as { name?: unknown } | undefined)?.name === "DOMException";
+  return name?.endsWith("AbortError") === true;
 }
 
 /** How a call that failed with `error` ended: "aborted" when the caller stopped it, else "error". */

@@ -47,6 +47,10 @@ describe("errors", () => {
   it("an abort is told by name or class, across copies of an SDK", () => {
     expect(isAbortError(new DOMException("x", "AbortError"))).toBe(true);
     expect(isAbortError(new DOMException("x", "TimeoutError"))).toBe(true);
+    // LangChain's rename of openai's APIConnectionTimeoutError: the provider timed out, no abort.
+    expect(isAbortError(Object.assign(new Error("Request timed out."), { name: "TimeoutError" }))).toBe(
+      false,
+    );
     expect(isAbortError(new APIUserAbortError("x"))).toBe(true);
     expect(isAbortError({ name: "AbortError" })).toBe(true);
     expect(isAbortError(new RateLimitError("x"))).toBe(false);
