@@ -84,7 +84,7 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
   ): CallStart | undefined => {
     if (!recording) return undefined;
     // A retry of an attempt that failed: one call, timed from its first attempt.
-    const startTime = supersede(state.retryKey, retryContent(params)) ?? Date.now();
+    const startTime = supersede(state.retryKeys, retryContent(params)) ?? Date.now();
     return { model, params, metadata: state.prepared.metadata, stream, startTime, sent: state.filed };
   };
 
@@ -103,7 +103,7 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
         const status = failedStatus(error);
         const final =
           status === "error" && mayBeRetried(error)
-            ? provisionalOutcome(state.retryKey, retryContent(start.params), start.startTime)
+            ? provisionalOutcome(state.retryKeys, retryContent(start.params), start.startTime)
             : undefined;
         finish(start, { status, output: [], error }, final);
       }

@@ -22,7 +22,7 @@ import {
   unreachableBodyFields,
   withBodyFieldsInProviderOptions,
 } from "./provider-route";
-import { retryKey } from "./retried-calls";
+import { retryKeys } from "./retried-calls";
 import type { CallParams, ModelInfo } from "./spec";
 
 type MutableParams = { -readonly [K in keyof CallParams]: CallParams[K] };
@@ -166,7 +166,7 @@ export function tagCallParams<P extends CallParams>(
       : tagalong.recordsCalls
         ? fileForRecord(out, model)
         : undefined;
-    remember(out, { prepared, filed, retryKey: retryKey(params), claimed: false });
+    remember(out, { prepared, filed, retryKeys: retryKeys(params), claimed: false });
     return out as P;
   };
   const names = hasKeys(prepared.headers) ? providerHeaderNames(model) : undefined;

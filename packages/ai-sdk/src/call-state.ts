@@ -6,8 +6,8 @@ export interface CallState {
   readonly prepared: PreparedCall;
   /** Its body fields, when they were filed for a `tagalongFetch`. */
   readonly filed: FiledCall | undefined;
-  /** What the SDK hands again to each attempt of this call (`retryKey` of the caller's params). */
-  readonly retryKey: object;
+  /** What the SDK hands again to each attempt of this call (`retryKeys` of the caller's params). */
+  readonly retryKeys: readonly object[];
   /** Whether a wrap hook took the call (recorded at most once). */
   claimed: boolean;
 }

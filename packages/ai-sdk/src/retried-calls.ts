@@ -17,12 +17,16 @@ const RETRY_WINDOW_MS = 65_000;
 /**
  * What the SDK hands again to each attempt of one call, and to no other call (taken from the params
  * the caller gave): the headers object ai 5, 6 and 7 build once per call (never the caller's own),
- * since a middleware outside ours may rebuild the prompt per attempt and embed() rebuilds its `values`.
- * Attempts under one key are also told apart by their content (`retryContent`): embedMany's parallel
- * chunks share the headers, and so may two calls given one headers object by a middleware.
+ * and the prompt array it builds once per call. Either may be rebuilt per attempt by a middleware
+ * outside ours (a RAG middleware's prompt, a request id header), so an attempt matches by either;
+ * embed() rebuilds its `values` per attempt. Attempts under one key are also told apart by their
+ * content (`retryContent`): embedMany's parallel chunks share the headers, and so may two calls
+ * given one headers object by a middleware.
  */
-export const retryKey = (params: CallParams): object =>
-  params.headers ?? params.prompt ?? params.values ?? params;
+export function retryKeys(params: CallParams): readonly object[] {
+  const keys = [params.headers, params.prompt].filter((key) => key !== undefined);
+  return keys.length > 0 ? keys : [params];
+}
 
 /** What one attempt asks for: an embedding call's values, a language call's prompt. */
 export const retryContent = (params: CallParams): readonly unknown[] | undefined =>
@@ -44,16 +48,22 @@ export const mayBeRetried = (error: unknown): boolean =>
   (error as { isRetryable?: unknown } | undefined)?.isRetryable === true;
 
 /** The earlier attempt of this call, superseded now that another starts: its start time, if any. */
-export function supersede(key: object, values: readonly unknown[] | undefined): number | undefined {
-  const earlier = provisional.get(key)?.find((entry) => sameValues(entry.values, values));
-  if (earlier === undefined) return undefined;
-  earlier.settle(false);
-  return earlier.startTime;
+export function supersede(
+  keys: readonly object[],
+  values: readonly unknown[] | undefined,
+): number | undefined {
+  for (const key of keys) {
+    const earlier = provisional.get(key)?.find((entry) => sameValues(entry.values, values));
+    if (earlier === undefined) continue;
+    earlier.settle(false);
+    return earlier.startTime;
+  }
+  return undefined;
 }
 
 /** A `final` promise for an attempt's failure the SDK may retry. */
 export function provisionalOutcome(
-  key: object,
+  keys: readonly object[],
   values: readonly unknown[] | undefined,
   startTime: number,
 ): PromiseLike<boolean> {
@@ -62,16 +72,19 @@ export function provisionalOutcome(
     (timer as { unref?: () => void }).unref?.();
     const settle = (final: boolean): void => {
       clearTimeout(timer);
-      const waiting = provisional.get(key);
-      if (waiting !== undefined) {
+      for (const key of keys) {
+        const waiting = provisional.get(key);
+        if (waiting === undefined) continue;
         waiting.splice(waiting.indexOf(entry), 1);
         if (waiting.length === 0) provisional.delete(key);
       }
       resolve(final);
     };
     const entry: Provisional = { startTime, values, settle };
-    const waiting = provisional.get(key);
-    if (waiting === undefined) provisional.set(key, [entry]);
-    else waiting.push(entry);
+    for (const key of keys) {
+      const waiting = provisional.get(key);
+      if (waiting === undefined) provisional.set(key, [entry]);
+      else waiting.push(entry);
+    }
   });
 }

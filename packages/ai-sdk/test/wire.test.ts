@@ -628,30 +628,42 @@ describe.each(MAJORS)("$name", (major) => {
       await tagalong.shutdown();
     }, 30_000);
 
-    it("a call the SDK retries is logged once under a middleware that rebuilds the prompt per attempt", async () => {
-      const tagalong = createTagalong({
-        destinations: [promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],
-        metadata: DEFAULTS,
-      });
-      // The AI SDK docs' RAG middleware: a new prompt array for every attempt.
-      const rag = {
-        transformParams: async ({ params }: { params: { prompt: unknown[] } }) => ({
-          ...params,
-          prompt: [{ role: "system", content: "Context: none." }, ...params.prompt],
-        }),
-      };
-      const model = m.ai.wrapLanguageModel({
-        model: pc.model(pc.provider(m, rec.openaiBaseURL), MODEL_ID),
-        middleware: [rag, tagalongMiddleware(tagalong)],
-      });
-      rec.fail({ kind: "openai", status: 500, retryAfter: 0.01, times: 1 });
-      const result = await m.ai.generateText({ model, prompt: "hello", maxRetries: 2 });
-      expect(result.text).toBe(replyText("hello"));
-      await tagalong.flush();
-      expect(rec.calls().map((c) => c.status)).toEqual([500, 200]);
-      expect(rec.promptLayer.logs().map((l) => l.body.status)).toEqual(["SUCCESS"]);
-      await tagalong.shutdown();
-    }, 30_000);
+    // The AI SDK docs' RAG middleware (a new prompt array for every attempt), and one that gives each
+    // attempt a request id of its own (new headers for every attempt).
+    const perAttempt = {
+      "rebuilds the prompt": ({ params }: { params: { prompt: unknown[] } }) => ({
+        ...params,
+        prompt: [{ role: "system", content: "Context: none." }, ...params.prompt],
+      }),
+      "adds a header": ({ params }: { params: { headers?: Record<string, string> } }) => ({
+        ...params,
+        headers: { ...params.headers, "x-request-id": crypto.randomUUID() },
+      }),
+    };
+    it.each(Object.entries(perAttempt))(
+      "a call the SDK retries is logged once under a middleware that %s per attempt",
+      async (_, transformParams) => {
+        const tagalong = createTagalong({
+          destinations: [promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],
+          metadata: DEFAULTS,
+        });
+        const model = m.ai.wrapLanguageModel({
+          model: pc.model(pc.provider(m, rec.openaiBaseURL), MODEL_ID),
+          middleware: [
+            { transformParams: async (options: any) => transformParams(options) },
+            tagalongMiddleware(tagalong),
+          ],
+        });
+        rec.fail({ kind: "openai", status: 500, retryAfter: 0.01, times: 1 });
+        const result = await m.ai.generateText({ model, prompt: "hello", maxRetries: 2 });
+        expect(result.text).toBe(replyText("hello"));
+        await tagalong.flush();
+        expect(rec.calls().map((c) => c.status)).toEqual([500, 200]);
+        expect(rec.promptLayer.logs().map((l) => l.body.status)).toEqual(["SUCCESS"]);
+        await tagalong.shutdown();
+      },
+      30_000,
+    );
 
     it("two concurrent calls sharing the caller's headers and prompt text are not taken for one call's attempts", async () => {
       const { tagalong, model } = setup({
