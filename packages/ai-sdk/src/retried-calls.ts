@@ -16,15 +16,17 @@ const RETRY_WINDOW_MS = 65_000;
 
 /**
  * What the SDK hands again to each attempt of one call, and to no other call (taken from the params
- * the caller gave): the headers object ai 5, 6 and 7 build once per call (never the caller's own),
- * and the prompt array it builds once per call. Either may be rebuilt per attempt by a middleware
- * outside ours (a RAG middleware's prompt, a request id header), so an attempt matches by either;
- * embed() rebuilds its `values` per attempt. Attempts under one key are also told apart by their
- * content (`retryContent`): embedMany's parallel chunks share the headers, and so may two calls
- * given one headers object by a middleware.
+ * the caller gave): the prompt array it builds once per call, and the headers object it builds once
+ * per call when it builds one (its user agent names `ai/<version>`: generateText, generateObject and
+ * embed do; streamText in ai 5 and 6 hands on the caller's own, which two calls may share). A
+ * middleware outside ours may rebuild the prompt per attempt (a RAG middleware) or the headers (a
+ * request id), so an attempt matches by either; embed() rebuilds its `values` per attempt. Attempts
+ * under one key are also told apart by their content (`retryContent`): embedMany's parallel chunks
+ * share the headers.
  */
 export function retryKeys(params: CallParams): readonly object[] {
-  const keys = [params.headers, params.prompt].filter((key) => key !== undefined);
+  const sdkHeaders = /\bai\/\d/.test(params.headers?.["user-agent"] ?? "") ? params.headers : undefined;
+  const keys = [params.prompt, sdkHeaders].filter((key) => key !== undefined);
   return keys.length > 0 ? keys : [params];
 }
 

@@ -640,9 +640,25 @@ describe.each(MAJORS)("$name", (major) => {
         headers: { ...params.headers, "x-request-id": crypto.randomUUID() },
       }),
     };
-    it.each(Object.entries(perAttempt))(
-      "a call the SDK retries is logged once under a middleware that %s per attempt",
-      async (_, transformParams) => {
+    /** A call's text, by generateText or streamText (its errors rejected, not logged). */
+    const textBy = {
+      generateText: (options: object): Promise<string> => m.ai.generateText(options).then((r) => r.text),
+      streamText: (options: object): Promise<string> =>
+        m.ai.streamText({ ...options, onError: () => {} }).text,
+    };
+    // Known gap, not asserted: ai 7's streamText rebuilds the prompt for every attempt and hands on the
+    // caller's headers, so nothing tells its next attempt from another call (an extra error is logged).
+    const streamRetryMatched = major.name !== "ai 7";
+    // Not streamText under a middleware that rebuilds the prompt: ai 5 and 6 hand it the caller's own
+    // headers, so nothing tells its next attempt from another call with the same prompt.
+    it.each([
+      ["generateText", "rebuilds the prompt"],
+      ["generateText", "adds a header"],
+      ...(streamRetryMatched ? [["streamText", "adds a header"] as const] : []),
+    ] as const)(
+      "%s: a call the SDK retries is logged once under a middleware that %s per attempt",
+      async (fn, what) => {
+        const [transformParams, text] = [perAttempt[what], textBy[fn]];
         const tagalong = createTagalong({
           destinations: [promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],
           metadata: DEFAULTS,
@@ -655,8 +671,7 @@ describe.each(MAJORS)("$name", (major) => {
           ],
         });
         rec.fail({ kind: "openai", status: 500, retryAfter: 0.01, times: 1 });
-        const result = await m.ai.generateText({ model, prompt: "hello", maxRetries: 2 });
-        expect(result.text).toBe(replyText("hello"));
+        expect(await text({ model, prompt: "hello", maxRetries: 2 })).toBe(replyText("hello"));
         await tagalong.flush();
         expect(rec.calls().map((c) => c.status)).toEqual([500, 200]);
         expect(rec.promptLayer.logs().map((l) => l.body.status)).toEqual(["SUCCESS"]);
@@ -665,37 +680,41 @@ describe.each(MAJORS)("$name", (major) => {
       30_000,
     );
 
-    it("two concurrent calls sharing the caller's headers and prompt text are not taken for one call's attempts", async () => {
-      const { tagalong, model } = setup({
-        destinations: [promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],
-      });
-      const headers = { "x-app": "shared" };
-      rec.fail({ kind: "openai", status: 500, retryAfter: 0.01, times: 2 });
-      const [a, b] = await Promise.allSettled([
-        m.ai.generateText({
-          model,
-          prompt: "hello",
-          headers,
-          maxRetries: 0,
-          providerOptions: { tagalong: { user: "a" } },
-        }),
-        m.ai.generateText({
-          model,
-          prompt: "hello",
-          headers,
-          maxRetries: 1,
-          providerOptions: { tagalong: { user: "b" } },
-        }),
-      ]);
-      expect([a.status, b.status]).toEqual(["rejected", "fulfilled"]);
-      await tagalong.flush();
-      const logs = rec.promptLayer.logs().map((l) => [l.body.metadata.user_id, l.body.status]);
-      expect(logs.sort()).toEqual([
-        ["a", "ERROR"],
-        ["b", "SUCCESS"],
-      ]);
-      await tagalong.shutdown();
-    }, 30_000);
+    it.each(Object.entries(textBy).filter(([fn]) => streamRetryMatched || fn !== "streamText"))(
+      "%s: two concurrent calls sharing the caller's headers and prompt text are not taken for one call's attempts",
+      async (_, text) => {
+        const { tagalong, model } = setup({
+          destinations: [promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],
+        });
+        const headers = { "x-app": "shared" };
+        rec.fail({ kind: "openai", status: 500, retryAfter: 0.01, times: 2 });
+        const [a, b] = await Promise.allSettled([
+          text({
+            model,
+            prompt: "hello",
+            headers,
+            maxRetries: 0,
+            providerOptions: { tagalong: { user: "a" } },
+          }),
+          text({
+            model,
+            prompt: "hello",
+            headers,
+            maxRetries: 1,
+            providerOptions: { tagalong: { user: "b" } },
+          }),
+        ]);
+        expect([a.status, b.status]).toEqual(["rejected", "fulfilled"]);
+        await tagalong.flush();
+        const logs = rec.promptLayer.logs().map((l) => [l.body.metadata.user_id, l.body.status]);
+        expect(logs.sort()).toEqual([
+          ["a", "ERROR"],
+          ["b", "SUCCESS"],
+        ]);
+        await tagalong.shutdown();
+      },
+      30_000,
+    );
 
     it("a call the provider refused reaches PromptLayer in the category of its HTTP status", async () => {
       const { tagalong, model } = setup({
