@@ -25,6 +25,8 @@ import {
 import { retryKeys } from "./retried-calls";
 import type { CallParams, ModelInfo } from "./spec";
 
+const NO_KEYS: readonly object[] = [];
+
 type MutableParams = { -readonly [K in keyof CallParams]: CallParams[K] };
 
 /** The per-call metadata taken out of `providerOptions.tagalong`, and the options without it. */
@@ -166,7 +168,9 @@ export function tagCallParams<P extends CallParams>(
       : tagalong.recordsCalls
         ? fileForRecord(out, model)
         : undefined;
-    remember(out, { prepared, filed, retryKeys: retryKeys(params), claimed: false });
+    // Only a recorded call's attempts are matched (a failed one superseded by its retry).
+    const keys = tagalong.recordsCalls ? retryKeys(params) : NO_KEYS;
+    remember(out, { prepared, filed, retryKeys: keys, claimed: false });
     return out as P;
   };
   const names = hasKeys(prepared.headers) ? providerHeaderNames(model) : undefined;
