@@ -143,7 +143,8 @@ export interface CallOutcome {
   status: CallStatus;
   /** The response body (streams: accumulated into the non-streamed shape), when one arrived. */
   response?: Loose;
-  error?: { type: string; message: string };
+  /** As `errorInfo` gives it (with the HTTP status, when the error carries one). */
+  error?: CompletedCall["error"];
   stream: boolean;
   end: number;
 }
