@@ -5,6 +5,7 @@ import {
   CONVENTION_TOOL,
   type ConventionDriver,
   completedCallConvention,
+  stopSignal,
 } from "../../core/test/completed-call-convention";
 import { tagalongMiddleware } from "../src/index";
 import { MAJORS, type Major, nodeMajor } from "./matrix";
@@ -61,11 +62,12 @@ function driver(major: Major): () => Promise<ConventionDriver> {
           case "error":
             await m.ai.generateText({ ...settings, messages: say }).catch(() => {});
             return;
-          case "abort": {
+          case "abort":
+          case "timeout": {
             const result = m.ai.streamText({
               ...settings,
               messages: say,
-              abortSignal: AbortSignal.timeout(50),
+              abortSignal: stopSignal(scenario),
               onError: () => {},
             });
             await result.consumeStream?.({ onError: () => {} }).catch(() => {});

@@ -743,6 +743,31 @@ describe.each(MAJORS)("$name", (major) => {
       await tagalong.shutdown();
     });
 
+    it.skipIf(major.name === "ai 5")(
+      "a call past the SDK's own timeout reaches PromptLayer as PROVIDER_TIMEOUT, the caller's abort as a warning",
+      async () => {
+        const { tagalong, model } = setup({
+          destinations: [promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],
+        });
+        const hang = rec.fail({ kind: "openai", hang: true });
+        const generate = m.ai.generateText as (options: Record<string, unknown>) => Promise<unknown>;
+        await expect(generate({ model, prompt: "late", maxRetries: 0, timeout: 50 })).rejects.toThrow();
+        const controller = new AbortController();
+        setTimeout(() => controller.abort(), 50);
+        await expect(
+          generate({ model, prompt: "stopped", maxRetries: 0, abortSignal: controller.signal }),
+        ).rejects.toThrow();
+        hang.clear();
+        await tagalong.flush();
+        const logs = rec.promptLayer.logs().map((l) => [l.body.status, l.body.error_type]);
+        expect(logs).toEqual([
+          ["ERROR", "PROVIDER_TIMEOUT"],
+          ["WARNING", undefined],
+        ]);
+        await tagalong.shutdown();
+      },
+    );
+
     it("under a serverless waitUntil, a failure the SDK may retry is logged within 20 s, before Workers cancel it", async () => {
       const handed: Promise<unknown>[] = [];
       const errors: unknown[] = [];

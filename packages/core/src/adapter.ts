@@ -1,6 +1,6 @@
 // `@tagalong/core/adapter`: what an adapter (a framework integration) needs to attach Tagalong to a call
 // and to hand the finished call back. Users of Tagalong do not need this entry point.
-export { errorInfo, failedStatus, isAbortError } from "./adapter-kit/call-errors";
+export { errorInfo, failedStatus, isAbortError, timeoutOf } from "./adapter-kit/call-errors";
 export {
   callFetch,
   type FetchLike,

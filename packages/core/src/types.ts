@@ -112,6 +112,10 @@ export interface CompletedCall {
   usage?: { inputTokens?: number; outputTokens?: number };
   startTime: Date;
   endTime: Date;
+  /**
+   * "aborted" when the caller stopped the call (an abort, a `break` out of its stream); a timeout, the
+   * SDK's or the caller's `AbortSignal.timeout`, fails the call: "error", with the timeout as its error.
+   */
   status: CallStatus;
   /** What the call failed with; `status` is the HTTP status the provider answered with, when it did. */
   error?: { type: string; message: string; status?: number };

@@ -1,4 +1,4 @@
-// The CompletedCall convention every adapter is held to: the same six calls, made through each
+// The CompletedCall convention every adapter is held to: the same seven calls, made through each
 // adapter with its real SDK against the loopback OpenAI stand-in, must be recorded the same way.
 // Each adapter's tests hand in a driver that makes the calls its SDK's way (see ConventionDriver).
 import { createTagalong, type Destination, type Tagalong } from "@tagalong/core";
@@ -6,7 +6,7 @@ import type { CompletedCall } from "@tagalong/core/destination";
 import { createRecorder, type Recorder, replyText } from "@tagalong/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-export type ConventionScenario = "text" | "image" | "tool" | "stream" | "error" | "abort";
+export type ConventionScenario = "text" | "image" | "tool" | "stream" | "error" | "abort" | "timeout";
 
 /**
  * What each scenario's call is. Every call goes to the Chat Completions API with model
@@ -21,7 +21,9 @@ export const CONVENTION_CALLS: Record<ConventionScenario, string> = {
   error:
     'a user message "Say hello" that the server refuses with a 400 (the call throws; the driver swallows it)',
   abort:
-    'a user message "Say hello", streamed, that the server never answers: the caller aborts it with an AbortSignal after 50 ms (the call throws; the driver swallows it)',
+    'a user message "Say hello", streamed, that the server never answers: the caller aborts it with an AbortController after 50 ms (the call throws; the driver swallows it)',
+  timeout:
+    'a user message "Say hello", streamed, that the server never answers: the call times out after 50 ms by the caller\'s AbortSignal.timeout (the call throws; the driver swallows it)',
 };
 
 export const CONVENTION_MODEL = "gpt-4o-mini";
@@ -37,6 +39,14 @@ export const CONVENTION_TOOL = {
   },
 } as const;
 export const CONVENTION_IMAGE_URL = "https://example.com/cat.png";
+
+/** The signal that stops the "abort" or the "timeout" scenario's call after 50 ms. */
+export function stopSignal(scenario: "abort" | "timeout"): AbortSignal {
+  if (scenario === "timeout") return AbortSignal.timeout(50);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 50);
+  return controller.signal;
+}
 
 export interface ConventionEnv {
   /** The stand-in's OpenAI base URL (`http://127.0.0.1:<port>/v1`). */
@@ -177,6 +187,17 @@ export function completedCallConvention(
       rule.clear();
       common(call);
       expect(call.status).toBe("aborted");
+      expect(call.stream).toBe(true);
+    });
+
+    it("timeout: a call its signal's timeout stops is recorded as a failed call, with the timeout as its error", async () => {
+      const rule = rec.fail({ path: "/v1/chat/completions", hang: true });
+      const call = await run("timeout");
+      rule.clear();
+      common(call);
+      expect(call.status).toBe("error");
+      expect(call.error?.type).toBe("TimeoutError");
+      expect(call.error?.message).toMatch(/timeout/i);
       expect(call.stream).toBe(true);
     });
   });

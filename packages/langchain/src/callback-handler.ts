@@ -4,10 +4,12 @@ import {
   errorInfo,
   failedStatus,
   inFlightDestinations,
+  isAbortError,
   openAIParameters,
   type PreparedCall,
   realmSingleton,
   type Tagalong,
+  timeoutOf,
   type WarnOnce,
   warnOnce,
 } from "@tagalong/core/adapter";
@@ -688,11 +690,16 @@ export class TagalongCallbackHandler {
     const settings = openAIParameters(params);
     if (settings !== undefined) call.parameters = settings;
     if (output === undefined) {
-      call.status = model.cancelled === undefined ? failedStatus(error) : "aborted";
+      // A run its signal stopped (LangChain or the SDK then throws an abort) was aborted, unless a
+      // timeout stopped it (`AbortSignal.timeout`): then it failed, and the timeout is its error.
+      const signal = (model.handedOptions as { signal?: unknown } | undefined)?.signal;
+      const timeout = model.cancelled !== undefined || isAbortError(error) ? timeoutOf(signal) : undefined;
+      call.status =
+        model.cancelled === undefined || timeout !== undefined ? failedStatus(timeout ?? error) : "aborted";
       // The upstream's error may echo the credentials the request carried (its API key, a gateway's).
       // A stream its reader left (a `break`) has none.
-      if (error !== undefined || model.cancelled === undefined) {
-        call.error = errorInfo(error, callCredentials(model.scope?.headers));
+      if (timeout !== undefined || error !== undefined || model.cancelled === undefined) {
+        call.error = errorInfo(timeout ?? error, callCredentials(model.scope?.headers));
       }
     }
     return call;

@@ -22,6 +22,7 @@ import {
   CONVENTION_MODEL,
   CONVENTION_TOOL,
   completedCallConvention,
+  stopSignal,
 } from "../../core/test/completed-call-convention";
 import { TagalongCallbackHandler, withTagalong } from "../src/index";
 import { useOffline } from "./offline";
@@ -167,8 +168,9 @@ export function langchainSuite(lc: LangChainModules): void {
             await model.invoke("Say hello").catch(fail);
             break;
           case "abort":
+          case "timeout":
             await model
-              .stream("Say hello", { signal: AbortSignal.timeout(50) })
+              .stream("Say hello", { signal: stopSignal(scenario) })
               .then(drain)
               .catch(fail);
             break;
@@ -1509,7 +1511,7 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(rec.calls()[0]!.portkey.metadata).toEqual({ _user: "u_9", _prompt: "greet" });
     });
 
-    it("PromptLayer end to end: a request past the model's timeout is a failed call (PROVIDER_TIMEOUT); the caller's abort stays a warning", async () => {
+    it("PromptLayer end to end: a request past the model's timeout or the signal's is a failed call (PROVIDER_TIMEOUT); the caller's abort stays a warning", async () => {
       const tagalong = createTagalong({
         destinations: [promptLayer({ apiKey: "pl_test_key", baseURL: rec.promptLayerURL })],
       });
@@ -1527,13 +1529,34 @@ export function langchainSuite(lc: LangChainModules): void {
       const stopped = model.invoke("bye", { signal: controller.signal });
       setTimeout(() => controller.abort(), 20);
       await expect(stopped).rejects.toThrow(/abort/i);
+      // The caller's own deadline (AbortSignal.timeout) is a timeout too, through withTagalong or the
+      // handler alone, invoked or streamed.
+      await expect(model.invoke("late", { signal: AbortSignal.timeout(50) })).rejects.toThrow();
+      const plain = new lc.ChatOpenAI({
+        model: MODEL,
+        apiKey: API_KEY,
+        maxRetries: 0,
+        configuration: { baseURL: rec.openaiBaseURL },
+        callbacks: [new TagalongCallbackHandler(tagalong)],
+      });
+      await expect(plain.invoke("late", { signal: AbortSignal.timeout(50) })).rejects.toThrow();
+      await expect(
+        plain.stream("late", { signal: AbortSignal.timeout(50) }).then(async (stream: AsyncIterable<unknown>) => {
+          for await (const _ of stream);
+        }),
+      ).rejects.toThrow();
       slow.clear();
       await lc.awaitAllCallbacks();
       await tagalong.flush();
-      const logs = rec.promptLayer.logs().map((l) => [l.body.status, l.body.error_type]);
+      const logs = rec.promptLayer
+        .logs()
+        .map((l) => [l.body.input.messages[0].content[0].text, l.body.status, l.body.error_type]);
       expect(logs).toEqual([
-        ["ERROR", "PROVIDER_TIMEOUT"],
-        ["WARNING", undefined],
+        ["hello", "ERROR", "PROVIDER_TIMEOUT"],
+        ["bye", "WARNING", undefined],
+        ["late", "ERROR", "PROVIDER_TIMEOUT"],
+        ["late", "ERROR", "PROVIDER_TIMEOUT"],
+        ["late", "ERROR", "PROVIDER_TIMEOUT"],
       ]);
       await tagalong.shutdown();
     });

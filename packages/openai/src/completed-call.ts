@@ -41,6 +41,8 @@ export interface CallRecord {
    * headers (references, read only when the call failed, to scrub them out of its error message).
    */
   credentials?: readonly unknown[];
+  /** The caller's signal for the call (a reference: a timeout that aborts it fails the call). */
+  signal?: unknown;
   /** The headers of the last attempt's request as the SDK built it (a reference, read only on error). */
   sentHeaders?: unknown;
   /** The body of the last attempt's request as the SDK sent it: JSON text, which nothing can change. */

@@ -1,4 +1,11 @@
-import { errorInfo, failedStatus, isAbortError, type StreamEnd, type Tagalong } from "@tagalong/core/adapter";
+import {
+  errorInfo,
+  failedStatus,
+  isAbortError,
+  type StreamEnd,
+  type Tagalong,
+  timeoutOf,
+} from "@tagalong/core/adapter";
 import { type CallOutcome, type CallRecord, completedCall, sentCall } from "./completed-call";
 import { SseDecoder } from "./sse";
 import { type EventWatch, watchEvents } from "./stream-events";
@@ -237,14 +244,16 @@ class CallWatch implements BodyWatch, EventWatch {
    * The SDK's stream ended: what its events added up to is final, so the record is built later, off
    * the caller's path, like a plain call's (and from the request as sent).
    */
-  ended(end: StreamEnd): void {
+  ended(stop: StreamEnd): void {
     const { call, tagalong, accumulator } = this;
+    const end = stoppedBy(call, stop);
     if (typeof call.sentBody === "string" && typeof tagalong.recordLater === "function") {
       tagalong.recordLater(() => completedCall(sentCall(call) ?? call, accumulatedOutcome(accumulator, end)));
     } else this.record(accumulatedOutcome, accumulator, end);
   }
 
-  copied(chunks: Uint8Array[], end: StreamEnd): void {
+  copied(chunks: Uint8Array[], stop: StreamEnd): void {
+    const end = stoppedBy(this.call, stop);
     if (this.stream || isEventStream(this.response!)) this.record(sseOutcome, chunks, end);
     else this.record(plainOutcome, { chunks }, end);
   }
@@ -266,14 +275,28 @@ class CallWatch implements BodyWatch, EventWatch {
   }
 }
 
-/** A call whose request failed (no answer, an HTTP error, an abort before the answer). */
-function failedCall(this: CallWatch, error: unknown, end: number): CallOutcome {
+/**
+ * A call whose request failed (no answer, an HTTP error, an abort before the answer). The SDK reports
+ * its signal's timeout as its own abort error: the timeout is what failed the call.
+ */
+function failedCall(this: CallWatch, thrown: unknown, end: number): CallOutcome {
+  const error = (isAbortError(thrown) && timeoutOf(this.call.signal)) || thrown;
   return {
     status: failedStatus(error),
     error: errorInfo(error),
     stream: this.call.params?.stream === true,
     end,
   };
+}
+
+/**
+ * How a call's body ended, with its signal's timeout as the error when that cut the body short: the
+ * SDK aborts its own controller then, which gives no reason.
+ */
+function stoppedBy(call: CallRecord, end: StreamEnd): StreamEnd {
+  if (end.how !== "error" || !isAbortError(end.error)) return end;
+  const timeout = timeoutOf(call.signal);
+  return timeout === undefined ? end : { how: "error", at: end.at, error: timeout };
 }
 
 /** A plain (not streamed) body as its reader got it: the text, or the raw chunks. */

@@ -45,6 +45,7 @@ interface RequestShape {
   path?: string;
   body?: unknown;
   headers?: unknown;
+  signal?: unknown;
   [CALL_METADATA]?: Metadata;
   [CALL_RECORD]?: CallRecord;
 }
@@ -97,6 +98,7 @@ function tagRequest(
     if (call) {
       beginCall(call, apiType, options.body, prepared.metadata, prepared.body);
       call.credentials = [client.apiKey, options.headers, client._options?.defaultHeaders];
+      call.signal = options.signal;
       // Not enumerable: the SDK's debug log prints the options (spread), and the call holds its credentials.
       Object.defineProperty(tagged, CALL_RECORD, { value: call });
     }

@@ -5,6 +5,7 @@ import {
   CONVENTION_TOOL,
   type ConventionDriver,
   completedCallConvention,
+  stopSignal,
 } from "../../core/test/completed-call-convention";
 import { wrapOpenAI } from "../src/index";
 import { MAJORS, nodeMajor } from "./sdk-majors";
@@ -58,8 +59,9 @@ function driver(load: (typeof MAJORS)[number]["load"]): () => Promise<Convention
             return;
           }
           case "abort":
+          case "timeout":
             await client.chat.completions
-              .create({ ...settings, messages: say, stream: true }, { signal: AbortSignal.timeout(50) })
+              .create({ ...settings, messages: say, stream: true }, { signal: stopSignal(scenario) })
               .catch(() => {});
             return;
           case "error":

@@ -600,6 +600,26 @@ describe.each(MAJORS)("$name", (major) => {
       });
     });
 
+    it("a stream its signal's timeout stops mid-way is recorded once, as failed by the timeout, with what had arrived", async () => {
+      const { client, recorded } = setup({ client: { fetch: stallAfterFirstEvent() } });
+      const stream = await client.chat.completions.create(
+        { model: MODEL, messages: [{ role: "user", content: "a long answer please" }], stream: true },
+        { signal: AbortSignal.timeout(300) },
+      );
+      const seen: OpenAI.ChatCompletionChunk[] = [];
+      // The SDK ends the loop quietly after its signal aborted, as after the caller's abort.
+      for await (const chunk of stream) seen.push(chunk);
+      expect(seen).toHaveLength(1);
+      const call = await onlyRecord(recorded);
+      expect(call).toMatchObject({
+        status: "error",
+        stream: true,
+        error: { type: "TimeoutError" },
+        responseId: seen[0]!.id,
+        output: [{ role: "assistant", content: seen[0]!.choices[0]!.delta.content ?? "" }],
+      });
+    });
+
     it("an error event in a stream is recorded once, as an error with the event's type and message", async () => {
       // The recorder's first event, then the error event a provider sends when it fails mid-answer.
       const failMidStream: typeof fetch = async (url, init) => {

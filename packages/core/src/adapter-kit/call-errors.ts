@@ -10,22 +10,29 @@ function nameOf(error: Record<string, unknown>): string | undefined {
 }
 
 /**
- * Whether an error means the caller stopped the call: a DOM `AbortError` or `TimeoutError` (an
- * `AbortSignal.timeout`), or an SDK's own abort class (`APIUserAbortError`), by name, so it holds
- * across copies of an SDK. A `TimeoutError` that is no DOMException is the provider's timeout, a
- * failed call (LangChain renames openai's `APIConnectionTimeoutError` so).
+ * Whether an error means the caller stopped the call: a DOM `AbortError` or an SDK's own abort class
+ * (`APIUserAbortError`), by name, so it holds across copies of an SDK. A timeout is no abort but a
+ * failed call, whoever set it: the SDK's `timeout` option, LangChain's rename of openai's
+ * `APIConnectionTimeoutError`, or an `AbortSignal.timeout` (a DOM `TimeoutError`).
  */
 export function isAbortError(error: unknown): boolean {
-  if (!isObject(error)) return false;
-  const name = nameOf(error);
-  if (name === "TimeoutError")
-    return (error.constructor as { name?: unknown } | undefined)?.name === "DOMException";
-  return name?.endsWith("AbortError") === true;
+  return isObject(error) && nameOf(error)?.endsWith("AbortError") === true;
 }
 
 /** How a call that failed with `error` ended: "aborted" when the caller stopped it, else "error". */
 export function failedStatus(error: unknown): Exclude<CallStatus, "success"> {
   return isAbortError(error) ? "aborted" : "error";
+}
+
+/**
+ * The reason of a call's signal when a timeout aborted it (`AbortSignal.timeout`, the AI SDK's
+ * `timeout`), else undefined. An SDK reports such a stop as its own abort (openai's
+ * `APIUserAbortError`), but the call failed: this is what failed it.
+ */
+export function timeoutOf(signal: unknown): unknown {
+  const reason =
+    (signal as AbortSignal | null | undefined)?.aborted === true ? (signal as AbortSignal).reason : undefined;
+  return isObject(reason) && nameOf(reason) === "TimeoutError" ? reason : undefined;
 }
 
 /**

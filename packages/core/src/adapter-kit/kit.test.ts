@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { errorInfo, failedStatus, isAbortError } from "./call-errors";
+import { errorInfo, failedStatus, isAbortError, timeoutOf } from "./call-errors";
 import { callFetch } from "./call-fetch";
 import { joinParts, mediaKind, mediaPlaceholder, openAIApiType, openAIParameters } from "./convention";
 import { callCredentials } from "./credentials";
@@ -46,8 +46,9 @@ describe("errors", () => {
   class RateLimitError extends Error {}
   it("an abort is told by name or class, across copies of an SDK", () => {
     expect(isAbortError(new DOMException("x", "AbortError"))).toBe(true);
-    expect(isAbortError(new DOMException("x", "TimeoutError"))).toBe(true);
-    // LangChain's rename of openai's APIConnectionTimeoutError: the provider timed out, no abort.
+    // A timeout fails the call, whoever set it: AbortSignal.timeout, or LangChain's rename of openai's
+    // APIConnectionTimeoutError.
+    expect(isAbortError(new DOMException("x", "TimeoutError"))).toBe(false);
     expect(isAbortError(Object.assign(new Error("Request timed out."), { name: "TimeoutError" }))).toBe(
       false,
     );
@@ -56,6 +57,20 @@ describe("errors", () => {
     expect(isAbortError(new RateLimitError("x"))).toBe(false);
     expect(isAbortError("AbortError")).toBe(false);
     expect(failedStatus(new Error("x"))).toBe("error");
+  });
+
+  it("timeoutOf names the timeout that aborted a signal, and nothing for any other stop", async () => {
+    const timed = AbortSignal.timeout(1);
+    await new Promise((resolve) => timed.addEventListener("abort", resolve, { once: true }));
+    expect(timeoutOf(timed)).toBe(timed.reason);
+    expect((timeoutOf(timed) as DOMException).name).toBe("TimeoutError");
+    const controller = new AbortController();
+    expect(timeoutOf(controller.signal)).toBeUndefined();
+    controller.abort();
+    expect(timeoutOf(controller.signal)).toBeUndefined();
+    expect(timeoutOf(AbortSignal.abort(new DOMException("late", "TimeoutError")))).toBeDefined();
+    expect(timeoutOf(undefined)).toBeUndefined();
+    expect(timeoutOf(null)).toBeUndefined();
   });
 
   it("errorInfo names the error by its name, else its class", () => {
