@@ -879,6 +879,28 @@ describe("promptLayer: observability", () => {
   });
 });
 
+describe("promptLayer: a log-request answered with a request id it cannot be tracked by", () => {
+  it("names the id and why, rather than saying there was none", async () => {
+    const answers = ['{"id":9007199254740993}', '{"id":"12a"}', '{"id":-4}'];
+    const answer = (_req: unknown, res: ServerResponse): void => {
+      res.writeHead(201, { "content-type": "application/json" }).end(answers.shift());
+    };
+    await withLoopbackServer(answer, async (baseURL, seen) => {
+      const { tagalong, errors } = setup({ baseURL });
+      for (let i = 0; i < 3; i++) {
+        tagalong.record(completedCall({ metadata: { prompt: { name: "greet", label: "prod" } } }));
+      }
+      await tagalong.flush();
+      expect(seen).toEqual(["POST /log-request", "POST /log-request", "POST /log-request"]);
+      expect(errorMessages(errors)).toEqual([
+        'promptlayer: log-request answered with request id 9007199254740992, past what a JSON number carries exactly (2^53); the prompt (label "prod") was not tracked',
+        'promptlayer: log-request answered with request id "12a", not a positive integer; the prompt (label "prod") was not tracked',
+        'promptlayer: log-request answered with request id -4, not a positive integer; the prompt (label "prod") was not tracked',
+      ]);
+    });
+  });
+});
+
 describe("promptLayer: a log-request answered 2xx without JSON (a proxy, a wrong baseURL)", () => {
   it("reports the label's track-prompt it could not send; a log with no follow-up counts as sent", async () => {
     const html = (_req: unknown, res: ServerResponse): void => {

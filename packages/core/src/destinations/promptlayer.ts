@@ -280,6 +280,18 @@ function requestIdOf(answer: unknown): number | undefined {
   return typeof n === "number" && Number.isSafeInteger(n) ? n : undefined;
 }
 
+/** What was wrong with the request id of a log-request's answer, for a message. */
+function unusableId(answer: unknown): string {
+  const id = (answer as { id?: unknown } | undefined)?.id;
+  if (id === undefined || id === null) return "without a request id";
+  const n = typeof id === "string" && /^\d+$/.test(id) ? Number(id) : id;
+  const why =
+    typeof n === "number" && Number.isInteger(n) && n > Number.MAX_SAFE_INTEGER
+      ? "past what a JSON number carries exactly (2^53)"
+      : "not a positive integer";
+  return `with request id ${JSON.stringify(id).slice(0, 40)}, ${why}`;
+}
+
 function checkedRequestId(requestId: PromptLayerRequestId): number {
   const id = requestIdOf({ id: requestId });
   if (id === undefined || id < 1) {
@@ -434,9 +446,9 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
         const prompt = call.metadata.prompt;
         if (prompt === undefined || promptFitsLogRequest(prompt)) return;
         const id = requestIdOf(answer);
-        if (id === undefined) {
+        if (id === undefined || id < 1) {
           throw new DeliveryError(
-            `${NAME}: log-request answered without a request id; the prompt (label ${JSON.stringify(prompt.label)}) was not tracked`,
+            `${NAME}: log-request answered ${unusableId(answer)}; the prompt (label ${JSON.stringify(prompt.label)}) was not tracked`,
             { destination: NAME, attempts: 1 },
           );
         }
