@@ -28,7 +28,11 @@ export class LoopbackServer {
         else res.destroy();
       });
     });
-    this.server.keepAliveTimeout = 5_000;
+    // Idle keep-alive connections stay open until the client closes them (or the recorder stops): with
+    // a server-side timeout (Node's 5 s), a client whose own idle timer runs late on a loaded machine
+    // sends its next request on a socket the server is closing and gets ECONNRESET, which fails a call
+    // made with maxRetries: 0 (seen: hundreds of resets in one 1,000-call burst under load).
+    this.server.keepAliveTimeout = 0;
     this.server.on("connection", (socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
