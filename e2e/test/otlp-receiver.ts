@@ -137,6 +137,9 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       res.writeHead(400).end();
     }
   });
+  // No server-side idle timeout (Node's 5 s): a batch processor exports on a 5 s timer, and an export
+  // sent as the server closes its idle socket is reset (the recorder's reason too, see recorder-server.ts).
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
