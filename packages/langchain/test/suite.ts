@@ -1541,9 +1541,11 @@ export function langchainSuite(lc: LangChainModules): void {
       });
       await expect(plain.invoke("late", { signal: AbortSignal.timeout(50) })).rejects.toThrow();
       await expect(
-        plain.stream("late", { signal: AbortSignal.timeout(50) }).then(async (stream: AsyncIterable<unknown>) => {
-          for await (const _ of stream);
-        }),
+        plain
+          .stream("late", { signal: AbortSignal.timeout(50) })
+          .then(async (stream: AsyncIterable<unknown>) => {
+            for await (const _ of stream);
+          }),
       ).rejects.toThrow();
       slow.clear();
       await lc.awaitAllCallbacks();
