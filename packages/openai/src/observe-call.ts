@@ -275,12 +275,9 @@ class CallWatch implements BodyWatch, EventWatch {
   }
 }
 
-/**
- * A call whose request failed (no answer, an HTTP error, an abort before the answer). The SDK reports
- * its signal's timeout as its own abort error: the timeout is what failed the call.
- */
+/** A call whose request failed (no answer, an HTTP error, an abort or a timeout before the answer). */
 function failedCall(this: CallWatch, thrown: unknown, end: number): CallOutcome {
-  const error = (isAbortError(thrown) && timeoutOf(this.call.signal)) || thrown;
+  const error = failureOf(this.call, thrown);
   return {
     status: failedStatus(error),
     error: errorInfo(error),
@@ -290,13 +287,18 @@ function failedCall(this: CallWatch, thrown: unknown, end: number): CallOutcome 
 }
 
 /**
- * How a call's body ended, with its signal's timeout as the error when that cut the body short: the
- * SDK aborts its own controller then, which gives no reason.
+ * What failed the call: `error`, or, when that is the SDK's abort and a timeout aborted the call's
+ * signal, the timeout (the SDK reports it as its own abort, and aborts a body with no reason).
  */
+function failureOf(call: CallRecord, error: unknown): unknown {
+  return (isAbortError(error) && timeoutOf(call.signal)) || error;
+}
+
+/** How a call's body ended, with its signal's timeout as the error when that cut the body short. */
 function stoppedBy(call: CallRecord, end: StreamEnd): StreamEnd {
-  if (end.how !== "error" || !isAbortError(end.error)) return end;
-  const timeout = timeoutOf(call.signal);
-  return timeout === undefined ? end : { how: "error", at: end.at, error: timeout };
+  if (end.how !== "error") return end;
+  const error = failureOf(call, end.error);
+  return error === end.error ? end : { how: "error", at: end.at, error };
 }
 
 /** A plain (not streamed) body as its reader got it: the text, or the raw chunks. */

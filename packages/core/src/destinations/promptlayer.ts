@@ -273,18 +273,21 @@ function errorCategory(error: CompletedCall["error"]): string {
   return "UNKNOWN_ERROR";
 }
 
+/** A request id as given, with digits as text read as a number (past 2^53 too, to say so). */
+const asNumber = (id: unknown): unknown => (typeof id === "string" && /^\d+$/.test(id) ? Number(id) : id);
+
+/** The request id of a log-request's answer, when it is one: a positive integer below 2^53. */
 function requestIdOf(answer: unknown): number | undefined {
-  const id = (answer as { id?: unknown } | undefined)?.id;
   // Digits past 2^53 would go out as another request's id (the JSON number nearest them).
-  const n = typeof id === "string" && /^\d+$/.test(id) ? Number(id) : id;
-  return typeof n === "number" && Number.isSafeInteger(n) ? n : undefined;
+  const n = asNumber((answer as { id?: unknown } | undefined)?.id);
+  return typeof n === "number" && Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
 /** What was wrong with the request id of a log-request's answer, for a message. */
 function unusableId(answer: unknown): string {
   const id = (answer as { id?: unknown } | undefined)?.id;
   if (id === undefined || id === null) return "without a request id";
-  const n = typeof id === "string" && /^\d+$/.test(id) ? Number(id) : id;
+  const n = asNumber(id);
   const why =
     typeof n === "number" && Number.isInteger(n) && n > Number.MAX_SAFE_INTEGER
       ? "past what a JSON number carries exactly (2^53)"
@@ -294,7 +297,7 @@ function unusableId(answer: unknown): string {
 
 function checkedRequestId(requestId: PromptLayerRequestId): number {
   const id = requestIdOf({ id: requestId });
-  if (id === undefined || id < 1) {
+  if (id === undefined) {
     throw new TagalongError(
       `promptLayer: request id must be a positive integer below 2^53 (as /log-request answers it), got ${
         typeof requestId === "string" ? JSON.stringify(requestId) : String(requestId)
@@ -446,7 +449,7 @@ export function promptLayer(options: PromptLayerOptions): PromptLayerDestination
         const prompt = call.metadata.prompt;
         if (prompt === undefined || promptFitsLogRequest(prompt)) return;
         const id = requestIdOf(answer);
-        if (id === undefined || id < 1) {
+        if (id === undefined) {
           throw new DeliveryError(
             `${NAME}: log-request answered ${unusableId(answer)}; the prompt (label ${JSON.stringify(prompt.label)}) was not tracked`,
             { destination: NAME, attempts: 1 },
