@@ -63,8 +63,13 @@ export function preparedByHand(perCall: unknown): PreparedCall {
   const session = text(perCall.session, "session");
   const given = perCall.tags;
   if (!Array.isArray(given)) throw new Error("preparedByHand: tags is outside the case");
+  // Tags are a set (a repeat is dropped); Portkey joins them with commas, so a tag holds none.
   const tags: string[] = [];
-  for (let i = 0; i < given.length; i++) tags.push(text(given[i], `tags[${i}]`));
+  for (let i = 0; i < given.length; i++) {
+    const tag = text(given[i], `tags[${i}]`);
+    if (tag.includes(",")) throw new Error(`preparedByHand: tags[${i}] is outside the case`);
+    if (!tags.includes(tag)) tags.push(tag);
+  }
   const source = perCall.extra;
   if (!isPlainObject(source)) throw new Error("preparedByHand: extra is outside the case");
   const extra: Record<string, string | number | boolean> = {};
