@@ -7,6 +7,8 @@
 // cannot drift from what Tagalong does.
 import { deepStrictEqual } from "node:assert/strict";
 import type { Metadata, PreparedCall, Tagalong } from "@tagalong/core";
+import { isPlainObject } from "@tagalong/core/adapter";
+import { headerJson } from "@tagalong/core/destination";
 import { perCallMetadata } from "./fixtures";
 
 /** The `environment` default of the bench's Tagalong instances. */
@@ -37,20 +39,6 @@ function text(value: unknown, path: string): string {
     throw new Error(`preparedByHand: ${path} is outside the case this function was written for`);
   }
   return value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-/** Portkey's header value: JSON with every character outside printable ASCII escaped. */
-function asciiJson(value: unknown): string {
-  const json = JSON.stringify(value);
-  return /[^\x20-\x7e]/.test(json)
-    ? json.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
-    : json;
 }
 
 /** The prepared call of `perCall` for the case above; throws for anything outside it. */
@@ -91,7 +79,7 @@ export function preparedByHand(perCall: unknown): PreparedCall {
   Object.freeze(tags);
   Object.freeze(extra);
   const metadata: Metadata = Object.freeze({ environment: ENVIRONMENT, user, session, tags, extra });
-  const header = asciiJson({
+  const header = headerJson({
     _user: user,
     _environment: ENVIRONMENT,
     session_id: session,
