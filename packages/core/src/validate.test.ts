@@ -105,6 +105,20 @@ describe("checkMetadata: the model's own rules", () => {
     ]);
     expect(paths({ extra: { "": "x" } })).toEqual(["extra."]);
   });
+
+  it("reads a key set to undefined as absent, in extra and in a prompt's variables, as it does a field", () => {
+    const value = {
+      user: undefined,
+      extra: { plan: undefined, seats: 3 },
+      prompt: { name: "p", label: undefined, variables: { city: undefined, country: "FR" } },
+    };
+    expect(checkMetadata(value)).toEqual([]);
+    expect(readMetadata(value).metadata).toEqual({
+      extra: { seats: 3 },
+      prompt: { name: "p", variables: { country: "FR" } },
+    });
+    expect(Object.keys(readMetadata(value).metadata.extra!)).toEqual(["seats"]);
+  });
 });
 
 describe("readMetadata: one snapshot, the model's rules applied while reading", () => {

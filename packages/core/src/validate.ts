@@ -181,7 +181,7 @@ function readPrompt(value: unknown, issues: MetadataIssue[]): PromptRef | undefi
         if (!key(k, "prompt.variables", issues)) continue;
         const path = `prompt.variables.${k}`;
         const v = read(variables, k, path, issues);
-        if (v === UNREADABLE) continue;
+        if (v === UNREADABLE || v === undefined) continue;
         if (typeof v !== "string")
           issues.push({ path, rule: `must be a string, got ${describe(v)}`, code: "type" });
         else if (!isWellFormed(v))
@@ -214,6 +214,8 @@ function readExtra(value: unknown, issues: MetadataIssue[]): Record<string, Extr
       unreadable(`extra.${k}`, error, issues);
       continue;
     }
+    // A key set to undefined is absent, as it is for the fields themselves (and for JSON).
+    if (v === undefined) continue;
     if (typeof v === "string") {
       if (isWellFormed(v)) out[k] = v;
       else
