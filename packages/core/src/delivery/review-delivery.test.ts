@@ -120,3 +120,21 @@ describe("review: delivery", () => {
     expect(done).toBe(true);
   });
 });
+
+describe("review: delivery, fetch transport", () => {
+  it("R4 a URL with credentials is delivered by the fetch transport as by Node's client (not retried as a network error)", async () => {
+    const errors: unknown[] = [];
+    const q = createDeliveryQueue({
+      destination: "test",
+      backoffMs: 5,
+      maxRetryMs: 300,
+      fetch: (input, init) => fetch(input, init),
+    });
+    q.attach({ logger: silent, reportError: (e) => errors.push(e) });
+    const url = recorder.rec.url.replace("http://", "http://user:secret-pass@");
+    q.push((ctx) => ctx.post(post(url)));
+    await q.flush();
+    expect(errors.map((e) => (e as Error).message)).toEqual([]);
+    expect(q.stats()).toMatchObject({ sent: 1, retried: 0 });
+  });
+});
