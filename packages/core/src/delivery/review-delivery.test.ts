@@ -1,5 +1,6 @@
 // Review repros (rev-delivery): each test states what the docs promise; a failure is a defect (R1-R3 fail on main).
 import { describe, expect, it } from "vitest";
+import { withLoopbackServer } from "../../test/loopback-server";
 import { useRecorder } from "../../test/use-recorder";
 import type { Logger } from "../types";
 import { createDeliveryQueue, type DeliveryQueueOptions } from "./queue";
@@ -136,5 +137,39 @@ describe("review: delivery, fetch transport", () => {
     await q.flush();
     expect(errors.map((e) => (e as Error).message)).toEqual([]);
     expect(q.stats()).toMatchObject({ sent: 1, retried: 0 });
+  });
+});
+
+describe("review: breaker probes", () => {
+  it("R5 while the circuit is open, one probe at a time: a request already out failing late is not taken for the probe", async () => {
+    const held: import("node:http").ServerResponse[] = [];
+    let n = 0;
+    const handle = (_req: unknown, res: import("node:http").ServerResponse) => {
+      const i = ++n;
+      const fail = () => res.writeHead(503, { "content-type": "application/json" }).end('{"message":"down"}');
+      if (i <= 5)
+        fail(); // these open the circuit
+      else if (i <= 10)
+        setTimeout(fail, 300); // already out when it opened; they fail late
+      else held.push(res); // the probe(s): hang
+    };
+    await withLoopbackServer(handle, async (url, seen) => {
+      const q = createDeliveryQueue({
+        destination: "test",
+        concurrency: 10,
+        backoffMs: 50,
+        maxBackoffMs: 50,
+        timeoutMs: 5000,
+        random: () => 0.99,
+      });
+      q.attach({ logger: silent, reportError: () => {} });
+      for (let i = 0; i < 10; i++) q.push((ctx) => ctx.post(post(url)));
+      await sleep(1000);
+      const requests = seen.length;
+      await q.shutdown({ timeoutMs: 0 });
+      for (const res of held) res.destroy();
+      // 10 first attempts, then one probe (out since ~50 ms, still waiting for its answer): 11.
+      expect(requests).toBe(11);
+    });
   });
 });
