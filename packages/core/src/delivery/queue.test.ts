@@ -525,3 +525,30 @@ describe("a receiver that redirects", () => {
     });
   });
 });
+
+describe("a delivery URL with credentials in it", () => {
+  it("is sent by both transports with the credentials as Basic auth, not in the URL (fetch refuses such a URL)", async () => {
+    const authorizations: Array<string | undefined> = [];
+    const answer = (req: IncomingMessage, res: ServerResponse): void => {
+      authorizations.push(req.headers.authorization);
+      res.writeHead(201, { "content-type": "application/json" }).end('{"success":true,"id":1}');
+    };
+    await withLoopbackServer(answer, async (url, seen) => {
+      // Percent-encoded in the URL, sent decoded (UTF-8), as Node's client does.
+      const credentialed = url.replace("http://", "http://us%40er:p%C3%A4ss@");
+      for (const options of [
+        { fetch: (input, init) => fetch(input, init) } as Partial<DeliveryQueueOptions>,
+        {},
+      ]) {
+        const { q, errors } = queue(options);
+        q.push((ctx) => ctx.post(post(credentialed)));
+        await q.flush();
+        expect(errors).toEqual([]);
+        expect(q.stats()).toMatchObject({ sent: 1, retried: 0, failed: 0 });
+      }
+      expect(seen).toEqual(["POST /log-request", "POST /log-request"]);
+      const basic = `Basic ${Buffer.from("us@er:päss").toString("base64")}`;
+      expect(authorizations).toEqual([basic, basic]);
+    });
+  });
+});
