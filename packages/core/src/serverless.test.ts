@@ -255,4 +255,49 @@ describe("serverless: a delivery that outlasts the invocation", () => {
     // The platform is released too: what it was handed has settled.
     await Promise.all(handed);
   });
+
+  it("after an outage of minutes, calls recorded under a waitUntil are logged again once PromptLayer is back", async () => {
+    // The shipped delivery options: a delivery waiting for the probe is abandoned at 25 s, and the
+    // probe falls due every 15-30 s. An abandoned delivery must not keep the probe from going out.
+    const errors: unknown[] = [];
+    const tagalong = createTagalong({
+      destinations: [promptLayer({ apiKey: "pl_key_serverless", baseURL: recorder.rec.promptLayerURL })],
+      logger: silent,
+      onError: (e) => errors.push(e),
+      waitUntil: () => {},
+    });
+    const outage = recorder.rec.fail({ kind: "promptlayer", status: 503 });
+    // A call every 5 s, its delivery's I/O in real time between the faked timers.
+    const callsFor = async (ms: number, user: string) => {
+      for (let t = 0; t < ms; t += 5000) {
+        tagalong.record(call(`${user}_${t}`));
+        await vi.advanceTimersByTimeAsync(0);
+        await realTurns();
+        await vi.advanceTimersByTimeAsync(5000);
+        await realTurns();
+      }
+    };
+    const abandoned = () => tagalong.stats().promptlayer?.abandoned ?? 0;
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      await callsFor(180_000, "during");
+      expect(outage.hits).toBeGreaterThan(0);
+      outage.clear();
+      const abandonedWhenBack = abandoned();
+      await callsFor(120_000, "after");
+      // Only calls recorded in the outage's last 25 s can still be abandoned, waiting for the next probe.
+      expect(abandoned() - abandonedWhenBack).toBeLessThanOrEqual(5);
+    } finally {
+      vi.useRealTimers();
+    }
+    const after = recorder.rec.promptLayer.logs().filter((l) => l.metadata.user_id?.startsWith("after_"));
+    expect(after).toHaveLength(24);
+    // Each delivery abandoned during the outage was reported, once.
+    expect(errors).toHaveLength(abandoned());
+  });
 });
+
+/** Lets real I/O (the loopback's answers) happen while timers are faked: setImmediate is not. */
+async function realTurns(n = 200): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+}

@@ -4,56 +4,78 @@
 // every waiting delivery go again.
 import { type Timer, unref } from "./attempt";
 import type { RetryPolicy } from "./retry-policy";
+import type { Cancel } from "./transport";
+
+/**
+ * The pass the probe goes out with. Only the probe's own outcome moves the probing on: a request
+ * that was already out when the circuit opened can fail after the probe left, and taken for the
+ * probe it would send another while the probe is still out.
+ */
+export interface Probe {
+  readonly probe: true;
+}
+
+/** What `ready` lets out: any request while the circuit is closed ("go"), the probe while it is open. */
+export type Pass = "go" | Probe;
 
 export interface Breaker {
   /**
-   * Resolves "go" when a request may go out: at once while the circuit is closed; while it is open,
-   * when this request is the next probe or the circuit has closed. Resolves "expired" at `deadline`
-   * (epoch ms) if that comes first, and "released" on `release()`.
+   * Resolves with a pass when a request may go out: "go" at once while the circuit is closed or when
+   * it closes; a Probe when this request is the next probe. Resolves "expired" at `deadline` (epoch
+   * ms) if that comes first, and "released" when `cancel.abort()` ends the wait (its job was abandoned).
    */
-  ready(deadline?: number): Promise<"go" | "expired" | "released">;
+  ready(deadline?: number, cancel?: Cancel): Promise<Pass | "expired" | "released">;
   /** The service answered (anything but a retryable failure): close the circuit. */
   answered(): void;
   /** Whether a request may go out now without waiting (the circuit is closed): ready's fast path. */
   closed(): boolean;
-  /** A retryable failure; `retryAfterMs` opens the circuit for at least that long. */
-  failed(reason: string, retryAfterMs?: number): void;
-  /** Wakes every waiting request with false (the queue is abandoning its work). */
-  release(): void;
+  /**
+   * A retryable failure; `retryAfterMs` opens the circuit for at least that long. `pass` is the one
+   * the failed request went out with: the probe's failure schedules the next probe.
+   */
+  failed(reason: string, retryAfterMs?: number, pass?: Pass): void;
+  /** The probe will not be answered (its job was abandoned): the next waiting request goes out instead. */
+  forgo(pass: Probe): void;
   /** Whether the circuit is open, since when, and the last failure seen. */
   state(): { open: boolean; since?: number; lastFailure?: string };
 }
+
+export const isProbe = (pass: Pass | "expired" | "released"): pass is Probe => typeof pass === "object";
 
 export function circuitBreaker(policy: RetryPolicy, threshold: number): Breaker {
   let consecutive = 0;
   let open = false;
   let openedAt: number | undefined;
   let probes = 0;
-  let probeInFlight = false;
+  /** The probe out now, if one is. */
+  let probe: Probe | undefined;
   let probeAt = 0;
   let timer: Timer | undefined;
   let lastFailure: string | undefined;
   interface Waiter {
-    wake(outcome: "go" | "released"): void;
+    wake(pass: Pass): void;
   }
   const waiters: Waiter[] = [];
 
-  const wakeAll = (outcome: "go" | "released"): void => {
-    for (const w of waiters.splice(0)) w.wake(outcome);
+  const sendProbe = (): Probe => {
+    probe = { probe: true };
+    return probe;
   };
 
-  // When the probe is due, the longest-waiting request goes out as the probe.
+  // The longest-waiting request goes out as the probe.
+  const handOn = (): void => {
+    waiters.shift()?.wake(sendProbe());
+  };
+
+  // When the probe is due. A probe still out (the timer was moved by a Retry-After) decides itself
+  // when the next one goes: its failure schedules it, its answer closes the circuit.
   const scheduleProbe = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     timer = unref(
       setTimeout(
         () => {
           timer = undefined;
-          const next = waiters.shift();
-          if (next) {
-            probeInFlight = true;
-            next.wake("go");
-          }
+          if (probe === undefined) handOn();
         },
         Math.max(0, probeAt - Date.now()),
       ),
@@ -72,52 +94,51 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number): Breaker 
 
   return {
     closed: () => !open,
-    ready(deadline) {
+    ready(deadline, cancel) {
       if (!open) return Promise.resolve("go");
-      if (!probeInFlight && Date.now() >= probeAt && timer === undefined) {
-        probeInFlight = true;
-        return Promise.resolve("go");
+      if (probe === undefined && Date.now() >= probeAt && timer === undefined) {
+        return Promise.resolve(sendProbe());
       }
       return new Promise((resolve) => {
         let expiry: Timer | undefined;
         const waiter: Waiter = {
-          wake(outcome) {
+          wake(pass) {
             if (expiry !== undefined) clearTimeout(expiry);
-            resolve(outcome);
+            resolve(pass);
           },
         };
+        // Out of the line without a pass: a wait that ended will never be woken as the probe.
+        const leave = (outcome: "expired" | "released"): void => {
+          const at = waiters.indexOf(waiter);
+          if (at >= 0) waiters.splice(at, 1);
+          if (expiry !== undefined) clearTimeout(expiry);
+          resolve(outcome);
+        };
         if (deadline !== undefined) {
-          expiry = unref(
-            setTimeout(
-              () => {
-                const at = waiters.indexOf(waiter);
-                if (at >= 0) waiters.splice(at, 1);
-                resolve("expired");
-              },
-              Math.max(0, deadline - Date.now()),
-            ),
-          );
+          expiry = unref(setTimeout(() => leave("expired"), Math.max(0, deadline - Date.now())));
         }
+        if (cancel) cancel.abort = () => leave("released");
         waiters.push(waiter);
       });
     },
     answered() {
       consecutive = 0;
-      probeInFlight = false;
+      probe = undefined;
       if (!open) return;
       open = false;
       openedAt = undefined;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
-      wakeAll("go");
+      for (const w of waiters.splice(0)) w.wake("go");
     },
-    failed(reason, retryAfterMs) {
+    failed(reason, retryAfterMs, pass) {
       lastFailure = reason;
       consecutive++;
       if (open) {
-        // A probe failed (or a request that was already out): wait longer before the next probe.
-        if (probeInFlight) {
-          probeInFlight = false;
+        // The probe failed: wait longer before the next one. Another request failing (one that was
+        // already out when the circuit opened) moves the probe only by a Retry-After.
+        if (pass !== undefined && pass === probe) {
+          probe = undefined;
           openFor(policy.delay(++probes + 1, retryAfterMs));
         } else if (retryAfterMs !== undefined) {
           openFor(policy.delay(probes + 1, retryAfterMs));
@@ -128,11 +149,10 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number): Breaker 
         openFor(policy.delay(1, retryAfterMs));
       }
     },
-    release() {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      probeInFlight = false;
-      wakeAll("released");
+    forgo(pass) {
+      if (pass !== probe) return;
+      probe = undefined;
+      if (open) handOn();
     },
     state() {
       return { open, since: openedAt, lastFailure };

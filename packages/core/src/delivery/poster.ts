@@ -1,10 +1,11 @@
 // The wire side of a delivery queue: one request of a job POSTed as JSON through the circuit breaker and
-// the retry policy until it is answered, fails for good or is abandoned; and what is under way (requests
-// waiting for an answer, retries waiting for their turn), for a shutdown to cut short and to describe.
+// the retry policy until it is answered, fails for good or is abandoned; what each job waits on (its
+// JobWork), for abandoning it to cut short; and what is under way (requests waiting for an answer,
+// retries waiting for their turn), for the report of abandoned work.
 import { DeliveryError } from "../errors";
 import type { DeliveryStats } from "../types";
-import { attempt, type FailureReader, type Timer, unref } from "./attempt";
-import type { Breaker } from "./breaker";
+import { type Attempt, attempt, type FailureReader, type Timer, unref } from "./attempt";
+import { type Breaker, isProbe, type Pass } from "./breaker";
 import type { RetryPolicy } from "./retry-policy";
 import type { Cancel, Send } from "./transport";
 
@@ -39,13 +40,36 @@ const JSON_HEADERS: Record<string, string> = {
   accept: "application/json",
 };
 
+/**
+ * One job's work in the poster: whether the queue still wants the job, and what the job waits on now
+ * (a request, a retry's sleep, the open circuit). Abandoning the job (shutdown, the exit drain, its own
+ * waitUntil deadline) cuts that wait at once, so the job ends there rather than at its next step.
+ */
+export class JobWork {
+  private readonly waits = new Set<Cancel>();
+
+  /** `current` says whether the job is still wanted. */
+  constructor(readonly current: () => boolean) {}
+
+  /** Tells of a wait that `cut()` must end (its `abort` is set by the time it is cut); returns what forgets it. */
+  track(wait: Cancel): () => void {
+    this.waits.add(wait);
+    return () => this.waits.delete(wait);
+  }
+
+  /** Ends what the job waits on: its request is aborted, its sleep and its wait for the breaker end. */
+  cut(): void {
+    for (const wait of [...this.waits]) wait.abort?.();
+  }
+}
+
 export const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 
 export class Poster {
   /** Requests waiting for an answer, with when each went out. */
   private readonly inFlight = new Map<Cancel, number>();
-  /** Retries waiting out their delay: each wakes its own. */
-  private readonly sleepers = new Set<() => void>();
+  /** How many retries wait out their delay. */
+  private sleeping = 0;
   /** A destination passes the same headers object with every post: it is checked once. */
   private readonly checkedHeaders = new WeakSet<object>();
   /** The last failure, in words (scrubbed), for the report of abandoned work. */
@@ -56,10 +80,10 @@ export class Poster {
   /**
    * POSTs `request` (serialised once, whatever the retries) until it is answered; retries network
    * errors, timeouts, 408, 429 and 5xx within the policy's budget, and waits while the circuit is open.
-   * `current` says whether the job is still wanted: once it is not (the queue abandoned it), the post
-   * throws at its next step.
+   * Once `work` is no longer current (the queue abandoned the job), the post throws at its next step,
+   * except with an answer that arrived all the same: that is returned (the job is sent after all).
    */
-  async post({ label, url, headers, body }: DeliveryRequest, current: () => boolean): Promise<unknown> {
+  async post({ label, url, headers, body }: DeliveryRequest, work: JobWork): Promise<unknown> {
     const { name, breaker, policy, scrub, debug } = this.o;
     const payload = this.payload(label, body);
     const allHeaders = this.headers(label, headers);
@@ -67,12 +91,16 @@ export class Poster {
     let failures = 0;
     let firstFailure: number | undefined;
     for (;;) {
-      if (!current()) throw this.abandoned(label, url, tries);
-      const go = breaker.closed()
+      if (!work.current()) throw this.abandoned(label, url, tries);
+      const pass = breaker.closed()
         ? "go"
-        : await breaker.ready(firstFailure === undefined ? undefined : firstFailure + this.o.maxRetryMs);
-      if (!current() || go === "released") throw this.abandoned(label, url, tries);
-      if (go === "expired") {
+        : await this.ready(work, firstFailure === undefined ? undefined : firstFailure + this.o.maxRetryMs);
+      if (pass === "released" || !work.current()) {
+        // A probe that will not go out: the next waiting request goes in its place.
+        if (isProbe(pass)) breaker.forgo(pass);
+        throw this.abandoned(label, url, tries);
+      }
+      if (pass === "expired") {
         throw new DeliveryError(
           scrub(
             `${name}: ${label} to ${url} given up after ${seconds(Date.now() - firstFailure!)} (maxRetryMs) while ${name} was down; last error: ${breaker.state().lastFailure}`,
@@ -88,19 +116,17 @@ export class Poster {
         allHeaders,
         payload,
         this.o.timeoutMs,
-        this.track,
+        this.tracker(work),
         this.o.describeFailure,
       );
-      if (!current()) throw this.abandoned(label, url, tries);
       const took = Date.now() - started;
+      // Before anything else, whatever became of the job meanwhile: the breaker (and the probe) wait on it.
+      this.inform(label, result, pass, work);
       if (result.ok) {
-        breaker.answered();
         debug(() => `${name}: POST ${url} -> ${result.status} in ${took} ms (attempt ${tries})`);
         return result.body;
       }
-      this.lastError = scrub(`${label}: ${result.reason}`);
-      if (result.retryable) breaker.failed(this.lastError, result.retryAfterMs);
-      else breaker.answered();
+      if (!work.current()) throw this.abandoned(label, url, tries);
       firstFailure ??= started;
       if (!result.retryable || !policy.withinBudget(firstFailure, tries, Date.now())) {
         debug(() => `${name}: POST ${url} -> ${result.reason} in ${took} ms, giving up`);
@@ -116,14 +142,8 @@ export class Poster {
       const delay = policy.delay(++failures, result.retryAfterMs);
       this.o.counts.retried++;
       debug(() => `${name}: POST ${url} -> ${result.reason} in ${took} ms, retry ${failures} in ${delay} ms`);
-      await this.sleep(delay);
+      await this.sleep(delay, work);
     }
-  }
-
-  /** Aborts every request waiting for an answer and wakes every waiting retry: their posts then see they were abandoned. */
-  cutAll(): void {
-    for (const request of [...this.inFlight.keys()]) request.abort?.();
-    for (const wake of [...this.sleepers]) wake();
   }
 
   /** What the posts under way wait on, in words, for the report of abandoned work. */
@@ -135,8 +155,39 @@ export class Poster {
         `${this.inFlight.size} waiting for an answer (the oldest for ${seconds(Date.now() - oldest)})`,
       );
     }
-    if (this.sleepers.size > 0) parts.push(`${this.sleepers.size} waiting to retry`);
+    if (this.sleeping > 0) parts.push(`${this.sleeping} waiting to retry`);
     return parts;
+  }
+
+  /**
+   * Tells the breaker what an attempt says of the service: an answer closes the circuit, a retryable
+   * failure counts against it. A request cut because its job was abandoned got no answer and says
+   * nothing of the service; if it was the probe, the next waiting request goes out instead.
+   */
+  private inform(label: string, result: Attempt, pass: Pass, work: JobWork): void {
+    const { breaker } = this.o;
+    if (result.ok) {
+      breaker.answered();
+      return;
+    }
+    if (result.status === undefined && !work.current()) {
+      if (isProbe(pass)) breaker.forgo(pass);
+      return;
+    }
+    this.lastError = this.o.scrub(`${label}: ${result.reason}`);
+    if (result.retryable) breaker.failed(this.lastError, result.retryAfterMs, pass);
+    else breaker.answered();
+  }
+
+  /** Waits for the breaker's pass while the circuit is open; abandoning the job ends the wait ("released"). */
+  private async ready(work: JobWork, deadline: number | undefined): Promise<Pass | "expired" | "released"> {
+    const wait: Cancel = {};
+    const forget = work.track(wait);
+    try {
+      return await this.o.breaker.ready(deadline, wait);
+    } finally {
+      forget();
+    }
   }
 
   private payload(label: string, body: unknown): string {
@@ -176,21 +227,31 @@ export class Poster {
     });
   }
 
-  /** Tells the poster of an attempt's request (so it can be cut); returns what forgets it. */
-  private readonly track = (request: Cancel): (() => void) => {
-    this.inFlight.set(request, Date.now());
-    return () => this.inFlight.delete(request);
-  };
+  /** Tells the poster and the job of an attempt's request (so it can be cut); returns what forgets it. */
+  private tracker(work: JobWork): (request: Cancel) => () => void {
+    return (request) => {
+      this.inFlight.set(request, Date.now());
+      const forget = work.track(request);
+      return () => {
+        this.inFlight.delete(request);
+        forget();
+      };
+    };
+  }
 
-  private sleep(ms: number): Promise<void> {
+  /** A retry's delay; abandoning the job wakes it early. */
+  private sleep(ms: number, work: JobWork): Promise<void> {
+    this.sleeping++;
     return new Promise((resolve) => {
-      const wake = (): void => {
+      const wait: Cancel = {};
+      const forget = work.track(wait);
+      const timer: Timer = unref(setTimeout(() => wait.abort?.(), ms));
+      wait.abort = () => {
         clearTimeout(timer);
-        this.sleepers.delete(wake);
+        forget();
+        this.sleeping--;
         resolve();
       };
-      const timer: Timer = unref(setTimeout(wake, ms));
-      this.sleepers.add(wake);
     });
   }
 }

@@ -17,6 +17,22 @@ function queue(options: Partial<DeliveryQueueOptions> = {}) {
   return { q, errors };
 }
 
+/** A queue under a serverless wait-until hook, like Vercel's: one inside a request, none outside (`hook.inRequest`). */
+function serverlessQueue(options: Partial<DeliveryQueueOptions> = {}) {
+  const handed: Promise<unknown>[] = [];
+  const hook = { inRequest: true };
+  const errors: unknown[] = [];
+  const q = createDeliveryQueue({ destination: "test", backoffMs: 5, ...options });
+  q.attach({
+    logger: silent,
+    reportError: (e) => errors.push(e),
+    waitUntil: () => (hook.inRequest ? (p) => void handed.push(p) : undefined),
+  });
+  return { q, errors, handed, hook };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 let bodies = 0;
 /** A minimal body the recorder's /log-request accepts (201 `{id}`); each one distinct. */
 function logBody() {
@@ -293,6 +309,38 @@ describe("createDeliveryQueue", () => {
     expect(errors).toEqual([]);
   });
 
+  it("while the circuit is open, one probe at a time: a request already out that fails late is not taken for the probe", async () => {
+    let n = 0;
+    const probes: ServerResponse[] = [];
+    const fail = (res: ServerResponse) =>
+      res.writeHead(503, { "content-type": "application/json" }).end('{"message":"down"}');
+    const handle = (_req: IncomingMessage, res: ServerResponse) => {
+      const i = ++n;
+      if (i <= 5)
+        fail(res); // these open the circuit
+      else if (i <= 10)
+        setTimeout(() => fail(res), 300); // already out when it opened: they fail late
+      else probes.push(res); // the probe: no answer
+    };
+    await withLoopbackServer(handle, async (url, seen) => {
+      const { q } = queue({
+        concurrency: 10,
+        backoffMs: 50,
+        maxBackoffMs: 50,
+        timeoutMs: 5000,
+        random: () => 0.99,
+      });
+      for (let i = 0; i < 10; i++) q.push((ctx) => ctx.post(post(url)));
+      await sleep(1000);
+      const requests = seen.length;
+      await q.shutdown({ timeoutMs: 0 });
+      for (const res of probes) res.destroy();
+      // The 10 first attempts, then one probe (out since ~50 ms, still without an answer).
+      expect(requests).toBe(11);
+      expect(q.stats()).toMatchObject({ queued: 0, sent: 0, abandoned: 10 });
+    });
+  });
+
   it("retries are bounded by time (maxRetryMs), and the failure names the last error", async () => {
     recorder.rec.fail({ path: "/log-request", status: 503 });
     const { q, errors } = queue({ maxRetryMs: 150, backoffMs: 20, maxBackoffMs: 20 });
@@ -499,6 +547,116 @@ describe("createDeliveryQueue", () => {
   });
 });
 
+describe("createDeliveryQueue under a waitUntil (each job on its own, with its own deadline)", () => {
+  it("a delivery answered in the moment it is abandoned at its deadline counts as sent", async () => {
+    const { q, handed } = serverlessQueue({
+      waitUntilMs: 100,
+      // The answer arrives whatever the abort (its signal is not passed on), and is handed over
+      // once the deadline has passed: an answer in hand as the delivery is abandoned.
+      fetch: async (input, init) => {
+        const res = await fetch(input, { ...init, signal: undefined });
+        const text = await res.text();
+        await handed[0];
+        return new Response(text, { status: res.status });
+      },
+    });
+    q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await recorder.rec.waitFor(() => q.stats().abandoned === 0 && q.stats().sent === 1);
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(1);
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 1, failed: 0, abandoned: 0 });
+  });
+
+  it("a delivery abandoned at its deadline is cut there: its request is aborted, not left running until timeoutMs", async () => {
+    recorder.rec.fail({ path: "/log-request", hang: true });
+    const { q, errors, handed } = serverlessQueue({ waitUntilMs: 150, timeoutMs: 60_000 });
+    let ended = false;
+    q.push(async (ctx) => {
+      try {
+        return await ctx.post(post(recorder.rec.url));
+      } finally {
+        ended = true;
+      }
+    });
+    await Promise.all(handed);
+    await recorder.rec.waitFor(() => ended);
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 0, failed: 0, abandoned: 1 });
+    expect(errors.map((e) => (e as Error).message)).toEqual([
+      expect.stringMatching(
+        /^test: abandoned a delivery still pending 0\.1 s after it was handed to waitUntil/,
+      ),
+    ]);
+  });
+
+  it("after an outage, the circuit closes once the service is back: an abandoned delivery does not keep its place in the breaker", async () => {
+    const outage = recorder.rec.fail({ path: "/log-request", status: 503 });
+    // Five failures open the circuit; its probe is due ~400 ms later.
+    const { q, errors, handed } = serverlessQueue({
+      waitUntilMs: 150,
+      backoffMs: 400,
+      maxBackoffMs: 400,
+      timeoutMs: 2000,
+      random: () => 0.99,
+    });
+    for (let i = 0; i < 5; i++) q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await recorder.rec.waitFor(() => outage.hits === 5);
+    // Recorded while the circuit is open: it waits for the probe, and its 150 ms end first.
+    q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await Promise.all(handed.splice(0));
+    expect(q.stats()).toMatchObject({ abandoned: 6, queued: 0 });
+    await sleep(900); // the probe falls due while nothing waits for it
+    outage.clear();
+    errors.length = 0;
+    const before = recorder.rec.promptLayer.requests().length;
+    for (let round = 0; round < 3; round++) {
+      q.push((ctx) => ctx.post(post(recorder.rec.url)));
+      await Promise.all(handed.splice(0));
+    }
+    expect(recorder.rec.promptLayer.requests().length - before).toBe(3);
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(3);
+    expect(errors).toEqual([]);
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 3, abandoned: 6 });
+  });
+
+  it("a probe whose delivery is abandoned hands the probe on: the next delivery waiting goes out at once", async () => {
+    recorder.rec.fail({ path: "/log-request", status: 503, times: 5 });
+    recorder.rec.fail({ path: "/log-request", hang: true, times: 1 }); // the first probe: no answer
+    const { q, handed } = serverlessQueue({
+      waitUntilMs: 1500,
+      backoffMs: 300,
+      maxBackoffMs: 300,
+      timeoutMs: 60_000,
+      random: () => 0.99,
+    });
+    for (let i = 0; i < 5; i++) q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await sleep(700);
+    // Waits for the probe, which is out (since ~300 ms) until its delivery's deadline at 1500 ms.
+    const late = post(recorder.rec.url);
+    q.push((ctx) => ctx.post(late));
+    await Promise.all(handed);
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 1, abandoned: 5 });
+    expect(recorder.rec.promptLayer.logs().filter((l) => l.body.model === late.body.model)).toHaveLength(1);
+  });
+
+  it("a flush waits for every job pushed before it, not for one abandoned before it began", async () => {
+    const { q, hook } = serverlessQueue({ waitUntilMs: 150 });
+    // Abandoned at 150 ms; its own work (not a request the queue can cut) goes on until 800 ms.
+    q.push(() => sleep(800));
+    await sleep(300);
+    expect(q.stats()).toMatchObject({ abandoned: 1, queued: 0 });
+    // Recorded outside a request (no waitUntil: the shared queue), and takes 1200 ms.
+    hook.inRequest = false;
+    let done = false;
+    q.push(async () => {
+      await sleep(1200);
+      done = true;
+    });
+    await q.flush();
+    expect(done).toBe(true);
+    // The abandoned job ended after all (at 800 ms, before this one): it counts as sent.
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 2, abandoned: 0 });
+  });
+});
+
 describe("a receiver that redirects", () => {
   it("is reported as HTTP 3xx by both transports: fetch does not follow it with a GET", async () => {
     // 302 for the POST; the place it points to answers a GET with 200 and a POST with 405.
@@ -522,6 +680,33 @@ describe("a receiver that redirects", () => {
       }
       expect(messages[0]).toMatch(/HTTP 302/);
       expect(messages[0]).toBe(messages[1]);
+    });
+  });
+});
+
+describe("a delivery URL with credentials in it", () => {
+  it("is sent by both transports with the credentials as Basic auth, not in the URL (fetch refuses such a URL)", async () => {
+    const authorizations: Array<string | undefined> = [];
+    const answer = (req: IncomingMessage, res: ServerResponse): void => {
+      authorizations.push(req.headers.authorization);
+      res.writeHead(201, { "content-type": "application/json" }).end('{"success":true,"id":1}');
+    };
+    await withLoopbackServer(answer, async (url, seen) => {
+      // Percent-encoded in the URL, sent decoded (UTF-8), as Node's client does.
+      const credentialed = url.replace("http://", "http://us%40er:p%C3%A4ss@");
+      for (const options of [
+        { fetch: (input, init) => fetch(input, init) } as Partial<DeliveryQueueOptions>,
+        {},
+      ]) {
+        const { q, errors } = queue(options);
+        q.push((ctx) => ctx.post(post(credentialed)));
+        await q.flush();
+        expect(errors).toEqual([]);
+        expect(q.stats()).toMatchObject({ sent: 1, retried: 0, failed: 0 });
+      }
+      expect(seen).toEqual(["POST /log-request", "POST /log-request"]);
+      const basic = `Basic ${Buffer.from("us@er:päss").toString("base64")}`;
+      expect(authorizations).toEqual([basic, basic]);
     });
   });
 });

@@ -15,7 +15,7 @@ import { type Breaker, circuitBreaker } from "./breaker";
 import { type ExitDrain, exitRegistry } from "./exit";
 import { JobLine } from "./job-line";
 import { BREAKER_THRESHOLD, type DeliveryOptions, type DeliverySettings, deliverySettings } from "./options";
-import { type DeliveryRequest, Poster, seconds } from "./poster";
+import { type DeliveryRequest, JobWork, Poster, seconds } from "./poster";
 import { retryPolicy } from "./retry-policy";
 import { type Reporter, reporter } from "./stats";
 import { fetchSend, nodeSend, type Send } from "./transport";
@@ -89,10 +89,13 @@ interface Item {
   seq: number;
   /** Carried by a serverless invocation's waitUntil: its hold (ctx.settle) is bounded (`waitUntilMs`). */
   keptAlive?: boolean;
-  /** The epoch it started in. */
-  epoch?: number;
-  /** Abandoned at its `waitUntilMs` deadline: it stops at its next step. */
-  expired?: boolean;
+  /** What it waits on while it runs, for abandoning it to cut. */
+  work?: JobWork;
+  /**
+   * Given up on (shutdown's or the exit drain's deadline, or its own `waitUntilMs`): counted and
+   * reported then, and settled for the flushes; what it was waiting on is cut, and it stops there.
+   */
+  abandoned?: boolean;
 }
 
 interface FlushWaiter {
@@ -140,7 +143,8 @@ class DeliveryEngine implements ExitDrain {
     this.log().warn(error instanceof Error ? error.message : String(error));
 
   private readonly waiting = new JobLine<Item>();
-  private active = 0;
+  /** Jobs started (a waitUntil's, from when they are pushed) and not yet ended. */
+  private readonly running = new Set<Item>();
   /** Running jobs held until their delivery is final (ctx.settle): their slots are free meanwhile. */
   private holding = 0;
   /** Jobs abandoned while running: still winding down (an aborted request settles a tick later), no longer pending. */
@@ -153,8 +157,6 @@ class DeliveryEngine implements ExitDrain {
   private readonly flushWaiters: FlushWaiter[] = [];
   /** Jobs holding a delivery until it is final (ctx.settle): released by a flush, shutdown or exit. */
   private readonly held = new Set<() => void>();
-  /** Abandoning (shutdown's deadline, the exit drain's) bumps the epoch: older jobs stop at once. */
-  private epoch = 0;
   private readonly registry = exitRegistry();
   private exitDraining = false;
 
@@ -199,7 +201,7 @@ class DeliveryEngine implements ExitDrain {
       // which stays alive until the job is delivered or has failed for good. It never waits for a slot
       // in the shared queue: Workers cancel an invocation's timers and requests when it ends, so a job
       // started or continued by another invocation would die with that one.
-      this.active++;
+      this.running.add(item);
       item.keptAlive = true;
       const delivered = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => this.run(item));
       try {
@@ -268,7 +270,7 @@ class DeliveryEngine implements ExitDrain {
   // --- running a job ---
 
   private pending(): number {
-    return this.waiting.size + this.active - this.abandonedRunning;
+    return this.waiting.size + this.running.size - this.abandonedRunning;
   }
 
   /**
@@ -281,12 +283,13 @@ class DeliveryEngine implements ExitDrain {
   }
 
   private async run(item: Item): Promise<void> {
-    const jobEpoch = this.epoch;
-    item.epoch = jobEpoch;
-    const live = (): boolean => jobEpoch === this.epoch && !item.expired;
+    const live = (): boolean => !item.abandoned;
     const { counts } = this.reports;
+    item.work = new JobWork(live);
     try {
-      const outcome = await item.job(this.context(live, item));
+      // Given up on before it began (a waitUntil's job, pushed just before a shutdown's deadline).
+      if (item.abandoned) return;
+      const outcome = await item.job(this.context(item.work, item));
       if (live()) {
         if (outcome !== false) counts.sent++;
       } else if (outcome !== false) {
@@ -301,22 +304,23 @@ class DeliveryEngine implements ExitDrain {
         this.reports.report(error);
       }
     } finally {
-      this.active--;
-      if (!live()) this.abandonedRunning--;
-      this.finished(item);
+      this.running.delete(item);
+      // An abandoned job was finished when it was abandoned: the flushes stopped waiting for it then.
+      if (item.abandoned) this.abandonedRunning--;
+      else this.finished(item);
       if (this.waiting.size > 0) this.next();
     }
   }
 
-  /** What job `item` posts and waits through, while it is `current` (not abandoned). */
-  private context(current: () => boolean, item: Item): DeliveryContext {
+  /** What job `item` posts and waits through, while its `work` is current (not abandoned). */
+  private context(work: JobWork, item: Item): DeliveryContext {
     return {
-      post: (request) => this.poster.post(request, current),
-      settle: (promise, fallback) => this.settleWithin(current, item, promise, fallback),
+      post: (request) => this.poster.post(request, work),
+      settle: (promise, fallback) => this.settleWithin(work.current, item, promise, fallback),
     };
   }
 
-  /** A job is done (delivered, failed or abandoned): the flushes waiting for it, the drop run, the exit drain. */
+  /** A job is done (delivered, failed or abandoned), once: the flushes waiting for it, the drop run, the exit drain. */
   private finished(item: Item): void {
     const waiters = this.flushWaiters;
     for (let i = waiters.length - 1; i >= 0; i--) {
@@ -426,14 +430,14 @@ class DeliveryEngine implements ExitDrain {
 
   /** Whether a job may start: running jobs, less those held (their slots are free), are under `concurrency`. */
   private hasFreeSlot(): boolean {
-    return this.active - this.holding < this.settings.concurrency;
+    return this.running.size - this.holding < this.settings.concurrency;
   }
 
   /** Starts waiting jobs while slots are free. */
   private pump(): void {
     while (this.hasFreeSlot() && this.waiting.size > 0) {
       const item = this.waiting.take()!;
-      this.active++;
+      this.running.add(item);
       void this.run(item);
     }
   }
@@ -484,12 +488,11 @@ class DeliveryEngine implements ExitDrain {
     return Promise.race([delivered.finally(() => clearTimeout(timer)), deadline]);
   }
 
-  /** A job carried by a waitUntil reached its deadline: abandon it (it stops at its next step) and say so. */
+  /** A job carried by a waitUntil reached its deadline: abandon it and say so. */
   private expire(item: Item): void {
-    if (item.epoch !== this.epoch || item.expired) return;
+    if (item.abandoned) return;
     const cause = this.pendingCause();
-    item.expired = true;
-    this.abandonedRunning++;
+    this.abandon(item);
     this.reports.counts.abandoned++;
     this.reports.report(
       new DeliveryError(
@@ -509,16 +512,12 @@ class DeliveryEngine implements ExitDrain {
     const total = this.pending();
     if (total === 0) return;
     const cause = this.pendingCause();
-    this.epoch++;
     const notStarted: Item[] = [];
     for (let item = this.waiting.take(); item; item = this.waiting.take()) notStarted.push(item);
-    this.poster.cutAll();
-    this.breaker.release();
     this.releaseHeld();
     this.reports.counts.abandoned += total;
-    this.abandonedRunning = this.active;
+    for (const item of this.running) if (!item.abandoned) this.abandon(item);
     for (const item of notStarted) this.finished(item);
-    // Running jobs see the new epoch on their next step and settle themselves.
     this.reports.report(
       new DeliveryError(
         this.scrub(
@@ -527,6 +526,18 @@ class DeliveryEngine implements ExitDrain {
         { destination: this.name, attempts: 0 },
       ),
     );
+  }
+
+  /**
+   * Gives up on a started job: it is no longer pending, and done for the flushes that wait for it
+   * (a flush begun later does not count it). What it waits on is cut, so it winds down at once,
+   * without a request, a retry or a wait for the breaker outliving the report.
+   */
+  private abandon(item: Item): void {
+    item.abandoned = true;
+    this.abandonedRunning++;
+    item.work?.cut();
+    this.finished(item);
   }
 
   /** What the pending work is waiting on, for the report of abandoned work. */

@@ -31,10 +31,11 @@ export function fetchSend(fetchFn: typeof fetch): Send {
   return async (url, headers, body, cancel) => {
     const controller = new AbortController();
     cancel.abort = () => controller.abort();
+    const target = credentialsAsHeader(url, headers);
     // A redirect is an answer, as on Node's client: followed, a 301/302 would turn the POST into a GET.
-    const res = await fetchFn(url, {
+    const res = await fetchFn(target.url, {
       method: "POST",
-      headers,
+      headers: target.headers,
       body,
       redirect: "manual",
       signal: controller.signal,
@@ -42,6 +43,41 @@ export function fetchSend(fetchFn: typeof fetch): Send {
     const text = await res.text();
     return { status: res.status, text, retryAfter: res.headers.get("retry-after") };
   };
+}
+
+/**
+ * fetch refuses a URL with credentials in it (`https://user:pass@host`: "Request cannot be constructed
+ * from a URL that includes credentials"), and Node's client sends them as Basic auth. As there, they
+ * leave the URL for an Authorization header, unless the request has one of its own.
+ */
+function credentialsAsHeader(
+  url: string,
+  headers: Record<string, string>,
+): { url: string; headers: Record<string, string> } {
+  if (!url.includes("@")) return { url, headers };
+  const parsed = new URL(url);
+  const auth = userinfo(parsed);
+  if (auth === undefined) return { url, headers };
+  parsed.username = "";
+  parsed.password = "";
+  const own = Object.keys(headers).some((name) => name.toLowerCase() === "authorization");
+  return {
+    url: parsed.href,
+    headers: own ? headers : { ...headers, authorization: `Basic ${base64(auth)}` },
+  };
+}
+
+/** A URL's credentials, decoded, as `user:password` (what Node's client takes as `auth`); undefined when it has none. */
+function userinfo(url: URL): string | undefined {
+  if (!url.username && !url.password) return undefined;
+  return `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+}
+
+/** Base64 of the text's UTF-8 bytes, as Node's client encodes `auth`. */
+function base64(text: string): string {
+  let binary = "";
+  for (const byte of encoder.encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
 }
 
 interface NodeIncoming {
@@ -126,6 +162,7 @@ export function nodeSend(): Send | undefined {
       const mod = parsed.protocol === "https:" ? mods.https : mods.http;
       const agent = agents[parsed.protocol as keyof typeof agents];
       if (!agent) throw new TypeError(`unsupported protocol ${parsed.protocol}`);
+      const auth = userinfo(parsed);
       target = {
         mod,
         options: {
@@ -134,9 +171,7 @@ export function nodeSend(): Send | undefined {
           hostname: parsed.hostname.replace(/^\[(.*)\]$/, "$1"),
           port: parsed.port,
           path: `${parsed.pathname}${parsed.search}`,
-          ...(parsed.username || parsed.password
-            ? { auth: `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}` }
-            : {}),
+          ...(auth === undefined ? {} : { auth }),
           agent,
         },
       };
