@@ -73,4 +73,81 @@ describe("where the body fields go, by model.provider", () => {
       theirs,
     );
   });
+
+  it("a known package's model class decides, whatever its provider's name", () => {
+    class OpenAICompatibleChatLanguageModel {
+      constructor(readonly provider: string) {}
+    }
+    class OpenAIChatLanguageModel {
+      constructor(readonly provider: string) {}
+    }
+    class RequestyChatLanguageModel {
+      constructor(readonly provider: string) {}
+    }
+    for (const name of ["openai", "azure", "requesty"]) {
+      expect(bodyRoute(new OpenAICompatibleChatLanguageModel(`${name}.chat`))).toEqual({
+        kind: "provider-options",
+        key: name,
+        camelKey: name,
+      });
+    }
+    expect(bodyRoute(new OpenAIChatLanguageModel("requesty.chat"))).toEqual({
+      kind: "fetch",
+      providerName: "requesty",
+    });
+    expect(bodyRoute(new RequestyChatLanguageModel("requesty.chat"))).toEqual({
+      kind: "nested",
+      key: "requesty",
+    });
+  });
+
+  it("@requesty/ai-sdk: the provider's own extraBody (its requesty keys, its other keys) and the caller's user win over ours", () => {
+    const route = bodyRoute({ provider: "requesty.chat" });
+    const model = {
+      specificationVersion: "v3",
+      config: { extraBody: { requesty: { auto_cache: true, user_id: "config" }, session_id: "mine" } },
+      settings: { extraBody: { trace: "mine" } },
+    };
+    const fields = { ...body, user: "u_1", session_id: "s_1", trace: "t_1" };
+    expect(withBodyFieldsInProviderOptions({}, route, fields, model)).toEqual({
+      requesty: {
+        user_id: "config",
+        auto_cache: true,
+        tags: ["a"],
+        extraBody: { user: "u_1" },
+      },
+    });
+    expect(
+      withBodyFieldsInProviderOptions(
+        { requesty: { user: "caller", user_id: "per-call" } },
+        route,
+        fields,
+        model,
+      ),
+    ).toEqual({
+      requesty: {
+        user: "caller",
+        user_id: "per-call",
+        auto_cache: true,
+        tags: ["a"],
+      },
+    });
+    const withUserSetting = { ...model, settings: { user: "settings-user" } };
+    expect(withBodyFieldsInProviderOptions({}, route, fields, withUserSetting).requesty?.extraBody).toEqual({
+      trace: "t_1",
+    });
+  });
+
+  it("openai-compatible: a field the caller set under the generic openaiCompatible or openai-compatible key is the caller's", () => {
+    const route = bodyRoute({ provider: "gw.chat" });
+    const fields = { ...body, user: "u_1" };
+    expect(
+      withBodyFieldsInProviderOptions({ openaiCompatible: { user: "mine" } }, route, fields, V3),
+    ).toEqual({
+      openaiCompatible: { user: "mine" },
+      gw: body,
+    });
+    const theirs = { "openai-compatible": { user: "mine" } };
+    expect(withBodyFieldsInProviderOptions(theirs, route, { user: "u_1" }, V3)).toBe(theirs);
+  });
 });

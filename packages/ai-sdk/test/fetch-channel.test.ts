@@ -295,3 +295,130 @@ for (const major of MAJORS) {
     );
   });
 }
+
+/** A middleware that only changes a setting, placed inside ours: ours then sees its wrapper, not the provider. */
+const inner = {
+  specificationVersion: "v3",
+  transformParams: async ({ params }: { params: Record<string, unknown> }) => ({
+    ...params,
+    temperature: 0.1,
+  }),
+};
+
+for (const major of MAJORS) {
+  const rec = () => recorder.rec;
+  describe.skipIf(nodeMajor < major.minNode)(
+    `${major.name}: tagalongFetch by model class and input shape`,
+    () => {
+      it("behind another middleware, a renamed @ai-sdk/openai provider given tagalongFetch carries the fields, once", async () => {
+        const m = await major.load();
+        const { warnings, middleware } = setup();
+        const provider = m.createOpenAI({
+          name: "my-proxy",
+          baseURL: rec().openaiBaseURL,
+          apiKey: "sk-test",
+          fetch: tagalongFetch(),
+        });
+        const model = m.ai.wrapLanguageModel({
+          model: provider.chat("gpt-test"),
+          middleware: [middleware, inner],
+        });
+        await m.ai.generateText({ model, prompt: "one" });
+        await m.ai.streamText({ model, prompt: "two" }).text;
+        expect(
+          rec()
+            .calls()
+            .map((c) => [c.requesty, c.body.temperature]),
+        ).toEqual([
+          [{ user_id: "u_fetch" }, 0.1],
+          [{ user_id: "u_fetch" }, 0.1],
+        ]);
+        expect(warnings).toEqual([]);
+      });
+
+      it("behind another middleware, a renamed @ai-sdk/openai provider without tagalongFetch is named once; an openai-compatible one carries the fields with no warning", async () => {
+        const m = await major.load();
+        const { warnings, middleware } = setup();
+        const options = { name: "my-proxy", baseURL: rec().openaiBaseURL, apiKey: "sk-test" };
+        const wrap = (model: unknown) => m.ai.wrapLanguageModel({ model, middleware: [middleware, inner] });
+        await m.ai.generateText({
+          model: wrap(m.createOpenAICompatible(options).chatModel("gpt-test")),
+          prompt: "a",
+        });
+        expect(warnings).toEqual([]);
+        for (const prompt of ["b", "c"])
+          await m.ai.generateText({ model: wrap(m.createOpenAI(options).chat("gpt-test")), prompt });
+        expect(
+          rec()
+            .calls()
+            .map((c) => c.requesty),
+        ).toEqual([{ user_id: "u_fetch" }, undefined, undefined]);
+        expect(warnings).toEqual([
+          "@tagalong/ai-sdk: my-proxy.chat drops unknown body fields and this provider was created without tagalongFetch, so requesty cannot reach its wire; create it with { fetch: tagalongFetch() }",
+        ]);
+      });
+
+      it("an @ai-sdk/openai provider named requesty without tagalongFetch is named once", async () => {
+        const m = await major.load();
+        const { warnings, middleware } = setup();
+        const provider = m.createOpenAI({
+          name: "requesty",
+          baseURL: rec().openaiBaseURL,
+          apiKey: "sk-test",
+        });
+        const model = m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware });
+        await m.ai.generateText({ model, prompt: "hi" });
+        expect(rec().calls()[0]!.body.requesty).toBeUndefined();
+        expect(warnings).toEqual([
+          "@tagalong/ai-sdk: requesty.chat drops unknown body fields and this provider was created without tagalongFetch, so requesty cannot reach its wire; create it with { fetch: tagalongFetch() }",
+        ]);
+      });
+
+      const shapes: Record<string, (next: typeof fetch) => typeof fetch> = {
+        "a Request, with the call's signal in the init": (next) => (url, init) =>
+          next(new Request(url as string, init), { signal: init?.signal }),
+        "a JSON body as bytes": (next) => (url, init) =>
+          next(url, { ...init, body: new TextEncoder().encode(init?.body as string) }),
+      };
+      it.each(Object.keys(shapes))("tagalongFetch given %s adds the fields", async (shape) => {
+        const m = await major.load();
+        const { warnings, middleware } = setup();
+        const provider = m.createOpenAI({
+          baseURL: rec().openaiBaseURL,
+          apiKey: "sk-test",
+          fetch: shapes[shape]!(tagalongFetch()),
+        });
+        const model = m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware });
+        const result = await m.ai.generateText({ model, prompt: "hi" });
+        expect(result.text.length).toBeGreaterThan(0);
+        expect(
+          rec()
+            .calls()
+            .map((c) => c.requesty),
+        ).toEqual([{ user_id: "u_fetch" }]);
+        expect(warnings).toEqual([]);
+      });
+
+      it("tagalongFetch given a body it cannot add the fields to sends it as it is and says why, once", async () => {
+        const m = await major.load();
+        const { warnings, middleware } = setup();
+        const asBlob: typeof fetch = (url, init) =>
+          tagalongFetch()(url, {
+            ...init,
+            body: new Blob([init?.body as string], { type: "application/json" }),
+          });
+        const provider = m.createOpenAI({ baseURL: rec().openaiBaseURL, apiKey: "sk-test", fetch: asBlob });
+        const model = m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware });
+        for (const prompt of ["one", "two"]) await m.ai.generateText({ model, prompt });
+        expect(
+          rec()
+            .calls()
+            .map((c) => c.requesty),
+        ).toEqual([undefined, undefined]);
+        expect(warnings).toEqual([
+          "@tagalong/ai-sdk: tagalongFetch could not add requesty to a request of openai.chat: its body is a Blob, not JSON text",
+        ]);
+      });
+    },
+  );
+}
