@@ -882,7 +882,7 @@ describe.each(MAJORS)("$name: what the user set on the provider or the call wins
     },
   );
 
-  run.skipIf(!major.requestyExtraBody)(
+  it.skipIf(nodeMajor < major.minNode || !major.requestyExtraBody)(
     "@requesty/ai-sdk: a top-level key set on the provider, and the caller's own user, win over ours",
     async () => {
       const { wrap } = setup([requesty(), openrouter()]);
@@ -924,7 +924,7 @@ describe.each(MAJORS)("$name: what the user set on the provider or the call wins
     },
   );
 
-  run.skipIf(major.name === "ai 5")(
+  it.skipIf(nodeMajor < major.minNode || major.name === "ai 5")(
     "@ai-sdk/openai-compatible: the caller's user under the generic openaiCompatible key wins over ours",
     async () => {
       const { wrap } = setup([openrouter()]);
