@@ -30,6 +30,15 @@ function setup() {
   return { tagalong, warnings, calls, middleware: tagalongMiddleware(tagalong) };
 }
 
+/** A middleware that only changes a setting, placed inside ours: ours then sees its wrapper, not the provider. */
+const inner = {
+  specificationVersion: "v3",
+  transformParams: async ({ params }: { params: Record<string, unknown> }) => ({
+    ...params,
+    temperature: 0.1,
+  }),
+};
+
 for (const major of MAJORS) {
   const rec = () => recorder.rec;
   describe.skipIf(nodeMajor < major.minNode)(`${major.name}: tagalongFetch per provider`, () => {
@@ -61,7 +70,7 @@ for (const major of MAJORS) {
       );
     });
 
-    it("an @ai-sdk/openai provider given its own name and tagalongFetch carries the fields", async () => {
+    it("an @ai-sdk/openai provider given its own name and tagalongFetch carries the fields, behind another middleware too", async () => {
       const m = await major.load();
       const { warnings, middleware } = setup();
       const provider = m.createOpenAI({
@@ -70,17 +79,30 @@ for (const major of MAJORS) {
         apiKey: "sk-test",
         fetch: tagalongFetch(),
       });
-      for (const model of [provider.chat("gpt-test"), provider.responses("gpt-test")]) {
-        await m.ai.generateText({ model: m.ai.wrapLanguageModel({ model, middleware }), prompt: "hello" });
+      // Behind another middleware, ours sees that one's wrapper: the fields reach the fetch all the same, once.
+      for (const stack of [[middleware], [middleware, inner]]) {
+        for (const model of [provider.chat("gpt-test"), provider.responses("gpt-test")]) {
+          await m.ai.generateText({
+            model: m.ai.wrapLanguageModel({ model, middleware: stack }),
+            prompt: "hello",
+          });
+        }
       }
+      await m.ai.streamText({
+        model: m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware: [middleware, inner] }),
+        prompt: "hello",
+      }).text;
       expect(rec().violations()).toEqual([]);
       expect(
         rec()
           .calls()
-          .map((c) => [c.endpoint, c.requesty]),
+          .map((c) => [c.endpoint, c.requesty, c.body.temperature]),
       ).toEqual([
-        ["chat.completions", { user_id: "u_fetch" }],
-        ["responses", { user_id: "u_fetch" }],
+        ["chat.completions", { user_id: "u_fetch" }, undefined],
+        ["responses", { user_id: "u_fetch" }, undefined],
+        ["chat.completions", { user_id: "u_fetch" }, 0.1],
+        ["responses", { user_id: "u_fetch" }, 0.1],
+        ["chat.completions", { user_id: "u_fetch" }, 0.1],
       ]);
       expect(warnings).toEqual([]);
     });
@@ -296,46 +318,14 @@ for (const major of MAJORS) {
   });
 }
 
-/** A middleware that only changes a setting, placed inside ours: ours then sees its wrapper, not the provider. */
-const inner = {
-  specificationVersion: "v3",
-  transformParams: async ({ params }: { params: Record<string, unknown> }) => ({
-    ...params,
-    temperature: 0.1,
-  }),
-};
+/** The `requesty` body field of each request the recorder got. */
+const sentRequesty = () => recorder.rec.calls().map((c) => c.requesty);
 
 for (const major of MAJORS) {
   const rec = () => recorder.rec;
   describe.skipIf(nodeMajor < major.minNode)(
     `${major.name}: tagalongFetch by model class and input shape`,
     () => {
-      it("behind another middleware, a renamed @ai-sdk/openai provider given tagalongFetch carries the fields, once", async () => {
-        const m = await major.load();
-        const { warnings, middleware } = setup();
-        const provider = m.createOpenAI({
-          name: "my-proxy",
-          baseURL: rec().openaiBaseURL,
-          apiKey: "sk-test",
-          fetch: tagalongFetch(),
-        });
-        const model = m.ai.wrapLanguageModel({
-          model: provider.chat("gpt-test"),
-          middleware: [middleware, inner],
-        });
-        await m.ai.generateText({ model, prompt: "one" });
-        await m.ai.streamText({ model, prompt: "two" }).text;
-        expect(
-          rec()
-            .calls()
-            .map((c) => [c.requesty, c.body.temperature]),
-        ).toEqual([
-          [{ user_id: "u_fetch" }, 0.1],
-          [{ user_id: "u_fetch" }, 0.1],
-        ]);
-        expect(warnings).toEqual([]);
-      });
-
       it("behind another middleware, a renamed @ai-sdk/openai provider without tagalongFetch is named once; an openai-compatible one carries the fields with no warning", async () => {
         const m = await major.load();
         const { warnings, middleware } = setup();
@@ -348,11 +338,7 @@ for (const major of MAJORS) {
         expect(warnings).toEqual([]);
         for (const prompt of ["b", "c"])
           await m.ai.generateText({ model: wrap(m.createOpenAI(options).chat("gpt-test")), prompt });
-        expect(
-          rec()
-            .calls()
-            .map((c) => c.requesty),
-        ).toEqual([{ user_id: "u_fetch" }, undefined, undefined]);
+        expect(sentRequesty()).toEqual([{ user_id: "u_fetch" }, undefined, undefined]);
         expect(warnings).toEqual([
           "@tagalong/ai-sdk: my-proxy.chat drops unknown body fields and this provider was created without tagalongFetch, so requesty cannot reach its wire; create it with { fetch: tagalongFetch() }",
         ]);
@@ -391,11 +377,7 @@ for (const major of MAJORS) {
         const model = m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware });
         const result = await m.ai.generateText({ model, prompt: "hi" });
         expect(result.text.length).toBeGreaterThan(0);
-        expect(
-          rec()
-            .calls()
-            .map((c) => c.requesty),
-        ).toEqual([{ user_id: "u_fetch" }]);
+        expect(sentRequesty()).toEqual([{ user_id: "u_fetch" }]);
         expect(warnings).toEqual([]);
       });
 
@@ -410,11 +392,7 @@ for (const major of MAJORS) {
         const provider = m.createOpenAI({ baseURL: rec().openaiBaseURL, apiKey: "sk-test", fetch: asBlob });
         const model = m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware });
         for (const prompt of ["one", "two"]) await m.ai.generateText({ model, prompt });
-        expect(
-          rec()
-            .calls()
-            .map((c) => c.requesty),
-        ).toEqual([undefined, undefined]);
+        expect(sentRequesty()).toEqual([undefined, undefined]);
         expect(warnings).toEqual([
           "@tagalong/ai-sdk: tagalongFetch could not add requesty to a request of openai.chat: its body is a Blob, not JSON text",
         ]);
