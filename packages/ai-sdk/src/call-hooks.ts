@@ -1,4 +1,11 @@
-import { failedStatus, hasKeys, observeStream, type Tagalong, type WarnOnce } from "@tagalong/core/adapter";
+import {
+  failedStatus,
+  hasKeys,
+  isObject,
+  observeStream,
+  type Tagalong,
+  type WarnOnce,
+} from "@tagalong/core/adapter";
 import type { CallState } from "./call-state";
 import {
   type CallEnd,
@@ -53,13 +60,40 @@ const embedded = (result: EmbedResult): CallEnd => {
 /**
  * After the provider answered, its request has been sent (unless a middleware inside ours answered,
  * as a cache does): a call whose body fields were filed for a fetch and not taken went out through a
- * fetch that is not `tagalongFetch`. Said once per provider. Not asked of a failed call: the provider
- * may have refused it before sending anything.
+ * fetch that is not `tagalongFetch`, or one that could not add them (said with its reason). Fields
+ * placed in the provider options as well (a model another middleware wraps) count as sent when the
+ * request body the provider reports has them. Said once per provider. Not asked of a failed call: the
+ * provider may have refused it before sending anything.
  */
-function checkFiled(state: CallState, model: ModelInfo, warnOnce: WarnOnce): void {
+function checkFiled(state: CallState, model: ModelInfo, warnOnce: WarnOnce, result: unknown): void {
   const { filed } = state;
   if (filed === undefined || filed.taken || !hasKeys(filed.fields) || !surelySent(model, filed)) return;
+  if (filed.missed !== undefined) {
+    const { missed } = filed;
+    warnOnce(
+      `${model.provider} fetch missed`,
+      () =>
+        `@tagalong/ai-sdk: tagalongFetch could not add ${Object.keys(filed.fields).join(", ")} to a request of ${model.provider}: ${missed}`,
+    );
+    return;
+  }
+  if (filed.placed && !lacksFields(result, filed.fields)) return;
   warnWithoutFetch(warnOnce, model.provider, filed.fields);
+}
+
+/** Whether the request body a provider reports with its result (`request.body`) surely lacks one of the fields. */
+function lacksFields(result: unknown, fields: Readonly<Record<string, unknown>>): boolean {
+  let body = (result as { request?: { body?: unknown } } | undefined)?.request?.body;
+  if (typeof body === "string") {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      return false;
+    }
+  }
+  if (!isObject(body)) return false;
+  for (const name in fields) if (!(name in body)) return true;
+  return false;
 }
 
 /** The wrap hooks' work for one middleware. */
@@ -109,7 +143,7 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
       }
       throw error;
     }
-    checkFiled(state, model, warnOnce);
+    checkFiled(state, model, warnOnce, result);
     return result;
   };
 

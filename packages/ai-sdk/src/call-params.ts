@@ -11,17 +11,13 @@ import { type CallState, isPrepared, remember } from "./call-state";
 import {
   type FiledCall,
   fileBodyFields,
+  isProviderModel,
   surelyWithoutTagalongFetch,
   usesTagalongFetch,
   warnWithoutFetch,
 } from "./fetch-channel";
 import { TAGALONG_OPTIONS_KEY } from "./provider-options";
-import {
-  bodyRoute,
-  isOpenAIModel,
-  unreachableBodyFields,
-  withBodyFieldsInProviderOptions,
-} from "./provider-route";
+import { bodyRoute, unreachableBodyFields, withBodyFieldsInProviderOptions } from "./provider-route";
 import { retryKeys } from "./retried-calls";
 import type { CallParams, ModelInfo } from "./spec";
 
@@ -76,35 +72,38 @@ function headerNames(model: object, headers: unknown): ReadonlySet<string> {
   return names;
 }
 
-/** Puts the call's body fields where the model's provider sends them; files them for a fetch where only one can. */
+/**
+ * Puts the call's body fields where the model's provider sends them; files them for a fetch where only
+ * one can. A model that is another middleware's wrapper (ours is not the innermost) hides its provider:
+ * the fields are placed by its name and filed for a fetch as well, whose merge lets the body's own keys
+ * win (so nothing is doubled), for a provider whose name does not tell its package.
+ */
 function placeBodyFields(
   out: MutableParams,
   prepared: PreparedCall,
   model: ModelInfo,
   warnOnce: WarnOnce,
 ): CallState["filed"] {
-  const route = bodyRoute(model.provider);
-  if (route.kind === "fetch" || (route.kind === "provider-options" && isOpenAIModel(model))) {
-    return fileForFetch(out, prepared.body, model, warnOnce);
-  }
+  const route = bodyRoute(model);
+  if (route.kind === "fetch") return fileForFetch(out, prepared.body, model, warnOnce);
   out.providerOptions = withBodyFieldsInProviderOptions(
     out.providerOptions ?? {},
     route,
     prepared.body,
     model,
   );
-  // A model whose name does not tell its package, or a nesting V2 model, given a tagalongFetch: that
-  // fetch adds the fields its body lacks.
+  // A nesting V2 model given a tagalongFetch: that fetch adds the fields its body lacks.
   const fetched = usesTagalongFetch(model);
   const lost = fetched ? [] : unreachableBodyFields(route, model, prepared.body);
-  if (lost.length > 0) {
+  if (lost.length > 0 && isProviderModel(model)) {
     warnOnce(
       model.provider,
       () =>
         `@tagalong/ai-sdk: ${model.provider} (a V2 model) takes no extra body fields per call, so ${lost.join(", ")} cannot reach its wire; create it with { fetch: tagalongFetch() }`,
     );
   }
-  return fetched ? fileFor(out, prepared.body) : undefined;
+  if (fetched) return fileFor(out, prepared.body);
+  return isProviderModel(model) ? undefined : fileFor(out, prepared.body, true);
 }
 
 /**
@@ -122,9 +121,12 @@ function fileForFetch(
   return undefined;
 }
 
-/** Files the call's body fields for a `tagalongFetch`: the call goes out under a signal of its own. */
-function fileFor(out: MutableParams, fields: Readonly<Record<string, unknown>>): FiledCall {
-  const filed = fileBodyFields(out.abortSignal, fields);
+/**
+ * Files the call's body fields for a `tagalongFetch`: the call goes out under a signal of its own.
+ * `placed`: they were placed in the provider options too (see `FiledCall.placed`).
+ */
+function fileFor(out: MutableParams, fields: Readonly<Record<string, unknown>>, placed = false): FiledCall {
+  const filed = fileBodyFields(out.abortSignal, fields, placed);
   out.abortSignal = filed.signal;
   return filed;
 }
@@ -136,8 +138,7 @@ function fileFor(out: MutableParams, fields: Readonly<Record<string, unknown>>):
  */
 function fileForRecord(out: MutableParams, model: ModelInfo): CallState["filed"] {
   const seen =
-    usesTagalongFetch(model) ||
-    (bodyRoute(model.provider).kind === "fetch" && !surelyWithoutTagalongFetch(model));
+    usesTagalongFetch(model) || (bodyRoute(model).kind === "fetch" && !surelyWithoutTagalongFetch(model));
   return seen ? fileFor(out, {}) : undefined;
 }
 

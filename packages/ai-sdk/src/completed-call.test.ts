@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { inputMessages, normalizeFinishReason, normalizeUsage, outputMessages } from "./completed-call";
+import {
+  inputMessages,
+  normalizeFinishReason,
+  normalizeUsage,
+  outputMessages,
+  StreamOutcome,
+} from "./completed-call";
 
 describe("usage and finish reason across spec versions", () => {
   it("reads the flat V2 usage (ai 5) and the nested V3/V4 usage (ai 6, 7) alike", () => {
@@ -92,5 +98,34 @@ describe("prompt and output as chat messages", () => {
         toolCalls: [{ id: "c9", name: "search", arguments: '{"q":"x"}' }],
       },
     ]);
+  });
+});
+
+describe("a streamed answer recorded as the generated one", () => {
+  it("joins separate text blocks with the same newline (a responses answer with two message items)", () => {
+    const content = [
+      { type: "text", text: "first" },
+      { type: "reasoning", text: "thinking" },
+      { type: "text", text: "second" },
+    ];
+    const outcome = new StreamOutcome();
+    for (const part of [
+      { type: "stream-start", warnings: [] },
+      { type: "text-start", id: "m1" },
+      { type: "text-delta", id: "m1", delta: "fir" },
+      { type: "text-delta", id: "m1", delta: "st" },
+      { type: "text-end", id: "m1" },
+      { type: "reasoning-start", id: "r1" },
+      { type: "reasoning-delta", id: "r1", delta: "thinking" },
+      { type: "reasoning-end", id: "r1" },
+      { type: "text-start", id: "m2" },
+      { type: "text-delta", id: "m2", delta: "second" },
+      { type: "text-end", id: "m2" },
+      { type: "finish", finishReason: { unified: "stop", raw: "stop" }, usage: {} },
+    ]) {
+      outcome.observe(part);
+    }
+    expect(outcome.end("success").output).toEqual(outputMessages(content));
+    expect(outputMessages(content)[0]!.content).toBe("first\nsecond");
   });
 });

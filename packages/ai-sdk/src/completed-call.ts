@@ -275,6 +275,10 @@ export class StreamOutcome {
   observe(part: unknown): void {
     const p = record(part);
     switch (p.type) {
+      case "text-start":
+        // A new text block, as a new text item of generate's content is: joined with a newline.
+        this.inText = false;
+        break;
       case "text-delta":
         if (!this.inText) this.pieces.push("");
         this.inText = true;

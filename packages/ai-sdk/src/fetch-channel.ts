@@ -1,5 +1,11 @@
 import { TagalongError } from "@tagalong/core";
-import { callFetch, type FetchLike, isCallFetch, type WarnOnce } from "@tagalong/core/adapter";
+import {
+  callFetch,
+  type FetchLike,
+  isCallFetch,
+  type WarnOnce,
+  withBodyFieldsInJson,
+} from "@tagalong/core/adapter";
 
 /**
  * How the middleware hands one call's body fields to `tagalongFetch` for a provider that drops unknown
@@ -20,11 +26,18 @@ export class FiledCall {
   listened = false;
   /** The headers of the request the fetch sent for it (a reference: read only if the call fails). */
   headers: unknown;
+  /** Why a `tagalongFetch` that found the call could not add the fields to its request, if it could not. */
+  missed: string | undefined;
   private unlink: (() => void) | undefined;
 
+  /**
+   * @param placed the fields were placed in the provider options too, by the provider's name, for a
+   *   model another middleware wraps: a request may carry them without a `tagalongFetch`.
+   */
   constructor(
     readonly fields: Readonly<Record<string, unknown>>,
     readonly callerSignal: AbortSignal | undefined,
+    readonly placed = false,
   ) {
     const own = new AbortController();
     this.signal = own.signal;
@@ -57,8 +70,9 @@ const filedCallOf = (signal: AbortSignal): FiledCall | undefined =>
 export function fileBodyFields(
   signal: AbortSignal | undefined,
   fields: Readonly<Record<string, unknown>>,
+  placed = false,
 ): FiledCall {
-  const call = new FiledCall(fields, signal);
+  const call = new FiledCall(fields, signal, placed);
   Object.defineProperty(call.signal, FILED, { value: call });
   // A fetch given the signal listens to it (undici's does, so does one that passes it on): the mark of
   // a request sent, which a call a middleware inside ours answers itself (a cache hit) never makes.
@@ -91,6 +105,9 @@ const configOf = (model: object): { fetch?: unknown } | undefined => {
   return typeof config === "object" && config !== null ? config : undefined;
 };
 
+/** Whether the model is a provider package's own (it keeps a `config`), not another middleware's wrapper. */
+export const isProviderModel = (model: object): boolean => configOf(model) !== undefined;
+
 /**
  * Whether the model's requests surely pass no `tagalongFetch`: it keeps a `config` (as the AI SDK's
  * provider packages do) with no fetch of its own, and the global fetch it then uses is not one.
@@ -121,10 +138,62 @@ export function warnWithoutFetch(
 }
 
 /**
+ * Where the fields a `tagalongFetch` found a call for go when the request's init has no string body to
+ * add them to: a Request's body or a binary JSON body, keyed by that object, read by `addedLater`.
+ */
+const pendingBodies = new WeakMap<object, Readonly<Record<string, unknown>>>();
+
+/**
+ * Why the fields cannot be added to a request sent as `input` with `init`, or `undefined` when they can
+ * (a string body now, or a Request's body or a binary one later, filed in `pendingBodies`).
+ */
+function placeInBody(
+  input: unknown,
+  init: Readonly<Record<PropertyKey, any>> | undefined,
+  fields: Readonly<Record<string, unknown>>,
+): string | undefined {
+  const body: unknown = init?.body;
+  if (typeof body === "string") return undefined;
+  if (body instanceof Uint8Array || body instanceof ArrayBuffer) {
+    pendingBodies.set(body, fields);
+    return undefined;
+  }
+  if (body === undefined || body === null) {
+    if (input instanceof Request && input.body !== null) {
+      pendingBodies.set(input, fields);
+      return undefined;
+    }
+    return "the request has no body";
+  }
+  return `its body is a ${(body as object).constructor?.name ?? typeof body}, not JSON text`;
+}
+
+/** `base` (default: the global fetch, looked up per request), adding the fields `placeInBody` left for later. */
+function addedLater(base: FetchLike | undefined): FetchLike {
+  return async (input, init) => {
+    const target = base ?? (globalThis.fetch as FetchLike);
+    const key: unknown = init?.body ?? input;
+    const fields = typeof key === "object" && key !== null ? pendingBodies.get(key) : undefined;
+    if (fields === undefined) return target(input, init);
+    pendingBodies.delete(key as object);
+    const text =
+      init?.body === undefined || init.body === null
+        ? await (input as Request).clone().text()
+        : new TextDecoder().decode(init.body as Uint8Array | ArrayBuffer);
+    // Headers in init replace a Request's own; the SDK may have counted the old body.
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    headers.delete("content-length");
+    return target(input, { ...init, headers, body: withBodyFieldsInJson(text, fields) });
+  };
+}
+
+/**
  * A `fetch` for providers that drop unknown body keys (`createOpenAI({ fetch: tagalongFetch() })`):
  * it adds the body fields `tagalongMiddleware` prepared for this very call and sends it with the
  * caller's own abort signal. Requests that are not such calls pass through untouched. Wraps
- * `baseFetch` (default: global fetch).
+ * `baseFetch` (default: global fetch). The fields go into a JSON body given as text or bytes, or the
+ * body of a `Request` passed with the call's signal in the init; a request it cannot add them to is
+ * sent as it is, and the middleware names it in a one-time warning.
  */
 export function tagalongFetch(baseFetch?: Fetch): Fetch {
   if (baseFetch !== undefined && typeof baseFetch !== "function") {
@@ -132,13 +201,15 @@ export function tagalongFetch(baseFetch?: Fetch): Fetch {
       "tagalongFetch: the argument must be a fetch function (or nothing, for the global fetch)",
     );
   }
-  return callFetch(FETCH_KIND, baseFetch as FetchLike | undefined, (input, init) => {
+  if (isCallFetch(baseFetch, FETCH_KIND)) return baseFetch as Fetch;
+  return callFetch(FETCH_KIND, addedLater(baseFetch as FetchLike | undefined), (input, init) => {
     const signal = init?.signal as AbortSignal | undefined;
     const call = signal === undefined || signal === null ? undefined : filedCallOf(signal);
     if (call === undefined) return undefined;
-    call.taken = true;
     call.headers = init?.headers ?? (input instanceof Request ? input.headers : undefined);
     call.release();
+    call.missed = placeInBody(input, init, call.fields);
+    call.taken = call.missed === undefined;
     return { body: call.fields, signal: { value: call.callerSignal } };
   }) as Fetch;
 }

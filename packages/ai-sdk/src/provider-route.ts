@@ -3,11 +3,12 @@ import { hasKeys, isObject, withBodyFields } from "@tagalong/core/adapter";
 /**
  * How the top-level request body fields Tagalong adds reach a provider's wire. This knows AI SDK
  * provider packages, never a destination: each field is just a name and a value. Decided by the
- * model's `provider` string (`<name>.<api>`):
+ * model's class where it is one of a known package's, else by its `provider` string (`<name>.<api>`),
+ * since a provider's name is the user's to choose (`createOpenAICompatible({ name: "openai" })`):
  * - a provider package that drops unknown body keys (`@ai-sdk/openai`, `@ai-sdk/azure`), or an
  *   embedding model (none sends its provider options as body fields): only a fetch can add them
  *   (`tagalongFetch`);
- * - a provider package that sends `providerOptions[<name>]` as the body field `<name>` itself and
+ * - a provider package that sends `providerOptions.requesty` as the body field `requesty` itself and
  *   spreads its `extraBody` into the body (`@requesty/ai-sdk`'s chat models): a field named like the
  *   provider goes in flat (nesting it would double it), the others go in `extraBody`, which a V2
  *   model (version 2 of that package) does not have;
@@ -19,8 +20,25 @@ export type BodyRoute =
   | { readonly kind: "nested"; readonly key: string }
   | { readonly kind: "provider-options"; readonly key: string; readonly camelKey: string };
 
+type RouteKind = BodyRoute["kind"];
+
+/** The route of each known provider package's model classes (their names are kept in their builds). */
+const CLASS_ROUTES = new Map<string, RouteKind>([
+  // @ai-sdk/openai (which @ai-sdk/azure uses too), whatever its provider's name.
+  ["OpenAIChatLanguageModel", "fetch"],
+  ["OpenAIResponsesLanguageModel", "fetch"],
+  ["OpenAICompletionLanguageModel", "fetch"],
+  ["OpenAIEmbeddingModel", "fetch"],
+  // @requesty/ai-sdk's chat model reads `providerOptions.requesty` under that name alone.
+  ["RequestyChatLanguageModel", "nested"],
+  // @ai-sdk/openai-compatible, whatever its provider's name ("openai", "azure", "requesty" too).
+  ["OpenAICompatibleChatLanguageModel", "provider-options"],
+  ["OpenAICompatibleCompletionLanguageModel", "provider-options"],
+  ["OpenAICompatibleEmbeddingModel", "fetch"],
+]);
+
+/** Names that tell the package of a model whose class is not a known one (a model another middleware wraps). */
 const FETCH_ONLY = new Set(["openai", "azure"]);
-/** Provider packages whose chat models nest `providerOptions[<name>]` under the body's `<name>`. */
 const NESTING = new Set(["requesty"]);
 const routes = new Map<string, BodyRoute>();
 
@@ -28,33 +46,31 @@ function toCamelCase(name: string): string {
   return name.replace(/[_-]([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-export function bodyRoute(provider: string): BodyRoute {
-  let route = routes.get(provider);
+/** The route of a model's body fields: by its class when it is a known package's, else by its provider's name. */
+export function bodyRoute(model: { readonly provider: string }): BodyRoute {
+  const { provider } = model;
+  const byClass = CLASS_ROUTES.get(model.constructor?.name);
+  const cacheKey = byClass === undefined ? provider : `${byClass}\u0000${provider}`;
+  let route = routes.get(cacheKey);
   if (route === undefined) {
     const dot = provider.indexOf(".");
     const name = (dot === -1 ? provider : provider.slice(0, dot)).trim();
     const api = dot === -1 ? "chat" : provider.slice(dot + 1);
-    if (FETCH_ONLY.has(name) || api === "embedding") route = { kind: "fetch", providerName: name };
-    else if (NESTING.has(name) && api === "chat") route = { kind: "nested", key: name };
-    else route = { kind: "provider-options", key: name, camelKey: toCamelCase(name) };
+    const kind: RouteKind =
+      byClass ??
+      (FETCH_ONLY.has(name) || api === "embedding"
+        ? "fetch"
+        : NESTING.has(name) && api === "chat"
+          ? "nested"
+          : "provider-options");
+    if (kind === "fetch") route = { kind, providerName: name };
+    else if (kind === "nested") route = { kind, key: "requesty" };
+    else route = { kind, key: name, camelKey: toCamelCase(name) };
     // Providers are few and long-lived; the cap only guards against a pathological stream of names.
-    if (routes.size < 1000) routes.set(provider, route);
+    if (routes.size < 1000) routes.set(cacheKey, route);
   }
   return route;
 }
-
-// The language model classes of @ai-sdk/openai (which @ai-sdk/azure uses too).
-const OPENAI_MODELS = new Set([
-  "OpenAIChatLanguageModel",
-  "OpenAIResponsesLanguageModel",
-  "OpenAICompletionLanguageModel",
-]);
-
-/**
- * Whether the model is @ai-sdk/openai's, which drops unknown body keys whatever its provider's name
- * (`createOpenAI({ name: "my-proxy" })`, whose `providerOptions["my-proxy"]` it never sends).
- */
-export const isOpenAIModel = (model: object): boolean => OPENAI_MODELS.has(model.constructor?.name);
 
 type ProviderOptions = Record<string, Readonly<Record<string, unknown>>>;
 
@@ -62,9 +78,81 @@ type ProviderOptions = Record<string, Readonly<Record<string, unknown>>>;
 const hasExtraBody = (model: { readonly specificationVersion?: string }): boolean =>
   model.specificationVersion !== "v2";
 
+/** What a @requesty/ai-sdk chat model was given when it was made: its provider's and its own settings. */
+interface RequestyModelSettings {
+  readonly config?: { readonly extraBody?: unknown };
+  readonly settings?: { readonly extraBody?: unknown; readonly user?: unknown };
+}
+
+const objectOr = (value: unknown): Readonly<Record<string, unknown>> => (isObject(value) ? value : {});
+
+// The keys of `providerOptions.requesty` @requesty/ai-sdk 3 reads itself rather than sends in the body's `requesty`.
+const REQUESTY_OWN_KEYS = new Set(["includeReasoning", "reasoningEffort", "user", "extraBody"]);
+
+/**
+ * The nesting route (@requesty/ai-sdk): the body's `requesty` is the per-call `providerOptions.requesty`,
+ * which replaces the one the user set on the provider (`createRequesty({ extraBody: { requesty } })`,
+ * or the model's settings): ours is merged under both, theirs winning key by key. The other fields go
+ * in per-call `extraBody`, which the provider spreads last: a key the user set there, on the provider
+ * or the model (or `user` per call or in the settings) is left out of ours.
+ */
+function nestedOptions(
+  caller: Readonly<Record<string, unknown>>,
+  key: string,
+  body: Readonly<Record<string, unknown>>,
+  model: { readonly specificationVersion?: string } & RequestyModelSettings,
+): Record<string, unknown> {
+  const { [key]: field, ...others } = body;
+  const providerBody = { ...objectOr(model.config?.extraBody), ...objectOr(model.settings?.extraBody) };
+  let options: Record<string, unknown> = { ...caller };
+  if (isObject(field)) {
+    const v2 = !hasExtraBody(model);
+    const providerField: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(objectOr(providerBody[key]))) {
+      if (v2 || !REQUESTY_OWN_KEYS.has(name)) providerField[name] = value;
+    }
+    options = withBodyFields(withBodyFields(options, providerField), field);
+  }
+  if (hasKeys(others) && hasExtraBody(model)) {
+    const ours: Record<string, unknown> = {};
+    for (const name in others) {
+      const theirs =
+        name in providerBody ||
+        (name === "user" && (caller.user !== undefined || model.settings?.user !== undefined));
+      if (!theirs) ours[name] = others[name];
+    }
+    if (hasKeys(ours)) {
+      options.extraBody = withBodyFields(isObject(options.extraBody) ? options.extraBody : {}, ours);
+    }
+  }
+  return options;
+}
+
+// @ai-sdk/openai-compatible's generic keys: their settings (`user`, ...) are merged with the named key's, the named winning.
+const GENERIC_KEYS = ["openaiCompatible", "openai-compatible"] as const;
+
+/** Our fields less those the caller set under openai-compatible's generic keys (which ours under the name would beat). */
+function withoutGenericOnes(
+  providerOptions: ProviderOptions,
+  body: Readonly<Record<string, unknown>>,
+): Readonly<Record<string, unknown>> {
+  let out: Record<string, unknown> | undefined;
+  for (const generic of GENERIC_KEYS) {
+    const theirs = providerOptions[generic];
+    if (!isObject(theirs)) continue;
+    for (const name in body) {
+      if (theirs[name] === undefined) continue;
+      out ??= { ...body };
+      delete out[name];
+    }
+  }
+  return out ?? body;
+}
+
 /**
  * The provider options with Tagalong's body fields placed where `route` makes them reach the body.
- * A field the caller already set wins (objects are merged, the caller's keys winning). Never mutates.
+ * A field the caller already set wins (objects are merged, the caller's keys winning), as does one set
+ * on the provider where the route's package keeps it (`@requesty/ai-sdk`'s `extraBody`). Never mutates.
  */
 export function withBodyFieldsInProviderOptions(
   providerOptions: ProviderOptions,
@@ -75,26 +163,24 @@ export function withBodyFieldsInProviderOptions(
   switch (route.kind) {
     case "fetch":
       return providerOptions;
-    case "nested": {
-      const { [route.key]: field, ...others } = body;
-      let options: Record<string, unknown> = { ...providerOptions[route.key] };
-      if (isObject(field)) options = withBodyFields(options, field);
-      if (hasKeys(others) && hasExtraBody(model)) {
-        options.extraBody = withBodyFields(isObject(options.extraBody) ? options.extraBody : {}, others);
-      }
-      return { ...providerOptions, [route.key]: options };
-    }
+    case "nested":
+      return {
+        ...providerOptions,
+        [route.key]: nestedOptions(providerOptions[route.key] ?? {}, route.key, body, model),
+      };
     case "provider-options": {
       // openai-compatible 2+ spreads both the raw and the camelCase key, camelCase last; 1.x only the raw
       // key. Ours go under the raw key, and under the camelCase key too when the caller uses it, so the
       // caller's value wins whichever key it sits under.
       const { key, camelKey } = route;
+      const fields = withoutGenericOnes(providerOptions, body);
+      if (!hasKeys(fields)) return providerOptions;
       const out: ProviderOptions = {
         ...providerOptions,
-        [key]: withBodyFields(providerOptions[key] ?? {}, body),
+        [key]: withBodyFields(providerOptions[key] ?? {}, fields),
       };
       if (camelKey !== key && providerOptions[camelKey] !== undefined) {
-        out[camelKey] = withBodyFields(providerOptions[camelKey], mergedFields(out[key]!, body));
+        out[camelKey] = withBodyFields(providerOptions[camelKey], mergedFields(out[key]!, fields));
       }
       return out;
     }

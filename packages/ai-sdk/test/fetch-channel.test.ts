@@ -30,6 +30,15 @@ function setup() {
   return { tagalong, warnings, calls, middleware: tagalongMiddleware(tagalong) };
 }
 
+/** A middleware that only changes a setting, placed inside ours: ours then sees its wrapper, not the provider. */
+const inner = {
+  specificationVersion: "v3",
+  transformParams: async ({ params }: { params: Record<string, unknown> }) => ({
+    ...params,
+    temperature: 0.1,
+  }),
+};
+
 for (const major of MAJORS) {
   const rec = () => recorder.rec;
   describe.skipIf(nodeMajor < major.minNode)(`${major.name}: tagalongFetch per provider`, () => {
@@ -61,7 +70,7 @@ for (const major of MAJORS) {
       );
     });
 
-    it("an @ai-sdk/openai provider given its own name and tagalongFetch carries the fields", async () => {
+    it("an @ai-sdk/openai provider given its own name and tagalongFetch carries the fields, behind another middleware too", async () => {
       const m = await major.load();
       const { warnings, middleware } = setup();
       const provider = m.createOpenAI({
@@ -70,17 +79,30 @@ for (const major of MAJORS) {
         apiKey: "sk-test",
         fetch: tagalongFetch(),
       });
-      for (const model of [provider.chat("gpt-test"), provider.responses("gpt-test")]) {
-        await m.ai.generateText({ model: m.ai.wrapLanguageModel({ model, middleware }), prompt: "hello" });
+      // Behind another middleware, ours sees that one's wrapper: the fields reach the fetch all the same, once.
+      for (const stack of [[middleware], [middleware, inner]]) {
+        for (const model of [provider.chat("gpt-test"), provider.responses("gpt-test")]) {
+          await m.ai.generateText({
+            model: m.ai.wrapLanguageModel({ model, middleware: stack }),
+            prompt: "hello",
+          });
+        }
       }
+      await m.ai.streamText({
+        model: m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware: [middleware, inner] }),
+        prompt: "hello",
+      }).text;
       expect(rec().violations()).toEqual([]);
       expect(
         rec()
           .calls()
-          .map((c) => [c.endpoint, c.requesty]),
+          .map((c) => [c.endpoint, c.requesty, c.body.temperature]),
       ).toEqual([
-        ["chat.completions", { user_id: "u_fetch" }],
-        ["responses", { user_id: "u_fetch" }],
+        ["chat.completions", { user_id: "u_fetch" }, undefined],
+        ["responses", { user_id: "u_fetch" }, undefined],
+        ["chat.completions", { user_id: "u_fetch" }, 0.1],
+        ["responses", { user_id: "u_fetch" }, 0.1],
+        ["chat.completions", { user_id: "u_fetch" }, 0.1],
       ]);
       expect(warnings).toEqual([]);
     });
@@ -294,4 +316,87 @@ for (const major of MAJORS) {
       },
     );
   });
+}
+
+/** The `requesty` body field of each request the recorder got. */
+const sentRequesty = () => recorder.rec.calls().map((c) => c.requesty);
+
+for (const major of MAJORS) {
+  const rec = () => recorder.rec;
+  describe.skipIf(nodeMajor < major.minNode)(
+    `${major.name}: tagalongFetch by model class and input shape`,
+    () => {
+      it("behind another middleware, a renamed @ai-sdk/openai provider without tagalongFetch is named once; an openai-compatible one carries the fields with no warning", async () => {
+        const m = await major.load();
+        const { warnings, middleware } = setup();
+        const options = { name: "my-proxy", baseURL: rec().openaiBaseURL, apiKey: "sk-test" };
+        const wrap = (model: unknown) => m.ai.wrapLanguageModel({ model, middleware: [middleware, inner] });
+        await m.ai.generateText({
+          model: wrap(m.createOpenAICompatible(options).chatModel("gpt-test")),
+          prompt: "a",
+        });
+        expect(warnings).toEqual([]);
+        for (const prompt of ["b", "c"])
+          await m.ai.generateText({ model: wrap(m.createOpenAI(options).chat("gpt-test")), prompt });
+        expect(sentRequesty()).toEqual([{ user_id: "u_fetch" }, undefined, undefined]);
+        expect(warnings).toEqual([
+          "@tagalong/ai-sdk: my-proxy.chat drops unknown body fields and this provider was created without tagalongFetch, so requesty cannot reach its wire; create it with { fetch: tagalongFetch() }",
+        ]);
+      });
+
+      it("an @ai-sdk/openai provider named requesty without tagalongFetch is named once", async () => {
+        const m = await major.load();
+        const { warnings, middleware } = setup();
+        const provider = m.createOpenAI({
+          name: "requesty",
+          baseURL: rec().openaiBaseURL,
+          apiKey: "sk-test",
+        });
+        const model = m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware });
+        await m.ai.generateText({ model, prompt: "hi" });
+        expect(rec().calls()[0]!.body.requesty).toBeUndefined();
+        expect(warnings).toEqual([
+          "@tagalong/ai-sdk: requesty.chat drops unknown body fields and this provider was created without tagalongFetch, so requesty cannot reach its wire; create it with { fetch: tagalongFetch() }",
+        ]);
+      });
+
+      const shapes: Record<string, (next: typeof fetch) => typeof fetch> = {
+        "a Request, with the call's signal in the init": (next) => (url, init) =>
+          next(new Request(url as string, init), { signal: init?.signal }),
+        "a JSON body as bytes": (next) => (url, init) =>
+          next(url, { ...init, body: new TextEncoder().encode(init?.body as string) }),
+      };
+      it.each(Object.keys(shapes))("tagalongFetch given %s adds the fields", async (shape) => {
+        const m = await major.load();
+        const { warnings, middleware } = setup();
+        const provider = m.createOpenAI({
+          baseURL: rec().openaiBaseURL,
+          apiKey: "sk-test",
+          fetch: shapes[shape]!(tagalongFetch()),
+        });
+        const model = m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware });
+        const result = await m.ai.generateText({ model, prompt: "hi" });
+        expect(result.text.length).toBeGreaterThan(0);
+        expect(sentRequesty()).toEqual([{ user_id: "u_fetch" }]);
+        expect(warnings).toEqual([]);
+      });
+
+      it("tagalongFetch given a body it cannot add the fields to sends it as it is and says why, once", async () => {
+        const m = await major.load();
+        const { warnings, middleware } = setup();
+        const asBlob: typeof fetch = (url, init) =>
+          tagalongFetch()(url, {
+            ...init,
+            body: new Blob([init?.body as string], { type: "application/json" }),
+          });
+        const provider = m.createOpenAI({ baseURL: rec().openaiBaseURL, apiKey: "sk-test", fetch: asBlob });
+        const model = m.ai.wrapLanguageModel({ model: provider.chat("gpt-test"), middleware });
+        for (const prompt of ["one", "two"]) await m.ai.generateText({ model, prompt });
+        expect(sentRequesty()).toEqual([undefined, undefined]);
+        expect(warnings).toEqual([
+          "@tagalong/ai-sdk: tagalongFetch could not add requesty to a request of openai.chat: its body is a Blob, not JSON text",
+        ]);
+      });
+    },
+  );
 }

@@ -846,3 +846,101 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+describe.each(MAJORS)("$name: what the user set on the provider or the call wins", (major) => {
+  let m: Awaited<ReturnType<typeof major.load>>;
+  beforeAll(async () => {
+    if (nodeMajor >= major.minNode) m = await major.load();
+  });
+  const run = it.skipIf(nodeMajor < major.minNode);
+  const apiKey = "sk-test";
+
+  function setup(destinations: Destination[] = [portkey(), requesty()]) {
+    const warnings: string[] = [];
+    const logger: Logger = { debug() {}, info() {}, warn: (w) => void warnings.push(w), error() {} };
+    const tagalong = createTagalong({ destinations, metadata: { user: "u_1" }, logger });
+    const wrap = (model: unknown) =>
+      m.ai.wrapLanguageModel({ model, middleware: tagalongMiddleware(tagalong) });
+    return { wrap, warnings };
+  }
+
+  run(
+    "@requesty/ai-sdk: the requesty keys set on the provider (extraBody) are kept beside ours",
+    async () => {
+      const { wrap } = setup();
+      const provider = m.createRequesty({
+        baseURL: rec.openaiBaseURL,
+        apiKey,
+        extraBody: { requesty: { auto_cache: true, user_id: "mine" } },
+      });
+      await m.ai.generateText({ model: wrap(provider.chat(MODEL_ID)), prompt: "hello" });
+      await m.ai.streamText({ model: wrap(provider.chat(MODEL_ID)), prompt: "hello" }).text;
+      expect(rec.calls().map((call) => call.body.requesty)).toEqual([
+        { auto_cache: true, user_id: "mine" },
+        { auto_cache: true, user_id: "mine" },
+      ]);
+    },
+  );
+
+  it.skipIf(nodeMajor < major.minNode || !major.requestyExtraBody)(
+    "@requesty/ai-sdk: a top-level key set on the provider, and the caller's own user, win over ours",
+    async () => {
+      const { wrap } = setup([requesty(), openrouter()]);
+      const provider = m.createRequesty({
+        baseURL: rec.openaiBaseURL,
+        apiKey,
+        extraBody: { session_id: "mine" },
+      });
+      const model = wrap(provider.chat(MODEL_ID));
+      await m.ai.generateText({
+        model,
+        prompt: "hello",
+        providerOptions: { tagalong: { session: "s_ours" }, requesty: { user: "caller" } },
+      });
+      await m.ai.generateText({
+        model,
+        prompt: "hello",
+        providerOptions: { tagalong: { session: "s_ours" } },
+      });
+      expect(rec.calls().map((call) => [call.body.session_id, call.body.user])).toEqual([
+        ["mine", "caller"],
+        ["mine", "u_1"],
+      ]);
+    },
+  );
+
+  run.each(["openai", "azure", "requesty"])(
+    "an @ai-sdk/openai-compatible provider named %s carries the body fields as openai-compatible does",
+    async (name) => {
+      const { wrap, warnings } = setup([portkey(), requesty(), openrouter()]);
+      const provider = m.createOpenAICompatible({ name, baseURL: rec.openaiBaseURL, apiKey });
+      await m.ai.generateText({ model: wrap(provider.chatModel(MODEL_ID)), prompt: "hello" });
+      const { body } = onlyCallOf(rec);
+      expect(body.requesty).toEqual({ user_id: "u_1" });
+      expect(body.user).toBe("u_1");
+      expect(body.user_id).toBeUndefined();
+      expect(body.extraBody).toBeUndefined();
+      expect(warnings).toEqual([]);
+    },
+  );
+
+  it.skipIf(nodeMajor < major.minNode || major.name === "ai 5")(
+    "@ai-sdk/openai-compatible: the caller's user under the generic openaiCompatible key wins over ours",
+    async () => {
+      const { wrap } = setup([openrouter()]);
+      const provider = m.createOpenAICompatible({ name: "gw", baseURL: rec.openaiBaseURL, apiKey });
+      await m.ai.generateText({
+        model: wrap(provider.chatModel(MODEL_ID)),
+        prompt: "hello",
+        providerOptions: { openaiCompatible: { user: "caller" } },
+      });
+      expect(onlyCallOf(rec).body.user).toBe("caller");
+    },
+  );
+});
+
+function onlyCallOf(recorder: Recorder): ModelCall {
+  const calls = recorder.calls();
+  expect(calls).toHaveLength(1);
+  return calls[0]!;
+}
