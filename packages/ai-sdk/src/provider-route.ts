@@ -40,36 +40,39 @@ const CLASS_ROUTES = new Map<string, RouteKind>([
 /** Names that tell the package of a model whose class is not a known one (a model another middleware wraps). */
 const FETCH_ONLY = new Set(["openai", "azure"]);
 const NESTING = new Set(["requesty"]);
-const routes = new Map<string, BodyRoute>();
 
 function toCamelCase(name: string): string {
   return name.replace(/[_-]([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
+// Each model's route, found once: a model's class and provider do not change.
+const byModel = new WeakMap<object, BodyRoute>();
+
 /** The route of a model's body fields: by its class when it is a known package's, else by its provider's name. */
 export function bodyRoute(model: { readonly provider: string }): BodyRoute {
-  const { provider } = model;
-  const byClass = CLASS_ROUTES.get(model.constructor?.name);
-  const cacheKey = byClass === undefined ? provider : `${byClass}\u0000${provider}`;
-  let route = routes.get(cacheKey);
+  let route = byModel.get(model);
   if (route === undefined) {
-    const dot = provider.indexOf(".");
-    const name = (dot === -1 ? provider : provider.slice(0, dot)).trim();
-    const api = dot === -1 ? "chat" : provider.slice(dot + 1);
-    const kind: RouteKind =
-      byClass ??
-      (FETCH_ONLY.has(name) || api === "embedding"
-        ? "fetch"
-        : NESTING.has(name) && api === "chat"
-          ? "nested"
-          : "provider-options");
-    if (kind === "fetch") route = { kind, providerName: name };
-    else if (kind === "nested") route = { kind, key: "requesty" };
-    else route = { kind, key: name, camelKey: toCamelCase(name) };
-    // Providers are few and long-lived; the cap only guards against a pathological stream of names.
-    if (routes.size < 1000) routes.set(cacheKey, route);
+    route = routeOf(model);
+    byModel.set(model, route);
   }
   return route;
+}
+
+function routeOf(model: { readonly provider: string }): BodyRoute {
+  const { provider } = model;
+  const dot = provider.indexOf(".");
+  const name = (dot === -1 ? provider : provider.slice(0, dot)).trim();
+  const api = dot === -1 ? "chat" : provider.slice(dot + 1);
+  const kind: RouteKind =
+    CLASS_ROUTES.get(model.constructor?.name) ??
+    (FETCH_ONLY.has(name) || api === "embedding"
+      ? "fetch"
+      : NESTING.has(name) && api === "chat"
+        ? "nested"
+        : "provider-options");
+  if (kind === "fetch") return { kind, providerName: name };
+  if (kind === "nested") return { kind, key: "requesty" };
+  return { kind, key: name, camelKey: toCamelCase(name) };
 }
 
 type ProviderOptions = Record<string, Readonly<Record<string, unknown>>>;
