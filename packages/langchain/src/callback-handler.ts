@@ -13,7 +13,7 @@ import {
   type WarnOnce,
   warnOnce,
 } from "@tagalong/core/adapter";
-import { type CallScope, RUN_CONFIG } from "./call-scope";
+import { type CallScope, RUN_CONFIG, runConfigurable } from "./call-scope";
 import { type LLMResultLike, type MessageLike, readResult, toChatMessages } from "./messages";
 import { prepareRun } from "./run-prepare";
 
@@ -151,6 +151,8 @@ interface ModelRun {
   startTime: number;
   metadata?: Record<string, unknown>;
   tags?: string[];
+  /** The run config's `configurable`, where the call options keep it (a model from withTagalong). */
+  configurable?: Record<string, unknown>;
   prepared?: PreparedCall;
   /** Why the metadata could not be prepared (an InvalidMetadataError, as a rule). */
   error?: unknown;
@@ -482,6 +484,7 @@ export class TagalongCallbackHandler {
       metadata: runManager.metadata,
       tags: runManager.tags,
     });
+    model.configurable ??= runConfigurable(options);
     if (batched && typeof options === "object" && options !== null)
       (this.recorders.batches ??= new WeakMap()).set(options, model);
     return [run, model];
@@ -534,6 +537,7 @@ export class TagalongCallbackHandler {
     model.tags = tags;
     model.started = true;
     model.handedOptions = extraParams?.options;
+    model.configurable ??= runConfigurable(model.handedOptions);
     if (this.tagalong.recordsCalls) {
       // LangChain may end no run for a call aborted between two parts of its stream (the stream is
       // no longer read): the abort ends it.
@@ -572,6 +576,7 @@ export class TagalongCallbackHandler {
         model.metadata,
         model.tags,
         this.traceFromRuns ? run.rootRunId : undefined,
+        model.configurable,
       );
       return model.prepared;
     } catch (error) {

@@ -6,7 +6,7 @@ import {
   type WarnOnce,
   warnOnce,
 } from "@tagalong/core/adapter";
-import { type CallScope, carriedScope, carrying, noteEnd, RUN_CONFIG } from "./call-scope";
+import { type CallScope, carriedScope, carrying, noteEnd, RUN_CONFIG, runConfigurable } from "./call-scope";
 import {
   CANCEL_RUN,
   ENTER_RUN,
@@ -142,7 +142,7 @@ function enterRun(
   const { metadata, tags } = runManager ?? configLabels(options, model);
   return {
     runId,
-    prepared: prepareRun(tagalong, metadata, tags, undefined),
+    prepared: prepareRun(tagalong, metadata, tags, undefined, runConfigurable(options)),
     unwatched: true,
     // No handler was handed the call options, which LangChain made for this run: none is attached
     // (no run manager, or one for a config's empty `callbacks`).
