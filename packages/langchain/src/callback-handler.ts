@@ -219,10 +219,18 @@ export function isHandler(handler: unknown): handler is TagalongCallbackHandler 
   );
 }
 
-/** The TagalongCallbackHandler among a run's handlers, if any. */
-export function findHandler(handlers: readonly unknown[] | undefined): TagalongCallbackHandler | undefined {
+/**
+ * The first TagalongCallbackHandler among a run's handlers, if any; given a Tagalong, the first of
+ * that Tagalong's.
+ */
+export function findHandler(
+  handlers: readonly unknown[] | undefined,
+  tagalong?: Tagalong,
+): TagalongCallbackHandler | undefined {
   if (!handlers) return undefined;
-  for (const handler of handlers) if (isHandler(handler)) return handler;
+  for (const handler of handlers) {
+    if (isHandler(handler) && (tagalong === undefined || handler.tagalong === tagalong)) return handler;
+  }
   return undefined;
 }
 
