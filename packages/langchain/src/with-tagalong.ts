@@ -411,12 +411,31 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
 
     withConfig(config: unknown): unknown {
       const next = super.withConfig(config);
+      if (next === null || typeof next !== "object" || next instanceof TaggedModel) return next;
       // ChatOpenAI's withConfig (behind bindTools and withStructuredOutput) returns
       // `new ChatOpenAI(this.fields)`: keep it wrapped. Its fields already carry our fetch.
-      if (next !== null && typeof next === "object" && Object.getPrototypeOf(next) === Base.prototype) {
+      const proto = Object.getPrototypeOf(next);
+      if (proto === Base.prototype) {
         Object.setPrototypeOf(next, TaggedModel.prototype);
+        return next;
       }
-      return next;
+      // A class it inherits built the model (ChatOpenAI's withConfig, for AzureChatOpenAI or your own
+      // subclass): a model of this class, of the same fields and options, keeps the subclass too.
+      if (!(proto as object).isPrototypeOf(Base.prototype) || typeof proto._generate !== "function") return next;
+      const fields = (this as { fields?: unknown }).fields;
+      const Own = this.constructor as AnyClass;
+      try {
+        const own = new Own(fields);
+        own.defaultOptions = (next as { defaultOptions?: unknown }).defaultOptions;
+        return own;
+      } catch {
+        bound.warnOnce(
+          "(withConfig)",
+          () =>
+            `withTagalong: ${Base.name}'s withConfig (behind bindTools and withStructuredOutput) built a ${proto.constructor?.name} and the class could not be rebuilt from its fields: that model's runs carry no metadata.`,
+        );
+        return next;
+      }
     }
   }
 
