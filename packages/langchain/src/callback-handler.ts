@@ -37,15 +37,32 @@ export const CANCEL_RUN = Symbol.for("tagalong.langchain.cancel-run");
 
 // Runs whose end never came (an abandoned stream) must not pile up.
 const MAX_RUNS = 10_000;
+/** How long a background handler waits for the end of a run whose signal aborted (see `aborted`). */
+const CANCEL_GRACE_MS = 2_000;
 
-/** Sets a run's entry in a map of runs, the oldest going first once MAX_RUNS are held. */
-function setCapped<V>(runs: Map<string, V>, runId: string, value: V): void {
+/** A timer that does not keep the process alive. */
+function unref<T>(timer: T): T {
+  (timer as { unref?: () => void }).unref?.();
+  return timer;
+}
+
+/**
+ * Sets a run's entry in a map of runs, the oldest going first once MAX_RUNS are held (handed to
+ * `evicted`, to release what it holds).
+ */
+function setCapped<V>(runs: Map<string, V>, runId: string, value: V, evicted?: (value: V) => void): void {
   if (runs.size >= MAX_RUNS) {
-    const oldest = runs.keys().next().value;
-    if (oldest !== undefined) runs.delete(oldest);
+    const oldest = runs.entries().next().value;
+    if (oldest !== undefined) {
+      runs.delete(oldest[0]);
+      evicted?.(oldest[1]);
+    }
   }
   runs.set(runId, value);
 }
+
+/** A run's entry evicted unended: it stops listening to its signal. */
+const releaseRun = (run: RunState): void => run.model?.unlisten?.();
 
 /** Who records one model run for a Tagalong, and whether another of its handlers saw the run too. */
 interface RunRecorder {
@@ -274,6 +291,9 @@ export class TagalongCallbackHandler {
   private readonly warnOnce: WarnOnce;
   private readonly inFlightDestinations: string[];
   private readonly recorders: TagalongRuns;
+  /** Runs whose signal aborted while this background handler could not tell if they had ended (`aborted`). */
+  private readonly abortedRuns = new Set<string>();
+  private abortTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(tagalong: Tagalong, options: TagalongCallbackHandlerOptions = {}) {
     this.tagalong = tagalong;
@@ -418,6 +438,8 @@ export class TagalongCallbackHandler {
     this.safely(() => {
       const model = this.runs.get(runId)?.model;
       if (model === undefined) return;
+      // The run's request (or stream) had already ended: LangChain's end of it is on its way.
+      if (model.scope?.endTime !== undefined) return;
       model.cancelled = { reason };
       if (model.started === true) this.endModel(runId, undefined, reason, false);
     });
@@ -523,7 +545,7 @@ export class TagalongCallbackHandler {
     if (run === undefined) {
       const parent = parentRunId === undefined ? undefined : this.runs.get(parentRunId);
       run = { parentRunId, rootRunId: parent?.rootRunId ?? parentRunId ?? runId };
-      setCapped(this.runs, runId, run);
+      setCapped(this.runs, runId, run, releaseRun);
     }
     return run;
   }
@@ -538,6 +560,9 @@ export class TagalongCallbackHandler {
     tags: string[] | undefined,
     metadata: Record<string, unknown> | undefined,
   ): void {
+    // LangChain hands a background handler its callbacks in order: an aborted run whose end did not
+    // come before this start will not get one.
+    if (this.abortedRuns.size > 0) this.endAborted(runId);
     this.claim(runId, false);
     const run = this.track(runId, parentRunId);
     const model = (run.model ??= { startTime: Date.now() });
@@ -570,9 +595,41 @@ export class TagalongCallbackHandler {
   }
 
   private listenForAbort(runId: string, signal: AbortSignal): () => void {
-    const onAbort = (): void => this[CANCEL_RUN](runId, signal.reason);
+    const onAbort = (): void => this.aborted(runId, signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     return () => signal.removeEventListener("abort", onAbort);
+  }
+
+  /**
+   * The run's signal aborted. A background handler that ran no scope of the run's request (a handler
+   * without withTagalong, or one a run was passed to) cannot tell whether the request had ended: its
+   * end may still be in LangChain's queue. The run then ends as aborted only if no end arrives first:
+   * at the handler's next model run (LangChain's queue hands it its callbacks in order) or after
+   * CANCEL_GRACE_MS.
+   */
+  private aborted(runId: string, reason: unknown): void {
+    const model = this.runs.get(runId)?.model;
+    if (model === undefined || model.scope !== undefined || this.awaitHandlers) {
+      this[CANCEL_RUN](runId, reason);
+      return;
+    }
+    model.cancelled = { reason };
+    this.abortedRuns.add(runId);
+    this.abortTimer ??= unref(setTimeout(() => this.endAborted(), CANCEL_GRACE_MS));
+  }
+
+  /** Ends as aborted the runs whose signal aborted and whose end did not come (`aborted`). */
+  private endAborted(except?: string): void {
+    for (const runId of this.abortedRuns) {
+      if (runId === except) continue;
+      this.abortedRuns.delete(runId);
+      const cancelled = this.runs.get(runId)?.model?.cancelled;
+      if (cancelled !== undefined) this.safely(() => this.endModel(runId, undefined, cancelled.reason, false));
+    }
+    if (this.abortedRuns.size === 0 && this.abortTimer !== undefined) {
+      clearTimeout(this.abortTimer);
+      this.abortTimer = undefined;
+    }
   }
 
   private prepare(run: RunState, model: ModelRun): PreparedCall {
@@ -597,6 +654,7 @@ export class TagalongCallbackHandler {
   private endModel(runId: string, output: LLMResultLike | undefined, error: unknown, cached: boolean): void {
     const run = this.runs.get(runId);
     this.runs.delete(runId);
+    if (this.abortedRuns.size > 0) this.abortedRuns.delete(runId);
     const model = run?.model;
     if (run === undefined || model === undefined) return;
     model.unlisten?.();
