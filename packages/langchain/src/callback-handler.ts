@@ -508,7 +508,13 @@ export class TagalongCallbackHandler {
 
   /** The model run withTagalong enters, noted for the other runs of its request if it has several. */
   private modelRun(runManager: RunManagerLike, options: unknown, batched: boolean): [RunState, ModelRun] {
-    const run = this.track(runManager.runId, runManager.parentRunId ?? runManager._parentRunId);
+    // A background handler LangChain's queue has not yet handed the run's start (nor, maybe, its
+    // parent's): the nearest ancestor it knows of stands for the root.
+    const run = this.track(
+      runManager.runId,
+      runManager.parentRunId ?? runManager._parentRunId,
+      !this.awaitHandlers,
+    );
     const model = (run.model ??= {
       startTime: Date.now(),
       metadata: runManager.metadata,
@@ -540,11 +546,19 @@ export class TagalongCallbackHandler {
     if (model !== undefined) model.streamed = true;
   }
 
-  private track(runId: string, parentRunId: string | undefined): RunState {
+  /**
+   * The run's place in the trace: its root is its parent's, if this handler saw the parent begin.
+   * LangChain hands a handler the runs in order, so one it did not see is not this handler's (a
+   * handler on the model only, with another handler tracing the chain): the run is its own root.
+   * `behind`: the run's start, and its parent's, may still be in LangChain's queue: the parent then
+   * stands for the root.
+   */
+  private track(runId: string, parentRunId: string | undefined, behind = false): RunState {
     let run = this.runs.get(runId);
     if (run === undefined) {
       const parent = parentRunId === undefined ? undefined : this.runs.get(parentRunId);
-      run = { parentRunId, rootRunId: parent?.rootRunId ?? parentRunId ?? runId };
+      const root = parent?.rootRunId ?? (behind ? parentRunId : undefined) ?? runId;
+      run = { parentRunId, rootRunId: root };
       setCapped(this.runs, runId, run, releaseRun);
     }
     return run;
