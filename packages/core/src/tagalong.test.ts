@@ -474,11 +474,15 @@ describe("tags on the wire", () => {
     expect(portkeyTags).toBe([...implied.tags.slice(0, 4), "vip"].join(","));
     expect((prepared.body.requesty as { tags: string[] }).tags).toEqual([...implied.tags, "vip"]);
     expect(warnings).toEqual([
-      expect.stringMatching(/^left out of portkey's form \(implied by the adapter\): metadata\.tags\[5\]: left out to keep the tags within the rule: 165 chars, Portkey allows 128/),
+      expect.stringMatching(
+        /^left out of portkey's form \(implied by the adapter\): metadata\.tags\[5\]: left out to keep the tags within the rule: 165 chars, Portkey allows 128/,
+      ),
       expect.stringMatching(/^left out of portkey's form \(implied by the adapter\): metadata\.tags\[4\]/),
     ]);
     const own = Array.from({ length: 6 }, (_, i) => `own-${i}-${"x".repeat(20)}`);
-    expect(() => tagalong.prepare({ tags: own }, { implied: { tags: ["run"] } })).toThrow(InvalidMetadataError);
+    expect(() => tagalong.prepare({ tags: own }, { implied: { tags: ["run"] } })).toThrow(
+      InvalidMetadataError,
+    );
   });
 });
 

@@ -638,7 +638,8 @@ export class TagalongCallbackHandler {
       if (runId === except) continue;
       this.abortedRuns.delete(runId);
       const cancelled = this.runs.get(runId)?.model?.cancelled;
-      if (cancelled !== undefined) this.safely(() => this.endModel(runId, undefined, cancelled.reason, false));
+      if (cancelled !== undefined)
+        this.safely(() => this.endModel(runId, undefined, cancelled.reason, false));
     }
     if (this.abortedRuns.size === 0 && this.abortTimer !== undefined) {
       clearTimeout(this.abortTimer);

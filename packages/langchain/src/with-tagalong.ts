@@ -421,7 +421,11 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
       }
       // A class it inherits built the model (ChatOpenAI's withConfig, for AzureChatOpenAI or your own
       // subclass): a model of this class, of the same fields and options, keeps the subclass too.
-      if (!(proto as object).isPrototypeOf(Base.prototype) || typeof proto._generate !== "function") return next;
+      if (
+        !Object.prototype.isPrototypeOf.call(proto, Base.prototype) ||
+        typeof proto._generate !== "function"
+      )
+        return next;
       const fields = (this as { fields?: unknown }).fields;
       const Own = this.constructor as AnyClass;
       try {

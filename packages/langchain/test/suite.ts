@@ -1655,7 +1655,11 @@ export function langchainSuite(lc: LangChainModules): void {
           { _user: "u_1", team: "search" },
         ]);
         // The handler adds the LangChain trace.
-        expect(calls.map((c) => c.requesty.trace_id !== undefined)).toEqual([withHandler, withHandler, withHandler]);
+        expect(calls.map((c) => c.requesty.trace_id !== undefined)).toEqual([
+          withHandler,
+          withHandler,
+          withHandler,
+        ]);
         expect(calls.map(({ requesty: { trace_id, ...rest } }) => rest)).toEqual([
           { user_id: "u_1" },
           { user_id: "u_1" },
@@ -1680,8 +1684,16 @@ export function langchainSuite(lc: LangChainModules): void {
         const bLogger = collectingLogger();
         const bTagalong = createTagalong({ destinations: [bMemory], logger: bLogger });
         const Chat = withTagalong(lc.ChatOpenAI, a);
-        const model = new Chat({ model: MODEL, apiKey: API_KEY, maxRetries: 0, configuration: { baseURL: rec.openaiBaseURL } });
-        const config = { metadata: { tagalong: { user: "u_1" } }, callbacks: [new TagalongCallbackHandler(bTagalong)] };
+        const model = new Chat({
+          model: MODEL,
+          apiKey: API_KEY,
+          maxRetries: 0,
+          configuration: { baseURL: rec.openaiBaseURL },
+        });
+        const config = {
+          metadata: { tagalong: { user: "u_1" } },
+          callbacks: [new TagalongCallbackHandler(bTagalong)],
+        };
         await model.invoke("invoke", config);
         await drain(await model.stream("stream", config));
         await lc.awaitAllCallbacks();
@@ -1825,7 +1837,10 @@ export function langchainSuite(lc: LangChainModules): void {
         });
         // A tracer (LangSmith, a console handler) makes LangChain start the chain's runs.
         const chainRuns: string[] = [];
-        const tracer = { name: "tracer", handleChainStart: (_c: unknown, _i: unknown, runId: string) => void chainRuns.push(runId) };
+        const tracer = {
+          name: "tracer",
+          handleChainStart: (_c: unknown, _i: unknown, runId: string) => void chainRuns.push(runId),
+        };
         await outer.invoke("hi", { callbacks: [tracer], metadata: { tagalong: { user: "u_1" } } });
         await s.settle();
         const traces = rec.calls().map((c) => c.portkey.traceId);
@@ -1834,7 +1849,9 @@ export function langchainSuite(lc: LangChainModules): void {
         expect(s.memory.calls.map((c) => c.metadata.trace)).toEqual(runs);
         expect(new Set(traces).size).toBe(2);
         for (const trace of traces) expect(chainRuns).not.toContain(trace);
-        expect(s.memory.calls.map((c) => chainRuns.includes(c.context?.langchain_parent_run_id ?? ""))).toEqual([true, true]);
+        expect(
+          s.memory.calls.map((c) => chainRuns.includes(c.context?.langchain_parent_run_id ?? "")),
+        ).toEqual([true, true]);
       },
     );
   });
