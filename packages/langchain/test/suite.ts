@@ -53,6 +53,15 @@ const API_KEY = "sk-test-tagalong-langchain";
 
 const WEATHER_TOOL = { type: "function", function: CONVENTION_TOOL };
 
+/** The JSON schema of the structured-output paths. */
+const ANSWER_SCHEMA = {
+  title: "Answer",
+  type: "object",
+  properties: { answer: { type: "string" } },
+  required: ["answer"],
+  additionalProperties: false,
+};
+
 /** Whether this Node satisfies an `engines.node` range of the usual `>=N[.M]` form. */
 function nodeSatisfies(range: string | undefined): boolean {
   const min = range && /^>=\s*(\d+)(?:\.(\d+))?/.exec(range.trim());
@@ -321,19 +330,7 @@ export function langchainSuite(lc: LangChainModules): void {
         stream: false,
         structured: true,
         run: (s, input, config) =>
-          s
-            .chat()
-            .withStructuredOutput(
-              {
-                title: "Answer",
-                type: "object",
-                properties: { answer: { type: "string" } },
-                required: ["answer"],
-                additionalProperties: false,
-              },
-              { name: "Answer" },
-            )
-            .invoke(input, config),
+          s.chat().withStructuredOutput(ANSWER_SCHEMA, { name: "Answer" }).invoke(input, config),
       },
       {
         name: "withConfig",
@@ -1740,18 +1737,7 @@ export function langchainSuite(lc: LangChainModules): void {
       await bound.invoke("tools bound", config);
       await drain(await bound.stream("tools bound, streamed", config));
       await model.withConfig({ temperature: 0 }).invoke("with config", config);
-      await model
-        .withStructuredOutput(
-          {
-            title: "Answer",
-            type: "object",
-            properties: { answer: { type: "string" } },
-            required: ["answer"],
-            additionalProperties: false,
-          },
-          { name: "Answer" },
-        )
-        .invoke("structured", config);
+      await model.withStructuredOutput(ANSWER_SCHEMA, { name: "Answer" }).invoke("structured", config);
       expect(model.withConfig({ temperature: 0 })).toBeInstanceOf(lc.AzureChatOpenAI);
       const calls = rec.calls();
       expect(calls.map((c) => [c.portkey.metadata, c.requesty])).toEqual(
