@@ -5,7 +5,7 @@ export { AIMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/
 export { ChatPromptTemplate } from "@langchain/core/prompts";
 export { RunnableLambda } from "@langchain/core/runnables";
 export { Annotation, END, MemorySaver, START, StateGraph } from "@langchain/langgraph";
-export { ChatOpenAI, OpenAI } from "@langchain/openai";
+export { AzureChatOpenAI, ChatOpenAI, OpenAI } from "@langchain/openai";
 
 export const label = "@langchain/core 0.3 + @langchain/openai 0.6 + @langchain/langgraph 0.x";
 /** Where the suite resolves these packages' manifests (versions, engines) from. */

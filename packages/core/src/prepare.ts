@@ -238,8 +238,9 @@ export function createPreparer(options: PreparerOptions) {
     let perTarget: Map<Target, MetadataIssue[]> | undefined;
     for (let i = 0; i < checked.length; i++) {
       const t = checked[i]!;
-      const issues = issuesOf(t, i, m, base);
+      let issues = issuesOf(t, i, m, base);
       if (issues.length === 0) continue;
+      if (weak?.tags !== undefined) issues = fitTags(t, i, m, issues, weak, strong);
       (perTarget ??= new Map()).set(t, issues);
       for (const issue of issues) {
         // Thrown and warned about as the user wrote it; left out (perTarget) as merged.
@@ -417,6 +418,39 @@ function issuesOf(t: Target, i: number, m: Readonly<Metadata>, base: Base | unde
   }
   mapping.wholeCheck?.(m, out);
   return out;
+}
+
+/**
+ * A destination's issue with the tags as a whole (their joined length) when the implied layer added
+ * some: the implied tags are left out first, the last first, until the rest keeps the rule, as
+ * fitHeaders does for the headers' size; the whole-list issue stays only if the other layers' tags
+ * break the rule alone. The issues returned name the implied tags left out, by their place in `m`.
+ */
+function fitTags(
+  t: Target,
+  i: number,
+  m: Readonly<Metadata>,
+  issues: MetadataIssue[],
+  weak: Metadata,
+  strong: Metadata | undefined,
+): MetadataIssue[] {
+  const whole = issues.find((issue) => issue.path === "tags");
+  if (whole === undefined || m.tags === undefined) return issues;
+  const implied: MetadataIssue[] = [];
+  for (let k = m.tags.length - 1; k >= 0; k--) {
+    const tag = m.tags[k]!;
+    if (!weak.tags!.includes(tag) || strong?.tags?.includes(tag) === true) continue;
+    implied.push({
+      path: `tags[${k}]`,
+      rule: `left out to keep the tags within the rule: ${whole.rule}`,
+      destination: whole.destination,
+      code: whole.code,
+    });
+    if (!issuesOf(t, i, leaveOut(m, implied), undefined).some((issue) => issue.path === "tags")) {
+      return [...issues.filter((issue) => issue !== whole), ...implied];
+    }
+  }
+  return issues;
 }
 
 /** The checked state of a base: its issues for each checked target, by field and by extra key. */

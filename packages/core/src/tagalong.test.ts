@@ -460,6 +460,30 @@ describe("tags on the wire", () => {
     expect(JSON.parse(alone.headers["x-portkey-metadata"]!).tags).toBe("x,y");
     expect((alone.body.requesty as { tags: string[] }).tags).toEqual(["x", "y"]);
   });
+
+  it("too long together, in strict mode: the implied tags are left out first, the last first; the call's own tags too long alone are thrown for", () => {
+    const warnings: string[] = [];
+    const tagalong = createTagalong({
+      destinations: [portkey(), requesty()],
+      onInvalid: "throw",
+      logger: { ...silent, warn: (m) => warnings.push(m) },
+    });
+    const implied = { tags: Array.from({ length: 6 }, (_, i) => `run-${i}-${"x".repeat(20)}`) };
+    const prepared = tagalong.prepare({ tags: ["vip"] }, { implied });
+    const portkeyTags = JSON.parse(prepared.headers["x-portkey-metadata"]!).tags as string;
+    expect(portkeyTags).toBe([...implied.tags.slice(0, 4), "vip"].join(","));
+    expect((prepared.body.requesty as { tags: string[] }).tags).toEqual([...implied.tags, "vip"]);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^left out of portkey's form \(implied by the adapter\): metadata\.tags\[5\]: left out to keep the tags within the rule: 165 chars, Portkey allows 128/,
+      ),
+      expect.stringMatching(/^left out of portkey's form \(implied by the adapter\): metadata\.tags\[4\]/),
+    ]);
+    const own = Array.from({ length: 6 }, (_, i) => `own-${i}-${"x".repeat(20)}`);
+    expect(() => tagalong.prepare({ tags: own }, { implied: { tags: ["run"] } })).toThrow(
+      InvalidMetadataError,
+    );
+  });
 });
 
 describe("stats()", () => {

@@ -58,6 +58,17 @@ export const CALL_SCOPE: unique symbol = Symbol.for("tagalong.langchain.call-sco
  */
 export const RUN_CONFIG = Symbol.for("tagalong.langchain.run-config");
 
+/** The `configurable` of the run config a model's call options keep (`RUN_CONFIG`), if any. */
+export function runConfigurable(options: unknown): Record<string, unknown> | undefined {
+  const config = (options as Record<symbol, { configurable?: unknown } | undefined> | null | undefined)?.[
+    RUN_CONFIG
+  ];
+  const configurable = config?.configurable;
+  return typeof configurable === "object" && configurable !== null
+    ? (configurable as Record<string, unknown>)
+    : undefined;
+}
+
 type FetchOptionsCarrier = { fetchOptions?: Record<PropertyKey, unknown> };
 
 /** The scope a request init (or a model's call options) carries, if any. */

@@ -13,7 +13,7 @@ import {
   type WarnOnce,
   warnOnce,
 } from "@tagalong/core/adapter";
-import { type CallScope, RUN_CONFIG } from "./call-scope";
+import { type CallScope, RUN_CONFIG, runConfigurable } from "./call-scope";
 import { type LLMResultLike, type MessageLike, readResult, toChatMessages } from "./messages";
 import { prepareRun } from "./run-prepare";
 
@@ -37,15 +37,32 @@ export const CANCEL_RUN = Symbol.for("tagalong.langchain.cancel-run");
 
 // Runs whose end never came (an abandoned stream) must not pile up.
 const MAX_RUNS = 10_000;
+/** How long a background handler waits for the end of a run whose signal aborted (see `aborted`). */
+const CANCEL_GRACE_MS = 2_000;
 
-/** Sets a run's entry in a map of runs, the oldest going first once MAX_RUNS are held. */
-function setCapped<V>(runs: Map<string, V>, runId: string, value: V): void {
+/** A timer that does not keep the process alive. */
+function unref<T>(timer: T): T {
+  (timer as { unref?: () => void }).unref?.();
+  return timer;
+}
+
+/**
+ * Sets a run's entry in a map of runs, the oldest going first once MAX_RUNS are held (handed to
+ * `evicted`, to release what it holds).
+ */
+function setCapped<V>(runs: Map<string, V>, runId: string, value: V, evicted?: (value: V) => void): void {
   if (runs.size >= MAX_RUNS) {
-    const oldest = runs.keys().next().value;
-    if (oldest !== undefined) runs.delete(oldest);
+    const oldest = runs.entries().next().value;
+    if (oldest !== undefined) {
+      runs.delete(oldest[0]);
+      evicted?.(oldest[1]);
+    }
   }
   runs.set(runId, value);
 }
+
+/** A run's entry evicted unended: it stops listening to its signal. */
+const releaseRun = (run: RunState): void => run.model?.unlisten?.();
 
 /** Who records one model run for a Tagalong, and whether another of its handlers saw the run too. */
 interface RunRecorder {
@@ -151,6 +168,8 @@ interface ModelRun {
   startTime: number;
   metadata?: Record<string, unknown>;
   tags?: string[];
+  /** The run config's `configurable`, where the call options keep it (a model from withTagalong). */
+  configurable?: Record<string, unknown>;
   prepared?: PreparedCall;
   /** Why the metadata could not be prepared (an InvalidMetadataError, as a rule). */
   error?: unknown;
@@ -217,10 +236,18 @@ export function isHandler(handler: unknown): handler is TagalongCallbackHandler 
   );
 }
 
-/** The TagalongCallbackHandler among a run's handlers, if any. */
-export function findHandler(handlers: readonly unknown[] | undefined): TagalongCallbackHandler | undefined {
+/**
+ * The first TagalongCallbackHandler among a run's handlers, if any; given a Tagalong, the first of
+ * that Tagalong's.
+ */
+export function findHandler(
+  handlers: readonly unknown[] | undefined,
+  tagalong?: Tagalong,
+): TagalongCallbackHandler | undefined {
   if (!handlers) return undefined;
-  for (const handler of handlers) if (isHandler(handler)) return handler;
+  for (const handler of handlers) {
+    if (isHandler(handler) && (tagalong === undefined || handler.tagalong === tagalong)) return handler;
+  }
   return undefined;
 }
 
@@ -264,6 +291,9 @@ export class TagalongCallbackHandler {
   private readonly warnOnce: WarnOnce;
   private readonly inFlightDestinations: string[];
   private readonly recorders: TagalongRuns;
+  /** Runs whose signal aborted while this background handler could not tell if they had ended (`aborted`). */
+  private readonly abortedRuns = new Set<string>();
+  private abortTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(tagalong: Tagalong, options: TagalongCallbackHandlerOptions = {}) {
     this.tagalong = tagalong;
@@ -408,6 +438,8 @@ export class TagalongCallbackHandler {
     this.safely(() => {
       const model = this.runs.get(runId)?.model;
       if (model === undefined) return;
+      // The run's request (or stream) had already ended: LangChain's end of it is on its way.
+      if (model.scope?.endTime !== undefined) return;
       model.cancelled = { reason };
       if (model.started === true) this.endModel(runId, undefined, reason, false);
     });
@@ -476,12 +508,19 @@ export class TagalongCallbackHandler {
 
   /** The model run withTagalong enters, noted for the other runs of its request if it has several. */
   private modelRun(runManager: RunManagerLike, options: unknown, batched: boolean): [RunState, ModelRun] {
-    const run = this.track(runManager.runId, runManager.parentRunId ?? runManager._parentRunId);
+    // A background handler LangChain's queue has not yet handed the run's start (nor, maybe, its
+    // parent's): the nearest ancestor it knows of stands for the root.
+    const run = this.track(
+      runManager.runId,
+      runManager.parentRunId ?? runManager._parentRunId,
+      !this.awaitHandlers,
+    );
     const model = (run.model ??= {
       startTime: Date.now(),
       metadata: runManager.metadata,
       tags: runManager.tags,
     });
+    model.configurable ??= runConfigurable(options);
     if (batched && typeof options === "object" && options !== null)
       (this.recorders.batches ??= new WeakMap()).set(options, model);
     return [run, model];
@@ -507,12 +546,20 @@ export class TagalongCallbackHandler {
     if (model !== undefined) model.streamed = true;
   }
 
-  private track(runId: string, parentRunId: string | undefined): RunState {
+  /**
+   * The run's place in the trace: its root is its parent's, if this handler saw the parent begin.
+   * LangChain hands a handler the runs in order, so one it did not see is not this handler's (a
+   * handler on the model only, with another handler tracing the chain): the run is its own root.
+   * `behind`: the run's start, and its parent's, may still be in LangChain's queue: the parent then
+   * stands for the root.
+   */
+  private track(runId: string, parentRunId: string | undefined, behind = false): RunState {
     let run = this.runs.get(runId);
     if (run === undefined) {
       const parent = parentRunId === undefined ? undefined : this.runs.get(parentRunId);
-      run = { parentRunId, rootRunId: parent?.rootRunId ?? parentRunId ?? runId };
-      setCapped(this.runs, runId, run);
+      const root = parent?.rootRunId ?? (behind ? parentRunId : undefined) ?? runId;
+      run = { parentRunId, rootRunId: root };
+      setCapped(this.runs, runId, run, releaseRun);
     }
     return run;
   }
@@ -527,6 +574,9 @@ export class TagalongCallbackHandler {
     tags: string[] | undefined,
     metadata: Record<string, unknown> | undefined,
   ): void {
+    // LangChain hands a background handler its callbacks in order: an aborted run whose end did not
+    // come before this start will not get one.
+    if (this.abortedRuns.size > 0) this.endAborted(runId);
     this.claim(runId, false);
     const run = this.track(runId, parentRunId);
     const model = (run.model ??= { startTime: Date.now() });
@@ -534,6 +584,7 @@ export class TagalongCallbackHandler {
     model.tags = tags;
     model.started = true;
     model.handedOptions = extraParams?.options;
+    model.configurable ??= runConfigurable(model.handedOptions);
     if (this.tagalong.recordsCalls) {
       // LangChain may end no run for a call aborted between two parts of its stream (the stream is
       // no longer read): the abort ends it.
@@ -558,9 +609,42 @@ export class TagalongCallbackHandler {
   }
 
   private listenForAbort(runId: string, signal: AbortSignal): () => void {
-    const onAbort = (): void => this[CANCEL_RUN](runId, signal.reason);
+    const onAbort = (): void => this.aborted(runId, signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     return () => signal.removeEventListener("abort", onAbort);
+  }
+
+  /**
+   * The run's signal aborted. A background handler that ran no scope of the run's request (a handler
+   * without withTagalong, or one a run was passed to) cannot tell whether the request had ended: its
+   * end may still be in LangChain's queue. The run then ends as aborted only if no end arrives first:
+   * at the handler's next model run (LangChain's queue hands it its callbacks in order) or after
+   * CANCEL_GRACE_MS.
+   */
+  private aborted(runId: string, reason: unknown): void {
+    const model = this.runs.get(runId)?.model;
+    if (model === undefined || model.scope !== undefined || this.awaitHandlers) {
+      this[CANCEL_RUN](runId, reason);
+      return;
+    }
+    model.cancelled = { reason };
+    this.abortedRuns.add(runId);
+    this.abortTimer ??= unref(setTimeout(() => this.endAborted(), CANCEL_GRACE_MS));
+  }
+
+  /** Ends as aborted the runs whose signal aborted and whose end did not come (`aborted`). */
+  private endAborted(except?: string): void {
+    for (const runId of this.abortedRuns) {
+      if (runId === except) continue;
+      this.abortedRuns.delete(runId);
+      const cancelled = this.runs.get(runId)?.model?.cancelled;
+      if (cancelled !== undefined)
+        this.safely(() => this.endModel(runId, undefined, cancelled.reason, false));
+    }
+    if (this.abortedRuns.size === 0 && this.abortTimer !== undefined) {
+      clearTimeout(this.abortTimer);
+      this.abortTimer = undefined;
+    }
   }
 
   private prepare(run: RunState, model: ModelRun): PreparedCall {
@@ -572,6 +656,7 @@ export class TagalongCallbackHandler {
         model.metadata,
         model.tags,
         this.traceFromRuns ? run.rootRunId : undefined,
+        model.configurable,
       );
       return model.prepared;
     } catch (error) {
@@ -584,6 +669,7 @@ export class TagalongCallbackHandler {
   private endModel(runId: string, output: LLMResultLike | undefined, error: unknown, cached: boolean): void {
     const run = this.runs.get(runId);
     this.runs.delete(runId);
+    if (this.abortedRuns.size > 0) this.abortedRuns.delete(runId);
     const model = run?.model;
     if (run === undefined || model === undefined) return;
     model.unlisten?.();

@@ -52,6 +52,33 @@ describe("readRunLabels", () => {
     expect(labels).toEqual({ explicit: undefined, implied: { tags: ["mine"] } });
   });
 
+  it("never takes a credential-named key, nor LangChain's timeoutMs, as a label", () => {
+    const labels = readRunLabels(
+      {
+        api_key: "sk-1",
+        openai_api_key: "sk-2",
+        apiKey: "sk-3",
+        access_token: "t",
+        client_secret: "s",
+        password: "p",
+        Authorization: "Bearer x",
+        timeoutMs: 5000,
+        team: "search",
+      },
+      [],
+    );
+    expect(labels.implied).toEqual({ extra: { team: "search" } });
+  });
+
+  it("a key mirroring the run config's configurable is LangChain's copy, not a label; the thread keys stay the session", () => {
+    const labels = readRunLabels(
+      { model: "gpt-4o-mini", tier: "gold", thread_id: "t-1", team: "search", region: "eu" },
+      [],
+      { model: "gpt-4o-mini", tier: "gold", thread_id: "t-1", region: "us" },
+    );
+    expect(labels.implied).toEqual({ session: "t-1", extra: { team: "search", region: "eu" } });
+  });
+
   it("the first thread key wins the session", () => {
     expect(readRunLabels({ session_id: "s", thread_id: "t" }, []).implied).toEqual({ session: "s" });
   });

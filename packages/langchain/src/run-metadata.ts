@@ -5,7 +5,11 @@ export const METADATA_KEY = "tagalong";
 
 // LangChain's and LangGraph's own bookkeeping, never user metadata.
 const INTERNAL_PREFIXES = ["ls_", "langgraph_", "lc_", "__"];
-const INTERNAL_KEYS = new Set(["checkpoint_ns", "checkpoint_id", "versions", "run_attempt"]);
+// `timeoutMs`: @langchain/core 1.x notes the call's `timeout` here.
+const INTERNAL_KEYS = new Set(["checkpoint_ns", "checkpoint_id", "versions", "run_attempt", "timeoutMs"]);
+// Keys named like a credential: never a label, whoever put them in the run's metadata (@langchain/core
+// 0.3 copies every primitive `configurable` value there, an `api_key` too).
+const CREDENTIAL_KEY = /(?:^|_)api_?key$|token|secret|passw(?:or)?d|authorization/i;
 // LangSmith's thread keys (LangGraph copies `configurable.thread_id` into metadata): a conversation.
 const SESSION_KEYS = ["session_id", "thread_id", "conversation_id"];
 // Tags LangChain adds to child runs by itself (`seq:step:2`, `graph:step:1`, `langsmith:hidden`, ...).
@@ -15,6 +19,11 @@ export function isInternalKey(key: string): boolean {
   if (INTERNAL_KEYS.has(key)) return true;
   for (const prefix of INTERNAL_PREFIXES) if (key.startsWith(prefix)) return true;
   return false;
+}
+
+/** Whether a run metadata key is named like a credential (`api_key`, `openai_api_key`, `*token*`, `*secret*`, ...). */
+export function isCredentialKey(key: string): boolean {
+  return CREDENTIAL_KEY.test(key);
 }
 
 export function isInternalTag(tag: string): boolean {
@@ -32,9 +41,16 @@ export interface RunLabels {
   implied: Metadata;
 }
 
+/**
+ * `configurable`: the run config's, where it is at hand. LangChain copies its values into the run's
+ * metadata by itself (@langchain/core 0.3 every primitive one, 1.x its `model`), so a metadata key
+ * holding the same value as `configurable` is LangChain's mirror, not a label (the thread keys aside,
+ * which are the session).
+ */
 export function readRunLabels(
   metadata: Record<string, unknown> | undefined,
   tags: readonly string[] | undefined,
+  configurable?: Record<string, unknown>,
 ): RunLabels {
   const implied: Metadata = {};
   let explicit: unknown;
@@ -46,7 +62,7 @@ export function readRunLabels(
         explicit = value;
         continue;
       }
-      if (value === undefined || isInternalKey(key)) continue;
+      if (value === undefined || isInternalKey(key) || isCredentialKey(key)) continue;
       if (SESSION_KEYS.includes(key)) {
         // A number is an id too (a database row's): the session is its text.
         const session = typeof value === "number" && Number.isFinite(value) ? String(value) : value;
@@ -55,6 +71,8 @@ export function readRunLabels(
       }
       // Objects and arrays have no place in `extra` (and are usually someone else's bookkeeping).
       if (typeof value === "string" || typeof value === "boolean" || typeof value === "number") {
+        if (configurable !== undefined && Object.hasOwn(configurable, key) && configurable[key] === value)
+          continue;
         (extra ??= {})[key] = value;
       }
     }

@@ -6,7 +6,7 @@ import {
   type WarnOnce,
   warnOnce,
 } from "@tagalong/core/adapter";
-import { type CallScope, carriedScope, carrying, noteEnd, RUN_CONFIG } from "./call-scope";
+import { type CallScope, carriedScope, carrying, noteEnd, RUN_CONFIG, runConfigurable } from "./call-scope";
 import {
   CANCEL_RUN,
   ENTER_RUN,
@@ -110,18 +110,16 @@ function enterRun(
   model: RunLabels,
   batched: boolean,
 ): CallScope | undefined {
-  const handler = runManager && findHandler(runManager.handlers);
+  const { tagalong } = bound;
+  // A class bound to a Tagalong makes the request with that one's metadata: through a handler of it,
+  // if the run has one. An unbound class, through the run's first handler.
+  const handler = runManager && findHandler(runManager.handlers, tagalong);
   if (handler !== undefined) {
     // Two handlers of one Tagalong on one run (the class's own and one in the call's config): the
     // first has it. A handler of another Tagalong is another set of destinations: it records the run too.
-    for (const other of runManager!.handlers!) {
-      if (other === handler || !isHandler(other)) continue;
-      if (other.tagalong === handler.tagalong) other[LEAVE_RUN](runId);
-      else other[PASS_RUN]?.(runManager!, options, batched);
-    }
+    passRun(runManager!, handler, options, batched);
     return handler[ENTER_RUN](runManager!, options, batched);
   }
-  const { tagalong } = bound;
   if (tagalong === undefined) {
     bound.warnOnce(
       "(unbound)",
@@ -137,17 +135,38 @@ function enterRun(
         "withTagalong: a model run without a TagalongCallbackHandler: its metadata reached the wire but the call is not recorded. Add new TagalongCallbackHandler(tagalong) to the model's or the run's callbacks.",
     );
   }
-  // No handler of ours: the run manager's labels (another handler's or a tracer's run), else the
-  // config's. No LangChain trace: only a TagalongCallbackHandler follows the runs around the model's.
+  // No handler of the bound Tagalong: the run manager's labels (another handler's or a tracer's run),
+  // else the config's. No LangChain trace: only a handler of the Tagalong follows the runs around the
+  // model's. The handlers of other Tagalongs record the run, as made with this one's metadata.
   const { metadata, tags } = runManager ?? configLabels(options, model);
+  if (runManager !== undefined) passRun(runManager, undefined, options, batched);
+  const prepared = prepareRun(tagalong, metadata, tags, undefined, runConfigurable(options));
   return {
     runId,
-    prepared: prepareRun(tagalong, metadata, tags, undefined),
+    prepared,
     unwatched: true,
     // No handler was handed the call options, which LangChain made for this run: none is attached
     // (no run manager, or one for a config's empty `callbacks`).
     inPlace: runManager === undefined || runManager.handlers?.length === 0,
   };
+}
+
+/**
+ * Tells the run's other handlers of ours that `entered` (or, if undefined, the class itself) makes its
+ * request: a second handler of the same Tagalong leaves the run to it, one of another Tagalong records
+ * the run as made with another Tagalong's metadata.
+ */
+function passRun(
+  runManager: RunManagerLike,
+  entered: TagalongCallbackHandler | undefined,
+  options: unknown,
+  batched: boolean,
+): void {
+  for (const other of runManager.handlers ?? []) {
+    if (other === entered || !isHandler(other)) continue;
+    if (other.tagalong === entered?.tagalong) other[LEAVE_RUN](runManager.runId);
+    else other[PASS_RUN]?.(runManager, options, batched);
+  }
 }
 
 /** A run no handler of ours watches got its answer: say once if its request never reached our fetch. */
@@ -261,7 +280,7 @@ function constructorArguments(args: unknown[], handler: TagalongCallbackHandler 
   if (handler !== undefined) {
     const callbacks = fields.callbacks;
     if (callbacks === undefined) next.callbacks = [handler];
-    else if (Array.isArray(callbacks) && findHandler(callbacks) === undefined)
+    else if (Array.isArray(callbacks) && findHandler(callbacks, handler.tagalong) === undefined)
       next.callbacks = [...callbacks, handler];
   }
   const out = [...args];
@@ -392,12 +411,35 @@ export function withTagalong<C extends AnyClass>(Base: C, tagalong?: Tagalong): 
 
     withConfig(config: unknown): unknown {
       const next = super.withConfig(config);
+      if (next === null || typeof next !== "object" || next instanceof TaggedModel) return next;
       // ChatOpenAI's withConfig (behind bindTools and withStructuredOutput) returns
       // `new ChatOpenAI(this.fields)`: keep it wrapped. Its fields already carry our fetch.
-      if (next !== null && typeof next === "object" && Object.getPrototypeOf(next) === Base.prototype) {
+      const proto = Object.getPrototypeOf(next);
+      if (proto === Base.prototype) {
         Object.setPrototypeOf(next, TaggedModel.prototype);
+        return next;
       }
-      return next;
+      // A class it inherits built the model (ChatOpenAI's withConfig, for AzureChatOpenAI or your own
+      // subclass): a model of this class, of the same fields and options, keeps the subclass too.
+      if (
+        !Object.prototype.isPrototypeOf.call(proto, Base.prototype) ||
+        typeof proto._generate !== "function"
+      )
+        return next;
+      const fields = (this as { fields?: unknown }).fields;
+      const Own = this.constructor as AnyClass;
+      try {
+        const own = new Own(fields);
+        own.defaultOptions = (next as { defaultOptions?: unknown }).defaultOptions;
+        return own;
+      } catch {
+        bound.warnOnce(
+          "(withConfig)",
+          () =>
+            `withTagalong: ${Base.name}'s withConfig (behind bindTools and withStructuredOutput) built a ${proto.constructor?.name} and the class could not be rebuilt from its fields: that model's runs carry no metadata.`,
+        );
+        return next;
+      }
     }
   }
 

@@ -44,6 +44,7 @@ export interface LangChainModules {
   START: string;
   END: string;
   ChatOpenAI: any;
+  AzureChatOpenAI: any;
   OpenAI: any;
 }
 
@@ -51,6 +52,15 @@ const MODEL = "gpt-4o-mini";
 const API_KEY = "sk-test-tagalong-langchain";
 
 const WEATHER_TOOL = { type: "function", function: CONVENTION_TOOL };
+
+/** The JSON schema of the structured-output paths. */
+const ANSWER_SCHEMA = {
+  title: "Answer",
+  type: "object",
+  properties: { answer: { type: "string" } },
+  required: ["answer"],
+  additionalProperties: false,
+};
 
 /** Whether this Node satisfies an `engines.node` range of the usual `>=N[.M]` form. */
 function nodeSatisfies(range: string | undefined): boolean {
@@ -320,19 +330,7 @@ export function langchainSuite(lc: LangChainModules): void {
         stream: false,
         structured: true,
         run: (s, input, config) =>
-          s
-            .chat()
-            .withStructuredOutput(
-              {
-                title: "Answer",
-                type: "object",
-                properties: { answer: { type: "string" } },
-                required: ["answer"],
-                additionalProperties: false,
-              },
-              { name: "Answer" },
-            )
-            .invoke(input, config),
+          s.chat().withStructuredOutput(ANSWER_SCHEMA, { name: "Answer" }).invoke(input, config),
       },
       {
         name: "withConfig",
@@ -1617,5 +1615,230 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(rec.promptLayer.logs().map((log) => log.metadata.langchain_run_id)).toEqual(runIds);
       expect(logger.warnings).toEqual([expect.stringContaining("metadata.extra.langchain_run_id")]);
     });
+
+    it.each([false, true])(
+      "LangChain's own run metadata (timeoutMs, configurable's mirrors) and credential-named keys never reach the wire, the same on every major (handler on the run: %s)",
+      async (withHandler) => {
+        const s = setup({ destinations: [portkey(), requesty()], bound: true });
+        const model = s.chat();
+        const callbacks = withHandler ? { callbacks: [new TagalongCallbackHandler(s.tagalong)] } : {};
+        // Each call its own metadata object: LangChain writes its own keys into the one it is given.
+        const tagalong = () => ({ tagalong: { user: "u_1" } });
+        // @langchain/core 1.x notes the timeout in the run's metadata; 0.3 copies every primitive
+        // `configurable` value there (a key too), 1.x its `model`.
+        await model.invoke("timeout", { timeout: 5000, metadata: tagalong(), ...callbacks });
+        await model.invoke("configurable", {
+          configurable: { tier: "gold", api_key: "sk-secret-123", model: MODEL },
+          metadata: tagalong(),
+          ...callbacks,
+        });
+        // Named like a credential, even written into the metadata: never a label.
+        await model.invoke("credentials", {
+          metadata: {
+            ...tagalong(),
+            openai_api_key: "sk-1",
+            access_token: "t",
+            client_secret: "s",
+            password: "p",
+            Authorization: "Bearer x",
+            team: "search",
+          },
+          ...callbacks,
+        });
+        const calls = rec.calls();
+        expect(calls.map((c) => c.portkey.metadata)).toEqual([
+          { _user: "u_1" },
+          { _user: "u_1" },
+          { _user: "u_1", team: "search" },
+        ]);
+        // The handler adds the LangChain trace.
+        expect(calls.map((c) => c.requesty.trace_id !== undefined)).toEqual([
+          withHandler,
+          withHandler,
+          withHandler,
+        ]);
+        expect(calls.map(({ requesty: { trace_id, ...rest } }) => rest)).toEqual([
+          { user_id: "u_1" },
+          { user_id: "u_1" },
+          { user_id: "u_1", extra: { team: "search" } },
+        ]);
+        expect(JSON.stringify(calls.map((c) => c.headers))).not.toContain("sk-secret-123");
+        expect(s.logger.warnings).toEqual([]);
+      },
+    );
+
+    it.each([false, true])(
+      "withTagalong(ChatOpenAI, a) with new TagalongCallbackHandler(b) on the run: the request carries a's metadata and defaults, b records the run (a records calls: %s)",
+      async (aRecords) => {
+        const aMemory = memory();
+        const aLogger = collectingLogger();
+        const a = createTagalong({
+          destinations: aRecords ? [portkey(), requesty(), aMemory] : [portkey(), requesty()],
+          logger: aLogger,
+          metadata: { environment: "prod" },
+        });
+        const bMemory = memory();
+        const bLogger = collectingLogger();
+        const bTagalong = createTagalong({ destinations: [bMemory], logger: bLogger });
+        const Chat = withTagalong(lc.ChatOpenAI, a);
+        const model = new Chat({
+          model: MODEL,
+          apiKey: API_KEY,
+          maxRetries: 0,
+          configuration: { baseURL: rec.openaiBaseURL },
+        });
+        const config = {
+          metadata: { tagalong: { user: "u_1" } },
+          callbacks: [new TagalongCallbackHandler(bTagalong)],
+        };
+        await model.invoke("invoke", config);
+        await drain(await model.stream("stream", config));
+        await lc.awaitAllCallbacks();
+        await a.flush();
+        await bTagalong.flush();
+        // a's trace too, when a records calls (its handler on the model follows the run).
+        const body = { user_id: "u_1", extra: { environment: "prod" } };
+        const expected = aRecords ? { ...body, trace_id: expect.any(String) } : body;
+        expect(rec.calls().map((c) => [c.portkey.metadata, c.requesty])).toEqual([
+          [{ _user: "u_1", _environment: "prod" }, expected],
+          [{ _user: "u_1", _environment: "prod" }, expected],
+        ]);
+        expect(bMemory.calls.map((c) => [c.metadata.user, c.stream, c.status])).toEqual([
+          ["u_1", false, "success"],
+          ["u_1", true, "success"],
+        ]);
+        if (aRecords) expect(aMemory.calls.map((c) => c.metadata.environment)).toEqual(["prod", "prod"]);
+        expect([...aLogger.warnings, ...bLogger.warnings]).toEqual([]);
+      },
+    );
+
+    it("withTagalong(AzureChatOpenAI): bindTools, withConfig and withStructuredOutput keep the subclass and carry the metadata", async () => {
+      const s = setup({ destinations: [portkey(), requesty()] });
+      const Azure = withTagalong(lc.AzureChatOpenAI, s.tagalong);
+      // Azure's client addresses /openai/deployments/<name>/...: the caller's own fetch (which ours
+      // wraps) sends it on to the recorder's OpenAI route.
+      const toRecorder = (input: any, init: any) => {
+        const url = new URL(typeof input === "string" ? input : (input.url ?? String(input)));
+        expect(url.pathname).toMatch(/^\/openai\/deployments\/dep\//);
+        return fetch(`${rec.openaiBaseURL}/chat/completions`, init);
+      };
+      const model = new Azure({
+        model: MODEL,
+        azureOpenAIApiKey: API_KEY,
+        azureOpenAIApiInstanceName: "instance",
+        azureOpenAIApiDeploymentName: "dep",
+        azureOpenAIApiVersion: "2024-10-21",
+        maxRetries: 0,
+        configuration: { fetch: toRecorder },
+      });
+      const config = { metadata: { tagalong: { user: "u_42" } } };
+      await model.invoke("plain", config);
+      const bound = model.bindTools([WEATHER_TOOL]);
+      await bound.invoke("tools bound", config);
+      await drain(await bound.stream("tools bound, streamed", config));
+      await model.withConfig({ temperature: 0 }).invoke("with config", config);
+      await model.withStructuredOutput(ANSWER_SCHEMA, { name: "Answer" }).invoke("structured", config);
+      expect(model.withConfig({ temperature: 0 })).toBeInstanceOf(lc.AzureChatOpenAI);
+      const calls = rec.calls();
+      expect(calls.map((c) => [c.portkey.metadata, c.requesty])).toEqual(
+        Array.from({ length: 5 }, () => [{ _user: "u_42" }, { user_id: "u_42" }]),
+      );
+      expect(calls.slice(1, 3).map((c) => c.body.tools?.length)).toEqual([1, 1]);
+      expect(s.logger.warnings).toEqual([]);
+    });
+
+    it.each([true, false])(
+      "a background handler behind a slow one: the caller aborting its signal once the call returned leaves the run a success (withTagalong: %s)",
+      async (wrapped) => {
+        const s = setup({ awaitHandlers: false });
+        // Answers take a while, and a slower handler ahead of ours keeps LangChain's queue behind.
+        rec.fail({ kind: "openai", delayMs: 60 });
+        const slow = {
+          name: "slow",
+          awaitHandlers: false,
+          handleChatModelStart: () => new Promise((resolve) => setTimeout(resolve, 30)),
+          handleLLMEnd: () => new Promise((resolve) => setTimeout(resolve, 30)),
+        };
+        const model = wrapped ? s.chat() : s.plainChat();
+        for (const stream of [false, true, false, true]) {
+          const controller = new AbortController();
+          const config = {
+            signal: controller.signal,
+            callbacks: [slow, s.handler],
+            metadata: { tagalong: { user: "u_1" } },
+          };
+          if (stream) await drain(await model.stream("hi", config));
+          else await model.invoke("hi", config);
+          controller.abort(); // a request-scoped cleanup, once the answer is in
+        }
+        await s.settle();
+        expect(rec.calls()).toHaveLength(4);
+        expect(s.memory.calls.map((c) => [c.status, c.stream, c.output[0]?.content])).toEqual(
+          [false, true, false, true].map((stream) => ["success", stream, replyText("hi")]),
+        );
+        expect(s.errors).toEqual([]);
+      },
+    );
+
+    it("with onInvalid throw, the run's tags too long together with tagalong.tags: the run's tags are left out first, the call goes out", async () => {
+      const s = setup({ onInvalid: "throw" });
+      const model = s.chat({ callbacks: [s.handler] });
+      const runTags = Array.from({ length: 10 }, (_, i) => `tag-${i}-${"x".repeat(20)}`);
+      await model.invoke("hi", { metadata: { tagalong: { user: "u_1", tags: ["vip"] } }, tags: runTags });
+      const [call] = rec.calls();
+      // Portkey joins the tags in 128 characters at most: the last run tags are left out of its form.
+      const sent = call!.portkey.metadata!.tags!.split(",");
+      expect(sent).toEqual([...runTags.slice(0, 4), "vip"]);
+      // Requesty has no such limit.
+      expect(call!.requesty.tags).toEqual([...runTags, "vip"]);
+      expect(s.logger.warnings).toEqual(
+        runTags
+          .slice(4)
+          .reverse()
+          .map((_, i) =>
+            expect.stringMatching(
+              new RegExp(
+                `^left out of portkey's form \\(implied by the adapter\\): metadata\\.tags\\[${9 - i}\\]: left out to keep the tags within the rule`,
+              ),
+            ),
+          ),
+      );
+      // The user's own tags alone breaking the rule are still refused.
+      const long = Array.from({ length: 10 }, (_, i) => `own-${i}-${"x".repeat(20)}`);
+      await expect(
+        model.invoke("hi", { metadata: { tagalong: { user: "u_1", tags: long } }, tags: ["run"] }),
+      ).rejects.toThrow(InvalidMetadataError);
+      expect(rec.calls()).toHaveLength(1);
+    });
+
+    it.each([true, false])(
+      "another handler tracing the chain, a handler on the model alone: each model call is its own trace, not the parent's (withTagalong's own handler: %s)",
+      async (classHandler) => {
+        const s = setup({ bound: classHandler });
+        const model = classHandler ? s.chat() : s.chat({ callbacks: [s.handler] });
+        const inner = lc.RunnableLambda.from(async (q: string, config: unknown) => model.invoke(q, config));
+        const outer = lc.RunnableLambda.from(async (q: string, config: unknown) => {
+          await inner.invoke(`${q} 1`, config);
+          return inner.invoke(`${q} 2`, config);
+        });
+        // A tracer (LangSmith, a console handler) makes LangChain start the chain's runs.
+        const chainRuns: string[] = [];
+        const tracer = {
+          name: "tracer",
+          handleChainStart: (_c: unknown, _i: unknown, runId: string) => void chainRuns.push(runId),
+        };
+        await outer.invoke("hi", { callbacks: [tracer], metadata: { tagalong: { user: "u_1" } } });
+        await s.settle();
+        const traces = rec.calls().map((c) => c.portkey.traceId);
+        const runs = s.memory.calls.map((c) => c.context?.langchain_run_id);
+        expect(traces).toEqual(runs);
+        expect(s.memory.calls.map((c) => c.metadata.trace)).toEqual(runs);
+        expect(new Set(traces).size).toBe(2);
+        for (const trace of traces) expect(chainRuns).not.toContain(trace);
+        expect(
+          s.memory.calls.map((c) => chainRuns.includes(c.context?.langchain_parent_run_id ?? "")),
+        ).toEqual([true, true]);
+      },
+    );
   });
 }
