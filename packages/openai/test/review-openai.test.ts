@@ -298,5 +298,57 @@ describe.each(MAJORS)("$name", (major) => {
       expect(viaWrapped!.headers["x-portkey-metadata"]).toBe(viaBare!.headers["x-portkey-metadata"]);
       expect(viaWrapped!.headers["x-portkey-trace-id"]).toBe(viaBare!.headers["x-portkey-trace-id"]);
     });
+
+    it("R15 non-model endpoints (file upload, binary speech, images) are sent and answered as by the bare client, headers only", async () => {
+      const http = await import("node:http");
+      const seen: Array<{ url: string; headers: Record<string, unknown>; body: string }> = [];
+      const server = http.createServer((req, res) => {
+        const parts: Buffer[] = [];
+        req.on("data", (c) => parts.push(c));
+        req.on("end", () => {
+          const body = Buffer.concat(parts).toString("latin1");
+          seen.push({ url: req.url!, headers: req.headers, body });
+          if (req.url!.startsWith("/v1/files")) {
+            res.writeHead(200, { "content-type": "application/json" });
+            res.end(JSON.stringify({ id: "file-1", object: "file", bytes: 3, created_at: 1, filename: "a.jsonl", purpose: "batch" }));
+          } else if (req.url!.startsWith("/v1/audio/speech")) {
+            res.writeHead(200, { "content-type": "audio/mpeg" });
+            res.end(Buffer.from([1, 2, 3, 255]));
+          } else {
+            res.writeHead(200, { "content-type": "application/json" });
+            res.end(JSON.stringify({ created: 1, data: [{ url: "u" }] }));
+          }
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+      const baseURL = `http://127.0.0.1:${(server.address() as any).port}/v1`;
+      const { toFile } = await import(major.name === "openai 5" ? "openai-v5" : major.name === "openai 6" ? "openai" : "openai-v7") as any;
+      const recorded = memory();
+      const tagalong = createTagalong({ destinations: [portkey(), requesty(), recorded], metadata: { user: "u_files" } });
+      const bare = new OpenAIClass({ apiKey: API_KEY, baseURL, maxRetries: 0 });
+      const results = [];
+      try {
+        for (const client of [bare, wrapOpenAI(bare, tagalong)]) {
+          const file = await client.files.create({ file: await toFile(Buffer.from("{}\n"), "a.jsonl"), purpose: "batch" });
+          const speech = await client.audio.speech.create({ model: "tts-1", voice: "alloy", input: "hi" });
+          const bytes = [...new Uint8Array(await speech.arrayBuffer())];
+          const image = await client.images.generate({ model: "dall-e-3", prompt: "cat" });
+          results.push({ file, bytes, image: image.data });
+        }
+      } finally {
+        server.close();
+      }
+      expect(results[1]).toEqual(results[0]);
+      const [b, w] = [seen.slice(0, 3), seen.slice(3)];
+      for (let i = 0; i < 3; i++) {
+        expect(w[i]!.headers["x-portkey-metadata"]).toContain("u_files");
+        expect(w[i]!.headers["content-type"]?.toString().split(";")[0]).toBe(b[i]!.headers["content-type"]?.toString().split(";")[0]);
+        // multipart boundaries differ per request: compare with them taken out
+        const strip = (s: string) => s.replace(/-----*[A-Za-z0-9-]+/g, "B");
+        expect(strip(w[i]!.body)).toBe(strip(b[i]!.body));
+      }
+      await tagalong.flush();
+      expect(recorded.calls).toEqual([]);
+    });
   });
 });
