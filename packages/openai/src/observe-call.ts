@@ -223,13 +223,16 @@ class CallWatch implements BodyWatch, EventWatch {
     return value;
   }
 
-  /** The SDK's parse of a plain body failed: a body that is not JSON was read to its end; anything else cut it short. */
+  /**
+   * The SDK's parse of a plain body failed: a body that is not JSON was read to its end; anything else
+   * cut it short (with the call's signal's timeout as the error when that did).
+   */
   failed(error: unknown): never {
     const at = Date.now();
     const end: StreamEnd =
       (error as Error | undefined)?.name === "SyntaxError"
         ? { how: "done", at }
-        : { how: "error", at, error };
+        : stoppedBy(this.call, { how: "error", at, error });
     this.record(plainOutcome, { text: "" }, end);
     throw error;
   }
