@@ -147,6 +147,16 @@ export function parseWatched(
   props: ResponseProps,
 ): unknown {
   const watch = bodyWatchOf(props.response) as CallWatch | undefined;
+  if (watch !== undefined && watch.by === undefined && watch.parses) {
+    // openai 7 parses a plain body under its own `timeout`: how that parse settles is what the caller gets.
+    const parsed = parse.call(self, client, props);
+    watch.sdkParsing = true;
+    Promise.resolve(parsed).then(
+      () => watch.sdkParsed(undefined),
+      (error: unknown) => watch.sdkParsed(error),
+    );
+    return parsed;
+  }
   if (watch === undefined || watch.by !== undefined || !watch.sdkStream)
     return parse.call(self, client, props);
   watch.by = "sdk";
@@ -176,6 +186,12 @@ class CallWatch implements BodyWatch, EventWatch {
   stream = false;
   /** Whether the SDK parses the stream into its plain `Stream` of events (whose events are then watched). */
   sdkStream = false;
+  /** openai 7: the SDK's parse of this plain body (`parseWatched`) has not settled yet. */
+  sdkParsing = false;
+  /** How the SDK's parse of this plain body failed, once it settled. */
+  sdkError?: unknown;
+  /** A plain body cut short while the SDK's parse had not settled: recorded once it has. */
+  heldEnd?: StreamEnd;
   #accumulator?: StreamAccumulator;
 
   constructor(
@@ -223,15 +239,41 @@ class CallWatch implements BodyWatch, EventWatch {
     return value;
   }
 
-  /** The SDK's parse of a plain body failed: a body that is not JSON was read to its end; anything else cut it short. */
+  /**
+   * The SDK's parse of a plain body failed: a body that is not JSON was read to its end; anything else
+   * cut it short (with the call's signal's timeout as the error when that did).
+   */
   failed(error: unknown): never {
     const at = Date.now();
     const end: StreamEnd =
       (error as Error | undefined)?.name === "SyntaxError"
         ? { how: "done", at }
-        : { how: "error", at, error };
-    this.record(plainOutcome, { text: "" }, end);
+        : stoppedBy(this.call, { how: "error", at, error });
+    if (end.how === "error" && isAbortError(end.error) && this.sdkParsing) this.heldEnd = end;
+    else this.record(plainOutcome, { text: "" }, this.asSdkFailed(end));
     throw error;
+  }
+
+  /** The SDK's parse of this plain body settled (`error` when it failed): a held end is recorded now. */
+  sdkParsed(error: unknown): void {
+    this.sdkParsing = false;
+    this.sdkError = error;
+    const end = this.heldEnd;
+    if (end === undefined) return;
+    this.heldEnd = undefined;
+    this.record(plainOutcome, { text: "" }, this.asSdkFailed(end));
+  }
+
+  /**
+   * A body cut short by an abort, when the SDK's parse failed with an error of its own: that error,
+   * which the caller got (openai 7 aborts a body its `timeout` cut short with no reason, and throws
+   * `APIConnectionTimeoutError`).
+   */
+  asSdkFailed(end: StreamEnd): StreamEnd {
+    const error = this.sdkError;
+    if (end.how !== "error" || !isAbortError(end.error) || error === undefined || isAbortError(error))
+      return end;
+    return { how: "error", at: end.at, error };
   }
 
   /** The SDK parsed a streamed body into its `Stream`: its events are watched, or else its reads go through the copy. */

@@ -5,6 +5,7 @@ import type { StreamAccumulator } from "./stream-output";
 interface SdkStream {
   iterator?: (this: unknown, ...args: unknown[]) => AsyncIterator<unknown>;
   controller?: { signal?: AbortSignal };
+  tee?: (this: unknown) => SdkStream[];
 }
 
 /** Where the events of a watched stream go: added up as they pass, then how the stream ended. */
@@ -27,14 +28,49 @@ export function watchEvents(stream: unknown, watch: EventWatch): boolean {
   const s = stream as SdkStream | undefined;
   const iterate = s?.iterator;
   if (typeof iterate !== "function") return false;
-  let started = false;
+  let watched: WatchedIterator | undefined;
   s!.iterator = function (...args) {
     const source = iterate.apply(this, args);
-    if (started) return source;
-    started = true;
-    return new WatchedIterator(source, s!, watch);
+    if (watched !== undefined) return source;
+    watched = new WatchedIterator(source, s!, watch);
+    return watched;
   };
+  const tee = s!.tee;
+  if (typeof tee === "function") {
+    s!.tee = function () {
+      const first = watched === undefined;
+      const branches = tee.call(this);
+      return first && watched !== undefined ? stoppableBranches(branches, watched) : branches;
+    };
+  }
   return true;
+}
+
+/**
+ * The branches `tee()` made over `source` (the watched iteration), each of whose iterators can be
+ * stopped: openai 5 and 6 give them no `return()`, so leaving both early would never end the watch.
+ * Once both branches returned, `source` returns (the stream is cancelled), as openai 7's own do.
+ */
+function stoppableBranches(branches: SdkStream[], source: WatchedIterator): SdkStream[] {
+  let open = branches.length;
+  for (const branch of branches) {
+    const iterate = branch.iterator;
+    if (typeof iterate !== "function") continue;
+    let returned = false;
+    branch.iterator = function (...args) {
+      const iterator = iterate.apply(this, args);
+      if (typeof iterator.return === "function") return iterator;
+      iterator.return = (value?: unknown) => {
+        if (!returned) {
+          returned = true;
+          if (--open === 0) return source.return(value);
+        }
+        return Promise.resolve({ done: true, value });
+      };
+      return iterator;
+    };
+  }
+  return branches;
 }
 
 /**

@@ -44,6 +44,23 @@ describe("streamAccumulator", () => {
     });
   });
 
+  it("chat: complete once every choice it opened has its finish_reason, before any [DONE]", () => {
+    const acc = streamAccumulator("chat-completions");
+    const head = { id: "c1", model: "m", object: "chat.completion.chunk" };
+    expect(acc.result().complete).toBe(false);
+    acc.push({
+      ...head,
+      choices: [
+        { index: 0, delta: { content: "a" } },
+        { index: 1, delta: { content: "b" } },
+      ],
+    });
+    acc.push({ ...head, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
+    expect(acc.result().complete).toBe(false);
+    acc.push({ ...head, choices: [{ index: 1, delta: {}, finish_reason: "length" }] });
+    expect(acc.result().complete).toBe(true);
+  });
+
   it("chat: an error in the stream is the result's error, as an event or as the error the SDK threw for it", () => {
     const acc = streamAccumulator("chat-completions");
     acc.push({ error: { type: "server_error", message: "boom" } });

@@ -8,8 +8,9 @@ export interface StreamResult {
   response: Loose | undefined;
   error?: { type: string; message: string };
   /**
-   * Whether the stream said it was finished (`[DONE]`, or a final Responses event). A reader may stop
-   * reading after that (openai 7 cancels the body at `[DONE]`): that is not an abort.
+   * Whether the stream said it was finished (`[DONE]`, a finish_reason for every choice it opened, or
+   * a final Responses event). A reader may stop reading after that (openai 7 cancels the body at
+   * `[DONE]`; a reader may leave at the finish_reason chunk): that is not an abort.
    */
   complete: boolean;
 }
@@ -51,7 +52,8 @@ function choicesAccumulator(): StreamAccumulator {
   let head: Loose | undefined;
   let usage: Loose | undefined;
   let error: StreamResult["error"];
-  let complete = false;
+  /** The stream's `[DONE]` arrived. */
+  let done = false;
   const choices: ChoiceState[] = [];
   return {
     push(value, event) {
@@ -97,12 +99,15 @@ function choicesAccumulator(): StreamAccumulator {
       }
     },
     done() {
-      complete = true;
+      done = true;
     },
     fail(e) {
       error = streamError(e);
     },
     result() {
+      // Every choice it opened has its finish_reason: the answer is whole, whatever would come after
+      // (a usage chunk, `[DONE]`).
+      const complete = done || (choices.length > 0 && choices.every((s) => s.finish_reason !== null));
       if (head === undefined) return { response: undefined, error, complete };
       const response: Loose = {
         ...head,

@@ -20,6 +20,12 @@ const CALL_METADATA = Symbol.for("tagalong.openai.call-metadata");
  * alive until a full garbage collection, which made every recorded call outlive the young generation.
  */
 const CALL_RECORD = Symbol("tagalong.openai.call-record");
+/**
+ * The caller's own signal, on the request options of a stream helper's call: openai 5 and 6's helpers
+ * send the call with a signal of their own, aborted with no reason when the caller's fires, so the
+ * caller's (whose timeout the call is then recorded as) travels under this key, which their spreads keep.
+ */
+const CALLER_SIGNAL = Symbol("tagalong.openai.caller-signal");
 
 /** The request options of the installed `openai` (its `RequestOptions`, the second argument of `create`). */
 export type OpenAIRequestOptions = NonNullable<Parameters<OpenAI["embeddings"]["create"]>[1]>;
@@ -47,6 +53,7 @@ interface RequestShape {
   headers?: unknown;
   signal?: unknown;
   [CALL_METADATA]?: Metadata;
+  [CALLER_SIGNAL]?: unknown;
   [CALL_RECORD]?: CallRecord;
 }
 
@@ -69,6 +76,35 @@ type ClientClass = new (...args: any[]) => ClientShape;
 
 function attach(client: ClientShape, config: WrapConfig): void {
   Object.defineProperty(client, CONFIG, { value: config, enumerable: false, configurable: false });
+  keepCallerSignal(client);
+}
+
+/** The stream helpers that send their call with a signal of their own: resource path, then method. */
+const SIGNAL_HELPERS: ReadonlyArray<readonly [string[], string]> = [
+  [["chat", "completions"], "stream"],
+  [["chat", "completions"], "runTools"],
+  [["responses"], "stream"],
+];
+
+/** A helper method that calls its resource class's own with the caller's signal kept (`CALLER_SIGNAL`). */
+function keepingSignal(name: string) {
+  return function (this: object, body: unknown, options?: RequestShape): unknown {
+    const helper = (Object.getPrototypeOf(this) as Record<string, (...args: unknown[]) => unknown>)[name]!;
+    const signal = options?.signal;
+    return helper.call(this, body, signal ? { ...options, [CALLER_SIGNAL]: signal } : options);
+  };
+}
+
+const signalKeepers = new Map(SIGNAL_HELPERS.map(([, name]) => [name, keepingSignal(name)]));
+
+/** Gives the client's stream helpers (on its own resource objects) the methods that keep the caller's signal. */
+function keepCallerSignal(client: ClientShape): void {
+  for (const [path, name] of SIGNAL_HELPERS) {
+    let resource: any = client;
+    for (const key of path) resource = resource?.[key];
+    if (typeof resource?.[name] === "function" && !Object.hasOwn(resource, name))
+      resource[name] = signalKeepers.get(name);
+  }
 }
 
 /**
@@ -83,7 +119,7 @@ function tagRequest(
   options: RequestShape,
   call: CallRecord | undefined,
 ): RequestShape {
-  const { [CALL_METADATA]: perCall, ...tagged } = options;
+  const { [CALL_METADATA]: perCall, [CALLER_SIGNAL]: callerSignal, ...tagged } = options;
   const prepared = tagalong.prepare(perCall);
   const headers = withTagalongHeaders(
     options.headers,
@@ -98,7 +134,7 @@ function tagRequest(
     if (call) {
       beginCall(call, apiType, options.body, prepared.metadata, prepared.body);
       call.credentials = [client.apiKey, options.headers, client._options?.defaultHeaders];
-      call.signal = options.signal;
+      call.signal = callerSignal ?? options.signal;
       // Not enumerable: the SDK's debug log prints the options (spread), and the call holds its credentials.
       Object.defineProperty(tagged, CALL_RECORD, { value: call });
     }

@@ -8,6 +8,18 @@ import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import type { OpenAIRequestOptions } from "../src/index";
 
 export const MODEL = "gpt-test";
+
+/** A tool `runTools()` runs: the weather in a city, by the arguments the model gave. */
+export const runnableWeather = {
+  type: "function" as const,
+  function: {
+    name: "get_weather",
+    description: "The weather in a city",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+    function: (args: { city: string }) => `sunny in ${args.city}`,
+    parse: JSON.parse,
+  },
+};
 export const API_KEY = "sk-test-tagalong-openai";
 
 /** One recorder per test file; after each test: no vendor rule was broken on the wire, and it is reset. */

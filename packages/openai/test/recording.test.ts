@@ -17,7 +17,7 @@ import { replyText } from "@tagalong/testing";
 import type OpenAI from "openai";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { tagalongOptions, wrapOpenAI } from "../src/index";
-import { API_KEY, MODEL, memory, streamText, useRecorder } from "./helpers";
+import { API_KEY, MODEL, memory, runnableWeather, streamText, useRecorder } from "./helpers";
 import { type ClientClass, MAJORS, nodeMajor } from "./sdk-majors";
 
 const PL_KEY = "pl_test_key_openai_0123456789";
@@ -60,6 +60,25 @@ function stallAfterFirstEvent(): typeof fetch {
           controller.error(signal?.reason ?? new DOMException("This operation was aborted", "AbortError"));
           reader.cancel().catch(() => {});
         };
+        if (signal?.aborted) fail();
+        else signal?.addEventListener("abort", fail, { once: true });
+      },
+    });
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+}
+
+/** A fetch whose plain (JSON) answer sends its first half, then holds the rest back until the request is aborted. */
+function stallPlainBody(): typeof fetch {
+  return async (url, init) => {
+    const response = await fetch(url, init);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const signal = init?.signal;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes.subarray(0, bytes.length >> 1));
+        const fail = () =>
+          controller.error(signal?.reason ?? new DOMException("This operation was aborted", "AbortError"));
         if (signal?.aborted) fail();
         else signal?.addEventListener("abort", fail, { once: true });
       },
@@ -116,6 +135,13 @@ describe.each(MAJORS)("$name", (major) => {
       );
       return { client, recorded, errors, tagalong };
     }
+    /** A streamed chat completion asking for a long answer (which `stallAfterFirstEvent` holds back). */
+    const longStream = (client: ReturnType<typeof setup>["client"]) =>
+      client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "a long answer please" }],
+        stream: true,
+      });
     /** Waits for exactly one recorded call, and checks no second one follows. */
     async function onlyRecord(recorded: { calls: CompletedCall[] }): Promise<CompletedCall> {
       await vi.waitFor(() => expect(recorded.calls.length).toBeGreaterThan(0));
@@ -513,6 +539,32 @@ describe.each(MAJORS)("$name", (major) => {
       expect(call.error?.message).toBe("401 Unknown credential [redacted] refused");
     });
 
+    it("an AzureOpenAI client with an azureADTokenProvider sends its token, and a refused call's record has it scrubbed", async () => {
+      const AzureOpenAI = await major.loadAzure();
+      const TOKEN = "azure-ad-token-value-1234";
+      const recorded = memory();
+      const client = wrapOpenAI(
+        new AzureOpenAI({
+          azureADTokenProvider: async () => TOKEN,
+          endpoint: rec().url,
+          apiVersion: "2024-10-21",
+          maxRetries: 0,
+        }),
+        createTagalong({ destinations: [portkey(), recorded] }),
+      );
+      rec().fail({
+        status: 401,
+        body: { error: { message: `token ${TOKEN} is not valid`, type: "invalid_request_error" } },
+      });
+      await expect(
+        client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }] }),
+      ).rejects.toBeInstanceOf(OpenAIClass.AuthenticationError);
+      expect(rec().requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+      const call = await onlyRecord(recorded);
+      expect(call.status).toBe("error");
+      expect(call.error?.message).not.toContain(TOKEN);
+    });
+
     it("the SDK's debug log of a recorded call shows no credential (the SDK redacts its own)", async () => {
       const lines: string[] = [];
       const logger = {
@@ -558,11 +610,7 @@ describe.each(MAJORS)("$name", (major) => {
 
     it("a stream the caller stops early is recorded once, as aborted, with what had arrived", async () => {
       const { client, recorded } = setup({ client: { fetch: stallAfterFirstEvent() } });
-      const stream = await client.chat.completions.create({
-        model: MODEL,
-        messages: [{ role: "user", content: "a long answer please" }],
-        stream: true,
-      });
+      const stream = await longStream(client);
       let first: OpenAI.ChatCompletionChunk | undefined;
       for await (const chunk of stream) {
         first = chunk;
@@ -580,11 +628,7 @@ describe.each(MAJORS)("$name", (major) => {
 
     it("a stream its controller aborts mid-way is recorded once, as aborted, with what had arrived", async () => {
       const { client, recorded } = setup({ client: { fetch: stallAfterFirstEvent() } });
-      const stream = await client.chat.completions.create({
-        model: MODEL,
-        messages: [{ role: "user", content: "a long answer please" }],
-        stream: true,
-      });
+      const stream = await longStream(client);
       const seen: OpenAI.ChatCompletionChunk[] = [];
       // The SDK ends the loop quietly after an abort: no throw tells the caller it was cut short.
       for await (const chunk of stream) {
@@ -618,6 +662,146 @@ describe.each(MAJORS)("$name", (major) => {
         responseId: seen[0]!.id,
         output: [{ role: "assistant", content: seen[0]!.choices[0]!.delta.content ?? "" }],
       });
+    });
+
+    it("a plain body cut short is recorded once: aborted by the caller's abort, failed by a signal's timeout", async () => {
+      const { client, recorded } = setup({ client: { fetch: stallPlainBody() } });
+      const abort = new AbortController();
+      const aborted = client.chat.completions.create(
+        { model: MODEL, messages: [{ role: "user", content: "hi" }] },
+        { signal: abort.signal },
+      );
+      setTimeout(() => abort.abort(), 200);
+      await expect(aborted).rejects.toThrow();
+      expect(await onlyRecord(recorded)).toMatchObject({ status: "aborted", output: [] });
+
+      recorded.calls.length = 0;
+      const timedOut = client.chat.completions.create(
+        { model: MODEL, messages: [{ role: "user", content: "hi" }] },
+        { signal: AbortSignal.timeout(300) },
+      );
+      await expect(timedOut).rejects.toThrow();
+      expect(await onlyRecord(recorded)).toMatchObject({
+        status: "error",
+        error: { type: "TimeoutError" },
+        output: [],
+      });
+    });
+
+    // openai 5 and 6 have no timeout over a body once its headers arrived.
+    it.runIf(major.name === "openai 7")(
+      "a plain body the SDK's own timeout cuts short, with no retry left, is recorded with the SDK's error",
+      async () => {
+        const { client, recorded } = setup({ client: { fetch: stallPlainBody(), timeout: 400 } });
+        const call = client.chat.completions.create({
+          model: MODEL,
+          messages: [{ role: "user", content: "hi" }],
+        });
+        await expect(call).rejects.toBeInstanceOf(OpenAIClass.APIConnectionTimeoutError);
+        expect(await onlyRecord(recorded)).toMatchObject({
+          status: "error",
+          error: { type: "APIConnectionTimeoutError", message: "Request timed out." },
+        });
+      },
+    );
+
+    it("a stream the caller leaves once the answer is whole (finish_reason, response.completed) is recorded as a success", async () => {
+      const { client, recorded } = setup();
+      const chat = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: "finish" }],
+        stream: true,
+      });
+      let text = "";
+      for await (const chunk of chat) {
+        text += chunk.choices[0]?.delta?.content ?? "";
+        if (chunk.choices[0]?.finish_reason) break;
+      }
+      expect(await onlyRecord(recorded)).toMatchObject({
+        status: "success",
+        finishReason: "stop",
+        output: [{ role: "assistant", content: text }],
+      });
+
+      recorded.calls.length = 0;
+      const responses = await client.responses.create({ model: MODEL, input: "finish", stream: true });
+      for await (const event of responses) if (event.type === "response.completed") break;
+      expect(await onlyRecord(recorded)).toMatchObject({ status: "success" });
+    });
+
+    it("a tee()'d stream whose branches both stop early is recorded once, as aborted", async () => {
+      const { client, recorded } = setup({ client: { fetch: stallAfterFirstEvent() } });
+      const stream = await longStream(client);
+      const [left, right] = stream.tee();
+      for await (const _ of left) break;
+      expect(recorded.calls).toEqual([]);
+      for await (const _ of right) break;
+      expect((await onlyRecord(recorded)).status).toBe("aborted");
+    });
+
+    it("a stream helper or toReadableStream() stopped early is recorded once, as aborted", async () => {
+      const { client, recorded } = setup({ client: { fetch: stallAfterFirstEvent() } });
+      const long = "a long answer please";
+      const runner = client.chat.completions.stream({
+        model: MODEL,
+        messages: [{ role: "user", content: long }],
+      });
+      for await (const _ of runner) break;
+      expect((await onlyRecord(recorded)).status).toBe("aborted");
+
+      recorded.calls.length = 0;
+      const responses = client.responses.stream({ model: MODEL, input: long });
+      await expect(
+        (async () => {
+          for await (const _ of responses) responses.abort();
+        })(),
+      ).rejects.toThrow();
+      expect((await onlyRecord(recorded)).status).toBe("aborted");
+
+      recorded.calls.length = 0;
+      const stream = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: "user", content: long }],
+        stream: true,
+      });
+      const reader = stream.toReadableStream().getReader();
+      await reader.read();
+      await reader.cancel();
+      expect((await onlyRecord(recorded)).status).toBe("aborted");
+    });
+
+    it("a stream helper's call the caller's signal timeout stops is recorded as failed by the timeout", async () => {
+      const { client, recorded } = setup({ client: { fetch: stallAfterFirstEvent() } });
+      const long = "a long answer please";
+      const failedByTimeout = { status: "error", error: { type: "TimeoutError" } };
+      const chat = client.chat.completions.stream(
+        { model: MODEL, messages: [{ role: "user", content: long }] },
+        { signal: AbortSignal.timeout(300) },
+      );
+      await expect(chat.finalChatCompletion()).rejects.toThrow();
+      expect(await onlyRecord(recorded)).toMatchObject(failedByTimeout);
+
+      recorded.calls.length = 0;
+      const responses = client.responses.stream(
+        { model: MODEL, input: long },
+        { signal: AbortSignal.timeout(300) },
+      );
+      await expect(responses.finalResponse()).rejects.toThrow();
+      expect(await onlyRecord(recorded)).toMatchObject(failedByTimeout);
+
+      recorded.calls.length = 0;
+      const hang = rec().fail({ path: "/v1/chat/completions", hang: true });
+      const tools = client.chat.completions.runTools(
+        {
+          model: MODEL,
+          messages: [{ role: "user", content: "Weather in Paris?" }],
+          tools: [runnableWeather],
+        },
+        { signal: AbortSignal.timeout(300) },
+      );
+      await expect(tools.finalContent()).rejects.toThrow();
+      expect(await onlyRecord(recorded)).toMatchObject(failedByTimeout);
+      hang.clear();
     });
 
     it("an error event in a stream is recorded once, as an error with the event's type and message", async () => {

@@ -17,7 +17,11 @@ export interface SdkMajor {
   loadAzure(): Promise<AzureClass>;
   /** The major's own `Stream` class (what its parser turns a streamed body into). */
   loadStream(): Promise<StreamClass>;
+  /** The major's `toFile` (what a file upload's body is made with). */
+  loadToFile(): Promise<ToFile>;
 }
+
+export type ToFile = typeof import("openai").toFile;
 
 /** The static side of the SDK's `Stream` that a test may replace. */
 export interface StreamClass {
@@ -31,6 +35,7 @@ export const MAJORS: readonly SdkMajor[] = [
     load: async () => (await import("openai-v5")).default as unknown as ClientClass,
     loadStream: async () => (await import("openai-v5/core/streaming")).Stream as unknown as StreamClass,
     loadAzure: async () => (await import("openai-v5")).AzureOpenAI as unknown as AzureClass,
+    loadToFile: async () => (await import("openai-v5")).toFile as unknown as ToFile,
   },
   {
     name: "openai 6",
@@ -38,6 +43,7 @@ export const MAJORS: readonly SdkMajor[] = [
     load: async () => (await import("openai")).default,
     loadStream: async () => (await import("openai/core/streaming")).Stream as unknown as StreamClass,
     loadAzure: async () => (await import("openai")).AzureOpenAI,
+    loadToFile: async () => (await import("openai")).toFile as unknown as ToFile,
   },
   {
     name: "openai 7",
@@ -45,5 +51,6 @@ export const MAJORS: readonly SdkMajor[] = [
     load: async () => (await import("openai-v7")).default as unknown as ClientClass,
     loadStream: async () => (await import("openai-v7/core/streaming")).Stream as unknown as StreamClass,
     loadAzure: async () => (await import("openai-v7")).AzureOpenAI as unknown as AzureClass,
+    loadToFile: async () => (await import("openai-v7")).toFile as unknown as ToFile,
   },
 ];

@@ -1,5 +1,7 @@
 // What a wrapped client puts on the wire, for every request path and every openai major, at the
 // loopback recorder; and that the SDK's own features survive the wrapper. openai 7 needs Node 22.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   createTagalong,
   InvalidMetadataError,
@@ -14,7 +16,16 @@ import { fillSchema, type ModelCall, replyText } from "@tagalong/testing";
 import type OpenAI from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
 import { tagalongOptions, wrapOpenAI } from "../src/index";
-import { API_KEY, deepFreeze, MODEL, REQUEST_PATHS, streamText, useRecorder } from "./helpers";
+import {
+  API_KEY,
+  deepFreeze,
+  MODEL,
+  memory,
+  REQUEST_PATHS,
+  runnableWeather,
+  streamText,
+  useRecorder,
+} from "./helpers";
 import { type ClientClass, MAJORS, nodeMajor } from "./sdk-majors";
 
 const recorder = useRecorder();
@@ -114,18 +125,7 @@ describe.each(MAJORS)("$name", (major) => {
         {
           model: MODEL,
           messages: [{ role: "user", content: "Weather in Paris?" }],
-          tools: [
-            {
-              type: "function",
-              function: {
-                name: "get_weather",
-                description: "The weather in a city",
-                parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
-                function: (args: { city: string }) => `sunny in ${args.city}`,
-                parse: JSON.parse,
-              },
-            },
-          ],
+          tools: [runnableWeather],
         },
         tagalongOptions({ user: "u_tools" }),
       );
@@ -189,6 +189,26 @@ describe.each(MAJORS)("$name", (major) => {
       expect(call.portkey.rawHeader).toBe('{"_user":"mine"}');
       expect(call.portkey.traceId).toBe("from-defaults");
       expect(call.requesty).toMatchObject({ user_id: "u_1", trace_id: "t_ours" });
+    });
+
+    it("a Portkey header the caller sets through OPENAI_CUSTOM_HEADERS wins over ours (openai 6, 7)", async () => {
+      process.env.OPENAI_CUSTOM_HEADERS =
+        'x-portkey-metadata: {"_user":"mine"}\nx-portkey-trace-id: my-trace';
+      try {
+        const tagalong = { metadata: { user: "ours", trace: "our-trace" } };
+        await bare().chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }] });
+        await wrapped({}, tagalong).chat.completions.create({
+          model: MODEL,
+          messages: [{ role: "user", content: "hi" }],
+        });
+      } finally {
+        delete process.env.OPENAI_CUSTOM_HEADERS;
+      }
+      const [viaBare, viaWrapped] = rec().requests;
+      // openai 5 does not read OPENAI_CUSTOM_HEADERS.
+      if (viaBare!.headers["x-portkey-metadata"] === undefined) return;
+      expect(viaWrapped!.headers["x-portkey-metadata"]).toBe(viaBare!.headers["x-portkey-metadata"]);
+      expect(viaWrapped!.headers["x-portkey-trace-id"]).toBe(viaBare!.headers["x-portkey-trace-id"]);
     });
 
     it("a header the caller removes with null stays removed; an undefined one does not block ours", async () => {
@@ -319,6 +339,74 @@ describe.each(MAJORS)("$name", (major) => {
       }
       expect(JSON.parse(first!.headers["x-portkey-metadata"]!)).toEqual({ _user: "u_azure" });
       expect((first!.body as any).requesty).toEqual({ user_id: "u_azure" });
+    });
+
+    it("non-model endpoints (a file upload, binary speech, images) are sent and answered as by the bare client, headers only", async () => {
+      // The recorder serves model endpoints only: a server of its own answers these.
+      const seen: Array<{ headers: Record<string, unknown>; body: string }> = [];
+      const server = createServer((req, res) => {
+        const parts: Buffer[] = [];
+        req.on("data", (c: Buffer) => parts.push(c));
+        req.on("end", () => {
+          seen.push({ headers: req.headers, body: Buffer.concat(parts).toString("latin1") });
+          if (req.url!.startsWith("/v1/audio/speech")) {
+            res.writeHead(200, { "content-type": "audio/mpeg" });
+            res.end(Buffer.from([1, 2, 3, 255]));
+            return;
+          }
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(
+            JSON.stringify(
+              req.url!.startsWith("/v1/files")
+                ? {
+                    id: "file-1",
+                    object: "file",
+                    bytes: 3,
+                    created_at: 1,
+                    filename: "a.jsonl",
+                    purpose: "batch",
+                  }
+                : { created: 1, data: [{ url: "u" }] },
+            ),
+          );
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+      const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+      const toFile = await major.loadToFile();
+      const recorded = memory();
+      const tagalong = createTagalong({
+        destinations: [portkey(), requesty(), recorded],
+        metadata: { user: "u_files" },
+      });
+      const plain = new OpenAIClass({ apiKey: API_KEY, baseURL, maxRetries: 0 });
+      const results = [];
+      try {
+        for (const client of [plain, wrapOpenAI(plain, tagalong)]) {
+          const file = await client.files.create({
+            file: await toFile(Buffer.from("{}\n"), "a.jsonl"),
+            purpose: "batch",
+          });
+          const speech = await client.audio.speech.create({ model: "tts-1", voice: "alloy", input: "hi" });
+          const bytes = [...new Uint8Array(await speech.arrayBuffer())];
+          const image = await client.images.generate({ model: "dall-e-3", prompt: "cat" });
+          results.push({ file, bytes, image: image.data });
+        }
+      } finally {
+        server.close();
+      }
+      expect(results[1]).toEqual(results[0]);
+      // Multipart boundaries differ per request: compared with them taken out.
+      const unbounded = (body: string) => body.replace(/-----*[A-Za-z0-9-]+/g, "B");
+      const mediaType = (headers: Record<string, unknown>) => String(headers["content-type"]).split(";")[0];
+      for (let i = 0; i < 3; i++) {
+        const [b, w] = [seen[i]!, seen[i + 3]!];
+        expect(w.headers["x-portkey-metadata"]).toContain("u_files");
+        expect(mediaType(w.headers)).toBe(mediaType(b.headers));
+        expect(unbounded(w.body)).toBe(unbounded(b.body));
+      }
+      await tagalong.flush();
+      expect(recorded.calls).toEqual([]);
     });
 
     it("withOptions() returns a client that is still wrapped, with the new options", async () => {
