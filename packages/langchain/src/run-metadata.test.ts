@@ -62,12 +62,16 @@ describe("readRunLabels", () => {
         client_secret: "s",
         password: "p",
         Authorization: "Bearer x",
+        "x-session-token": "t2",
         timeoutMs: 5000,
         team: "search",
+        max_tokens_budget: 800,
+        secret_santa: true,
       },
       [],
     );
-    expect(labels.implied).toEqual({ extra: { team: "search" } });
+    // Named like a credential at its end; a count of tokens or a word that only begins so is a label.
+    expect(labels.implied).toEqual({ extra: { team: "search", max_tokens_budget: 800, secret_santa: true } });
   });
 
   it("a key mirroring the run config's configurable is LangChain's copy, not a label; the thread keys stay the session", () => {

@@ -9,7 +9,9 @@ const INTERNAL_PREFIXES = ["ls_", "langgraph_", "lc_", "__"];
 const INTERNAL_KEYS = new Set(["checkpoint_ns", "checkpoint_id", "versions", "run_attempt", "timeoutMs"]);
 // Keys named like a credential: never a label, whoever put them in the run's metadata (@langchain/core
 // 0.3 copies every primitive `configurable` value there, an `api_key` too).
-const CREDENTIAL_KEY = /(?:^|_)api_?key$|token|secret|passw(?:or)?d|authorization/i;
+// Matched on the key lowercased without `_` and `-`, at its end: `api_key`, `openaiApiKey`,
+// `access_token`, `client_secret`, `password`, but not a count like `max_tokens`.
+const CREDENTIAL_KEY = /(?:apikey|token|secret|passw(?:or)?d|authorization|credentials?)$/;
 // LangSmith's thread keys (LangGraph copies `configurable.thread_id` into metadata): a conversation.
 const SESSION_KEYS = ["session_id", "thread_id", "conversation_id"];
 // Tags LangChain adds to child runs by itself (`seq:step:2`, `graph:step:1`, `langsmith:hidden`, ...).
@@ -23,7 +25,7 @@ export function isInternalKey(key: string): boolean {
 
 /** Whether a run metadata key is named like a credential (`api_key`, `openai_api_key`, `*token*`, `*secret*`, ...). */
 export function isCredentialKey(key: string): boolean {
-  return CREDENTIAL_KEY.test(key);
+  return CREDENTIAL_KEY.test(key.toLowerCase().replace(/[_-]/g, ""));
 }
 
 export function isInternalTag(tag: string): boolean {
