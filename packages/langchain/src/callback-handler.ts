@@ -779,6 +779,9 @@ export class TagalongCallbackHandler {
       // A run its signal stopped (LangChain or the SDK then throws an abort) was aborted, unless a
       // timeout stopped it (`AbortSignal.timeout`): then it failed, and the timeout is its error.
       const signal = (model.handedOptions as { signal?: unknown } | undefined)?.signal;
+      // A run its signal aborted failed by that abort, whatever error LangChain ended it with after
+      // (a background handler waits for LangChain's end, which may wrap the abort in an Error of its own).
+      if (model.cancelled?.reason !== undefined) error = model.cancelled.reason;
       const timeout = model.cancelled !== undefined || isAbortError(error) ? timeoutOf(signal) : undefined;
       call.status =
         model.cancelled === undefined || timeout !== undefined ? failedStatus(timeout ?? error) : "aborted";
