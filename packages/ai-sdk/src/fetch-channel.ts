@@ -168,23 +168,36 @@ function placeInBody(
   return `its body is a ${(body as object).constructor?.name ?? typeof body}, not JSON text`;
 }
 
-/** `base` (default: the global fetch, looked up per request), adding the fields `placeInBody` left for later. */
+/**
+ * `base` (default: the global fetch, looked up per request), adding the fields `placeInBody` left for
+ * later. Not async: a request with nothing left for it (every string body) goes straight through.
+ */
 function addedLater(base: FetchLike | undefined): FetchLike {
-  return async (input, init) => {
+  return (input, init) => {
     const target = base ?? (globalThis.fetch as FetchLike);
     const key: unknown = init?.body ?? input;
     const fields = typeof key === "object" && key !== null ? pendingBodies.get(key) : undefined;
     if (fields === undefined) return target(input, init);
     pendingBodies.delete(key as object);
-    const text =
-      init?.body === undefined || init.body === null
-        ? await (input as Request).clone().text()
-        : new TextDecoder().decode(init.body as Uint8Array | ArrayBuffer);
-    // Headers in init replace a Request's own; the SDK may have counted the old body.
-    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
-    headers.delete("content-length");
-    return target(input, { ...init, headers, body: withBodyFieldsInJson(text, fields) });
+    return withFieldsAdded(target, input, init, fields);
   };
+}
+
+/** Sends the request with `fields` added to its body, read from the init's bytes or the Request. */
+async function withFieldsAdded(
+  target: FetchLike,
+  input: Parameters<FetchLike>[0],
+  init: Parameters<FetchLike>[1],
+  fields: Readonly<Record<string, unknown>>,
+): Promise<Response> {
+  const text =
+    init?.body === undefined || init.body === null
+      ? await (input as Request).clone().text()
+      : new TextDecoder().decode(init.body as Uint8Array | ArrayBuffer);
+  // Headers in init replace a Request's own; the SDK may have counted the old body.
+  const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+  headers.delete("content-length");
+  return target(input, { ...init, headers, body: withBodyFieldsInJson(text, fields) });
 }
 
 /**
