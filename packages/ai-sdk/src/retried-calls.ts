@@ -1,3 +1,4 @@
+import { unref } from "@tagalong/core/adapter";
 import type { CallParams } from "./spec";
 
 /**
@@ -70,8 +71,7 @@ export function provisionalOutcome(
   startTime: number,
 ): PromiseLike<boolean> {
   return new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => settle(true), RETRY_WINDOW_MS);
-    (timer as { unref?: () => void }).unref?.();
+    const timer = unref(setTimeout(() => settle(true), RETRY_WINDOW_MS));
     const settle = (final: boolean): void => {
       clearTimeout(timer);
       for (const key of keys) {

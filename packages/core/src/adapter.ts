@@ -21,6 +21,7 @@ export { eachHeaderName, mergeHeaders } from "./adapter-kit/headers";
 export { hasKeys, isObject, isPlainObject } from "./adapter-kit/objects";
 export { observeStream, type StreamEnd, type StreamObserver } from "./adapter-kit/observe-stream";
 export { realmSingleton } from "./adapter-kit/realm";
+export { type Timer, unref } from "./adapter-kit/timer";
 export { type WarnOnce, warnOnce } from "./adapter-kit/warn-once";
 export { withBodyFields, withBodyFieldsInJson } from "./body";
 export { consoleLogger } from "./logger";

@@ -10,6 +10,7 @@ import {
   realmSingleton,
   type Tagalong,
   timeoutOf,
+  unref,
   type WarnOnce,
   warnOnce,
 } from "@tagalong/core/adapter";
@@ -39,12 +40,6 @@ export const CANCEL_RUN = Symbol.for("tagalong.langchain.cancel-run");
 const MAX_RUNS = 10_000;
 /** How long a background handler waits for the end of a run whose signal aborted (see `aborted`). */
 const CANCEL_GRACE_MS = 2_000;
-
-/** A timer that does not keep the process alive. */
-function unref<T>(timer: T): T {
-  (timer as { unref?: () => void }).unref?.();
-  return timer;
-}
 
 /**
  * Sets a run's entry in a map of runs, the oldest going first once MAX_RUNS are held (handed to

@@ -1,6 +1,7 @@
 // One HTTP attempt: a JSON POST with a timeout, its answer sorted into delivered, worth retrying, or
 // refused for good. Errors carry a sanitized summary, never the runtime's error object (whose cause
 // chain can hold request headers, and with them an API key).
+import { unref } from "../adapter-kit/timer";
 import type { Cancel, Send } from "./transport";
 
 export type Attempt =
@@ -70,15 +71,6 @@ function describeNetworkError(error: unknown): string {
     cause = (cause as { cause?: unknown }).cause;
   }
   return `network error (${message}${codes.length ? `: ${codes.join(", ")}` : ""})`;
-}
-
-/** A timer handle: an object in Node, a number elsewhere. */
-export type Timer = ReturnType<typeof setTimeout>;
-
-/** Lets a pending timer not hold the process open (Node); a no-op where timers are numbers. */
-export function unref(timer: Timer): Timer {
-  (timer as { unref?: () => void }).unref?.();
-  return timer;
 }
 
 /**

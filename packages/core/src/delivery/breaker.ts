@@ -2,7 +2,7 @@
 // counts as down. Deliveries then stop spending attempts and wait; one probe at a time goes out at
 // growing intervals (the retry backoff, with jitter), and the first answer closes the circuit and lets
 // every waiting delivery go again.
-import { type Timer, unref } from "./attempt";
+import { type Timer, unref } from "../adapter-kit/timer";
 import type { RetryPolicy } from "./retry-policy";
 import type { Cancel } from "./transport";
 

@@ -2,9 +2,10 @@
 // the retry policy until it is answered, fails for good or is abandoned; what each job waits on (its
 // JobWork), for abandoning it to cut short; and what is under way (requests waiting for an answer,
 // retries waiting for their turn), for the report of abandoned work.
+import { type Timer, unref } from "../adapter-kit/timer";
 import { DeliveryError } from "../errors";
 import type { DeliveryStats } from "../types";
-import { type Attempt, attempt, type FailureReader, type Timer, unref } from "./attempt";
+import { type Attempt, attempt, type FailureReader } from "./attempt";
 import { type Breaker, isProbe, type Pass } from "./breaker";
 import type { RetryPolicy } from "./retry-policy";
 import type { Cancel, Send } from "./transport";

@@ -4,13 +4,15 @@
 // counts to stats(). The engine is a class whose methods name its parts: taking jobs (push), starting
 // them in batches (schedule, pump), running one (run, finished), waiting for them (flush, the held
 // deliveries of `settle`), and giving up on them (abandonAll: shutdown's and the exit drain's deadline).
+
+import { type Timer, unref } from "../adapter-kit/timer";
 import { settleWithin, shutdownDeadline } from "../deadline";
 import { DeliveryError } from "../errors";
 import { consoleLogger, debugEnabled } from "../logger";
 import { macrotask } from "../macrotask";
 import { scrubSecrets } from "../redact";
 import type { DeliveryStats, DestinationHost, FlushOptions, Logger } from "../types";
-import { type FailureReader, type Timer, unref } from "./attempt";
+import type { FailureReader } from "./attempt";
 import { type Breaker, circuitBreaker } from "./breaker";
 import { type ExitDrain, exitRegistry } from "./exit";
 import { JobLine } from "./job-line";
