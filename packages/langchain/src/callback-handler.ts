@@ -286,9 +286,11 @@ export class TagalongCallbackHandler {
   private readonly warnOnce: WarnOnce;
   private readonly inFlightDestinations: string[];
   private readonly recorders: TagalongRuns;
-  /** Runs whose signal aborted while this background handler could not tell if they had ended (`aborted`). */
-  private readonly abortedRuns = new Set<string>();
-  private abortTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Runs whose signal aborted while this background handler could not tell if they had ended
+   * (`aborted`), each with the timer of its own wait for its end.
+   */
+  private readonly abortedRuns = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(tagalong: Tagalong, options: TagalongCallbackHandlerOptions = {}) {
     this.tagalong = tagalong;
@@ -571,7 +573,9 @@ export class TagalongCallbackHandler {
   ): void {
     // LangChain hands a background handler its callbacks in order: an aborted run whose end did not
     // come before this start will not get one.
-    if (this.abortedRuns.size > 0) this.endAborted(runId);
+    if (this.abortedRuns.size > 0) {
+      for (const aborted of this.abortedRuns.keys()) if (aborted !== runId) this.endAborted(aborted);
+    }
     this.claim(runId, false);
     const run = this.track(runId, parentRunId);
     const model = (run.model ??= { startTime: Date.now() });
@@ -623,23 +627,22 @@ export class TagalongCallbackHandler {
       return;
     }
     model.cancelled = { reason };
-    this.abortedRuns.add(runId);
-    this.abortTimer ??= unref(setTimeout(() => this.endAborted(), CANCEL_GRACE_MS));
+    if (!this.abortedRuns.has(runId))
+      this.abortedRuns.set(runId, unref(setTimeout(() => this.endAborted(runId), CANCEL_GRACE_MS)));
   }
 
-  /** Ends as aborted the runs whose signal aborted and whose end did not come (`aborted`). */
-  private endAborted(except?: string): void {
-    for (const runId of this.abortedRuns) {
-      if (runId === except) continue;
-      this.abortedRuns.delete(runId);
-      const cancelled = this.runs.get(runId)?.model?.cancelled;
-      if (cancelled !== undefined)
-        this.safely(() => this.endModel(runId, undefined, cancelled.reason, false));
-    }
-    if (this.abortedRuns.size === 0 && this.abortTimer !== undefined) {
-      clearTimeout(this.abortTimer);
-      this.abortTimer = undefined;
-    }
+  /** Ends as aborted a run whose signal aborted and whose end did not come (`aborted`). */
+  private endAborted(runId: string): void {
+    this.forgetAborted(runId);
+    const cancelled = this.runs.get(runId)?.model?.cancelled;
+    if (cancelled !== undefined) this.safely(() => this.endModel(runId, undefined, cancelled.reason, false));
+  }
+
+  private forgetAborted(runId: string): void {
+    const timer = this.abortedRuns.get(runId);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.abortedRuns.delete(runId);
   }
 
   private prepare(run: RunState, model: ModelRun): PreparedCall {
@@ -664,7 +667,7 @@ export class TagalongCallbackHandler {
   private endModel(runId: string, output: LLMResultLike | undefined, error: unknown, cached: boolean): void {
     const run = this.runs.get(runId);
     this.runs.delete(runId);
-    if (this.abortedRuns.size > 0) this.abortedRuns.delete(runId);
+    if (this.abortedRuns.size > 0) this.forgetAborted(runId);
     const model = run?.model;
     if (run === undefined || model === undefined) return;
     model.unlisten?.();

@@ -1401,6 +1401,63 @@ export function langchainSuite(lc: LangChainModules): void {
       },
     );
 
+    it("a background handler alone waits up to 2 s for LangChain's end of an aborted run: recorded once by its end if it comes, else as aborted after the wait", async () => {
+      const s = setup({ awaitHandlers: false });
+      const config = { callbacks: [s.handler], metadata: { tagalong: { user: "u_1" } } };
+      const recorded = () => s.memory.calls.map((c) => [c.input.at(-1)?.content, c.status, c.error?.type]);
+      // Aborted while its request waits: LangChain ends the run with the abort's error.
+      const slow = rec.fail({ kind: "openai", delayMs: 1000 });
+      const stop = new AbortController();
+      const invoked = s.plainChat().invoke("ended by LangChain", { ...config, signal: stop.signal });
+      setTimeout(() => stop.abort(), 50);
+      await expect(invoked).rejects.toThrow(/abort/i);
+      slow.clear();
+      await s.settle();
+      expect(recorded()).toEqual([["ended by LangChain", "aborted", "AbortError"]]);
+      // Its signal aborted (a request-scoped cleanup) after it succeeded, its end held in LangChain's
+      // queue by a slow handler: its own 2 s wait, whatever other aborted runs came before.
+      await new Promise((resolve) => setTimeout(resolve, 1700));
+      const slowEnd = {
+        name: "slow",
+        awaitHandlers: false,
+        handleLLMEnd: () => new Promise((r) => setTimeout(r, 600)),
+      };
+      const cleanup = new AbortController();
+      await s
+        .plainChat()
+        .invoke("cleaned up", { ...config, callbacks: [slowEnd, s.handler], signal: cleanup.signal });
+      cleanup.abort();
+      await s.settle();
+      expect(recorded()).toEqual([
+        ["ended by LangChain", "aborted", "AbortError"],
+        ["cleaned up", "success", undefined],
+      ]);
+      // Aborted between two parts of its stream: LangChain ends no run, and no other run follows.
+      const midway = new AbortController();
+      const streamed = s
+        .plainChat()
+        .stream("never ended", { ...config, signal: midway.signal })
+        .then(async (stream: AsyncIterable<unknown>) => {
+          let parts = 0;
+          for await (const _ of stream) if (++parts === 2) midway.abort();
+        });
+      await expect(streamed).rejects.toThrow(/abort/i);
+      const abortedAt = Date.now();
+      await s.settle();
+      // Its end may still be in LangChain's queue: not recorded yet.
+      expect(recorded()).toHaveLength(2);
+      await vi.waitFor(() => expect(recorded()).toHaveLength(3), { timeout: 3000, interval: 50 });
+      expect(Date.now() - abortedAt).toBeGreaterThanOrEqual(1900);
+      await s.settle();
+      expect(recorded()).toEqual([
+        ["ended by LangChain", "aborted", "AbortError"],
+        ["cleaned up", "success", undefined],
+        ["never ended", "aborted", "AbortError"],
+      ]);
+      expect(s.memory.calls[2]!.metadata.user).toBe("u_1");
+      expect(s.errors).toEqual([]);
+    });
+
     it("a handler alone records a streamed run as streamed: .stream(), a streaming model, chat-model stream events", async () => {
       const s = setup();
       const config = { metadata: { tagalong: { user: "u_1" } } };
