@@ -1,6 +1,7 @@
 // The one suite every supported LangChain version pair runs: each *.test.ts beside it hands in the
 // LangChain modules of its pair (resolved from a compat package or from this package).
 import { randomUUID } from "node:crypto";
+import { getEventListeners } from "node:events";
 import { createRequire } from "node:module";
 import {
   createTagalong,
@@ -1457,6 +1458,44 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(s.memory.calls[2]!.metadata.user).toBe("u_1");
       expect(s.errors).toEqual([]);
     });
+
+    it("runs LangChain never ends are dropped, the oldest first, once 10,000 newer are held: an evicted run's abort listener leaves the long-lived signal", async () => {
+      const s = setup();
+      // One signal for every call (an app-wide shutdown signal).
+      const shutdown = new AbortController();
+      const signal = shutdown.signal;
+      const config = { callbacks: [s.handler], signal };
+      // The OpenAI SDK (before openai 7) leaves a listener of its own for each request: counted apart.
+      const ours = () =>
+        getEventListeners(signal, "abort").filter(
+          (listener) => !/controller\.abort\(\)/.test(String(listener)),
+        ).length;
+      // A model stream left early without withTagalong: LangChain ends no run, and tells no handler.
+      for (const input of ["one", "two", "three"]) {
+        for await (const _ of await s.plainChat().stream(input, config)) break;
+      }
+      expect(ours()).toBe(3);
+      // Chain streams left early: each a run LangChain never ends either.
+      const parts = lc.RunnableLambda.from(async function* (input: string) {
+        yield input;
+        yield input;
+      });
+      const leaveEarly = async (n: number) => {
+        for (let i = 0; i < n; i++) for await (const _ of await parts.stream("part", config)) break;
+      };
+      await leaveEarly(10_000 - 3);
+      expect(ours()).toBe(3);
+      await leaveEarly(2);
+      expect(ours()).toBe(1);
+      await leaveEarly(1);
+      expect(ours()).toBe(0);
+      // Forgotten: the signal's abort records none of them, and fails nothing.
+      shutdown.abort();
+      await s.settle();
+      expect(rec.calls()).toHaveLength(3);
+      expect(s.memory.calls).toEqual([]);
+      expect(s.errors).toEqual([]);
+    }, 60_000);
 
     it("a handler alone records a streamed run as streamed: .stream(), a streaming model, chat-model stream events", async () => {
       const s = setup();
