@@ -46,6 +46,7 @@ describe("readRunLabels", () => {
         "branch:default",
         "condition:1",
         "langsmith:hidden",
+        "retry:attempt:2",
         "mine",
       ],
     );

@@ -14,8 +14,9 @@ const INTERNAL_KEYS = new Set(["checkpoint_ns", "checkpoint_id", "versions", "ru
 const CREDENTIAL_KEY = /(?:apikey|token|secret|passw(?:or)?d|authorization|credentials?)$/;
 // LangSmith's thread keys (LangGraph copies `configurable.thread_id` into metadata): a conversation.
 const SESSION_KEYS = ["session_id", "thread_id", "conversation_id"];
-// Tags LangChain adds to child runs by itself (`seq:step:2`, `graph:step:1`, `langsmith:hidden`, ...).
-const INTERNAL_TAG = /^(?:seq:step|graph:step|map:key|branch|condition):|^langsmith:/;
+// Tags LangChain adds to child runs by itself (`seq:step:2`, `graph:step:1`, `retry:attempt:2`,
+// `langsmith:hidden`, ...).
+const INTERNAL_TAG = /^(?:seq:step|graph:step|map:key|branch|condition|retry:attempt):|^langsmith:/;
 
 export function isInternalKey(key: string): boolean {
   if (INTERNAL_KEYS.has(key)) return true;

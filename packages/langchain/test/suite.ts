@@ -785,6 +785,31 @@ export function langchainSuite(lc: LangChainModules): void {
       });
     });
 
+    it.each([true, false])(
+      "a run retried by .withRetry() carries the same labels as its first attempt: LangChain's retry:attempt tag stays off the wire (handler on the run: %s)",
+      async (withHandler) => {
+        const s = setup({ bound: !withHandler });
+        rec.fail({ kind: "openai", status: 500, times: 1 });
+        await s
+          .chat()
+          .withRetry({ stopAfterAttempt: 2 })
+          .invoke("hi", {
+            callbacks: withHandler ? [s.handler] : undefined,
+            metadata: { tagalong: { user: "u_1" } },
+            tags: ["checkout"],
+          });
+        await s.settle();
+        expect(rec.calls().map((c) => [c.status, c.portkey.metadata?.tags, c.requesty?.tags])).toEqual([
+          [500, "checkout", ["checkout"]],
+          [200, "checkout", ["checkout"]],
+        ]);
+        expect(s.memory.calls.map((c) => [c.status, c.metadata.tags])).toEqual([
+          ["error", ["checkout"]],
+          ["success", ["checkout"]],
+        ]);
+      },
+    );
+
     it("the handler on the model alone: the chain's metadata still goes out; the trace is the model run", async () => {
       const s = setup();
       const model = s.chat({ callbacks: [s.handler] });
