@@ -294,10 +294,7 @@ function compileExtraChecks(
   const extra = d.extra;
   if (extra && "to" in extra) {
     const spec = objects[extra.to] ?? {};
-    const reserved = new Set([
-      ...d.places.filter((p) => p.to === extra.to).map((p) => p.key),
-      ...(spec.reserved ?? []),
-    ]);
+    const reserved = reservedKeys(d, extra.to);
     const only = extra.only ? new Set(extra.only) : undefined;
     const max = spec.maxLength;
     const maxKey = spec.maxKeyLength;
@@ -391,9 +388,21 @@ function entryKeys(d: Declaration, object: string, m: Metadata): Array<[key: str
     if (place.to === object && getter(place)(m) !== undefined) out.push([place.key, place.from]);
   }
   if (extra && "to" in extra && extra.to === object && m.extra) {
-    for (const key in m.extra) if (!extra.only || extra.only.includes(key)) out.push([key, `extra.${key}`]);
+    // A reserved key is left out (its own issue), so it takes no entry.
+    const reserved = reservedKeys(d, object);
+    for (const key in m.extra) {
+      if ((!extra.only || extra.only.includes(key)) && !reserved.has(key)) out.push([key, `extra.${key}`]);
+    }
   }
   return out;
+}
+
+/** The keys of an object of `d` an extra key must not take: the model's fields' there, and the receiver's own. */
+function reservedKeys(d: Declaration, object: string): Set<string> {
+  return new Set([
+    ...d.places.filter((p) => p.to === object).map((p) => p.key),
+    ...(d.objects?.[object]?.reserved ?? []),
+  ]);
 }
 
 /** The declaration's encoder, its fast path `encodeChecked`, and `over` (that path compiled for a base). */
@@ -427,10 +436,7 @@ function compileEncoder(
   const extraTo = extra && "to" in extra ? extra : undefined;
   const extraPlan: ExtraPlan | undefined = extraTo && {
     only: extraTo.only,
-    reserved: new Set([
-      ...d.places.filter((p) => p.to === extraTo.to).map((p) => p.key),
-      ...(objects[extraTo.to]?.reserved ?? []),
-    ]),
+    reserved: reservedKeys(d, extraTo.to),
     max: objects[extraTo.to]?.maxLength ?? Number.POSITIVE_INFINITY,
     maxKey: objects[extraTo.to]?.maxKeyLength ?? Number.POSITIVE_INFINITY,
   };

@@ -88,6 +88,33 @@ describe("cloudflare()", () => {
       '{"user":"u","a":1}',
     );
   });
+  it("does not count an extra key it leaves out as reserved among the 5 entries", () => {
+    const d = cloudflare({ fields: ["user", "extra"] });
+    const m = { user: "u", extra: { user: "x", a: 1, b: 2, c: 3, d: 4 } };
+    const warned: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (s: string) => warned.push(s), error() {} };
+    const tagalong = createTagalong({ destinations: [d], logger });
+    expect(JSON.parse(tagalong.prepare(m).headers[CLOUDFLARE_METADATA_HEADER]!)).toEqual({
+      user: "u",
+      a: 1,
+      b: 2,
+      c: 3,
+      d: 4,
+    });
+    expect(tagalong.stats().cloudflare!.leftOut).toEqual({ "reserved-key": 1 });
+    expect(warned).toHaveLength(1);
+    const strict = createTagalong({ destinations: [d], onInvalid: "throw" });
+    expect(() => strict.prepare(m)).toThrow(
+      new InvalidMetadataError([
+        {
+          path: "extra.user",
+          rule: 'collides with the key "user" that Cloudflare fills from the model in cf-aig-metadata',
+          destination: "cloudflare",
+          code: "reserved-key",
+        },
+      ]),
+    );
+  });
   it("refuses at setup a field it does not know, or one named twice, instead of sending nothing for it", () => {
     expect(() => cloudflare({ fields: ["user", "sesion" as CloudflareField] })).toThrow(
       'cloudflare({ fields }): unknown field "sesion" (did you mean "session"?); fields are user, session, trace, environment, organization, tags, prompt, extra, extra.<key>',
