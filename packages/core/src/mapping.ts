@@ -36,6 +36,11 @@ export interface ObjectSpec {
   maxKeyLength?: number;
   /** The most entries the receiver keeps. */
   maxEntries?: number;
+  /**
+   * Past `maxEntries`, which entries stay: the lower an entry's rank, the sooner it comes (default: the
+   * places in order, then extra).
+   */
+  rank?: (key: string, fromExtra: boolean) => number;
   /** Keys the receiver fills itself, besides the ones the model's fields take here. */
   reserved?: readonly string[];
   /** Fixed entries the object always carries (when defined). */
@@ -394,7 +399,10 @@ function entryKeys(d: Declaration, object: string, m: Metadata): Array<[key: str
       if ((!extra.only || extra.only.includes(key)) && !reserved.has(key)) out.push([key, `extra.${key}`]);
     }
   }
-  return out;
+  const rank = d.objects?.[object]?.rank;
+  if (rank === undefined) return out;
+  const of = ([key, path]: [string, string]) => rank(key, path.startsWith("extra."));
+  return out.sort((a, b) => of(a) - of(b));
 }
 
 /** The keys of an object of `d` an extra key must not take: the model's fields' there, and the receiver's own. */
