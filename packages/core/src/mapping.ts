@@ -36,6 +36,11 @@ export interface ObjectSpec {
   maxKeyLength?: number;
   /** The most entries the receiver keeps. */
   maxEntries?: number;
+  /**
+   * Past `maxEntries`, which entries stay: the lower an entry's rank, the sooner it comes (default: the
+   * places in order, then extra).
+   */
+  rank?: (key: string, fromExtra: boolean) => number;
   /** Keys the receiver fills itself, besides the ones the model's fields take here. */
   reserved?: readonly string[];
   /** Fixed entries the object always carries (when defined). */
@@ -294,10 +299,7 @@ function compileExtraChecks(
   const extra = d.extra;
   if (extra && "to" in extra) {
     const spec = objects[extra.to] ?? {};
-    const reserved = new Set([
-      ...d.places.filter((p) => p.to === extra.to).map((p) => p.key),
-      ...(spec.reserved ?? []),
-    ]);
+    const reserved = reservedKeys(d, extra.to);
     const only = extra.only ? new Set(extra.only) : undefined;
     const max = spec.maxLength;
     const maxKey = spec.maxKeyLength;
@@ -391,9 +393,24 @@ function entryKeys(d: Declaration, object: string, m: Metadata): Array<[key: str
     if (place.to === object && getter(place)(m) !== undefined) out.push([place.key, place.from]);
   }
   if (extra && "to" in extra && extra.to === object && m.extra) {
-    for (const key in m.extra) if (!extra.only || extra.only.includes(key)) out.push([key, `extra.${key}`]);
+    // A reserved key is left out (its own issue), so it takes no entry.
+    const reserved = reservedKeys(d, object);
+    for (const key in m.extra) {
+      if ((!extra.only || extra.only.includes(key)) && !reserved.has(key)) out.push([key, `extra.${key}`]);
+    }
   }
-  return out;
+  const rank = d.objects?.[object]?.rank;
+  if (rank === undefined) return out;
+  const of = ([key, path]: [string, string]) => rank(key, path.startsWith("extra."));
+  return out.sort((a, b) => of(a) - of(b));
+}
+
+/** The keys of an object of `d` an extra key must not take: the model's fields' there, and the receiver's own. */
+function reservedKeys(d: Declaration, object: string): Set<string> {
+  return new Set([
+    ...d.places.filter((p) => p.to === object).map((p) => p.key),
+    ...(d.objects?.[object]?.reserved ?? []),
+  ]);
 }
 
 /** The declaration's encoder, its fast path `encodeChecked`, and `over` (that path compiled for a base). */
@@ -427,10 +444,7 @@ function compileEncoder(
   const extraTo = extra && "to" in extra ? extra : undefined;
   const extraPlan: ExtraPlan | undefined = extraTo && {
     only: extraTo.only,
-    reserved: new Set([
-      ...d.places.filter((p) => p.to === extraTo.to).map((p) => p.key),
-      ...(objects[extraTo.to]?.reserved ?? []),
-    ]),
+    reserved: reservedKeys(d, extraTo.to),
     max: objects[extraTo.to]?.maxLength ?? Number.POSITIVE_INFINITY,
     maxKey: objects[extraTo.to]?.maxKeyLength ?? Number.POSITIVE_INFINITY,
   };

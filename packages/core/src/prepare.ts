@@ -4,7 +4,7 @@
 // more layer over them (a scope gets a checked base of its own only when it breaks a rule); a call
 // with its own metadata checks only what it changes.
 import { InvalidMetadataError } from "./errors";
-import { headerBytes } from "./header";
+import { headerBytes, headerJson } from "./header";
 import type { CheckedField, CompiledMapping } from "./mapping";
 import { mergeLayer } from "./merge";
 import { type Ledger, leaveOut } from "./policy";
@@ -554,7 +554,7 @@ function largestHeaderField(
   return best;
 }
 
-/** Every leave-out-able field of `m` with the size of its value as JSON. */
+/** Every leave-out-able field of `m` with the size of its value as a JSON header carries it (escaped). */
 function fieldSizes(m: Readonly<Metadata>): Array<[path: string, size: number]> {
   const out: Array<[string, number]> = [];
   for (const field of [
@@ -568,9 +568,10 @@ function fieldSizes(m: Readonly<Metadata>): Array<[path: string, size: number]> 
   ] as const) {
     const value = field === "prompt" ? m.prompt && { ...m.prompt, variables: undefined } : m[field];
     // A prompt's variables travel in no header: it is sized without them.
-    if (value !== undefined) out.push([field, JSON.stringify(value).length]);
+    if (value !== undefined) out.push([field, headerJson(value).length]);
   }
   if (m.extra)
-    for (const key in m.extra) out.push([`extra.${key}`, key.length + String(m.extra[key]).length]);
+    for (const key in m.extra)
+      out.push([`extra.${key}`, headerJson(key).length + headerJson(m.extra[key]).length]);
   return out;
 }

@@ -265,6 +265,15 @@ describe("createTagalong", () => {
     });
   });
 
+  it("over the header cap, sizes non-ASCII text as its escapes in a JSON header", () => {
+    const tagalong = createTagalong({ destinations: [litellm()], logger: silent });
+    // 1400 chars take 8400 bytes as \uXXXX escapes: leaving them out is enough, the longer ASCII stays.
+    const plain = "x".repeat(1500);
+    const prepared = tagalong.prepare({ extra: { zh: "中".repeat(1400), plain } });
+    expect(JSON.parse(prepared.headers["x-litellm-spend-logs-metadata"]!)).toEqual({ plain });
+    expect(tagalong.stats().litellm!.leftOut).toEqual({ "header-cap": 1 });
+  });
+
   it("by default, leaves a field out of the one destination that cannot carry it, warns once, counts it", () => {
     const warnings: string[] = [];
     const logger: Logger = { ...silent, warn: (m) => warnings.push(m) };

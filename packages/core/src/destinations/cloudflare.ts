@@ -36,7 +36,17 @@ export function cloudflareDeclaration(options: CloudflareOptions = {}): Declarat
   return {
     name: "cloudflare",
     label: "Cloudflare",
-    objects: { metadata: { header: "cf-aig-metadata", maxEntries: MAX_ENTRIES } },
+    objects: {
+      metadata: {
+        header: "cf-aig-metadata",
+        maxEntries: MAX_ENTRIES,
+        // Past 5 entries the last chosen go; every extra key stands where "extra" does.
+        rank: (key, fromExtra) => {
+          const at = fields.indexOf(fromExtra ? `extra.${key}` : (key as CloudflareField));
+          return at >= 0 ? at : fields.indexOf("extra");
+        },
+      },
+    },
     places,
     ...(all ? { extra: { to: "metadata" } } : only.length > 0 ? { extra: { to: "metadata", only } } : {}),
   };

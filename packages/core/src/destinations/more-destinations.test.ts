@@ -11,6 +11,7 @@ import { openrouter } from "./openrouter";
 const FULL = FULL_METADATA;
 const prepare = (d: Destination, m: Metadata) =>
   createTagalong({ destinations: [d], onInvalid: "throw" }).prepare(m);
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 describe("helicone()", () => {
   it("maps the model to Helicone's headers", () => {
@@ -86,6 +87,62 @@ describe("cloudflare()", () => {
     );
     expect(prepare(d, { user: "u", extra: { a: 1 } }).headers[CLOUDFLARE_METADATA_HEADER]).toBe(
       '{"user":"u","a":1}',
+    );
+  });
+  it("keeps the fields in the order they are chosen: past 5 entries, the last chosen are left out", () => {
+    const d = cloudflare({
+      fields: ["extra.plan", "user", "session", "trace", "environment", "organization"],
+    });
+    const m = {
+      user: "u",
+      session: "s",
+      trace: "t",
+      environment: "e",
+      organization: "o",
+      extra: { plan: "pro" },
+    };
+    const h = createTagalong({ destinations: [d], logger: silent }).prepare(m).headers;
+    expect(JSON.parse(h[CLOUDFLARE_METADATA_HEADER]!)).toEqual({
+      plan: "pro",
+      user: "u",
+      session: "s",
+      trace: "t",
+      environment: "e",
+    });
+    expect(() => prepare(d, m)).toThrow(
+      "metadata.organization: makes entry 6 of cf-aig-metadata (plan, user, session, trace, environment, organization); Cloudflare keeps at most 5 (cloudflare)",
+    );
+    // Every extra key takes the place of "extra" among the fields.
+    const all = cloudflare({ fields: ["user", "extra", "session"] });
+    expect(() => prepare(all, { user: "u", session: "s", extra: { a: 1, b: 2, c: 3, d: 4 } })).toThrow(
+      "metadata.session: makes entry 6 of cf-aig-metadata (user, a, b, c, d, session); Cloudflare keeps at most 5 (cloudflare)",
+    );
+  });
+  it("does not count an extra key it leaves out as reserved among the 5 entries", () => {
+    const d = cloudflare({ fields: ["user", "extra"] });
+    const m = { user: "u", extra: { user: "x", a: 1, b: 2, c: 3, d: 4 } };
+    const warned: string[] = [];
+    const logger = { debug() {}, info() {}, warn: (s: string) => warned.push(s), error() {} };
+    const tagalong = createTagalong({ destinations: [d], logger });
+    expect(JSON.parse(tagalong.prepare(m).headers[CLOUDFLARE_METADATA_HEADER]!)).toEqual({
+      user: "u",
+      a: 1,
+      b: 2,
+      c: 3,
+      d: 4,
+    });
+    expect(tagalong.stats().cloudflare!.leftOut).toEqual({ "reserved-key": 1 });
+    expect(warned).toHaveLength(1);
+    const strict = createTagalong({ destinations: [d], onInvalid: "throw" });
+    expect(() => strict.prepare(m)).toThrow(
+      new InvalidMetadataError([
+        {
+          path: "extra.user",
+          rule: 'collides with the key "user" that Cloudflare fills from the model in cf-aig-metadata',
+          destination: "cloudflare",
+          code: "reserved-key",
+        },
+      ]),
     );
   });
   it("refuses at setup a field it does not know, or one named twice, instead of sending nothing for it", () => {

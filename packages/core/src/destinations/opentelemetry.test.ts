@@ -7,6 +7,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import { FULL_METADATA } from "../../test/fixtures/metadata";
+import { InvalidMetadataError } from "../errors";
 import { withMetadata } from "../scope";
 import { createTagalong } from "../tagalong";
 import type { CompletedCall } from "../types";
@@ -209,6 +210,36 @@ describe("openTelemetry()", () => {
     const good = setup({ attributes: [genAiAttributes, langfuseAttributes] });
     good.tagalong.record(call({ metadata: { environment: "eu-prod_2" } }));
     expect(only(good.exporter.getFinishedSpans()).attributes["langfuse.environment"]).toBe("eu-prod_2");
+  });
+
+  it("refuses an extra key that would overwrite a model field's key of the flat metadata", () => {
+    const warnings: string[] = [];
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const api = { getActiveSpan: () => undefined, getTracer: (n: string) => provider.getTracer(n) };
+    const destination = () =>
+      openTelemetry({ trace: api, attributes: [genAiAttributes, promptLayerAttributes, langfuseAttributes] });
+    const tagalong = createTagalong({
+      destinations: [destination(), requesty()],
+      logger: { debug() {}, info() {}, error() {}, warn: (m) => void warnings.push(m) },
+    });
+    const metadata = { user: "u_42", extra: { user_id: "u_other", plan: "pro" } };
+    // Left out of this destination alone: Requesty, which has no such key, still gets it.
+    expect(tagalong.prepare(metadata).body).toMatchObject({ requesty: { extra: { user_id: "u_other" } } });
+    tagalong.record(call({ metadata, context: undefined }));
+    const { attributes } = only(exporter.getFinishedSpans());
+    expect(attributes["promptlayer.metadata.user_id"]).toBe("u_42");
+    expect(attributes["langfuse.trace.metadata.user_id"]).toBe("u_42");
+    expect(attributes["promptlayer.metadata.plan"]).toBe("pro");
+    expect(warnings).toEqual([
+      'left out of opentelemetry\'s form: metadata.extra.user_id: collides with the key "user_id" that the promptlayer map fills from the model (promptlayer.metadata.user_id) (said once per field and rule)',
+    ]);
+    expect(tagalong.stats().opentelemetry!.leftOut).toEqual({ "reserved-key": 1 });
+    const strict = createTagalong({ destinations: [destination()], onInvalid: "throw" });
+    expect(() => strict.prepare(metadata)).toThrow(InvalidMetadataError);
+    // Without a flat form, extra.user_id overwrites nothing.
+    const plain = createTagalong({ destinations: [openTelemetry({ trace: api })], onInvalid: "throw" });
+    expect(() => plain.prepare(metadata)).not.toThrow();
   });
 
   it("checks a call's metadata against the rules once, for prepare() and the active span alike", () => {

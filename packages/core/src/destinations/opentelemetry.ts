@@ -193,17 +193,29 @@ function compileRules(maps: readonly OtelAttributeMap[]): ((m: Metadata) => Meta
       rules.push([field as OtelTextField, map.rules![field as OtelTextField]!]);
     }
   }
-  if (rules.length === 0) return undefined;
+  // The flat form holds the model's fields and extra's keys side by side: an extra key must not take one.
+  const flat = maps.find((map) => map.flatPrefix !== undefined);
+  if (rules.length === 0 && flat === undefined) return undefined;
   return (m) => {
     const issues: MetadataIssue[] = [];
-    const issue = (path: string, rule: string) =>
-      issues.push({ path, rule, destination: "opentelemetry", code: "format" });
+    const issue = (path: string, rule: string, code = "format") =>
+      issues.push({ path, rule, destination: "opentelemetry", code });
     for (const [field, { pattern, rule }] of rules) {
       if (field === "tags") {
         m.tags?.forEach((tag, i) => {
           if (!pattern.test(tag)) issue(`tags[${i}]`, rule);
         });
       } else if (m[field] !== undefined && !pattern.test(m[field])) issue(field, rule);
+    }
+    if (flat !== undefined && m.extra !== undefined) {
+      for (const [key] of FLAT_FIELDS) {
+        if (Object.hasOwn(m.extra, key))
+          issue(
+            `extra.${key}`,
+            `collides with the key "${key}" that the ${flat.name} map fills from the model (${flat.flatPrefix}${key})`,
+            "reserved-key",
+          );
+      }
     }
     return issues;
   };

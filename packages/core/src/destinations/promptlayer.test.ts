@@ -345,9 +345,10 @@ describe("promptLayer: what reaches PromptLayer", () => {
       completedCall({
         apiType: "responses",
         input: [{ role: "user", content: "hi", name: "zoe" }],
-        metadata: { tags: [`${"a".repeat(508)}😀😀😀`] },
+        // 513 and 1025 characters as PromptLayer counts them (code points).
+        metadata: { tags: [`${"a".repeat(508)}${"😀".repeat(5)}`] },
         status: "error",
-        error: { type: "E", message: `${"b".repeat(1017)}😀😀😀` },
+        error: { type: "E", message: `${"b".repeat(1016)}${"😀".repeat(6)}` },
       }),
     );
     expect(body.api_type).toBe("responses");
@@ -363,9 +364,9 @@ describe("promptLayer: what reaches PromptLayer", () => {
       expect(s.endsWith("...")).toBe(true);
       expect(LONE_SURROGATE.test(s)).toBe(false);
     }
-    // The cut falls inside the first emoji, so all of it goes.
-    expect(tag).toBe(`${"a".repeat(508)}...`);
-    expect(message).toBe(`E: ${"b".repeat(1017)}...`);
+    // Cut to 512 and 1024 characters, "..." included, emoji whole.
+    expect(tag).toBe(`${"a".repeat(508)}😀...`);
+    expect(message).toBe(`E: ${"b".repeat(1016)}😀😀...`);
   });
 });
 
@@ -404,6 +405,37 @@ describe("promptLayer: bad input is refused where the user gives it", () => {
     });
     expect(issues.map((i) => [i.path, i.destination])).toEqual([["prompt.label", "promptlayer"]]);
     expect(recorder.rec.requests).toHaveLength(0);
+  });
+
+  it("counts a tag's and a label's characters as PromptLayer does (code points, not UTF-16 units)", async () => {
+    const { pl } = setup();
+    const tagalong = createTagalong({ destinations: [pl], onInvalid: "throw", logger: silent });
+    // 300 characters, 600 UTF-16 units: within PromptLayer's 512.
+    const tag = "😀".repeat(300);
+    const label = "🏷".repeat(512);
+    const metadata = { tags: [tag], prompt: { name: "greet", label } };
+    tagalong.record(completedCall({ metadata: tagalong.prepare(metadata).metadata }));
+    await tagalong.flush();
+    expect(recorder.rec.violations()).toEqual([]);
+    const [log] = recorder.rec.promptLayer.logs();
+    expect(log!.body.tags).toEqual([tag]);
+    expect(log!.prompt).toMatchObject({ label });
+    expect(
+      pl.check({ tags: [`${tag}${"😀".repeat(213)}`], prompt: { name: "p", label: `${label}x` } }),
+    ).toEqual([
+      {
+        path: "tags[0]",
+        rule: "513 chars, PromptLayer allows 512",
+        destination: "promptlayer",
+        code: "max-length",
+      },
+      {
+        path: "prompt.label",
+        rule: "513 chars, PromptLayer allows 512",
+        destination: "promptlayer",
+        code: "max-length",
+      },
+    ]);
   });
 
   it("refuses a missing API key at construction", () => {

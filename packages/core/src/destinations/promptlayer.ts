@@ -84,28 +84,46 @@ export const promptLayerDeclaration: Declaration = {
     { from: "trace", to: "metadata", key: "trace_id" },
     { from: "environment", to: "metadata", key: "environment" },
     { from: "organization", to: "metadata", key: "organization" },
-    { from: "tags", to: "request", key: "tags", maxLength: PROMPTLAYER_TAG_MAX },
+    { from: "tags", to: "request", key: "tags" },
   ],
   extra: { to: "metadata" },
   rules: {
+    tags(m, issue) {
+      m.tags!.forEach((tag, i) => {
+        const n = chars(tag, PROMPTLAYER_TAG_MAX);
+        if (n > PROMPTLAYER_TAG_MAX)
+          issue(`tags[${i}]`, "max-length", `${n} chars, PromptLayer allows ${PROMPTLAYER_TAG_MAX}`);
+      });
+    },
     prompt(m, issue) {
       const { version, label } = m.prompt!;
+      const n = label === undefined ? 0 : chars(label, PROMPT_LABEL_MAX);
       if (version !== undefined && label !== undefined)
         issue("prompt.label", "version-and-label", "must not be set together with prompt.version");
-      else if (label !== undefined && label.length > PROMPT_LABEL_MAX)
-        issue("prompt.label", "max-length", `${label.length} chars, PromptLayer allows ${PROMPT_LABEL_MAX}`);
+      else if (n > PROMPT_LABEL_MAX)
+        issue("prompt.label", "max-length", `${n} chars, PromptLayer allows ${PROMPT_LABEL_MAX}`);
     },
   },
 };
+
+/**
+ * The characters of `text` as PromptLayer (a Python service) counts them, code points, when it may be
+ * past `max`; its UTF-16 length otherwise (never less than its code points).
+ */
+function chars(text: string, max: number): number {
+  if (text.length <= max) return text.length;
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
 const mapping = compileMapping(promptLayerDeclaration);
 
-/** Cuts a string to `max` UTF-16 units, marking the cut and never splitting a surrogate pair. */
+/** Cuts a string to `max` characters as PromptLayer counts them, marking the cut. */
 function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = max - 3;
-  const code = text.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end--;
-  return `${text.slice(0, end)}...`;
+  if (chars(text, max) <= max) return text;
+  return `${Array.from(text)
+    .slice(0, max - 3)
+    .join("")}...`;
 }
 
 /**
