@@ -258,7 +258,8 @@ describe("serverless: a delivery that outlasts the invocation", () => {
 
   it("after an outage of minutes, calls recorded under a waitUntil are logged again once PromptLayer is back", async () => {
     // The shipped delivery options: a delivery waiting for the probe is abandoned at 25 s, and the
-    // probe falls due every 15-30 s. An abandoned delivery must not keep the probe from going out.
+    // probe falls due every 15-30 s. An abandoned delivery must not keep the probe from going out, and
+    // one whose deadline comes before the next probe is tried once more (its last chance, at 22.5 s).
     const errors: unknown[] = [];
     const tagalong = createTagalong({
       destinations: [promptLayer({ apiKey: "pl_key_serverless", baseURL: recorder.rec.promptLayerURL })],
@@ -286,10 +287,16 @@ describe("serverless: a delivery that outlasts the invocation", () => {
       const abandonedWhenBack = abandoned();
       await callsFor(120_000, "after");
       // Only calls recorded in the outage's last 25 s can still be abandoned, waiting for the next probe.
-      expect(abandoned() - abandonedWhenBack).toBeLessThanOrEqual(5);
+      // Only a call whose last chance (22.5 s after it) came before the service was back can still be
+      // abandoned: the one recorded 25 s before, its last attempt failing 2.5 s before the end.
+      expect(abandoned() - abandonedWhenBack).toBeLessThanOrEqual(1);
     } finally {
       vi.useRealTimers();
     }
+    // Recorded in the outage's last 20 s, waiting for a probe due after their deadline: each was
+    // tried once more before it, and logged.
+    const logged = (user: string) => recorder.rec.promptLayer.logs().some((l) => l.metadata.user_id === user);
+    expect([160_000, 165_000, 170_000, 175_000].filter((t) => !logged(`during_${t}`))).toEqual([]);
     const after = recorder.rec.promptLayer.logs().filter((l) => l.metadata.user_id?.startsWith("after_"));
     expect(after).toHaveLength(24);
     // Each delivery abandoned during the outage was reported, once.

@@ -1,7 +1,10 @@
 // The circuit breaker: after BREAKER_THRESHOLD failed attempts in a row (or a Retry-After), the service
 // counts as down. Deliveries then stop spending attempts and wait; one probe at a time goes out at
 // growing intervals (the retry backoff, with jitter), and the first answer closes the circuit and lets
-// every waiting delivery go again.
+// every waiting delivery go again. A delivery with a deadline of its own (a serverless waitUntil's) that
+// would pass before the next probe goes out as the probe at its last chance, unless a probe is out, one
+// went out less than `spacingMs` before, or a Retry-After still runs: the service is tried before the
+// delivery is given up, without more than one probe at a time or more than one per `spacingMs`.
 import { type Timer, unref } from "../adapter-kit/timer";
 import type { RetryPolicy } from "./retry-policy";
 import type { Cancel } from "./transport";
@@ -21,10 +24,12 @@ export type Pass = "go" | Probe;
 export interface Breaker {
   /**
    * Resolves with a pass when a request may go out: "go" at once while the circuit is closed or when
-   * it closes; a Probe when this request is the next probe. Resolves "expired" at `deadline` (epoch
-   * ms) if that comes first, and "released" when `cancel.abort()` ends the wait (its job was abandoned).
+   * it closes; a Probe when this request is the next probe, or at `lastChance` (epoch ms) if no probe
+   * is out then, none went out in the `spacingMs` before and no Retry-After runs. Resolves "expired"
+   * at `deadline` (epoch ms) if that comes first, and "released" when `cancel.abort()` ends the wait
+   * (its job was abandoned).
    */
-  ready(deadline?: number, cancel?: Cancel): Promise<Pass | "expired" | "released">;
+  ready(deadline?: number, cancel?: Cancel, lastChance?: number): Promise<Pass | "expired" | "released">;
   /** The service answered (anything but a retryable failure): close the circuit. */
   answered(): void;
   /** Whether a request may go out now without waiting (the circuit is closed): ready's fast path. */
@@ -42,7 +47,7 @@ export interface Breaker {
 
 export const isProbe = (pass: Pass | "expired" | "released"): pass is Probe => typeof pass === "object";
 
-export function circuitBreaker(policy: RetryPolicy, threshold: number): Breaker {
+export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs: number): Breaker {
   let consecutive = 0;
   let open = false;
   let openedAt: number | undefined;
@@ -50,14 +55,18 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number): Breaker 
   /** The probe out now, if one is. */
   let probe: Probe | undefined;
   let probeAt = 0;
+  /** When the last probe went out, and until when a Retry-After asked everyone to wait. */
+  let probedAt = Number.NEGATIVE_INFINITY;
+  let askedUntil = 0;
   let timer: Timer | undefined;
   let lastFailure: string | undefined;
   interface Waiter {
-    wake(pass: Pass): void;
+    wake(outcome: Pass | "expired" | "released"): void;
   }
   const waiters: Waiter[] = [];
 
   const sendProbe = (): Probe => {
+    probedAt = Date.now();
     probe = { probe: true };
     return probe;
   };
@@ -82,43 +91,53 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number): Breaker 
     );
   };
 
-  const openFor = (ms: number): void => {
+  const openFor = (ms: number, asked: boolean): void => {
     if (!open) {
       open = true;
       openedAt = Date.now();
       probes = 0;
     }
     probeAt = Date.now() + ms;
+    if (asked) askedUntil = probeAt;
     scheduleProbe();
   };
 
   return {
     closed: () => !open,
-    ready(deadline, cancel) {
+    ready(deadline, cancel, lastChance) {
       if (!open) return Promise.resolve("go");
       if (probe === undefined && Date.now() >= probeAt && timer === undefined) {
         return Promise.resolve(sendProbe());
       }
       return new Promise((resolve) => {
         let expiry: Timer | undefined;
+        let chance: Timer | undefined;
         const waiter: Waiter = {
-          wake(pass) {
-            if (expiry !== undefined) clearTimeout(expiry);
-            resolve(pass);
+          wake(outcome) {
+            clearTimeout(expiry);
+            clearTimeout(chance);
+            resolve(outcome);
           },
         };
-        // Out of the line without a pass: a wait that ended will never be woken as the probe.
-        const leave = (outcome: "expired" | "released"): void => {
+        // Out of the line: a wait that ended will never be woken as the probe.
+        const leave = (outcome: Pass | "expired" | "released"): void => {
           const at = waiters.indexOf(waiter);
           if (at >= 0) waiters.splice(at, 1);
-          if (expiry !== undefined) clearTimeout(expiry);
-          resolve(outcome);
+          waiter.wake(outcome);
         };
         if (deadline !== undefined) {
           expiry = unref(setTimeout(() => leave("expired"), Math.max(0, deadline - Date.now())));
         }
+        // The last chance, no sooner than `spacingMs` after the last probe or than a Retry-After allows;
+        // a probe out then answers for this request too.
+        const lastTry = (): void => {
+          const at = Math.max(lastChance!, probedAt + spacingMs, askedUntil);
+          if (at > Date.now()) chance = unref(setTimeout(lastTry, at - Date.now()));
+          else if (probe === undefined) leave(sendProbe());
+        };
         if (cancel) cancel.abort = () => leave("released");
         waiters.push(waiter);
+        if (lastChance !== undefined) lastTry();
       });
     },
     answered() {
@@ -139,14 +158,14 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number): Breaker 
         // already out when the circuit opened) moves the probe only by a Retry-After.
         if (pass !== undefined && pass === probe) {
           probe = undefined;
-          openFor(policy.delay(++probes + 1, retryAfterMs));
+          openFor(policy.delay(++probes + 1, retryAfterMs), retryAfterMs !== undefined);
         } else if (retryAfterMs !== undefined) {
-          openFor(policy.delay(probes + 1, retryAfterMs));
+          openFor(policy.delay(probes + 1, retryAfterMs), true);
         }
         return;
       }
       if (consecutive >= threshold || retryAfterMs !== undefined) {
-        openFor(policy.delay(1, retryAfterMs));
+        openFor(policy.delay(1, retryAfterMs), retryAfterMs !== undefined);
       }
     },
     forgo(pass) {

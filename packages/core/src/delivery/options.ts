@@ -54,7 +54,8 @@ export interface DeliveryOptions {
   /**
    * On serverless runtimes with a wait-until hook, how long a delivery handed to it may run, in ms
    * (default 25,000: Cloudflare Workers cancel that work about 30 s after the response). A delivery
-   * still pending then is abandoned and reported; a call the AI SDK may retry is held at most 80% of
+   * still pending then is abandoned and reported (one waiting for a retry or for the circuit breaker's
+   * next probe is tried once more at 90% of it); a call the AI SDK may retry is held at most 80% of
    * it before it is logged as final. On Vercel, whose waitUntil lasts as long as the function's
    * `maxDuration`, raise it to ride out longer outages.
    */

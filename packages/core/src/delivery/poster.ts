@@ -49,8 +49,15 @@ const JSON_HEADERS: Record<string, string> = {
 export class JobWork {
   private readonly waits = new Set<Cancel>();
 
-  /** `current` says whether the job is still wanted. */
-  constructor(readonly current: () => boolean) {}
+  /**
+   * `current` says whether the job is still wanted. `lastChance` (epoch ms), for a job with a deadline
+   * of its own (a waitUntil's): a wait for a retry or for the breaker that would outlast it ends there
+   * with one more attempt, spent once an attempt goes out at or after it.
+   */
+  constructor(
+    readonly current: () => boolean,
+    public lastChance?: number,
+  ) {}
 
   /** Tells of a wait that `cut()` must end (its `abort` is set by the time it is cut); returns what forgets it. */
   track(wait: Cancel): () => void {
@@ -111,6 +118,7 @@ export class Poster {
       }
       tries++;
       const started = Date.now();
+      if (started >= (work.lastChance ?? Number.POSITIVE_INFINITY)) work.lastChance = undefined;
       const result = await attempt(
         this.o.send,
         url,
@@ -185,7 +193,7 @@ export class Poster {
     const wait: Cancel = {};
     const forget = work.track(wait);
     try {
-      return await this.o.breaker.ready(deadline, wait);
+      return await this.o.breaker.ready(deadline, wait, work.lastChance);
     } finally {
       forget();
     }
@@ -240,8 +248,9 @@ export class Poster {
     };
   }
 
-  /** A retry's delay; abandoning the job wakes it early. */
-  private sleep(ms: number, work: JobWork): Promise<void> {
+  /** A retry's delay, at most until the job's last chance; abandoning the job wakes it early. */
+  private sleep(delay: number, work: JobWork): Promise<void> {
+    const ms = Math.min(delay, (work.lastChance ?? Number.POSITIVE_INFINITY) - Date.now());
     this.sleeping++;
     return new Promise((resolve) => {
       const wait: Cancel = {};

@@ -33,6 +33,20 @@ function serverlessQueue(options: Partial<DeliveryQueueOptions> = {}) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A queue under a waitUntil whose circuit is open: PromptLayer answers 503 until `outage.clear()`, five
+ * deliveries have failed, and the probe (like every retry) falls due `probeMs` later, jitter at its top.
+ */
+async function openCircuit(options: Partial<DeliveryQueueOptions> & { probeMs: number }) {
+  const outage = recorder.rec.fail({ path: "/log-request", status: 503 });
+  const { probeMs, ...rest } = options;
+  const queue = serverlessQueue({ backoffMs: probeMs, maxBackoffMs: probeMs, random: () => 0.99, ...rest });
+  for (let i = 0; i < 5; i++) queue.q.push((ctx) => ctx.post(post(recorder.rec.url)));
+  // A first attempt that fails after its job's last chance (a loaded machine) is retried at once.
+  await recorder.rec.waitFor(() => outage.hits >= 5);
+  return { ...queue, outage };
+}
+
 let bodies = 0;
 /** A minimal body the recorder's /log-request accepts (201 `{id}`); each one distinct. */
 function logBody() {
@@ -588,17 +602,12 @@ describe("createDeliveryQueue under a waitUntil (each job on its own, with its o
   });
 
   it("after an outage, the circuit closes once the service is back: an abandoned delivery does not keep its place in the breaker", async () => {
-    const outage = recorder.rec.fail({ path: "/log-request", status: 503 });
     // Five failures open the circuit; its probe is due ~400 ms later.
-    const { q, errors, handed } = serverlessQueue({
+    const { q, errors, handed, outage } = await openCircuit({
       waitUntilMs: 150,
-      backoffMs: 400,
-      maxBackoffMs: 400,
+      probeMs: 400,
       timeoutMs: 2000,
-      random: () => 0.99,
     });
-    for (let i = 0; i < 5; i++) q.push((ctx) => ctx.post(post(recorder.rec.url)));
-    await recorder.rec.waitFor(() => outage.hits === 5);
     // Recorded while the circuit is open: it waits for the probe, and its 150 ms end first.
     q.push((ctx) => ctx.post(post(recorder.rec.url)));
     await Promise.all(handed.splice(0));
@@ -635,6 +644,51 @@ describe("createDeliveryQueue under a waitUntil (each job on its own, with its o
     await Promise.all(handed);
     expect(q.stats()).toMatchObject({ queued: 0, sent: 1, abandoned: 5 });
     expect(recorder.rec.promptLayer.logs().filter((l) => l.body.model === late.body.model)).toHaveLength(1);
+  });
+
+  it("a delivery whose deadline comes before the next probe gets a last chance: recorded as an outage ends, it is delivered, not abandoned", async () => {
+    // The probe (and every retry) is due ~3 s later, after the 1.5 s deadline.
+    const { q, errors, handed, outage } = await openCircuit({
+      waitUntilMs: 1500,
+      probeMs: 3000,
+      timeoutMs: 1000,
+    });
+    q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await sleep(100);
+    outage.clear();
+    const before = recorder.rec.promptLayer.requests().length;
+    await Promise.all(handed);
+    expect(errors).toEqual([]);
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 6, abandoned: 0 });
+    expect(recorder.rec.promptLayer.logs()).toHaveLength(6);
+    // One probe (the first last chance), then the five others released by its answer.
+    expect(recorder.rec.promptLayer.requests().length - before).toBe(6);
+  });
+
+  it("last chances during an outage go out one at a time, no closer than backoffMs: many deadlines at once send one probe", async () => {
+    const { q, errors, handed, outage } = await openCircuit({
+      waitUntilMs: 1500,
+      probeMs: 3000,
+      timeoutMs: 1000,
+    });
+    for (let i = 0; i < 20; i++) q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await Promise.all(handed);
+    // The five failures that opened the circuit, and one probe.
+    expect(outage.hits).toBe(6);
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 0, abandoned: 25 });
+    expect(errors).toHaveLength(25);
+    expect((errors[24] as Error).message).toMatch(/last error: log-request: HTTP 503/);
+  });
+
+  it("a last chance does not cut a Retry-After short: the service asked everyone to wait", async () => {
+    const limited = recorder.rec.fail({ path: "/log-request", status: 429, retryAfter: 5 });
+    const { q, handed } = serverlessQueue({ waitUntilMs: 1500, backoffMs: 20 });
+    q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await recorder.rec.waitFor(() => limited.hits === 1);
+    q.push((ctx) => ctx.post(post(recorder.rec.url)));
+    await Promise.all(handed);
+    expect(limited.hits).toBe(1);
+    expect(q.stats()).toMatchObject({ queued: 0, sent: 0, abandoned: 2 });
   });
 
   it("a flush waits for every job pushed before it, not for one abandoned before it began", async () => {

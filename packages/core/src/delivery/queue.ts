@@ -91,6 +91,8 @@ interface Item {
   seq: number;
   /** Carried by a serverless invocation's waitUntil: its hold (ctx.settle) is bounded (`waitUntilMs`). */
   keptAlive?: boolean;
+  /** Carried by a waitUntil: when its wait for a retry or the breaker ends with one more attempt (epoch ms). */
+  lastChance?: number;
   /** What it waits on while it runs, for abandoning it to cut. */
   work?: JobWork;
   /**
@@ -113,6 +115,12 @@ const DEFAULT_SHUTDOWN_MS = 5000;
  * and 4 s apart, and the requests), and over before the platform cancels the work.
  */
 const WAIT_UNTIL_HOLD = 0.8;
+/**
+ * The share of `waitUntilMs` after which a job carried by a waitUntil stops waiting for a retry or the
+ * breaker's next probe and makes one more attempt (22.5 s of the default 25): time for an answer
+ * before its deadline, so that a service back meanwhile gets the delivery rather than its abandonment.
+ */
+const WAIT_UNTIL_LAST_CHANCE = 0.9;
 
 /**
  * A destination's background delivery: bounded, concurrent, retried with backoff, drained on exit;
@@ -168,7 +176,7 @@ class DeliveryEngine implements ExitDrain {
     this.secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
     this.reports = reporter(this.name, (error) => this.reportError(error));
     const policy = retryPolicy(this.settings, options.random ?? Math.random);
-    this.breaker = circuitBreaker(policy, BREAKER_THRESHOLD);
+    this.breaker = circuitBreaker(policy, BREAKER_THRESHOLD, this.settings.backoffMs);
     // A given fetch is used as given; otherwise Node's http client where this is Node, else fetch.
     const send: Send = options.fetch
       ? fetchSend(options.fetch)
@@ -205,6 +213,7 @@ class DeliveryEngine implements ExitDrain {
       // started or continued by another invocation would die with that one.
       this.running.add(item);
       item.keptAlive = true;
+      item.lastChance = Date.now() + this.settings.waitUntilMs * WAIT_UNTIL_LAST_CHANCE;
       const delivered = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => this.run(item));
       try {
         keepAlive(this.withinInvocation(item, delivered));
@@ -287,7 +296,7 @@ class DeliveryEngine implements ExitDrain {
   private async run(item: Item): Promise<void> {
     const live = (): boolean => !item.abandoned;
     const { counts } = this.reports;
-    item.work = new JobWork(live);
+    item.work = new JobWork(live, item.lastChance);
     try {
       // Given up on before it began (a waitUntil's job, pushed just before a shutdown's deadline).
       if (item.abandoned) return;
