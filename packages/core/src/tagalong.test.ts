@@ -540,7 +540,8 @@ function setup(options: { waitUntil?: (p: Promise<unknown>) => void; recordsInCo
   return { tagalong, recorded, contexts, errors };
 }
 
-const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+// After the held builds: they run on a setImmediate, and setImmediate callbacks run in the order they were set.
+const nextTask = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("recordLater", () => {
   it("builds in a later task, in the order the calls were handed over", async () => {
