@@ -42,7 +42,7 @@ export interface DeliveryOptions {
   backoffMs?: number;
   /** Longest computed retry delay or probe interval in ms (default 30,000). */
   maxBackoffMs?: number;
-  /** Longest wait a `Retry-After` answer may impose, in ms (default 60,000). */
+  /** Longest wait a `Retry-After` answer may impose, in ms (default 60,000); a shorter one than `backoffMs` waits `backoffMs`. */
   maxRetryAfterMs?: number;
   /**
    * When the process is about to exit normally (Node's `beforeExit`) with work pending, keep it alive

@@ -245,6 +245,17 @@ describe("createDeliveryQueue", () => {
     expect(recorder.rec.requests.map((r) => r.status)).toEqual([429, 201]);
   });
 
+  it("waits at least backoffMs when Retry-After asks for less: a service answering Retry-After: 0 is not hammered", async () => {
+    recorder.rec.fail({ path: "/log-request", status: 503, retryAfter: 0, times: 3 });
+    const { q } = queue({ backoffMs: 100, maxBackoffMs: 100 });
+    q.push((ctx) => ctx.post(post(recorder.rec.url)).then(() => {}));
+    await q.flush();
+    const requests = recorder.rec.requests;
+    expect(requests.map((r) => r.status)).toEqual([503, 503, 503, 201]);
+    for (let i = 1; i < requests.length; i++)
+      expect(requests[i]!.time - requests[i - 1]!.time).toBeGreaterThanOrEqual(90);
+  });
+
   it("a body that is not JSON fails at once, without a request", async () => {
     const { q, errors } = queue();
     q.push((ctx) =>

@@ -6,7 +6,8 @@ import type { DeliverySettings } from "./options";
 export interface RetryPolicy {
   /**
    * The delay before the `failures`-th retry (1-based): `backoffMs` doubling up to `maxBackoffMs`, half
-   * of it fixed and half jitter; or the service's `Retry-After`, capped at `maxRetryAfterMs`.
+   * of it fixed and half jitter; or the service's `Retry-After`, capped at `maxRetryAfterMs`, and never
+   * shorter than `backoffMs` (a service answering `Retry-After: 0` to every request is not hammered).
    */
   delay(failures: number, retryAfterMs?: number): number;
   /** Whether a request that first failed at `firstFailure` may be tried again at `now`. */
@@ -17,7 +18,7 @@ export function retryPolicy(settings: DeliverySettings, random: () => number): R
   const { backoffMs, maxBackoffMs, maxRetryAfterMs, maxRetryMs, maxAttempts } = settings;
   return {
     delay(failures, retryAfterMs) {
-      if (retryAfterMs !== undefined) return Math.min(retryAfterMs, maxRetryAfterMs);
+      if (retryAfterMs !== undefined) return Math.max(backoffMs, Math.min(retryAfterMs, maxRetryAfterMs));
       const step = Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(30, failures - 1));
       return Math.round(step / 2 + (random() * step) / 2);
     },
