@@ -6,7 +6,7 @@
 import { InvalidMetadataError } from "./errors";
 import { headerBytes } from "./header";
 import type { CheckedField, CompiledMapping } from "./mapping";
-import { mergeLayer } from "./merge";
+import { markRefused, mergeLayer } from "./merge";
 import { type Ledger, leaveOut } from "./policy";
 import { freezeSnapshot, type ScopeFrame } from "./scope";
 import type { Destination, InFlight, Metadata, MetadataIssue } from "./types";
@@ -348,7 +348,9 @@ export function createPreparer(options: PreparerOptions) {
     if (perCall !== undefined) {
       const read = readMetadata(perCall);
       for (const issue of read.issues) callIssues.push(issue);
-      strong = freezeSnapshot(read.metadata);
+      // A value the call's own metadata refuses is left out, not replaced by a scope's or a default
+      // (what the adapter only implies never unsets what the user wrote).
+      strong = freezeSnapshot(markRefused(read.metadata, read.issues));
     }
     if (
       defaultTrace &&

@@ -1,6 +1,6 @@
 import { realmSingleton } from "./adapter-kit/realm";
 import { InvalidMetadataError } from "./errors";
-import { mergeLayer } from "./merge";
+import { markRefused, mergeLayer } from "./merge";
 import { checkOptions, throwsOnInvalid } from "./options";
 import { createScopeStore } from "./scope-store";
 import type { Metadata, MetadataIssue } from "./types";
@@ -63,7 +63,7 @@ export function withMetadata<T>(metadata: Metadata, fn: () => T, options?: WithM
   if (issues.length > 0 && strict) throw new InvalidMetadataError(issues);
   const parent = store.getStore();
   const frame: ScopeFrame = {
-    metadata: mergeLayer(parent?.metadata ?? EMPTY, freezeSnapshot(snapshot)),
+    metadata: mergeLayer(parent?.metadata ?? EMPTY, freezeSnapshot(markRefused(snapshot, issues))),
     issues:
       issues.length === 0
         ? (parent?.issues ?? NO_ISSUES)

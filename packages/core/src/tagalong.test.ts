@@ -319,6 +319,52 @@ describe("createTagalong", () => {
     expect(tagalong.stats().requesty!.leftOut).toEqual({ type: 1 });
   });
 
+  it("by default, leaves out a field a layer sets but the model refuses, rather than carrying a lower layer's value", () => {
+    const warnings: string[] = [];
+    const tagalong = createTagalong({
+      destinations: [portkey(), requesty()],
+      metadata: {
+        user: "anonymous",
+        prompt: { name: "default-answer", version: 2 },
+        extra: { plan: "free" },
+      },
+      logger: { ...silent, warn: (m) => warnings.push(m) },
+    });
+    // The call names another template and another user: neither the defaults' prompt nor their user is its.
+    const own = tagalong.prepare({
+      user: 42,
+      prompt: { name: "refund", version: 0 },
+      extra: { plan: {} },
+    } as never);
+    expect(own.metadata).toEqual({ extra: {} });
+    expect(own.headers).toEqual({});
+    expect(own.body).toEqual({});
+    // A scope's refused field, in every call of the scope and of the scopes inside it.
+    withMetadata({ user: 42, session: "s" } as never, () => {
+      expect(tagalong.prepare().metadata).toEqual({
+        session: "s",
+        prompt: { name: "default-answer", version: 2 },
+        extra: { plan: "free" },
+      });
+      withMetadata({ tags: ["t"] }, () => {
+        expect(JSON.parse(tagalong.prepare().headers["x-portkey-metadata"]!)).toEqual({
+          session_id: "s",
+          _prompt: "default-answer",
+          plan: "free",
+          tags: "t",
+        });
+        // A value set again by a layer above is carried.
+        expect(tagalong.prepare({ user: "u_7" }).metadata.user).toBe("u_7");
+        withMetadata({ user: "u_8" }, () => expect(tagalong.prepare().metadata.user).toBe("u_8"));
+      });
+    });
+    expect(warnings).toEqual([
+      "left out of every destination: metadata.user: must be a string, got 42 (said once per field and rule)",
+      "left out of every destination: metadata.prompt.version: must be an integer >= 1, got 0 (said once per field and rule)",
+      "left out of every destination: metadata.extra.plan: must be a string, a finite number or a boolean, got an object (said once per field and rule)",
+    ]);
+  });
+
   it("by default, fits the headers under the cap by leaving out the largest fields of the fullest form", () => {
     const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`key${i}`, "v".repeat(100)]));
     const tagalong = createTagalong({ destinations: [portkey(), requesty()], logger: silent });
