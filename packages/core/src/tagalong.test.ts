@@ -467,6 +467,20 @@ describe("createTagalong", () => {
     expect(order.sort()).toEqual(["a.flush", "b.shutdown"]);
   });
 
+  it("warns of a misspelt flush or shutdown option, which would otherwise set no deadline without a word", async () => {
+    const warnings: string[] = [];
+    const tagalong = createTagalong({
+      destinations: [portkey()],
+      logger: { ...silent, warn: (m) => warnings.push(m) },
+    });
+    await tagalong.flush({ timeout: 100 } as never);
+    await tagalong.shutdown({ timeoutms: 100 } as never);
+    expect(warnings).toEqual([
+      'flush: unknown option "timeout" (did you mean "timeoutMs"?); known options: timeoutMs',
+      'shutdown: unknown option "timeoutms" (did you mean "timeoutMs"?); known options: timeoutMs',
+    ]);
+  });
+
   it("a shutdown given a timeoutMs that is not a number keeps its default deadline; a flush given one too long for a timer waits", async () => {
     const asked: Array<number | undefined> = [];
     let finish!: () => void;
