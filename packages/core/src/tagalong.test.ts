@@ -380,6 +380,27 @@ describe("createTagalong", () => {
     expect(tagalong.stats().portkey!.leftOut["header-cap"]).toBeGreaterThan(1);
   });
 
+  it("fits a call with thousands of extra keys under the cap without holding the call for seconds, leaving out no more than it must", () => {
+    const extra = Object.fromEntries(
+      Array.from({ length: 3000 }, (_, i) => [`k${1000 + i}`, "v".repeat(20)]),
+    );
+    const tagalong = createTagalong({ destinations: [portkey(), requesty()], logger: silent });
+    const started = performance.now();
+    const prepared = tagalong.prepare({ user: "u", extra });
+    // One by one, each left-out key re-encoded the form: 11 s here.
+    expect(performance.now() - started).toBeLessThan(2000);
+    const header = prepared.headers["x-portkey-metadata"]!;
+    const bytes = "x-portkey-metadata".length + header.length + 4;
+    expect(bytes).toBeLessThanOrEqual(8192);
+    // One more key (`"k1234":"vvvvvvvvvvvvvvvvvvvv",`, 31 bytes) would not have fitted.
+    expect(bytes + 31).toBeGreaterThan(8192);
+    expect(JSON.parse(header)._user).toBe("u");
+    expect(Object.keys(JSON.parse(header))).toHaveLength(
+      3000 - tagalong.stats().portkey!.leftOut["header-cap"]! + 1,
+    );
+    expect(Object.keys((prepared.body.requesty as { extra: object }).extra)).toHaveLength(3000);
+  });
+
   it("announces a default a destination refuses once, at createTagalong, and keeps it for the others", () => {
     const warnings: string[] = [];
     const tagalong = createTagalong({
