@@ -1,5 +1,5 @@
 import { realmSingleton } from "./adapter-kit/realm";
-import { InvalidMetadataError } from "./errors";
+import { InvalidMetadataError, TagalongError } from "./errors";
 import { markRefused, mergeLayer } from "./merge";
 import { checkOptions, throwsOnInvalid } from "./options";
 import { createScopeStore } from "./scope-store";
@@ -57,6 +57,11 @@ export function freezeSnapshot(m: Metadata): Readonly<Metadata> {
  * });
  */
 export function withMetadata<T>(metadata: Metadata, fn: () => T, options?: WithMetadataOptions): T {
+  if (typeof fn !== "function") {
+    throw new TagalongError(
+      `withMetadata(metadata, fn): fn must be the function to run in the scope, got ${fn === null ? "null" : typeof fn}`,
+    );
+  }
   checkOptions("withMetadata", options, ["onInvalid"]);
   const strict = throwsOnInvalid("withMetadata", options?.onInvalid);
   const { metadata: snapshot, issues } = readMetadata(metadata);
