@@ -6,7 +6,7 @@
 import { InvalidMetadataError } from "./errors";
 import { headerBytes, headerJson } from "./header";
 import type { CheckedField, CompiledMapping } from "./mapping";
-import { mergeLayer } from "./merge";
+import { markRefused, mergeLayer } from "./merge";
 import { type Ledger, leaveOut } from "./policy";
 import { freezeSnapshot, type ScopeFrame } from "./scope";
 import type { Destination, InFlight, Metadata, MetadataIssue } from "./types";
@@ -348,7 +348,9 @@ export function createPreparer(options: PreparerOptions) {
     if (perCall !== undefined) {
       const read = readMetadata(perCall);
       for (const issue of read.issues) callIssues.push(issue);
-      strong = freezeSnapshot(read.metadata);
+      // A value the call's own metadata refuses is left out, not replaced by a scope's or a default
+      // (what the adapter only implies never unsets what the user wrote).
+      strong = freezeSnapshot(markRefused(read.metadata, read.issues));
     }
     if (
       defaultTrace &&
@@ -483,6 +485,10 @@ function makeBase(
   };
 }
 
+// Fields left out one by one (each re-encodes its form) before the rest are found by halving: one by
+// one, a call with a thousand extra keys held the caller for seconds.
+const ONE_BY_ONE = 8;
+
 /** Leaves out of one destination's headers the largest field until every header fits the cap. */
 function fitHeaders(
   forms: HeaderForm[],
@@ -491,25 +497,25 @@ function fitHeaders(
   leftOut: MetadataIssue[],
   { maxHeaderBytes, strict }: { maxHeaderBytes: number; strict: boolean },
 ): void {
-  for (;;) {
+  const isImplied = (path: string, view: Readonly<Metadata>) =>
+    setBy(weak, path, view) && !setBy(strong, path, view);
+  for (let step = 0; ; step++) {
     let total = 0;
     for (const f of forms) total += headerBytes(f.headers);
     if (total <= maxHeaderBytes) return;
-    const candidate = largestHeaderField(
-      forms,
-      (path, view) => setBy(weak, path, view) && !setBy(strong, path, view),
-    );
     const rule = `${total} bytes of headers, the cap is ${maxHeaderBytes} (maxHeaderBytes)`;
+    const fields = headerFields(forms, isImplied);
+    if (step >= ONE_BY_ONE && leaveOutFewest(fields, total, rule, leftOut, maxHeaderBytes, strict)) continue;
+    // Of two the same size, the one met first.
+    const candidate = fields.reduce<HeaderField | undefined>(
+      (best, c) => (best === undefined || leftOutFirst(c, best) < 0 ? c : best),
+      undefined,
+    );
     if (candidate === undefined || (strict && !candidate.implied)) {
       throw new InvalidMetadataError([{ path: "(headers)", rule, code: "header-cap" }]);
     }
     const f = candidate.form;
-    const issue: MetadataIssue = {
-      path: candidate.path,
-      rule: `left out to keep the headers under the cap: ${rule}`,
-      destination: f.t.destination.name,
-      code: "header-cap",
-    };
+    const issue = headerCapIssue(f, candidate.path, rule);
     const view = leaveOut(f.view, [issue]);
     const encoded = f.t.destination.encode!(view);
     // A field this form carries in no header stays (in its body too), and is not said to be left out.
@@ -524,6 +530,70 @@ function fitHeaders(
   }
 }
 
+const headerCapIssue = (f: HeaderForm, path: string, rule: string): MetadataIssue => ({
+  path,
+  rule: `left out to keep the headers under the cap: ${rule}`,
+  destination: f.t.destination.name,
+  code: "header-cap",
+});
+
+/**
+ * Leaves out the fewest candidates, taken in the order one by one would take them (in strict mode
+ * only the implied ones), that bring the headers under the cap, found by halving; all of them if none
+ * does. A form whose headers they do not shrink keeps them (its fields in no header). False when there
+ * is nothing to leave out.
+ */
+function leaveOutFewest(
+  candidates: HeaderField[],
+  total: number,
+  rule: string,
+  leftOut: MetadataIssue[],
+  maxHeaderBytes: number,
+  strict: boolean,
+): boolean {
+  // A stable sort: of two the same size, the one met first, as one by one.
+  const order = candidates.sort(leftOutFirst);
+  const allowed = strict ? order.findIndex((c) => !c.implied) : -1;
+  const fields = allowed < 0 ? order : order.slice(0, allowed);
+  if (fields.length === 0) return false;
+  // The forms without the first `count` fields, and their headers' bytes.
+  const without = (count: number) => {
+    const issues = new Map<HeaderForm, MetadataIssue[]>();
+    for (const c of fields.slice(0, count)) {
+      const list = issues.get(c.form) ?? [];
+      list.push(headerCapIssue(c.form, c.path, rule));
+      issues.set(c.form, list);
+    }
+    let bytes = total;
+    const next = [...issues].map(([f, list]) => {
+      const view = leaveOut(f.view, list);
+      const encoded = f.t.destination.encode!(view);
+      const headers = encoded.headers ?? {};
+      bytes += headerBytes(headers) - headerBytes(f.headers);
+      return { f, list, view, headers, body: encoded.body ?? {} };
+    });
+    return { bytes, next };
+  };
+  let low = 1;
+  let high = fields.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (without(mid).bytes <= maxHeaderBytes) high = mid;
+    else low = mid + 1;
+  }
+  for (const { f, list, view, headers, body } of without(low).next) {
+    if (headerBytes(headers) >= headerBytes(f.headers)) {
+      for (const issue of list) (f.kept ??= new Set()).add(issue.path);
+      continue;
+    }
+    leftOut.push(...list);
+    f.view = view;
+    f.headers = headers;
+    f.body = body;
+  }
+  return true;
+}
+
 type HeaderForm = {
   t: Target;
   view: Readonly<Metadata>;
@@ -533,26 +603,26 @@ type HeaderForm = {
   kept?: Set<string>;
 };
 
-/**
- * The field to leave out first when the headers are over the cap: an implied one if any, else the one
- * whose value is longest, in the form with the most header bytes.
- */
-function largestHeaderField(
+type HeaderField = { form: HeaderForm; path: string; size: number; implied: boolean };
+
+/** The fields that may be left out when the headers are over the cap: those in forms with header bytes. */
+function headerFields(
   forms: HeaderForm[],
   isImplied: (path: string, view: Readonly<Metadata>) => boolean,
-): { form: HeaderForm; path: string; implied: boolean } | undefined {
-  let best: { form: HeaderForm; path: string; size: number; implied: boolean } | undefined;
+): HeaderField[] {
+  const out: HeaderField[] = [];
   for (const form of forms) {
     if (headerBytes(form.headers) === 0) continue;
     for (const [path, size] of fieldSizes(form.view)) {
-      if (form.kept?.has(path)) continue;
-      const implied = isImplied(path, form.view);
-      if (best === undefined || (implied && !best.implied) || (implied === best.implied && size > best.size))
-        best = { form, path, size, implied };
+      if (!form.kept?.has(path)) out.push({ form, path, size, implied: isImplied(path, form.view) });
     }
   }
-  return best;
+  return out;
 }
+
+/** Whether `a` is left out before `b`: an implied field first, else the one whose value is longest. */
+const leftOutFirst = (a: HeaderField, b: HeaderField): number =>
+  Number(b.implied) - Number(a.implied) || b.size - a.size;
 
 /** Every leave-out-able field of `m` with the size of its value as a JSON header carries it (escaped). */
 function fieldSizes(m: Readonly<Metadata>): Array<[path: string, size: number]> {

@@ -18,6 +18,10 @@ describe("scrubSecrets", () => {
     ["promptlayer pl_0123456789abcdef", "promptlayer [redacted]"],
     ['{"api_key": "s3cr3t-value"}', '{"api_key": "[redacted]"}'],
     ["x-api-key=hunter2hunter2", "x-api-key=[redacted]"],
+    // A credential's name after a prefix of its own (OAuth's, AWS's).
+    ["invalid_client: client_secret=abcdef123456", "invalid_client: client_secret=[redacted]"],
+    ['{"refresh_token": "1//0gAbCdEfGh"}', '{"refresh_token": "[redacted]"}'],
+    ["aws_session_token: abcdEFGH1234", "aws_session_token: [redacted]"],
     ["GET https://user:pa55word@example.com/v1", "GET https://[redacted]@example.com/v1"],
     [
       "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV",

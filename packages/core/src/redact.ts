@@ -8,9 +8,10 @@ const REDACTED = "[redacted]";
 const SHAPES: Array<[RegExp, string]> = [
   // Authorization schemes: the scheme stays, the credential goes.
   [/\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{6,}/gi, `$1 ${REDACTED}`],
-  // key=value and "key": "value" forms of anything named like a credential.
+  // key=value and "key": "value" forms of anything named like a credential, its name alone or at the
+  // end of a longer one (`client_secret`, `refresh_token`, `aws_session_token`).
   [
-    /\b((?:x-)?(?:api[-_]?key|apikey|access[-_]?token|auth[-_]?token|secret|password|passwd|token)["']?\s*[:=]\s*["']?)[^\s"',;&}]{4,}/gi,
+    /(?<![A-Za-z0-9])((?:x-)?(?:api[-_]?key|apikey|access[-_]?token|auth[-_]?token|secret|password|passwd|token)["']?\s*[:=]\s*["']?)[^\s"',;&}]{4,}/gi,
     `$1${REDACTED}`,
   ],
   // user:password@ in a URL.

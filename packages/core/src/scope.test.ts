@@ -84,6 +84,15 @@ describe("withMetadata / currentMetadata", () => {
     );
   });
 
+  it("names a missing callback or swapped arguments, rather than failing inside the scope store", () => {
+    expect(() => (withMetadata as (m: unknown) => unknown)({ user: "u" })).toThrow(
+      "withMetadata(metadata, fn): fn must be the function to run in the scope, got undefined",
+    );
+    expect(() => withMetadata((() => 1) as never, { user: "u" } as never)).toThrow(
+      "withMetadata(metadata, fn): fn must be the function to run in the scope, got object",
+    );
+  });
+
   it("refuses a misspelt option or an unknown policy before the callback runs, rather than dropping silently", () => {
     let ran = false;
     const run = (options: unknown) =>

@@ -1,6 +1,6 @@
 import { realmSingleton } from "./adapter-kit/realm";
-import { InvalidMetadataError } from "./errors";
-import { mergeLayer } from "./merge";
+import { InvalidMetadataError, TagalongError } from "./errors";
+import { markRefused, mergeLayer } from "./merge";
 import { checkOptions, throwsOnInvalid } from "./options";
 import { createScopeStore } from "./scope-store";
 import type { Metadata, MetadataIssue } from "./types";
@@ -57,13 +57,18 @@ export function freezeSnapshot(m: Metadata): Readonly<Metadata> {
  * });
  */
 export function withMetadata<T>(metadata: Metadata, fn: () => T, options?: WithMetadataOptions): T {
+  if (typeof fn !== "function") {
+    throw new TagalongError(
+      `withMetadata(metadata, fn): fn must be the function to run in the scope, got ${fn === null ? "null" : typeof fn}`,
+    );
+  }
   checkOptions("withMetadata", options, ["onInvalid"]);
   const strict = throwsOnInvalid("withMetadata", options?.onInvalid);
   const { metadata: snapshot, issues } = readMetadata(metadata);
   if (issues.length > 0 && strict) throw new InvalidMetadataError(issues);
   const parent = store.getStore();
   const frame: ScopeFrame = {
-    metadata: mergeLayer(parent?.metadata ?? EMPTY, freezeSnapshot(snapshot)),
+    metadata: mergeLayer(parent?.metadata ?? EMPTY, freezeSnapshot(markRefused(snapshot, issues))),
     issues:
       issues.length === 0
         ? (parent?.issues ?? NO_ISSUES)

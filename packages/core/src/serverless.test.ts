@@ -142,6 +142,17 @@ describe("serverless: deliveries outlive the request", () => {
     expect(logsFor("lambda_error")).toHaveLength(1);
   });
 
+  it("flushAfter refuses a misspelt option when it wraps the handler (it waited without a deadline)", () => {
+    const { tagalong } = setup();
+    const handler = async () => "done";
+    expect(() => flushAfter(tagalong, handler, { timeout: 2000 } as never)).toThrow(
+      'flushAfter: unknown option "timeout" (did you mean "timeoutMs"?); known options: timeoutMs',
+    );
+    expect(() => flushAfter(tagalong, handler, { timeoutMs: "2000" } as never)).toThrow(
+      'flushAfter: timeoutMs must be a number >= 0, got "2000"',
+    );
+  });
+
   it("flushAfter with a deadline resolves by it while PromptLayer hangs; the delivery stays pending", async () => {
     const hang = recorder.rec.fail({ kind: "promptlayer", hang: true });
     const { tagalong } = setup();

@@ -1,3 +1,4 @@
+import { checkOptions, checkValues } from "./options";
 import type { Tagalong } from "./tagalong";
 import type { FlushOptions } from "./types";
 
@@ -13,6 +14,9 @@ export function flushAfter<A extends unknown[], R>(
   handler: (...args: A) => R,
   options?: FlushOptions,
 ): (...args: A) => Promise<Awaited<R>> {
+  // A misspelt deadline would be none: the invocation would wait as long as deliveries are retried.
+  checkOptions("flushAfter", options, ["timeoutMs"]);
+  checkValues("flushAfter", options, { timeoutMs: 0 });
   return async (...args: A): Promise<Awaited<R>> => {
     try {
       return await handler(...args);

@@ -328,6 +328,52 @@ describe("createTagalong", () => {
     expect(tagalong.stats().requesty!.leftOut).toEqual({ type: 1 });
   });
 
+  it("by default, leaves out a field a layer sets but the model refuses, rather than carrying a lower layer's value", () => {
+    const warnings: string[] = [];
+    const tagalong = createTagalong({
+      destinations: [portkey(), requesty()],
+      metadata: {
+        user: "anonymous",
+        prompt: { name: "default-answer", version: 2 },
+        extra: { plan: "free" },
+      },
+      logger: { ...silent, warn: (m) => warnings.push(m) },
+    });
+    // The call names another template and another user: neither the defaults' prompt nor their user is its.
+    const own = tagalong.prepare({
+      user: 42,
+      prompt: { name: "refund", version: 0 },
+      extra: { plan: {} },
+    } as never);
+    expect(own.metadata).toEqual({ extra: {} });
+    expect(own.headers).toEqual({});
+    expect(own.body).toEqual({});
+    // A scope's refused field, in every call of the scope and of the scopes inside it.
+    withMetadata({ user: 42, session: "s" } as never, () => {
+      expect(tagalong.prepare().metadata).toEqual({
+        session: "s",
+        prompt: { name: "default-answer", version: 2 },
+        extra: { plan: "free" },
+      });
+      withMetadata({ tags: ["t"] }, () => {
+        expect(JSON.parse(tagalong.prepare().headers["x-portkey-metadata"]!)).toEqual({
+          session_id: "s",
+          _prompt: "default-answer",
+          plan: "free",
+          tags: "t",
+        });
+        // A value set again by a layer above is carried.
+        expect(tagalong.prepare({ user: "u_7" }).metadata.user).toBe("u_7");
+        withMetadata({ user: "u_8" }, () => expect(tagalong.prepare().metadata.user).toBe("u_8"));
+      });
+    });
+    expect(warnings).toEqual([
+      "left out of every destination: metadata.user: must be a string, got 42 (said once per field and rule)",
+      "left out of every destination: metadata.prompt.version: must be an integer >= 1, got 0 (said once per field and rule)",
+      "left out of every destination: metadata.extra.plan: must be a string, a finite number or a boolean, got an object (said once per field and rule)",
+    ]);
+  });
+
   it("by default, fits the headers under the cap by leaving out the largest fields of the fullest form", () => {
     const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`key${i}`, "v".repeat(100)]));
     const tagalong = createTagalong({ destinations: [portkey(), requesty()], logger: silent });
@@ -341,6 +387,27 @@ describe("createTagalong", () => {
     expect(field.trace_id).toHaveLength(9000);
     expect(Object.keys(field.extra)).toHaveLength(100);
     expect(tagalong.stats().portkey!.leftOut["header-cap"]).toBeGreaterThan(1);
+  });
+
+  it("fits a call with thousands of extra keys under the cap without holding the call for seconds, leaving out no more than it must", () => {
+    const extra = Object.fromEntries(
+      Array.from({ length: 3000 }, (_, i) => [`k${1000 + i}`, "v".repeat(20)]),
+    );
+    const tagalong = createTagalong({ destinations: [portkey(), requesty()], logger: silent });
+    const started = performance.now();
+    const prepared = tagalong.prepare({ user: "u", extra });
+    // One by one, each left-out key re-encoded the form: 11 s here.
+    expect(performance.now() - started).toBeLessThan(2000);
+    const header = prepared.headers["x-portkey-metadata"]!;
+    const bytes = "x-portkey-metadata".length + header.length + 4;
+    expect(bytes).toBeLessThanOrEqual(8192);
+    // One more key (`"k1234":"vvvvvvvvvvvvvvvvvvvv",`, 31 bytes) would not have fitted.
+    expect(bytes + 31).toBeGreaterThan(8192);
+    expect(JSON.parse(header)._user).toBe("u");
+    expect(Object.keys(JSON.parse(header))).toHaveLength(
+      3000 - tagalong.stats().portkey!.leftOut["header-cap"]! + 1,
+    );
+    expect(Object.keys((prepared.body.requesty as { extra: object }).extra)).toHaveLength(3000);
   });
 
   it("announces a default a destination refuses once, at createTagalong, and keeps it for the others", () => {
@@ -428,6 +495,20 @@ describe("createTagalong", () => {
     });
     await tagalong.shutdown();
     expect(order.sort()).toEqual(["a.flush", "b.shutdown"]);
+  });
+
+  it("warns of a misspelt flush or shutdown option, which would otherwise set no deadline without a word", async () => {
+    const warnings: string[] = [];
+    const tagalong = createTagalong({
+      destinations: [portkey()],
+      logger: { ...silent, warn: (m) => warnings.push(m) },
+    });
+    await tagalong.flush({ timeout: 100 } as never);
+    await tagalong.shutdown({ timeoutms: 100 } as never);
+    expect(warnings).toEqual([
+      'flush: unknown option "timeout" (did you mean "timeoutMs"?); known options: timeoutMs',
+      'shutdown: unknown option "timeoutms" (did you mean "timeoutMs"?); known options: timeoutMs',
+    ]);
   });
 
   it("a shutdown given a timeoutMs that is not a number keeps its default deadline; a flush given one too long for a timer waits", async () => {

@@ -128,6 +128,18 @@ export function vercelWaitUntil(): WaitUntil | undefined {
   return typeof hook === "function" ? hook : undefined;
 }
 
+/**
+ * Warns of a misspelt flush or shutdown option (which would set no deadline) rather than throwing:
+ * both promise never to reject.
+ */
+function warnOfOptions(where: string, options: unknown, logger: Logger): void {
+  try {
+    checkOptions(where, options, ["timeoutMs"]);
+  } catch (error) {
+    logger.warn((error as Error).message);
+  }
+}
+
 /** A destination's flush or shutdown, with a throw or rejection reported instead of passed on. */
 function safely(
   call: (d: Destination) => Promise<void> | undefined,
@@ -362,12 +374,14 @@ export function createTagalong(options: TagalongOptions): Tagalong {
     record,
     recordLater: later.hold,
     flush(flushOptions) {
+      warnOfOptions("flush", flushOptions, logger);
       later.runHeld();
       const timeoutMs = flushOptions?.timeoutMs;
       const call = (d: Destination) => (d.flush ? d.flush({ timeoutMs }) : undefined);
       return settleBy(destinations.map(safely(call, reportError)), timeoutMs);
     },
     shutdown(shutdownOptions) {
+      warnOfOptions("shutdown", shutdownOptions, logger);
       later.runHeld();
       const timeoutMs = shutdownDeadline(shutdownOptions?.timeoutMs, DEFAULT_SHUTDOWN_TIMEOUT_MS);
       const call = (d: Destination) =>

@@ -30,6 +30,22 @@ describe("checkMetadata: the model's own rules", () => {
       "organisation: is not a metadata field (did you mean organization?)",
     ]);
     expect(rules({ team: "x" })).toEqual(["team: is not a metadata field (custom keys go in extra)"]);
+    // A field's name in another case, with a suffix, or misspelt is that field (following "custom keys
+    // go in extra" would carry it as a custom key, not as the field).
+    for (const [key, field] of [
+      ["User", "user"],
+      ["sessionID", "session"],
+      ["traceId", "trace"],
+      ["Tags", "tags"],
+      ["userName", "user"],
+      ["sesion", "session"],
+      ["enviroment", "environment"],
+      ["promt", "prompt"],
+    ]) {
+      expect(rules({ [key!]: "x" })).toEqual([`${key}: is not a metadata field (did you mean ${field}?)`]);
+    }
+    // Nor is a name merely close to a field's taken for it.
+    expect(rules({ version: 3 })).toEqual(["version: is not a metadata field (custom keys go in extra)"]);
     // A key named like something every object inherits is no alias either.
     expect(rules({ constructor: "x" })).toEqual([
       "constructor: is not a metadata field (custom keys go in extra)",

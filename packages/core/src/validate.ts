@@ -2,6 +2,7 @@
 // exactly once, so what is checked is what is encoded (a getter cannot answer differently later, and
 // one that throws is a broken rule like any other). Destinations' rules live in the destinations.
 import { isPlainObject } from "./adapter-kit/objects";
+import { didYouMean } from "./options";
 import type { ExtraValue, Metadata, MetadataIssue, PromptRef } from "./types";
 
 const STRING_FIELDS = ["user", "session", "trace", "environment", "organization"] as const;
@@ -37,6 +38,24 @@ const ALIASES: Record<string, string> = {
   tag: "tags",
   metadata: "extra",
 };
+
+const FIELDS = Object.keys(FIELD_BITS);
+
+/**
+ * The field an unknown key most likely means: a field's name in another case or with a suffix
+ * (`User`, `sessionID`, `userName`), or misspelt (`sesion`; its first letter right, so that a name
+ * merely close to a field's, `version`, is not taken for it).
+ */
+function fieldLike(key: string): string | undefined {
+  const lower = key.toLowerCase();
+  return (
+    FIELDS.find((field) => lower.startsWith(field)) ??
+    didYouMean(
+      key,
+      FIELDS.filter((field) => field[0] === lower[0]),
+    )
+  );
+}
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -270,9 +289,8 @@ function readFields(value: unknown): { metadata: Metadata; issues: MetadataIssue
     const bit = fieldBit(k);
     if (bit !== 0) present |= bit;
     else {
-      const hint = Object.hasOwn(ALIASES, k)
-        ? ` (did you mean ${ALIASES[k]}?)`
-        : " (custom keys go in extra)";
+      const field = Object.hasOwn(ALIASES, k) ? ALIASES[k] : fieldLike(k);
+      const hint = field !== undefined ? ` (did you mean ${field}?)` : " (custom keys go in extra)";
       issues.push({ path: k, rule: `is not a metadata field${hint}`, code: "unknown-field" });
     }
   }

@@ -164,6 +164,21 @@ describe.each(MAJORS)("$name", (major) => {
       });
     });
 
+    it("by default, a per-call value the model refuses is left out, not replaced by the scope's", async () => {
+      const client = wrapped({}, { logger: { debug() {}, info() {}, warn() {}, error() {} } });
+      await withMetadata(
+        { user: "someone-else", prompt: { name: "other-template" }, extra: { k: "scope" } },
+        () =>
+          client.chat.completions.create(
+            { model: MODEL, messages: [{ role: "user", content: "hi" }] },
+            tagalongOptions({ user: 42, prompt: { name: "refund", version: 0 }, extra: { k: [] } } as never),
+          ),
+      );
+      const call = onlyCall();
+      expect(call.portkey.metadata).toEqual({ _environment: "test", tags: "default" });
+      expect(call.requesty).toEqual({ tags: ["default"], extra: { environment: "test" } });
+    });
+
     it("with onInvalid throw, a destination's rule broken by the scope rejects the call, unsent", async () => {
       const client = wrapped({}, { onInvalid: "throw" });
       const call = withMetadata({ extra: { _user: "collides" } }, () =>
