@@ -506,15 +506,20 @@ function fitHeaders(
     const rule = `${total} bytes of headers, the cap is ${maxHeaderBytes} (maxHeaderBytes)`;
     const fields = headerFields(forms, isImplied);
     if (step >= ONE_BY_ONE && leaveOutFewest(fields, total, rule, leftOut, maxHeaderBytes, strict)) continue;
-    // Of two the same size, the one met first.
+    // Of two alike, the one met first.
     const candidate = fields.reduce<HeaderField | undefined>(
       (best, c) => (best === undefined || leftOutFirst(c, best) < 0 ? c : best),
       undefined,
     );
-    if (candidate === undefined || (strict && !candidate.implied)) {
+    if (candidate === undefined) {
       throw new InvalidMetadataError([{ path: "(headers)", rule, code: "header-cap" }]);
     }
     const f = candidate.form;
+    // Strict mode names the field that would be left out first, and its destination.
+    if (strict && !candidate.implied) {
+      const { path, destination } = headerCapIssue(f, candidate.path, rule);
+      throw new InvalidMetadataError([{ path, rule, destination, code: "header-cap" }]);
+    }
     const issue = headerCapIssue(f, candidate.path, rule);
     const view = leaveOut(f.view, [issue]);
     const encoded = f.t.destination.encode!(view);
@@ -551,7 +556,7 @@ function leaveOutFewest(
   maxHeaderBytes: number,
   strict: boolean,
 ): boolean {
-  // A stable sort: of two the same size, the one met first, as one by one.
+  // A stable sort: of two alike, the one met first, as one by one.
   const order = candidates.sort(leftOutFirst);
   const allowed = strict ? order.findIndex((c) => !c.implied) : -1;
   const fields = allowed < 0 ? order : order.slice(0, allowed);
@@ -603,7 +608,14 @@ type HeaderForm = {
   kept?: Set<string>;
 };
 
-type HeaderField = { form: HeaderForm; path: string; size: number; implied: boolean };
+type HeaderField = {
+  form: HeaderForm;
+  path: string;
+  size: number;
+  implied: boolean;
+  /** Its form's header bytes. */
+  bytes: number;
+};
 
 /** The fields that may be left out when the headers are over the cap: those in forms with header bytes. */
 function headerFields(
@@ -612,17 +624,21 @@ function headerFields(
 ): HeaderField[] {
   const out: HeaderField[] = [];
   for (const form of forms) {
-    if (headerBytes(form.headers) === 0) continue;
+    const bytes = headerBytes(form.headers);
+    if (bytes === 0) continue;
     for (const [path, size] of fieldSizes(form.view)) {
-      if (!form.kept?.has(path)) out.push({ form, path, size, implied: isImplied(path, form.view) });
+      if (!form.kept?.has(path)) out.push({ form, path, size, implied: isImplied(path, form.view), bytes });
     }
   }
   return out;
 }
 
-/** Whether `a` is left out before `b`: an implied field first, else the one whose value is longest. */
+/**
+ * Whether `a` is left out before `b`: an implied field first, else the one whose value is longest; of
+ * two as long, the one in the fuller header.
+ */
 const leftOutFirst = (a: HeaderField, b: HeaderField): number =>
-  Number(b.implied) - Number(a.implied) || b.size - a.size;
+  Number(b.implied) - Number(a.implied) || b.size - a.size || b.bytes - a.bytes;
 
 /** Every leave-out-able field of `m` with the size of its value as a JSON header carries it (escaped). */
 function fieldSizes(m: Readonly<Metadata>): Array<[path: string, size: number]> {

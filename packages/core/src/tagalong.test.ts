@@ -227,7 +227,10 @@ describe("createTagalong", () => {
   it("with onInvalid throw, refuses headers over the cap; the cap is configurable", () => {
     const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`key${i}`, "v".repeat(100)]));
     const tagalong = createTagalong({ destinations: [portkey()], onInvalid: "throw", logger: silent });
-    expect(() => tagalong.prepare({ extra: many })).toThrow(/bytes of headers, the cap is 8192/);
+    // The error names the field that would be left out first, and the destination.
+    expect(() => tagalong.prepare({ extra: many })).toThrow(
+      "metadata.extra.key10: 11113 bytes of headers, the cap is 8192 (maxHeaderBytes) (portkey)",
+    );
     const roomy = createTagalong({ destinations: [portkey()], maxHeaderBytes: 16_000, onInvalid: "throw" });
     expect(roomy.prepare({ extra: many }).headers["x-portkey-metadata"]).toBeDefined();
   });
@@ -263,6 +266,21 @@ describe("createTagalong", () => {
       cloudflare: { tagged: 1, leftOut: {} },
       litellm: { tagged: 1, leftOut: { "header-cap": 1 } },
     });
+  });
+
+  it("over the header cap, of two fields as long, leaves out the one in the fuller header", () => {
+    const tagalong = createTagalong({
+      destinations: [cloudflare({ fields: ["user", "session"] }), litellm()],
+      logger: silent,
+      maxHeaderBytes: 600,
+    });
+    // Both carry the session; LiteLLM's header also carries extra.note, so its session goes.
+    const session = "s".repeat(300);
+    const prepared = tagalong.prepare({ user: "u", session, extra: { note: "n".repeat(100) } });
+    expect(JSON.parse(prepared.headers["cf-aig-metadata"]!)).toEqual({ user: "u", session });
+    expect(JSON.parse(prepared.headers["x-litellm-spend-logs-metadata"]!)).toEqual({ note: "n".repeat(100) });
+    expect(tagalong.stats().litellm!.leftOut).toEqual({ "header-cap": 1 });
+    expect(tagalong.stats().cloudflare!.leftOut).toEqual({});
   });
 
   it("over the header cap, sizes non-ASCII text as its escapes in a JSON header", () => {
