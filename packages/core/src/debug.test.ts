@@ -104,6 +104,31 @@ describe("debug lines for each call", () => {
     expect(debugLinesFor({ TAGALONG_LOG_LEVEL: "debug" })).toHaveLength(3);
   });
 
+  it("TAGALONG_LOG_LEVEL is read in any case; a value that is no level is said once, not ignored silently", () => {
+    expect(debugLinesFor({ TAGALONG_LOG_LEVEL: " DEBUG " })).toHaveLength(3);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const info = vi.spyOn(console, "info").mockImplementation(() => {});
+    try {
+      vi.stubEnv("TAGALONG_LOG_LEVEL", "verbose");
+      consoleLogger().info("hidden");
+      consoleLogger().warn("shown");
+      vi.stubEnv("TAGALONG_LOG_LEVEL", "Info");
+      consoleLogger().info("shown at info");
+      expect(warn.mock.calls.map((c) => c.join(" "))).toEqual([
+        '[tagalong] TAGALONG_LOG_LEVEL="verbose" is not a level (debug, info, warn, error, silent): it is ignored',
+        "[tagalong] shown",
+      ]);
+      expect(info.mock.calls.map((c) => c.join(" "))).toEqual(["[tagalong] shown at info"]);
+      // Not a level, though `in` finds it on every object: the level stays warn.
+      vi.stubEnv("TAGALONG_LOG_LEVEL", "constructor");
+      consoleLogger().info("hidden too");
+      expect(info.mock.calls).toHaveLength(1);
+    } finally {
+      warn.mockRestore();
+      info.mockRestore();
+    }
+  });
+
   it("consoleLogger('debug') turns every topic on for itself; DEBUG alone sets the console logger's level", () => {
     vi.stubEnv("DEBUG", "");
     expect(debugEnabled(consoleLogger("debug"), "portkey")).toBe(true);

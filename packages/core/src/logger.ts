@@ -50,9 +50,22 @@ function debugNamesAny(): boolean {
   return include.some((re) => re.source.startsWith("^tagalong") || re.source.startsWith("^.*?"));
 }
 
+// The TAGALONG_LOG_LEVEL value last said not to be a level: said once per value, not per logger.
+let refusedLevel: string | undefined;
+
+/** `TAGALONG_LOG_LEVEL` as a level, in any case; a value that is none is said once on the console. */
 function envLevel(): LogLevel | undefined {
-  const raw = env("TAGALONG_LOG_LEVEL");
-  return raw && raw in LEVELS ? (raw as LogLevel) : undefined;
+  const raw = env("TAGALONG_LOG_LEVEL")?.trim();
+  if (!raw) return undefined;
+  const level = raw.toLowerCase();
+  if (Object.hasOwn(LEVELS, level)) return level as LogLevel;
+  if (raw !== refusedLevel) {
+    refusedLevel = raw;
+    console.warn(
+      `[tagalong] TAGALONG_LOG_LEVEL=${JSON.stringify(raw)} is not a level (${Object.keys(LEVELS).join(", ")}): it is ignored`,
+    );
+  }
+  return undefined;
 }
 
 // The console loggers made at level debug: every topic is on for them, whatever DEBUG says.
@@ -66,7 +79,7 @@ const debugAll = new WeakSet<Logger>();
  * (every destination's deliveries). Your own logger gets the lines the environment asks for.
  */
 export function debugEnabled(logger: Logger, topic: string): boolean {
-  return debugAll.has(logger) || env("TAGALONG_LOG_LEVEL") === "debug" || debugNames(topic);
+  return debugAll.has(logger) || envLevel() === "debug" || debugNames(topic);
 }
 
 /**
