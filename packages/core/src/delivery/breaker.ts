@@ -137,6 +137,10 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs
         };
         if (cancel) cancel.abort = () => leave("released");
         waiters.push(waiter);
+        // The probe's timer may have gone off already with no one waiting, a moment before `probeAt` by
+        // the clock (a timer's clock and Date.now() drift apart under load): it is set again, or this
+        // request would wait for a probe nothing sends.
+        if (probe === undefined && timer === undefined) scheduleProbe();
         if (lastChance !== undefined) lastTry();
       });
     },
