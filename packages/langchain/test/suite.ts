@@ -1470,10 +1470,14 @@ export function langchainSuite(lc: LangChainModules): void {
       await expect(streamed).rejects.toThrow(/abort/i);
       const abortedAt = Date.now();
       await s.settle();
-      // Its end may still be in LangChain's queue: not recorded yet.
-      expect(recorded()).toHaveLength(2);
-      await vi.waitFor(() => expect(recorded()).toHaveLength(3), { timeout: 3000, interval: 50 });
-      expect(Date.now() - abortedAt).toBeGreaterThanOrEqual(1900);
+      // On Node 20 and 22 LangChain ends no run for it: its end may still be in LangChain's queue, so it
+      // is not recorded yet, and is after its own 2 s wait. (On Node 24 the stream's abort reaches
+      // LangChain as an error and it ends the run itself: recorded by that end, once, as above.)
+      if (Number(process.versions.node.split(".")[0]) < 24) {
+        expect(recorded()).toHaveLength(2);
+        await vi.waitFor(() => expect(recorded()).toHaveLength(3), { timeout: 3000, interval: 50 });
+        expect(Date.now() - abortedAt).toBeGreaterThanOrEqual(1900);
+      }
       await s.settle();
       expect(recorded()).toEqual([
         ["ended by LangChain", "aborted", "AbortError"],
