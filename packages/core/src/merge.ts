@@ -1,4 +1,5 @@
 import type { Metadata, MetadataIssue } from "./types";
+import { STRING_FIELDS } from "./validate";
 
 // The fields a layer set but the model refused, kept on its snapshot out of sight (not enumerable, so
 // no spread, key list or JSON sees it): merging the layer leaves them out of what it merges over, and
@@ -6,7 +7,8 @@ import type { Metadata, MetadataIssue } from "./types";
 const REFUSED = Symbol("tagalong.refused");
 type Marked = Readonly<Metadata> & { readonly [REFUSED]?: readonly string[] };
 
-const REPLACED = new Set(["user", "session", "trace", "environment", "organization", "prompt"]);
+/** The fields a layer's value replaces: the strings and the prompt. */
+const REPLACED: ReadonlySet<string> = new Set([...STRING_FIELDS, "prompt"]);
 
 /**
  * Marks `snapshot` (not yet frozen) with the values its issues refused, so that a refused value is left

@@ -5,7 +5,8 @@ import { isPlainObject } from "./adapter-kit/objects";
 import { didYouMean } from "./options";
 import type { ExtraValue, Metadata, MetadataIssue, PromptRef } from "./types";
 
-const STRING_FIELDS = ["user", "session", "trace", "environment", "organization"] as const;
+/** The model's string fields, in the order of their bits. */
+export const STRING_FIELDS = ["user", "session", "trace", "environment", "organization"] as const;
 const TAGS = 1 << 5;
 const PROMPT = 1 << 6;
 const EXTRA = 1 << 7;
