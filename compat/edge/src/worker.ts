@@ -27,6 +27,8 @@ const tagalong = createTagalong({
       backoffMs: 20,
       // The test's two-invocation case narrows the shared queue to one slot.
       concurrency: Number(env.DELIVERY_CONCURRENCY ?? 4),
+      // The test of a probe handed on between invocations shortens the waitUntil deadline.
+      waitUntilMs: env.WAIT_UNTIL_MS === undefined ? undefined : Number(env.WAIT_UNTIL_MS),
     }),
   ],
   metadata: { environment: "workers" },

@@ -141,6 +141,38 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     });
   });
 
+  it("an invocation's probe given up at its deadline hands the probe on to another invocation's delivery, which workerd runs", async () => {
+    const waitUntilMs = 3000;
+    const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: String(waitUntilMs) });
+    const logRequests = () => recorder.rec.promptLayer.requests().filter((r) => r.path === "/log-request");
+    // PromptLayer refuses the first invocation's log until the circuit opens (5 failures in a row).
+    const refusing = recorder.rec.fail({ kind: "promptlayer", status: 503 });
+    const firstAsked = Date.now();
+    await ask("user=gina_first&via=call");
+    await recorder.rec.waitFor(() => logRequests().length >= 5);
+    // Its next attempt, the probe, hangs until its waitUntil deadline gives it up.
+    recorder.rec.fail({ kind: "promptlayer", hang: true, times: 1 });
+    refusing.clear();
+    await recorder.rec.waitFor(() => hungLogRequests() === 1, { timeoutMs: waitUntilMs });
+    // A second invocation, well after the first: its delivery waits for the probe out.
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, firstAsked + waitUntilMs / 2 - Date.now())),
+    );
+    const secondAsked = Date.now();
+    await ask("user=hank_second&via=call");
+    const second = await recorder.rec.waitFor(() => logFor("hank_second"), { timeoutMs: 2 * waitUntilMs });
+    const loggedAfter = Date.now() - secondAsked;
+    expect(second.metadata).toEqual({
+      user_id: "hank_second",
+      session_id: "s_hank_second",
+      environment: "workers",
+    });
+    // Sent when the first invocation gave its probe up (about waitUntilMs / 2 after it was asked), not
+    // at its own last chance (90% of waitUntilMs after it): the wake from the other invocation ran.
+    expect(loggedAfter).toBeLessThan(waitUntilMs * 0.9);
+    expect(logFor("gina_first")).toBeUndefined();
+  });
+
   it("control: without waitUntil the Worker's tracking is lost when the response is sent", async () => {
     const ask = await startWorker(["nodejs_compat"], { TAGALONG_WAIT_UNTIL: "off" });
     await ask("user=frank_lost&via=call");

@@ -119,6 +119,9 @@ export class Poster {
       tries++;
       const started = Date.now();
       if (started >= (work.lastChance ?? Number.POSITIVE_INFINITY)) work.lastChance = undefined;
+      // A probe's job abandoned frees the probe then and there: the request's end may never be seen (a
+      // Workers invocation ends as soon as its deadline settles what it handed to waitUntil).
+      const probing = isProbe(pass) ? work.track({ abort: () => breaker.forgo(pass) }) : undefined;
       const result = await attempt(
         this.o.send,
         url,
@@ -128,6 +131,7 @@ export class Poster {
         this.tracker(work),
         this.o.describeFailure,
       );
+      probing?.();
       const took = Date.now() - started;
       // Before anything else, whatever became of the job meanwhile: the breaker (and the probe) wait on it.
       this.inform(label, result, pass, work);
