@@ -407,6 +407,34 @@ describe("promptLayer: bad input is refused where the user gives it", () => {
     expect(recorder.rec.requests).toHaveLength(0);
   });
 
+  it("counts a metadata key's characters as PromptLayer does (code points, not UTF-16 units)", async () => {
+    const warnings: string[] = [];
+    const pl = promptLayer({ apiKey: KEY, baseURL: recorder.rec.promptLayerURL, ...FAST });
+    const tagalong = createTagalong({
+      destinations: [pl],
+      logger: { ...silent, warn: (m) => void warnings.push(m) },
+    });
+    // 1024 characters, 2048 UTF-16 units: within PromptLayer's 1024; one more is past it.
+    const key = "🔑".repeat(1024);
+    const longer = `${key}k`;
+    // A call that breaks a rule (every field checked) and a clean one (the fast path) count alike.
+    const prepared = tagalong.prepare({ user: "u_1", extra: { [key]: "v", [longer]: "w", plan: "pro" } });
+    tagalong.record(completedCall({ metadata: prepared.metadata }));
+    const clean = tagalong.prepare({ extra: { [key]: "v" } });
+    tagalong.record(completedCall({ metadata: clean.metadata }));
+    await tagalong.flush();
+    expect(recorder.rec.violations()).toEqual([]);
+    const logs = recorder.rec.promptLayer.logs();
+    expect(logs.map((log) => log.body.metadata)).toEqual([
+      { user_id: "u_1", [key]: "v", plan: "pro" },
+      { [key]: "v" },
+    ]);
+    expect(tagalong.stats().promptlayer!.leftOut).toEqual({ "max-key-length": 1 });
+    expect(warnings).toEqual([
+      `left out of promptlayer's form: metadata.extra.${longer}: key of 1025 chars, PromptLayer allows 1024 (said once per field and rule)`,
+    ]);
+  });
+
   it("counts a tag's and a label's characters as PromptLayer does (code points, not UTF-16 units)", async () => {
     const { pl } = setup();
     const tagalong = createTagalong({ destinations: [pl], onInvalid: "throw", logger: silent });

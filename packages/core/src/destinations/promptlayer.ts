@@ -1,7 +1,7 @@
 import { createDeliveryQueue, type DeliveryContext, type DeliveryOptions } from "../delivery";
 import { DeliveryError, InvalidMetadataError, TagalongError } from "../errors";
 import { consoleLogger } from "../logger";
-import { compileMapping, type Declaration } from "../mapping";
+import { chars, compileMapping, type Declaration } from "../mapping";
 import { checkOptions, DELIVERY_OPTION_KEYS } from "../options";
 import { scrubSecrets } from "../redact";
 import type {
@@ -106,16 +106,6 @@ export const promptLayerDeclaration: Declaration = {
   },
 };
 
-/**
- * The characters of `text` as PromptLayer (a Python service) counts them, code points, when it may be
- * past `max`; its UTF-16 length otherwise (never less than its code points).
- */
-function chars(text: string, max: number): number {
-  if (text.length <= max) return text.length;
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
-}
 const mapping = compileMapping(promptLayerDeclaration);
 
 /** Cuts a string to `max` characters as PromptLayer counts them, marking the cut. */
