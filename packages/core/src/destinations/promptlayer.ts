@@ -69,7 +69,7 @@ const PROMPTLAYER_METADATA_KEY_MAX = 1024;
 /**
  * PromptLayer's mapping: the model's fields and `extra` as its string metadata map (keys <= 1024
  * chars), tags (<= 512 chars each) as the logged request's tags, and its prompt rules (a version or a
- * label, never both; a label of at most 512 chars).
+ * label, never both; a label of at most 512 chars, else no prompt at all).
  */
 export const promptLayerDeclaration: Declaration = {
   name: NAME,
@@ -101,7 +101,13 @@ export const promptLayerDeclaration: Declaration = {
       if (version !== undefined && label !== undefined)
         issue("prompt.label", "version-and-label", "must not be set together with prompt.version");
       else if (n > PROMPT_LABEL_MAX)
-        issue("prompt.label", "max-length", `${n} chars, PromptLayer allows ${PROMPT_LABEL_MAX}`);
+        // The whole prompt: logged by its name alone, PromptLayer would link the call to the prompt's
+        // latest version, which the user did not name.
+        issue(
+          "prompt",
+          "max-length",
+          `its label has ${n} chars, PromptLayer allows ${PROMPT_LABEL_MAX} (the whole prompt: by its name alone PromptLayer would link the call to the prompt's latest version)`,
+        );
     },
   },
 };
