@@ -1,6 +1,6 @@
 // What the header cap (maxHeaderBytes) leaves out, as it arrives at the loopback recorder through the
 // real SDK: only the headers' part of a destination's form, never what its body carries (which has no cap).
-import { cloudflare, createTagalong, litellm, type Logger } from "@tagalong/core";
+import { cloudflare, createTagalong, type Logger, litellm } from "@tagalong/core";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { tagalongOptions, wrapOpenAI } from "../src/index";

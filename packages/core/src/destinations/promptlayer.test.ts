@@ -197,7 +197,10 @@ describe("promptLayer: what reaches PromptLayer", () => {
     });
     const label = "l".repeat(513);
     for (let i = 0; i < 2; i++) {
-      const prepared = tagalong.prepare({ user: "u_1", prompt: { name: "greet", label, variables: { a: "1" } } });
+      const prepared = tagalong.prepare({
+        user: "u_1",
+        prompt: { name: "greet", label, variables: { a: "1" } },
+      });
       expect(JSON.parse(prepared.headers["x-portkey-metadata"]!)).toEqual({ _user: "u_1", _prompt: "greet" });
       tagalong.record(completedCall({ metadata: prepared.metadata }));
     }
