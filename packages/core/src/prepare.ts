@@ -624,6 +624,7 @@ type HeaderForm = {
   t: Target;
   view: Readonly<Metadata>;
   headers: Record<string, string>;
+  /** The form's body, as encoded before the cap: the header cap leaves it as it is. */
   body: Record<string, unknown>;
   /** Fields whose leaving out would not shrink this form's headers. */
   kept?: Set<string>;
