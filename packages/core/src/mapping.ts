@@ -32,7 +32,7 @@ export interface ObjectSpec {
   strings?: boolean;
   /** The receiver's longest value, in chars (UTF-16 units). */
   maxLength?: number;
-  /** The receiver's longest key of an `extra` entry, in chars (UTF-16 units). */
+  /** The receiver's longest key of an `extra` entry, in characters as Python counts them (code points). */
   maxKeyLength?: number;
   /** The most entries the receiver keeps. */
   maxEntries?: number;
@@ -161,6 +161,17 @@ function getter(place: Place): (m: Metadata) => Value | undefined {
 
 const lengthOf = (value: ExtraValue): number =>
   typeof value === "string" ? value.length : String(value).length;
+
+/**
+ * The characters of `text` as a Python service (PromptLayer) counts them, code points, when it may be
+ * past `max`; its UTF-16 length otherwise (never less than its code points).
+ */
+export function chars(text: string, max: number): number {
+  if (text.length <= max) return text.length;
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
 
 /** Compiles a declaration into its checks and its encoder. */
 export function compileMapping(d: Declaration): CompiledMapping {
@@ -314,9 +325,13 @@ function compileExtraChecks(
             `collides with the key "${key}" that ${label} fills from the model in ${where}`,
           ),
         );
-      else if (maxKey !== undefined && key.length > maxKey)
+      else if (maxKey !== undefined && chars(key, maxKey) > maxKey)
         out.push(
-          issue(`extra.${key}`, "max-key-length", `key of ${key.length} chars, ${label} allows ${maxKey}`),
+          issue(
+            `extra.${key}`,
+            "max-key-length",
+            `key of ${chars(key, maxKey)} chars, ${label} allows ${maxKey}`,
+          ),
         );
       else if (max !== undefined && lengthOf(value) > max)
         out.push(issue(`extra.${key}`, "max-length", `${lengthOf(value)} chars, ${label} allows ${max}`));
@@ -562,7 +577,7 @@ interface ExtraPlan {
 function fitsExtra(extra: ExtraPlan, key: string, value: unknown): boolean {
   return (
     !extra.reserved.has(key) &&
-    key.length <= extra.maxKey &&
+    (key.length <= extra.maxKey || chars(key, extra.maxKey) <= extra.maxKey) &&
     (extra.max === Number.POSITIVE_INFINITY || lengthOf(value as ExtraValue) <= extra.max)
   );
 }

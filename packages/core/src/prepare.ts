@@ -528,10 +528,10 @@ function fitHeaders(
       (f.kept ??= new Set()).add(candidate.path);
       continue;
     }
-    leftOut.push(issue);
+    leftOut.push(asLeftOut(f, issue, rule));
     f.view = view;
+    // Only the headers: the body has no cap and keeps what it carried.
     f.headers = encoded.headers ?? {};
-    f.body = encoded.body ?? {};
   }
 }
 
@@ -541,6 +541,27 @@ const headerCapIssue = (f: HeaderForm, path: string, rule: string): MetadataIssu
   destination: f.t.destination.name,
   code: "header-cap",
 });
+
+/**
+ * A header-cap issue of `f` as it is counted and warned about: when the form's body carries the field
+ * too (LiteLLM's session), it says that only the headers lost it. Read from `f`'s view before the field
+ * leaves it, by encoding the field alone (over the cap only, so off the common call's path).
+ */
+function asLeftOut(f: HeaderForm, issue: MetadataIssue, rule: string): MetadataIssue {
+  const { path } = issue;
+  const view = f.view;
+  let alone: Metadata;
+  if (path.startsWith("extra.")) {
+    const key = path.slice(6);
+    alone = { extra: { [key]: view.extra![key]! } };
+  } else alone = { [path]: view[path as keyof Metadata] };
+  const encode = f.t.destination.encode!;
+  if (headerJson(encode(alone).body ?? {}) === headerJson(encode({}).body ?? {})) return issue;
+  return {
+    ...issue,
+    rule: `left out of the headers only (the body still carries it) to keep them under the cap: ${rule}`,
+  };
+}
 
 /**
  * Leaves out the fewest candidates, taken in the order one by one would take them (in strict mode
@@ -575,7 +596,7 @@ function leaveOutFewest(
       const encoded = f.t.destination.encode!(view);
       const headers = encoded.headers ?? {};
       bytes += headerBytes(headers) - headerBytes(f.headers);
-      return { f, list, view, headers, body: encoded.body ?? {} };
+      return { f, list, view, headers };
     });
     return { bytes, next };
   };
@@ -586,15 +607,15 @@ function leaveOutFewest(
     if (without(mid).bytes <= maxHeaderBytes) high = mid;
     else low = mid + 1;
   }
-  for (const { f, list, view, headers, body } of without(low).next) {
+  for (const { f, list, view, headers } of without(low).next) {
     if (headerBytes(headers) >= headerBytes(f.headers)) {
       for (const issue of list) (f.kept ??= new Set()).add(issue.path);
       continue;
     }
-    leftOut.push(...list);
+    for (const issue of list) leftOut.push(asLeftOut(f, issue, rule));
     f.view = view;
+    // Only the headers, as one by one.
     f.headers = headers;
-    f.body = body;
   }
   return true;
 }
@@ -603,6 +624,7 @@ type HeaderForm = {
   t: Target;
   view: Readonly<Metadata>;
   headers: Record<string, string>;
+  /** The form's body, as encoded before the cap: the header cap leaves it as it is. */
   body: Record<string, unknown>;
   /** Fields whose leaving out would not shrink this form's headers. */
   kept?: Set<string>;

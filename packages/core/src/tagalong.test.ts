@@ -279,6 +279,8 @@ describe("createTagalong", () => {
     const prepared = tagalong.prepare({ user: "u", session, extra: { note: "n".repeat(100) } });
     expect(JSON.parse(prepared.headers["cf-aig-metadata"]!)).toEqual({ user: "u", session });
     expect(JSON.parse(prepared.headers["x-litellm-spend-logs-metadata"]!)).toEqual({ note: "n".repeat(100) });
+    // Only its header lost the session: the body has no cap.
+    expect(prepared.body).toEqual({ litellm_session_id: session });
     expect(tagalong.stats().litellm!.leftOut).toEqual({ "header-cap": 1 });
     expect(tagalong.stats().cloudflare!.leftOut).toEqual({});
   });

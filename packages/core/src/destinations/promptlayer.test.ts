@@ -5,6 +5,7 @@ import { useRecorder } from "../../test/use-recorder";
 import { DeliveryError, InvalidMetadataError, TagalongError } from "../errors";
 import { createTagalong } from "../tagalong";
 import type { ChatMessage, CompletedCall, Logger, Metadata } from "../types";
+import { portkey } from "./portkey";
 import { type PromptLayerOptions, promptLayer, promptLayerLogRequest } from "./promptlayer";
 
 const KEY = "pl_test_key_0123456789abcdef";
@@ -185,6 +186,39 @@ describe("promptLayer: what reaches PromptLayer", () => {
     expect(withUser.trackRequests).toEqual([]);
     expect(logs.find((l) => !l.prompt && !l.body.metadata)!.trackRequests).toEqual([]);
     expect(recorder.rec.promptLayer.requests()).toHaveLength(4);
+  });
+
+  it("a label too long for PromptLayer takes the whole prompt out of its log (by name alone it would link the latest version); other destinations keep it", async () => {
+    const warnings: string[] = [];
+    const pl = promptLayer({ apiKey: KEY, baseURL: recorder.rec.promptLayerURL, ...FAST });
+    const tagalong = createTagalong({
+      destinations: [portkey(), pl],
+      logger: { ...silent, warn: (m) => void warnings.push(m) },
+    });
+    const label = "l".repeat(513);
+    for (let i = 0; i < 2; i++) {
+      const prepared = tagalong.prepare({
+        user: "u_1",
+        prompt: { name: "greet", label, variables: { a: "1" } },
+      });
+      expect(JSON.parse(prepared.headers["x-portkey-metadata"]!)).toEqual({ _user: "u_1", _prompt: "greet" });
+      tagalong.record(completedCall({ metadata: prepared.metadata }));
+    }
+    await tagalong.flush();
+    expect(recorder.rec.violations()).toEqual([]);
+    const logs = recorder.rec.promptLayer.logs();
+    expect(logs).toHaveLength(2);
+    for (const log of logs) {
+      expect(log.prompt).toBeUndefined();
+      expect(Object.keys(log.body).filter((k) => k.startsWith("prompt"))).toEqual([]);
+      expect(log.body.metadata).toEqual({ user_id: "u_1" });
+      expect(log.trackRequests).toEqual([]);
+    }
+    expect(tagalong.stats().promptlayer!.leftOut).toEqual({ "max-length": 2 });
+    expect(tagalong.stats().portkey!.leftOut).toEqual({});
+    expect(warnings).toEqual([
+      "left out of promptlayer's form: metadata.prompt: its label has 513 chars, PromptLayer allows 512 (the whole prompt: by its name alone PromptLayer would link the call to the prompt's latest version) (said once per field and rule)",
+    ]);
   });
 
   it("logs a streamed call once, with its full output and usage", async () => {
@@ -407,6 +441,34 @@ describe("promptLayer: bad input is refused where the user gives it", () => {
     expect(recorder.rec.requests).toHaveLength(0);
   });
 
+  it("counts a metadata key's characters as PromptLayer does (code points, not UTF-16 units)", async () => {
+    const warnings: string[] = [];
+    const pl = promptLayer({ apiKey: KEY, baseURL: recorder.rec.promptLayerURL, ...FAST });
+    const tagalong = createTagalong({
+      destinations: [pl],
+      logger: { ...silent, warn: (m) => void warnings.push(m) },
+    });
+    // 1024 characters, 2048 UTF-16 units: within PromptLayer's 1024; one more is past it.
+    const key = "🔑".repeat(1024);
+    const longer = `${key}k`;
+    // A call that breaks a rule (every field checked) and a clean one (the fast path) count alike.
+    const prepared = tagalong.prepare({ user: "u_1", extra: { [key]: "v", [longer]: "w", plan: "pro" } });
+    tagalong.record(completedCall({ metadata: prepared.metadata }));
+    const clean = tagalong.prepare({ extra: { [key]: "v" } });
+    tagalong.record(completedCall({ metadata: clean.metadata }));
+    await tagalong.flush();
+    expect(recorder.rec.violations()).toEqual([]);
+    const logs = recorder.rec.promptLayer.logs();
+    expect(logs.map((log) => log.body.metadata)).toEqual([
+      { user_id: "u_1", [key]: "v", plan: "pro" },
+      { [key]: "v" },
+    ]);
+    expect(tagalong.stats().promptlayer!.leftOut).toEqual({ "max-key-length": 1 });
+    expect(warnings).toEqual([
+      `left out of promptlayer's form: metadata.extra.${longer}: key of 1025 chars, PromptLayer allows 1024 (said once per field and rule)`,
+    ]);
+  });
+
   it("counts a tag's and a label's characters as PromptLayer does (code points, not UTF-16 units)", async () => {
     const { pl } = setup();
     const tagalong = createTagalong({ destinations: [pl], onInvalid: "throw", logger: silent });
@@ -430,8 +492,8 @@ describe("promptLayer: bad input is refused where the user gives it", () => {
         code: "max-length",
       },
       {
-        path: "prompt.label",
-        rule: "513 chars, PromptLayer allows 512",
+        path: "prompt",
+        rule: "its label has 513 chars, PromptLayer allows 512 (the whole prompt: by its name alone PromptLayer would link the call to the prompt's latest version)",
         destination: "promptlayer",
         code: "max-length",
       },

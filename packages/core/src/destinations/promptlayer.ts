@@ -1,7 +1,7 @@
 import { createDeliveryQueue, type DeliveryContext, type DeliveryOptions } from "../delivery";
 import { DeliveryError, InvalidMetadataError, TagalongError } from "../errors";
 import { consoleLogger } from "../logger";
-import { compileMapping, type Declaration } from "../mapping";
+import { chars, compileMapping, type Declaration } from "../mapping";
 import { checkOptions, DELIVERY_OPTION_KEYS } from "../options";
 import { scrubSecrets } from "../redact";
 import type {
@@ -69,7 +69,7 @@ const PROMPTLAYER_METADATA_KEY_MAX = 1024;
 /**
  * PromptLayer's mapping: the model's fields and `extra` as its string metadata map (keys <= 1024
  * chars), tags (<= 512 chars each) as the logged request's tags, and its prompt rules (a version or a
- * label, never both; a label of at most 512 chars).
+ * label, never both; a label of at most 512 chars, else no prompt at all).
  */
 export const promptLayerDeclaration: Declaration = {
   name: NAME,
@@ -101,21 +101,17 @@ export const promptLayerDeclaration: Declaration = {
       if (version !== undefined && label !== undefined)
         issue("prompt.label", "version-and-label", "must not be set together with prompt.version");
       else if (n > PROMPT_LABEL_MAX)
-        issue("prompt.label", "max-length", `${n} chars, PromptLayer allows ${PROMPT_LABEL_MAX}`);
+        // The whole prompt: logged by its name alone, PromptLayer would link the call to the prompt's
+        // latest version, which the user did not name.
+        issue(
+          "prompt",
+          "max-length",
+          `its label has ${n} chars, PromptLayer allows ${PROMPT_LABEL_MAX} (the whole prompt: by its name alone PromptLayer would link the call to the prompt's latest version)`,
+        );
     },
   },
 };
 
-/**
- * The characters of `text` as PromptLayer (a Python service) counts them, code points, when it may be
- * past `max`; its UTF-16 length otherwise (never less than its code points).
- */
-function chars(text: string, max: number): number {
-  if (text.length <= max) return text.length;
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
-}
 const mapping = compileMapping(promptLayerDeclaration);
 
 /** Cuts a string to `max` characters as PromptLayer counts them, marking the cut. */
