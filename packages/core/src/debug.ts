@@ -3,6 +3,7 @@
 // nothing here may print a credential.
 import { debugEnabled } from "./logger";
 import type { Destination, Logger, Metadata } from "./types";
+import { STRING_FIELDS } from "./validate";
 
 interface Prepared {
   readonly metadata: Readonly<Metadata>;
@@ -30,7 +31,7 @@ export function describeBody(body: Readonly<Record<string, unknown>>): string {
     .join(", ");
 }
 
-const FIELD_ORDER = ["user", "session", "trace", "environment", "organization", "tags", "prompt", "extra"];
+const FIELD_ORDER = [...STRING_FIELDS, "tags", "prompt", "extra"];
 
 /** The fields a call's metadata sets, in the model's order: `user, session, tags[2], extra {plan}`. */
 export function describeMetadata(metadata: Readonly<Metadata>): string {

@@ -10,7 +10,7 @@ import { markRefused, mergeLayer } from "./merge";
 import { type Ledger, leaveOut } from "./policy";
 import { freezeSnapshot, type ScopeFrame } from "./scope";
 import type { Destination, InFlight, Metadata, MetadataIssue } from "./types";
-import { readMetadata } from "./validate";
+import { readMetadata, STRING_FIELDS } from "./validate";
 
 /**
  * What one call carries: its resolved metadata and every in-flight destination's additions. Read-only:
@@ -522,17 +522,30 @@ function fitHeaders(
     }
     const issue = headerCapIssue(f, candidate.path, rule);
     const view = leaveOut(f.view, [issue]);
-    const encoded = f.t.destination.encode!(view);
-    // A field this form carries in no header stays (in its body too), and is not said to be left out.
-    if (headerBytes(encoded.headers ?? {}) >= headerBytes(f.headers)) {
-      (f.kept ??= new Set()).add(candidate.path);
-      continue;
-    }
-    leftOut.push(asLeftOut(f, issue, rule));
-    f.view = view;
-    // Only the headers: the body has no cap and keeps what it carried.
-    f.headers = encoded.headers ?? {};
+    takeLeftOut(f, [issue], view, f.t.destination.encode!(view).headers ?? {}, rule, leftOut);
   }
+}
+
+/**
+ * `f` without the fields of `issues`: its `view` and `headers` re-encoded without them. Taken if the
+ * headers shrank (only the headers: the body has no cap and keeps what it carried), the fields then
+ * counted as left out; otherwise this form carries them in no header, and keeps them (`kept`).
+ */
+function takeLeftOut(
+  f: HeaderForm,
+  issues: readonly MetadataIssue[],
+  view: Readonly<Metadata>,
+  headers: Record<string, string>,
+  rule: string,
+  leftOut: MetadataIssue[],
+): void {
+  if (headerBytes(headers) >= headerBytes(f.headers)) {
+    for (const issue of issues) (f.kept ??= new Set()).add(issue.path);
+    return;
+  }
+  for (const issue of issues) leftOut.push(asLeftOut(f, issue, rule));
+  f.view = view;
+  f.headers = headers;
 }
 
 const headerCapIssue = (f: HeaderForm, path: string, rule: string): MetadataIssue => ({
@@ -607,16 +620,8 @@ function leaveOutFewest(
     if (without(mid).bytes <= maxHeaderBytes) high = mid;
     else low = mid + 1;
   }
-  for (const { f, list, view, headers } of without(low).next) {
-    if (headerBytes(headers) >= headerBytes(f.headers)) {
-      for (const issue of list) (f.kept ??= new Set()).add(issue.path);
-      continue;
-    }
-    for (const issue of list) leftOut.push(asLeftOut(f, issue, rule));
-    f.view = view;
-    // Only the headers, as one by one.
-    f.headers = headers;
-  }
+  for (const { f, list, view, headers } of without(low).next)
+    takeLeftOut(f, list, view, headers, rule, leftOut);
   return true;
 }
 
@@ -662,18 +667,13 @@ function headerFields(
 const leftOutFirst = (a: HeaderField, b: HeaderField): number =>
   Number(b.implied) - Number(a.implied) || b.size - a.size || b.bytes - a.bytes;
 
+/** The fields the header cap may leave out, besides each `extra` key. */
+const SIZED_FIELDS = [...STRING_FIELDS, "tags", "prompt"] as const;
+
 /** Every leave-out-able field of `m` with the size of its value as a JSON header carries it (escaped). */
 function fieldSizes(m: Readonly<Metadata>): Array<[path: string, size: number]> {
   const out: Array<[string, number]> = [];
-  for (const field of [
-    "user",
-    "session",
-    "trace",
-    "environment",
-    "organization",
-    "tags",
-    "prompt",
-  ] as const) {
+  for (const field of SIZED_FIELDS) {
     const value = field === "prompt" ? m.prompt && { ...m.prompt, variables: undefined } : m[field];
     // A prompt's variables travel in no header: it is sized without them.
     if (value !== undefined) out.push([field, headerJson(value).length]);
