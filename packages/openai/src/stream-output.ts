@@ -43,7 +43,13 @@ interface ChoiceState {
   content: string;
   refusal: string;
   text: string;
-  toolCalls: Array<{ id: string; type: string; function: { name: string; arguments: string } }>;
+  /** In the shape of a message's tool calls: a `function` call, or a `custom` one (its input as text). */
+  toolCalls: Array<{
+    id: string;
+    type: string;
+    function?: { name: string; arguments: string };
+    custom?: { name: string; input: string };
+  }>;
   finish_reason: string | null;
 }
 
@@ -85,15 +91,23 @@ function choicesAccumulator(): StreamAccumulator {
         if (Array.isArray(delta.tool_calls)) {
           for (const t of delta.tool_calls) {
             const i = typeof t?.index === "number" ? t.index : state.toolCalls.length;
-            const call = (state.toolCalls[i] ??= {
-              id: "",
-              type: "function",
-              function: { name: "", arguments: "" },
-            });
+            const call = (state.toolCalls[i] ??= { id: "", type: "function" });
             if (t.id) call.id = t.id;
             if (t.type) call.type = t.type;
-            if (t.function?.name) call.function.name += t.function.name;
-            if (t.function?.arguments) call.function.arguments += t.function.arguments;
+            // As the SDK adds them up: the name is set (some servers repeat it in every delta), the
+            // arguments (a custom tool's input) are appended.
+            const fn = t.function;
+            if (fn) {
+              const into = (call.function ??= { name: "", arguments: "" });
+              if (fn.name) into.name = fn.name;
+              if (fn.arguments) into.arguments += fn.arguments;
+            }
+            const custom = t.custom;
+            if (custom) {
+              const into = (call.custom ??= { name: "", input: "" });
+              if (custom.name) into.name = custom.name;
+              if (custom.input) into.input += custom.input;
+            }
           }
         }
       }

@@ -1,0 +1,158 @@
+// Tool calls in streams, as servers send them and the SDK adds them up: what a streamed call's record
+// holds, against what the SDK gave the caller (or what the same call unstreamed records). A loopback
+// server answers each request with the events the test scripts. openai 7 needs Node 22.
+import { once } from "node:events";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createTagalong, portkey } from "@tagalong/core";
+import type OpenAI from "openai";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { wrapOpenAI } from "../src/index";
+import { API_KEY, MODEL, memory } from "./helpers";
+import { type ClientClass, MAJORS, nodeMajor } from "./sdk-majors";
+
+/** What the server answers next: SSE events (`event` names the Responses API's), or a JSON body. */
+let answer: { events: Array<{ event?: string; data: unknown }> } | { json: unknown } = { json: {} };
+let server: Server;
+let baseURL: string;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      if ("json" in answer) {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer.json));
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      for (const { event, data } of answer.events)
+        res.write(`${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`);
+      res.end(answer.events.some((e) => e.event) ? undefined : "data: [DONE]\n\n");
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+});
+afterAll(() => {
+  server.close();
+});
+beforeEach(() => {
+  answer = { json: {} };
+});
+
+const head = { id: "chatcmpl-t1", object: "chat.completion.chunk", created: 1, model: MODEL };
+/** One chunk of a chat stream with one tool call's delta (the first chunk also says the role). */
+const chatChunk = (toolCall: { index: number; id?: string }, finish: string | null = null) => ({
+  data: {
+    ...head,
+    choices: [
+      {
+        index: 0,
+        delta: { ...(toolCall.id && { role: "assistant" }), tool_calls: [toolCall] },
+        finish_reason: finish,
+      },
+    ],
+  },
+});
+const messages = [{ role: "user" as const, content: "Weather in Paris?" }];
+
+describe.each(MAJORS)("$name", (major) => {
+  describe.skipIf(nodeMajor < major.minNode)("tool calls in streams", () => {
+    let OpenAIClass: ClientClass;
+    beforeAll(async () => {
+      OpenAIClass = await major.load();
+    });
+    function setup() {
+      const recorded = memory();
+      const errors: unknown[] = [];
+      const tagalong = createTagalong({
+        destinations: [portkey(), recorded],
+        onError: (e) => errors.push(e),
+      });
+      const client = wrapOpenAI(new OpenAIClass({ apiKey: API_KEY, baseURL, maxRetries: 0 }), tagalong);
+      return { client, recorded, errors };
+    }
+    async function onlyRecord(recorded: ReturnType<typeof memory>) {
+      await vi.waitFor(() => expect(recorded.calls.length).toBeGreaterThan(0));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(recorded.calls).toHaveLength(1);
+      return recorded.calls[0]!;
+    }
+
+    it("a chat tool call whose name comes again in later chunks is recorded with the name the SDK gives", async () => {
+      // Some OpenAI-compatible servers repeat the function's name in every delta: the SDK sets it, never appends.
+      answer = {
+        events: [
+          chatChunk({
+            index: 0,
+            id: "call_1",
+            type: "function",
+            function: { name: "get_weather", arguments: "" },
+          }),
+          chatChunk({ index: 0, function: { name: "get_weather", arguments: '{"city":' } }),
+          chatChunk({ index: 0, function: { name: "get_weather", arguments: '"Paris"}' } }, "tool_calls"),
+        ],
+      };
+      const { client, recorded, errors } = setup();
+      const final = await client.chat.completions.stream({ model: MODEL, messages }).finalChatCompletion();
+      const sdkCall = final.choices[0]!.message
+        .tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+      expect(sdkCall.function).toEqual({ name: "get_weather", arguments: '{"city":"Paris"}' });
+      const call = await onlyRecord(recorded);
+      expect(call).toMatchObject({ status: "success", stream: true, finishReason: "tool_calls" });
+      expect(call.output).toEqual([
+        {
+          role: "assistant",
+          content: "",
+          toolCalls: [{ id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' }],
+        },
+      ]);
+      expect(errors).toEqual([]);
+    });
+
+    it("a chat custom tool call is recorded with its name and input, streamed as unstreamed", async () => {
+      const { client, recorded, errors } = setup();
+      answer = {
+        json: {
+          id: "chatcmpl-t0",
+          object: "chat.completion",
+          created: 1,
+          model: MODEL,
+          choices: [
+            {
+              index: 0,
+              finish_reason: "tool_calls",
+              message: {
+                role: "assistant",
+                content: null,
+                tool_calls: [{ id: "call_1", type: "custom", custom: { name: "grep", input: "foo bar" } }],
+              },
+            },
+          ],
+        },
+      };
+      await client.chat.completions.create({ model: MODEL, messages });
+      const plain = await onlyRecord(recorded);
+      const expected = [
+        { role: "assistant", content: "", toolCalls: [{ id: "call_1", name: "grep", arguments: "foo bar" }] },
+      ];
+      expect(plain.output).toEqual(expected);
+
+      recorded.calls.length = 0;
+      answer = {
+        events: [
+          chatChunk({ index: 0, id: "call_1", type: "custom", custom: { name: "grep", input: "" } }),
+          chatChunk({ index: 0, custom: { input: "foo " } }),
+          chatChunk({ index: 0, custom: { input: "bar" } }, "tool_calls"),
+        ],
+      };
+      const stream = await client.chat.completions.create({ model: MODEL, messages, stream: true });
+      for await (const _ of stream);
+      const streamed = await onlyRecord(recorded);
+      expect(streamed).toMatchObject({ status: "success", stream: true, finishReason: "tool_calls" });
+      expect(streamed.output).toEqual(expected);
+      expect(errors).toEqual([]);
+    });
+  });
+});
