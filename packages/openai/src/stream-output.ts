@@ -145,13 +145,16 @@ function choicesAccumulator(): StreamAccumulator {
 
 /**
  * Responses API events: the final `response.completed` (or `.incomplete` / `.failed`) carries the whole
- * response; until it arrives, finished output items and the text deltas of unfinished ones stand in.
+ * response; until it arrives, finished output items stand in, and for unfinished ones their text deltas
+ * or, for a tool call, the item as added with its arguments (or input) so far.
  */
 function responsesAccumulator(): StreamAccumulator {
   let final: Loose | undefined;
   let started: Loose | undefined;
   let error: StreamResult["error"];
   const items: Loose[] = [];
+  /** Tool calls not done yet (`output_item.added`, copied), their arguments or input added up as they come. */
+  const calling: Loose[] = [];
   const partial: string[] = [];
   return {
     push(value, event) {
@@ -170,6 +173,24 @@ function responsesAccumulator(): StreamAccumulator {
         case "response.output_item.done":
           if (typeof e.output_index === "number") items[e.output_index] = e.item;
           break;
+        case "response.output_item.added": {
+          const item = e.item;
+          if (
+            typeof e.output_index === "number" &&
+            (item?.type === "function_call" || item?.type === "custom_tool_call")
+          )
+            calling[e.output_index] = { ...item };
+          break;
+        }
+        case "response.function_call_arguments.delta":
+        case "response.custom_tool_call_input.delta": {
+          const item = typeof e.output_index === "number" ? calling[e.output_index] : undefined;
+          if (item !== undefined && typeof e.delta === "string") {
+            const key = item.type === "function_call" ? "arguments" : "input";
+            item[key] = (typeof item[key] === "string" ? item[key] : "") + e.delta;
+          }
+          break;
+        }
         case "response.output_text.delta":
           if (typeof e.output_index === "number")
             partial[e.output_index] = (partial[e.output_index] ?? "") + e.delta;
@@ -187,9 +208,10 @@ function responsesAccumulator(): StreamAccumulator {
       if (final) return { response: final, error, complete: true };
       if (started === undefined) return { response: undefined, error, complete: false };
       const output: Loose[] = [];
-      const length = Math.max(items.length, partial.length);
+      const length = Math.max(items.length, calling.length, partial.length);
       for (let i = 0; i < length; i++) {
-        if (items[i]) output.push(items[i]!);
+        const item = items[i] ?? calling[i];
+        if (item) output.push(item);
         else if (partial[i] !== undefined) {
           output.push({
             type: "message",

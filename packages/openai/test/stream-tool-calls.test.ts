@@ -154,5 +154,89 @@ describe.each(MAJORS)("$name", (major) => {
       expect(streamed.output).toEqual(expected);
       expect(errors).toEqual([]);
     });
+
+    it("a Responses stream left during its tool calls keeps them as they had arrived", async () => {
+      const response = {
+        id: "resp_t1",
+        object: "response",
+        created_at: 1,
+        model: MODEL,
+        status: "in_progress",
+        output: [],
+      };
+      const fnItem = {
+        type: "function_call",
+        id: "fc_1",
+        call_id: "call_1",
+        name: "get_weather",
+        status: "in_progress",
+      };
+      const customItem = { type: "custom_tool_call", id: "ct_1", call_id: "call_2", name: "grep" };
+      const event = (data: { type: string }) => ({ event: data.type, data });
+      answer = {
+        events: [
+          event({ type: "response.created", sequence_number: 0, response } as { type: string }),
+          event({
+            type: "response.output_item.added",
+            sequence_number: 1,
+            output_index: 0,
+            item: { ...fnItem, arguments: "" },
+          } as { type: string }),
+          event({
+            type: "response.function_call_arguments.delta",
+            sequence_number: 2,
+            output_index: 0,
+            item_id: "fc_1",
+            delta: '{"city":',
+          } as { type: string }),
+          event({
+            type: "response.function_call_arguments.delta",
+            sequence_number: 3,
+            output_index: 0,
+            item_id: "fc_1",
+            delta: '"Paris"}',
+          } as { type: string }),
+          event({
+            type: "response.output_item.added",
+            sequence_number: 4,
+            output_index: 1,
+            item: { ...customItem, input: "" },
+          } as { type: string }),
+          event({
+            type: "response.custom_tool_call_input.delta",
+            sequence_number: 5,
+            output_index: 1,
+            item_id: "ct_1",
+            delta: "foo",
+          } as { type: string }),
+        ],
+      };
+      const { client, recorded, errors } = setup();
+      const stream = await client.responses.create({
+        model: MODEL,
+        input: "Weather in Paris?",
+        stream: true,
+      });
+      const seen: unknown[] = [];
+      for await (const e of stream) {
+        seen.push(e);
+        if (seen.length === 6) break;
+      }
+      const call = await onlyRecord(recorded);
+      expect(call).toMatchObject({ status: "aborted", stream: true, responseId: "resp_t1" });
+      expect(call.output).toEqual([
+        {
+          role: "assistant",
+          content: "",
+          toolCalls: [
+            { id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' },
+            { id: "call_2", name: "grep", arguments: "foo" },
+          ],
+        },
+      ]);
+      // The events the caller got are as the server sent them: nothing of ours was added up into them.
+      expect((seen[1] as { item: { arguments: string } }).item.arguments).toBe("");
+      expect(errors).toEqual([]);
+    });
   });
 });
