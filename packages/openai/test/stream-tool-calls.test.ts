@@ -43,7 +43,10 @@ beforeEach(() => {
 
 const head = { id: "chatcmpl-t1", object: "chat.completion.chunk", created: 1, model: MODEL };
 /** One chunk of a chat stream with one tool call's delta (the first chunk also says the role). */
-const chatChunk = (toolCall: { index: number; id?: string }, finish: string | null = null) => ({
+const chatChunk = (
+  toolCall: { index: number; id?: string; [key: string]: unknown },
+  finish: string | null = null,
+) => ({
   data: {
     ...head,
     choices: [
@@ -172,43 +175,43 @@ describe.each(MAJORS)("$name", (major) => {
         status: "in_progress",
       };
       const customItem = { type: "custom_tool_call", id: "ct_1", call_id: "call_2", name: "grep" };
-      const event = (data: { type: string }) => ({ event: data.type, data });
+      const event = (data: { type: string; [key: string]: unknown }) => ({ event: data.type, data });
       answer = {
         events: [
-          event({ type: "response.created", sequence_number: 0, response } as { type: string }),
+          event({ type: "response.created", sequence_number: 0, response }),
           event({
             type: "response.output_item.added",
             sequence_number: 1,
             output_index: 0,
             item: { ...fnItem, arguments: "" },
-          } as { type: string }),
+          }),
           event({
             type: "response.function_call_arguments.delta",
             sequence_number: 2,
             output_index: 0,
             item_id: "fc_1",
             delta: '{"city":',
-          } as { type: string }),
+          }),
           event({
             type: "response.function_call_arguments.delta",
             sequence_number: 3,
             output_index: 0,
             item_id: "fc_1",
             delta: '"Paris"}',
-          } as { type: string }),
+          }),
           event({
             type: "response.output_item.added",
             sequence_number: 4,
             output_index: 1,
             item: { ...customItem, input: "" },
-          } as { type: string }),
+          }),
           event({
             type: "response.custom_tool_call_input.delta",
             sequence_number: 5,
             output_index: 1,
             item_id: "ct_1",
             delta: "foo",
-          } as { type: string }),
+          }),
         ],
       };
       const { client, recorded, errors } = setup();
