@@ -1,41 +1,28 @@
 // Tool calls in streams, as servers send them and the SDK adds them up: what a streamed call's record
 // holds, against what the SDK gave the caller (or what the same call unstreamed records). A loopback
 // server answers each request with the events the test scripts. openai 7 needs Node 22.
-import { once } from "node:events";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createTagalong, portkey } from "@tagalong/core";
 import type OpenAI from "openai";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { wrapOpenAI } from "../src/index";
-import { API_KEY, MODEL, memory } from "./helpers";
+import { API_KEY, MODEL, memory, useLoopbackServer } from "./helpers";
 import { type ClientClass, MAJORS, nodeMajor } from "./sdk-majors";
 
 /** What the server answers next: SSE events (`event` names the Responses API's), or a JSON body. */
 let answer: { events: Array<{ event?: string; data: unknown }> } | { json: unknown } = { json: {} };
-let server: Server;
-let baseURL: string;
 
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      if ("json" in answer) {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer.json));
-        return;
-      }
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      for (const { event, data } of answer.events)
-        res.write(`${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`);
-      res.end(answer.events.some((e) => e.event) ? undefined : "data: [DONE]\n\n");
-    });
+const server = useLoopbackServer((req, res) => {
+  req.resume();
+  req.on("end", () => {
+    if ("json" in answer) {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer.json));
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    for (const { event, data } of answer.events)
+      res.write(`${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`);
+    res.end(answer.events.some((e) => e.event) ? undefined : "data: [DONE]\n\n");
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-});
-afterAll(() => {
-  server.close();
 });
 beforeEach(() => {
   answer = { json: {} };
@@ -73,7 +60,10 @@ describe.each(MAJORS)("$name", (major) => {
         destinations: [portkey(), recorded],
         onError: (e) => errors.push(e),
       });
-      const client = wrapOpenAI(new OpenAIClass({ apiKey: API_KEY, baseURL, maxRetries: 0 }), tagalong);
+      const client = wrapOpenAI(
+        new OpenAIClass({ apiKey: API_KEY, baseURL: server.baseURL, maxRetries: 0 }),
+        tagalong,
+      );
       return { client, recorded, errors };
     }
     async function onlyRecord(recorded: ReturnType<typeof memory>) {
