@@ -50,6 +50,8 @@ interface ChoiceState {
     function?: { name: string; arguments: string };
     custom?: { name: string; input: string };
   }>;
+  /** The deprecated single `function_call` (of the `functions` parameter). */
+  functionCall?: { name: string; arguments: string };
   finish_reason: string | null;
 }
 
@@ -88,6 +90,12 @@ function choicesAccumulator(): StreamAccumulator {
         if (!delta) continue;
         if (typeof delta.content === "string") state.content += delta.content;
         if (typeof delta.refusal === "string") state.refusal += delta.refusal;
+        const fc = delta.function_call;
+        if (fc) {
+          const into = (state.functionCall ??= { name: "", arguments: "" });
+          if (fc.name) into.name = fc.name;
+          if (fc.arguments) into.arguments += fc.arguments;
+        }
         if (Array.isArray(delta.tool_calls)) {
           for (const t of delta.tool_calls) {
             const i = typeof t?.index === "number" ? t.index : state.toolCalls.length;
@@ -134,6 +142,7 @@ function choicesAccumulator(): StreamAccumulator {
             content: s.content === "" ? null : s.content,
             ...(s.refusal !== "" && { refusal: s.refusal }),
             ...(s.toolCalls.length > 0 && { tool_calls: s.toolCalls.filter(Boolean) }),
+            ...(s.functionCall && { function_call: s.functionCall }),
           },
         })),
       };

@@ -148,6 +148,63 @@ describe.each(MAJORS)("$name", (major) => {
       expect(errors).toEqual([]);
     });
 
+    it("a chat function call of the deprecated `functions` is recorded as its tool call, streamed as unstreamed", async () => {
+      const { client, recorded, errors } = setup();
+      const functions = [{ name: "get_weather", parameters: { type: "object", properties: {} } }];
+      answer = {
+        json: {
+          id: "chatcmpl-t0",
+          object: "chat.completion",
+          created: 1,
+          model: MODEL,
+          choices: [
+            {
+              index: 0,
+              finish_reason: "function_call",
+              message: {
+                role: "assistant",
+                content: null,
+                function_call: { name: "get_weather", arguments: '{"city":"Paris"}' },
+              },
+            },
+          ],
+        },
+      };
+      await client.chat.completions.create({ model: MODEL, messages, functions });
+      const plain = await onlyRecord(recorded);
+      const expected = [
+        {
+          role: "assistant",
+          content: "",
+          toolCalls: [{ id: "", name: "get_weather", arguments: '{"city":"Paris"}' }],
+        },
+      ];
+      expect(plain.output).toEqual(expected);
+
+      recorded.calls.length = 0;
+      const delta = (d: object, finish: string | null = null) => ({
+        data: { ...head, choices: [{ index: 0, delta: d, finish_reason: finish }] },
+      });
+      answer = {
+        events: [
+          delta({ role: "assistant", function_call: { name: "get_weather", arguments: "" } }),
+          delta({ function_call: { arguments: '{"city":' } }),
+          delta({ function_call: { arguments: '"Paris"}' } }, "function_call"),
+        ],
+      };
+      const final = await client.chat.completions
+        .stream({ model: MODEL, messages, functions })
+        .finalChatCompletion();
+      expect(final.choices[0]!.message.function_call).toEqual({
+        name: "get_weather",
+        arguments: '{"city":"Paris"}',
+      });
+      const streamed = await onlyRecord(recorded);
+      expect(streamed).toMatchObject({ status: "success", stream: true, finishReason: "function_call" });
+      expect(streamed.output).toEqual(expected);
+      expect(errors).toEqual([]);
+    });
+
     it("a Responses stream left during its tool calls keeps them as they had arrived", async () => {
       const response = {
         id: "resp_t1",
