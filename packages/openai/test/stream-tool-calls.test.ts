@@ -46,6 +46,16 @@ const chatChunk = (
   },
 });
 const messages = [{ role: "user" as const, content: "Weather in Paris?" }];
+/** An unstreamed chat completion whose one choice's message carries `message` (tool calls), finished for `finish`. */
+const completion = (finish: string, message: object) => ({
+  json: {
+    id: "chatcmpl-t0",
+    object: "chat.completion",
+    created: 1,
+    model: MODEL,
+    choices: [{ index: 0, finish_reason: finish, message: { role: "assistant", content: null, ...message } }],
+  },
+});
 
 describe.each(MAJORS)("$name", (major) => {
   describe.skipIf(nodeMajor < major.minNode)("tool calls in streams", () => {
@@ -106,25 +116,9 @@ describe.each(MAJORS)("$name", (major) => {
 
     it("a chat custom tool call is recorded with its name and input, streamed as unstreamed", async () => {
       const { client, recorded, errors } = setup();
-      answer = {
-        json: {
-          id: "chatcmpl-t0",
-          object: "chat.completion",
-          created: 1,
-          model: MODEL,
-          choices: [
-            {
-              index: 0,
-              finish_reason: "tool_calls",
-              message: {
-                role: "assistant",
-                content: null,
-                tool_calls: [{ id: "call_1", type: "custom", custom: { name: "grep", input: "foo bar" } }],
-              },
-            },
-          ],
-        },
-      };
+      answer = completion("tool_calls", {
+        tool_calls: [{ id: "call_1", type: "custom", custom: { name: "grep", input: "foo bar" } }],
+      });
       await client.chat.completions.create({ model: MODEL, messages });
       const plain = await onlyRecord(recorded);
       const expected = [
@@ -151,25 +145,9 @@ describe.each(MAJORS)("$name", (major) => {
     it("a chat function call of the deprecated `functions` is recorded as its tool call, streamed as unstreamed", async () => {
       const { client, recorded, errors } = setup();
       const functions = [{ name: "get_weather", parameters: { type: "object", properties: {} } }];
-      answer = {
-        json: {
-          id: "chatcmpl-t0",
-          object: "chat.completion",
-          created: 1,
-          model: MODEL,
-          choices: [
-            {
-              index: 0,
-              finish_reason: "function_call",
-              message: {
-                role: "assistant",
-                content: null,
-                function_call: { name: "get_weather", arguments: '{"city":"Paris"}' },
-              },
-            },
-          ],
-        },
-      };
+      answer = completion("function_call", {
+        function_call: { name: "get_weather", arguments: '{"city":"Paris"}' },
+      });
       await client.chat.completions.create({ model: MODEL, messages, functions });
       const plain = await onlyRecord(recorded);
       const expected = [
