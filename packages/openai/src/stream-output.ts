@@ -43,7 +43,15 @@ interface ChoiceState {
   content: string;
   refusal: string;
   text: string;
-  toolCalls: Array<{ id: string; type: string; function: { name: string; arguments: string } }>;
+  /** In the shape of a message's tool calls: a `function` call, or a `custom` one (its input as text). */
+  toolCalls: Array<{
+    id: string;
+    type: string;
+    function?: { name: string; arguments: string };
+    custom?: { name: string; input: string };
+  }>;
+  /** The deprecated single `function_call` (of the `functions` parameter). */
+  functionCall?: { name: string; arguments: string };
   finish_reason: string | null;
 }
 
@@ -82,18 +90,32 @@ function choicesAccumulator(): StreamAccumulator {
         if (!delta) continue;
         if (typeof delta.content === "string") state.content += delta.content;
         if (typeof delta.refusal === "string") state.refusal += delta.refusal;
+        const fc = delta.function_call;
+        if (fc) {
+          const into = (state.functionCall ??= { name: "", arguments: "" });
+          if (fc.name) into.name = fc.name;
+          if (fc.arguments) into.arguments += fc.arguments;
+        }
         if (Array.isArray(delta.tool_calls)) {
           for (const t of delta.tool_calls) {
             const i = typeof t?.index === "number" ? t.index : state.toolCalls.length;
-            const call = (state.toolCalls[i] ??= {
-              id: "",
-              type: "function",
-              function: { name: "", arguments: "" },
-            });
+            const call = (state.toolCalls[i] ??= { id: "", type: "function" });
             if (t.id) call.id = t.id;
             if (t.type) call.type = t.type;
-            if (t.function?.name) call.function.name += t.function.name;
-            if (t.function?.arguments) call.function.arguments += t.function.arguments;
+            // As the SDK adds them up: the name is set (some servers repeat it in every delta), the
+            // arguments (a custom tool's input) are appended.
+            const fn = t.function;
+            if (fn) {
+              const into = (call.function ??= { name: "", arguments: "" });
+              if (fn.name) into.name = fn.name;
+              if (fn.arguments) into.arguments += fn.arguments;
+            }
+            const custom = t.custom;
+            if (custom) {
+              const into = (call.custom ??= { name: "", input: "" });
+              if (custom.name) into.name = custom.name;
+              if (custom.input) into.input += custom.input;
+            }
           }
         }
       }
@@ -120,6 +142,7 @@ function choicesAccumulator(): StreamAccumulator {
             content: s.content === "" ? null : s.content,
             ...(s.refusal !== "" && { refusal: s.refusal }),
             ...(s.toolCalls.length > 0 && { tool_calls: s.toolCalls.filter(Boolean) }),
+            ...(s.functionCall && { function_call: s.functionCall }),
           },
         })),
       };
@@ -131,13 +154,16 @@ function choicesAccumulator(): StreamAccumulator {
 
 /**
  * Responses API events: the final `response.completed` (or `.incomplete` / `.failed`) carries the whole
- * response; until it arrives, finished output items and the text deltas of unfinished ones stand in.
+ * response; until it arrives, finished output items stand in, and for unfinished ones their text deltas
+ * or, for a tool call, the item as added with its arguments (or input) so far.
  */
 function responsesAccumulator(): StreamAccumulator {
   let final: Loose | undefined;
   let started: Loose | undefined;
   let error: StreamResult["error"];
   const items: Loose[] = [];
+  /** Tool calls not done yet (`output_item.added`, copied), their arguments or input added up as they come. */
+  const calling: Loose[] = [];
   const partial: string[] = [];
   return {
     push(value, event) {
@@ -156,6 +182,24 @@ function responsesAccumulator(): StreamAccumulator {
         case "response.output_item.done":
           if (typeof e.output_index === "number") items[e.output_index] = e.item;
           break;
+        case "response.output_item.added": {
+          const item = e.item;
+          if (
+            typeof e.output_index === "number" &&
+            (item?.type === "function_call" || item?.type === "custom_tool_call")
+          )
+            calling[e.output_index] = { ...item };
+          break;
+        }
+        case "response.function_call_arguments.delta":
+        case "response.custom_tool_call_input.delta": {
+          const item = typeof e.output_index === "number" ? calling[e.output_index] : undefined;
+          if (item !== undefined && typeof e.delta === "string") {
+            const key = item.type === "function_call" ? "arguments" : "input";
+            item[key] = (typeof item[key] === "string" ? item[key] : "") + e.delta;
+          }
+          break;
+        }
         case "response.output_text.delta":
           if (typeof e.output_index === "number")
             partial[e.output_index] = (partial[e.output_index] ?? "") + e.delta;
@@ -173,9 +217,10 @@ function responsesAccumulator(): StreamAccumulator {
       if (final) return { response: final, error, complete: true };
       if (started === undefined) return { response: undefined, error, complete: false };
       const output: Loose[] = [];
-      const length = Math.max(items.length, partial.length);
+      const length = Math.max(items.length, calling.length, partial.length);
       for (let i = 0; i < length; i++) {
-        if (items[i]) output.push(items[i]!);
+        const item = items[i] ?? calling[i];
+        if (item) output.push(item);
         else if (partial[i] !== undefined) {
           output.push({
             type: "message",

@@ -1,5 +1,8 @@
 // Shared by the suites: the loopback recorder's lifecycle, an in-memory after-the-call destination,
 // and one entry per request path of the SDK, so every suite runs every path.
+import { once } from "node:events";
+import { createServer, type RequestListener, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Destination } from "@tagalong/core";
 import type { CompletedCall } from "@tagalong/core/destination";
 import { createRecorder, fillSchema, type ModelEndpoint, type Recorder, replyText } from "@tagalong/testing";
@@ -34,6 +37,22 @@ export function useRecorder(options: Parameters<typeof createRecorder>[0] = {}):
   });
   afterAll(async () => {
     await holder.rec.close();
+  });
+  return holder;
+}
+
+/** One loopback server per test file, answering with `handler`; `baseURL` is its `/v1`, set once it listens. */
+export function useLoopbackServer(handler: RequestListener): { readonly baseURL: string } {
+  const holder = { baseURL: "" };
+  let server: Server | undefined;
+  beforeAll(async () => {
+    server = createServer(handler);
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    holder.baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  });
+  afterAll(() => {
+    server?.close();
   });
   return holder;
 }

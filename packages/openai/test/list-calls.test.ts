@@ -1,39 +1,27 @@
 // Paginated list calls (`models.list()`, `files.list()`, ...) go through the SDK's `requestAPIList`,
 // not `request()`: what a wrapped client puts on the wire for them, page after page, for every major.
-import { once } from "node:events";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingHttpHeaders } from "node:http";
 import { createTagalong, InvalidMetadataError, portkey, requesty, withMetadata } from "@tagalong/core";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { tagalongOptions, wrapOpenAI } from "../src/index";
-import { API_KEY } from "./helpers";
+import { API_KEY, useLoopbackServer } from "./helpers";
 import { type ClientClass, MAJORS, nodeMajor } from "./sdk-majors";
 
 /** A loopback server answering list calls: /v1/files in cursor pages of one file, three files in all. */
-let server: Server;
-let baseURL: string;
 const seen: Array<{ url: string; headers: IncomingHttpHeaders }> = [];
 
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    seen.push({ url: req.url!, headers: req.headers });
-    const url = new URL(req.url!, "http://localhost");
-    const body =
-      url.pathname === "/v1/files"
-        ? (() => {
-            const n = Number(url.searchParams.get("after")?.slice(5) ?? 0) + 1;
-            const file = { id: `file_${n}`, object: "file", bytes: 1, created_at: 0, filename: `${n}.jsonl` };
-            return { object: "list", data: [file], has_more: n < 3 };
-          })()
-        : { object: "list", data: [{ id: "gpt-test", object: "model", created: 0, owned_by: "me" }] };
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-});
-afterAll(() => {
-  server.close();
+const server = useLoopbackServer((req, res) => {
+  seen.push({ url: req.url!, headers: req.headers });
+  const url = new URL(req.url!, "http://localhost");
+  const body =
+    url.pathname === "/v1/files"
+      ? (() => {
+          const n = Number(url.searchParams.get("after")?.slice(5) ?? 0) + 1;
+          const file = { id: `file_${n}`, object: "file", bytes: 1, created_at: 0, filename: `${n}.jsonl` };
+          return { object: "list", data: [file], has_more: n < 3 };
+        })()
+      : { object: "list", data: [{ id: "gpt-test", object: "model", created: 0, owned_by: "me" }] };
+  res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
 });
 beforeEach(() => {
   seen.length = 0;
@@ -50,7 +38,7 @@ describe.each(MAJORS)("$name", (major) => {
     });
     const wrapped = (onInvalid?: "throw") =>
       wrapOpenAI(
-        new OpenAIClass({ apiKey: API_KEY, baseURL, maxRetries: 0 }),
+        new OpenAIClass({ apiKey: API_KEY, baseURL: server.baseURL, maxRetries: 0 }),
         createTagalong({
           destinations: [portkey(), requesty()],
           metadata: { environment: "test" },
