@@ -118,8 +118,9 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
   ): CallStart | undefined => {
     if (!recording) return undefined;
     // A retry of an attempt that failed: one call, timed from its first attempt.
-    const startTime = supersede(state.retryKeys, retryContent(params)) ?? Date.now();
-    return { model, params, metadata: state.prepared.metadata, stream, startTime, sent: state.filed };
+    const { metadata } = state.prepared;
+    const startTime = supersede(state.retryKeys, retryContent(params), metadata) ?? Date.now();
+    return { model, params, metadata, stream, startTime, sent: state.filed };
   };
 
   /** Runs the model; a failure is recorded (provisionally, if the SDK may retry it) and rethrown. */
@@ -137,7 +138,7 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
         const status = failedStatus(error);
         const final =
           status === "error" && mayBeRetried(error)
-            ? provisionalOutcome(state.retryKeys, retryContent(start.params), start.startTime)
+            ? provisionalOutcome(state.retryKeys, retryContent(start.params), start.metadata, start.startTime)
             : undefined;
         finish(start, { status, output: [], error }, final);
       }
