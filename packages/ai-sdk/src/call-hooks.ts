@@ -200,9 +200,13 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
         ...result,
         stream: observed(
           result.stream,
-          (end) => {
+          (end, retried) => {
             filed?.release();
-            if (start !== undefined) finish(start, end);
+            if (start === undefined) return;
+            const final = retried
+              ? provisionalOutcome(state.retryKeys, retryContent(params), start.metadata, start.startTime)
+              : undefined;
+            finish(start, end, final);
           },
           tagalong.reportError,
         ),
@@ -211,23 +215,24 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
   };
 }
 
-/** The same stream, part for part, reporting the call's outcome once: when it ends, errors, or the reader cancels it. */
+/**
+ * The same stream, part for part, reporting the call's outcome once: when it ends, errors, or the
+ * reader cancels it. `retried`: cancelled after an error part, as ai 7 cancels an attempt it retries
+ * (`streamRetries`), so a failure the next attempt may supersede.
+ */
 function observed<T extends StreamPart>(
   source: ReadableStream<T>,
-  done: (end: CallEnd) => void,
+  done: (end: CallEnd, retried: boolean) => void,
   fail: (error: unknown) => void,
 ): ReadableStream<T> {
   const outcome = new StreamOutcome();
   return observeStream(source, {
     chunk: (part) => outcome.observe(part),
-    end: (end) =>
-      done(
-        end.how === "done"
-          ? outcome.end("success")
-          : end.how === "cancel"
-            ? outcome.end("aborted", end.reason)
-            : outcome.end(failedStatus(end.error), end.error),
-      ),
+    end: (end) => {
+      if (end.how === "done") done(outcome.end("success"), false);
+      else if (end.how === "cancel") done(outcome.end("aborted", end.reason), outcome.errored);
+      else done(outcome.end(failedStatus(end.error), end.error), false);
+    },
     fail,
   });
 }

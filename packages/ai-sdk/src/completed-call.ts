@@ -307,9 +307,17 @@ export class StreamOutcome {
     }
   }
 
-  /** The outcome; `status` is what ended the stream unless the stream itself carried an error part. */
+  /** Whether the stream carried an error part: the provider reported a failure within it. */
+  get errored(): boolean {
+    return this.failed;
+  }
+
+  /**
+   * The outcome; `status` is what ended the stream unless the stream carried an error part before it
+   * ended or was cancelled (ai 7 cancels an attempt that failed so to retry it: `streamRetries`).
+   */
   end(status: CallStatus, error?: unknown): CallEnd {
-    const failed = status === "success" && this.failed;
+    const failed = status !== "error" && this.failed;
     return {
       status: failed ? "error" : status,
       output: [assistantMessage(joinParts(this.pieces), this.toolCalls)],
