@@ -203,9 +203,11 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
           (end, retried) => {
             filed?.release();
             if (start === undefined) return;
-            const final = retried
-              ? provisionalOutcome(state.retryKeys, retryContent(params), start.metadata, start.startTime)
-              : undefined;
+            // Only ai 7 (a V4 model) cancels a stream after an error part so to retry it.
+            const final =
+              retried && model.specificationVersion === "v4"
+                ? provisionalOutcome(state.retryKeys, retryContent(params), start.metadata, start.startTime)
+                : undefined;
             finish(start, end, final);
           },
           tagalong.reportError,
