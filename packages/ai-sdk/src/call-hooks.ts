@@ -17,7 +17,7 @@ import {
   StreamOutcome,
 } from "./completed-call";
 import { surelySent, warnWithoutFetch } from "./fetch-channel";
-import { mayBeRetried, provisionalOutcome, retryContent, supersede } from "./retried-calls";
+import { type HeldFailure, mayBeRetried, provisionalOutcome, retryContent, supersede } from "./retried-calls";
 import type { CallParams, EmbedResult, GenerateResult, ModelInfo, StreamPart, StreamResult } from "./spec";
 
 /** What the wrap hooks do around one claimed call: record it, and check its filed body fields were taken. */
@@ -139,6 +139,7 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
         const final =
           status === "error" && mayBeRetried(error)
             ? provisionalOutcome(state.retryKeys, retryContent(start.params), start.metadata, start.startTime)
+                .final
             : undefined;
         finish(start, { status, output: [], error }, final);
       }
@@ -196,19 +197,32 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
       // following the caller's until the stream ends.
       const filed = state.filed !== undefined && !state.filed.taken ? state.filed : undefined;
       if (start === undefined && filed === undefined) return result;
+      // Only ai 7 (a V4 model) retries a stream that carried an error part (`streamRetries`): it
+      // cancels the stream and starts the next attempt at once, so the failure is held from that part on.
+      const retries = start !== undefined && model.specificationVersion === "v4";
+      let held: HeldFailure | undefined;
       return {
         ...result,
         stream: observed(
           result.stream,
-          (end, retried) => {
-            filed?.release();
-            if (start === undefined) return;
-            // Only ai 7 (a V4 model) cancels a stream after an error part so to retry it.
-            const final =
-              retried && model.specificationVersion === "v4"
-                ? provisionalOutcome(state.retryKeys, retryContent(params), start.metadata, start.startTime)
-                : undefined;
-            finish(start, end, final);
+          {
+            failed: retries
+              ? () => {
+                  held = provisionalOutcome(
+                    state.retryKeys,
+                    retryContent(params),
+                    start.metadata,
+                    start.startTime,
+                  );
+                }
+              : undefined,
+            end: (end, cancelled) => {
+              filed?.release();
+              if (start === undefined) return;
+              // Not cancelled: it was not retried, and is final.
+              if (held !== undefined && !cancelled) held.settle(true);
+              finish(start, end, cancelled ? held?.final : undefined);
+            },
           },
           tagalong.reportError,
         ),
@@ -217,23 +231,27 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
   };
 }
 
-/**
- * The same stream, part for part, reporting the call's outcome once: when it ends, errors, or the
- * reader cancels it. `retried`: cancelled after an error part, as ai 7 cancels an attempt it retries
- * (`streamRetries`), so a failure the next attempt may supersede.
- */
+/** What `observed` reports of a stream. */
+interface StreamWatch {
+  /** At the first error part. */
+  readonly failed?: (() => void) | undefined;
+  /** Once: when it ends, errors or is cancelled (`cancelled`). */
+  readonly end: (end: CallEnd, cancelled: boolean) => void;
+}
+
+/** The same stream, part for part, reporting the call's outcome once: when it ends, errors, or the reader cancels it. */
 function observed<T extends StreamPart>(
   source: ReadableStream<T>,
-  done: (end: CallEnd, retried: boolean) => void,
+  watch: StreamWatch,
   fail: (error: unknown) => void,
 ): ReadableStream<T> {
-  const outcome = new StreamOutcome();
+  const outcome = new StreamOutcome(watch.failed);
   return observeStream(source, {
     chunk: (part) => outcome.observe(part),
     end: (end) => {
-      if (end.how === "done") done(outcome.end("success"), false);
-      else if (end.how === "cancel") done(outcome.end("aborted", end.reason), outcome.errored);
-      else done(outcome.end(failedStatus(end.error), end.error), false);
+      if (end.how === "done") watch.end(outcome.end("success"), false);
+      else if (end.how === "cancel") watch.end(outcome.end("aborted", end.reason), true);
+      else watch.end(outcome.end(failedStatus(end.error), end.error), false);
     },
     fail,
   });

@@ -272,6 +272,9 @@ export class StreamOutcome {
   private error: unknown;
   private failed = false;
 
+  /** @param onFailed called at the first error part. */
+  constructor(private readonly onFailed?: () => void) {}
+
   observe(part: unknown): void {
     const p = record(part);
     switch (p.type) {
@@ -302,14 +305,10 @@ export class StreamOutcome {
         if (!this.failed) {
           this.failed = true;
           this.error = p.error;
+          this.onFailed?.();
         }
         break;
     }
-  }
-
-  /** Whether the stream carried an error part: the provider reported a failure within it. */
-  get errored(): boolean {
-    return this.failed;
   }
 
   /**

@@ -78,16 +78,27 @@ export function supersede(
   return undefined;
 }
 
-/** A `final` promise for an attempt's failure the SDK may retry. */
+/** An attempt's failure held for the SDK's retry: `final` resolves false if the next attempt supersedes it. */
+export interface HeldFailure {
+  readonly final: PromiseLike<boolean>;
+  /** Settles it now (once; later calls do nothing): final, or superseded. */
+  settle(final: boolean): void;
+}
+
+/** Holds an attempt's failure the SDK may retry until its next attempt starts, or for RETRY_WINDOW_MS. */
 export function provisionalOutcome(
   keys: readonly object[],
   values: readonly unknown[] | undefined,
   metadata: Metadata,
   startTime: number,
-): PromiseLike<boolean> {
-  return new Promise<boolean>((resolve) => {
+): HeldFailure {
+  let settle!: (final: boolean) => void;
+  const final = new Promise<boolean>((resolve) => {
+    let settled = false;
     const timer = unref(setTimeout(() => settle(true), RETRY_WINDOW_MS));
-    const settle = (final: boolean): void => {
+    settle = (final: boolean): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       for (const key of keys) {
         const waiting = provisional.get(key);
@@ -104,4 +115,5 @@ export function provisionalOutcome(
       else waiting.push(entry);
     }
   });
+  return { final, settle };
 }

@@ -21,7 +21,8 @@ const server = createServer((req, res) => {
   req.on("data", (piece) => (text += piece));
   req.on("end", () => {
     requests.push({ headers: req.headers, body: JSON.parse(text) });
-    res.writeHead(200, { "content-type": "text/event-stream" });
+    // No keep-alive: a socket kept for the next test could be closed under its first request.
+    res.writeHead(200, { "content-type": "text/event-stream", connection: "close" });
     script(res, requests.length);
   });
 });
@@ -35,12 +36,12 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   requests.length = 0;
-  server.closeAllConnections();
   const violations = rec.violations();
   await rec.reset();
   expect(violations).toEqual([]);
 });
 afterAll(async () => {
+  server.closeAllConnections();
   server.close();
   await rec.close();
 });
@@ -62,13 +63,22 @@ describe.each(MAJORS)("$name", (major) => {
   });
   const run = it.skipIf(nodeMajor < major.minNode);
 
-  function model(tagalong: ReturnType<typeof createTagalong>) {
+  function model(tagalong: ReturnType<typeof createTagalong>, outer: object[] = []) {
     const provider = m.createOpenAI({ baseURL, apiKey: "sk-test-not-a-real-key" });
     return m.ai.wrapLanguageModel({
       model: provider.chat("gpt-test"),
-      middleware: tagalongMiddleware(tagalong),
+      middleware: [...outer, tagalongMiddleware(tagalong)],
     });
   }
+
+  /** The AI SDK docs' logging middleware: the stream piped through a TransformStream that sees each part. */
+  const logging = {
+    specificationVersion: "v3",
+    wrapStream: async ({ doStream }: { doStream: () => Promise<{ stream: ReadableStream }> }) => {
+      const { stream, ...rest } = await doStream();
+      return { stream: stream.pipeThrough(new TransformStream()), ...rest };
+    },
+  };
 
   run("a stream aborted after its first chunk is recorded as aborted, with what arrived", async () => {
     script = (res) => void res.write(textChunk("Hel")); // then nothing more
@@ -98,9 +108,11 @@ describe.each(MAJORS)("$name", (major) => {
     expect(requests).toHaveLength(1);
   });
 
-  it.skipIf(nodeMajor < major.minNode || major.name !== "ai 7")(
-    "streamRetries: an attempt that failed mid-stream and that ai 7 retried is logged once, as the call's outcome",
-    async () => {
+  // Behind enough middleware that pipe the stream, ai 7's cancel of the failed attempt reaches ours
+  // after its next attempt has started (30 do, in ai 7.0): the failure is held from its error part on.
+  it.skipIf(nodeMajor < major.minNode || major.name !== "ai 7").each([0, 30])(
+    "streamRetries: an attempt that failed mid-stream and that ai 7 retried is logged once, as the call's outcome (behind %i logging middleware)",
+    async (loggers) => {
       script = (res, n) => {
         res.write(textChunk("Hel"));
         if (n === 1) res.write(event({ error: { message: "overloaded", type: "server_error" } }));
@@ -111,7 +123,7 @@ describe.each(MAJORS)("$name", (major) => {
         destinations: [promptLayer({ apiKey: PL_KEY, baseURL: rec.promptLayerURL })],
       });
       const streamed = m.ai.streamText({
-        model: model(tagalong),
+        model: model(tagalong, Array(loggers).fill(logging)),
         prompt: "hello",
         streamRetries: 1,
         providerOptions: { tagalong: { user: "u_retry" } },
