@@ -17,7 +17,7 @@ import {
   StreamOutcome,
 } from "./completed-call";
 import { surelySent, warnWithoutFetch } from "./fetch-channel";
-import { mayBeRetried, provisionalOutcome, retryContent, supersede } from "./retried-calls";
+import { type HeldFailure, mayBeRetried, provisionalOutcome, retryContent, supersede } from "./retried-calls";
 import type { CallParams, EmbedResult, GenerateResult, ModelInfo, StreamPart, StreamResult } from "./spec";
 
 /** What the wrap hooks do around one claimed call: record it, and check its filed body fields were taken. */
@@ -118,8 +118,9 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
   ): CallStart | undefined => {
     if (!recording) return undefined;
     // A retry of an attempt that failed: one call, timed from its first attempt.
-    const startTime = supersede(state.retryKeys, retryContent(params)) ?? Date.now();
-    return { model, params, metadata: state.prepared.metadata, stream, startTime, sent: state.filed };
+    const { metadata } = state.prepared;
+    const startTime = supersede(state.retryKeys, retryContent(params), metadata) ?? Date.now();
+    return { model, params, metadata, stream, startTime, sent: state.filed };
   };
 
   /** Runs the model; a failure is recorded (provisionally, if the SDK may retry it) and rethrown. */
@@ -137,7 +138,8 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
         const status = failedStatus(error);
         const final =
           status === "error" && mayBeRetried(error)
-            ? provisionalOutcome(state.retryKeys, retryContent(start.params), start.startTime)
+            ? provisionalOutcome(state.retryKeys, retryContent(start.params), start.metadata, start.startTime)
+                .final
             : undefined;
         finish(start, { status, output: [], error }, final);
       }
@@ -195,13 +197,32 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
       // following the caller's until the stream ends.
       const filed = state.filed !== undefined && !state.filed.taken ? state.filed : undefined;
       if (start === undefined && filed === undefined) return result;
+      // Only ai 7 (a V4 model) retries a stream that carried an error part (`streamRetries`): it
+      // cancels the stream and starts the next attempt at once, so the failure is held from that part on.
+      const retries = start !== undefined && model.specificationVersion === "v4";
+      let held: HeldFailure | undefined;
       return {
         ...result,
         stream: observed(
           result.stream,
-          (end) => {
-            filed?.release();
-            if (start !== undefined) finish(start, end);
+          {
+            failed: retries
+              ? () => {
+                  held = provisionalOutcome(
+                    state.retryKeys,
+                    retryContent(params),
+                    start.metadata,
+                    start.startTime,
+                  );
+                }
+              : undefined,
+            end: (end, cancelled) => {
+              filed?.release();
+              if (start === undefined) return;
+              // Not cancelled: it was not retried, and is final.
+              if (held !== undefined && !cancelled) held.settle(true);
+              finish(start, end, cancelled ? held?.final : undefined);
+            },
           },
           tagalong.reportError,
         ),
@@ -210,23 +231,28 @@ export function callHooks(tagalong: Tagalong, warnOnce: WarnOnce): CallHooks {
   };
 }
 
+/** What `observed` reports of a stream. */
+interface StreamWatch {
+  /** At the first error part. */
+  readonly failed?: (() => void) | undefined;
+  /** Once: when it ends, errors or is cancelled (`cancelled`). */
+  readonly end: (end: CallEnd, cancelled: boolean) => void;
+}
+
 /** The same stream, part for part, reporting the call's outcome once: when it ends, errors, or the reader cancels it. */
 function observed<T extends StreamPart>(
   source: ReadableStream<T>,
-  done: (end: CallEnd) => void,
+  watch: StreamWatch,
   fail: (error: unknown) => void,
 ): ReadableStream<T> {
-  const outcome = new StreamOutcome();
+  const outcome = new StreamOutcome(watch.failed);
   return observeStream(source, {
     chunk: (part) => outcome.observe(part),
-    end: (end) =>
-      done(
-        end.how === "done"
-          ? outcome.end("success")
-          : end.how === "cancel"
-            ? outcome.end("aborted", end.reason)
-            : outcome.end(failedStatus(end.error), end.error),
-      ),
+    end: (end) => {
+      if (end.how === "done") watch.end(outcome.end("success"), false);
+      else if (end.how === "cancel") watch.end(outcome.end("aborted", end.reason), true);
+      else watch.end(outcome.end(failedStatus(end.error), end.error), false);
+    },
     fail,
   });
 }

@@ -170,7 +170,7 @@ export function tagCallParams<P extends CallParams>(
         ? fileForRecord(out, model)
         : undefined;
     // Only a recorded call's attempts are matched (a failed one superseded by its retry).
-    const keys = tagalong.recordsCalls ? retryKeys(params) : NO_KEYS;
+    const keys = tagalong.recordsCalls ? retryKeys(params, model) : NO_KEYS;
     remember(out, { prepared, filed, retryKeys: keys, claimed: false });
     return out as P;
   };

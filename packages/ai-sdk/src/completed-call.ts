@@ -272,6 +272,9 @@ export class StreamOutcome {
   private error: unknown;
   private failed = false;
 
+  /** @param onFailed called at the first error part. */
+  constructor(private readonly onFailed?: () => void) {}
+
   observe(part: unknown): void {
     const p = record(part);
     switch (p.type) {
@@ -302,14 +305,18 @@ export class StreamOutcome {
         if (!this.failed) {
           this.failed = true;
           this.error = p.error;
+          this.onFailed?.();
         }
         break;
     }
   }
 
-  /** The outcome; `status` is what ended the stream unless the stream itself carried an error part. */
+  /**
+   * The outcome; `status` is what ended the stream unless the stream carried an error part before it
+   * ended or was cancelled (ai 7 cancels an attempt that failed so to retry it: `streamRetries`).
+   */
   end(status: CallStatus, error?: unknown): CallEnd {
-    const failed = status === "success" && this.failed;
+    const failed = status !== "error" && this.failed;
     return {
       status: failed ? "error" : status,
       output: [assistantMessage(joinParts(this.pieces), this.toolCalls)],

@@ -109,6 +109,31 @@ describe("stream recording", () => {
     });
   });
 
+  it("a stream cancelled after an error part is recorded as that error, final at once but for a V4 model's (ai 7 retries such a stream)", async () => {
+    const { middleware, calls } = setup();
+    const failure = { name: "AI_APICallError", message: "overloaded" };
+    for (const specificationVersion of ["v3", "v4"]) {
+      const info = { ...model, specificationVersion };
+      const { stream } = partsStream([text("x"), { type: "error", error: failure }], { hang: true });
+      const params = await middleware.transformParams({
+        type: "stream",
+        params: { prompt: [] },
+        model: info,
+      });
+      const result = await middleware.wrapStream({ doStream: async () => ({ stream }), params, model: info });
+      const reader = result.stream.getReader();
+      await reader.read();
+      await reader.read();
+      await reader.cancel(failure);
+    }
+    expect(calls.map((c) => [c.status, c.output[0]!.content, c.error])).toEqual([
+      ["error", "x", { type: "AI_APICallError", message: "overloaded" }],
+      ["error", "x", { type: "AI_APICallError", message: "overloaded" }],
+    ]);
+    expect(calls[0]!.final).toBeUndefined();
+    expect(calls[1]!.final).toBeDefined();
+  });
+
   it("a file the model streams (a generated image) is recorded as its placeholder, as when generated", async () => {
     const { middleware, calls } = setup();
     const image = { type: "file", mediaType: "image/png", data: "iVBORw0KGgo=" };

@@ -116,6 +116,40 @@ describe.each(MAJORS.filter((major) => major.name !== "ai 5"))("$name: embedding
   );
 
   it.skipIf(nodeMajor < major.minNode)(
+    "embedMany in several requests: each carries the metadata and is recorded with its own values, a retried one once",
+    async () => {
+      const { tagalong, calls } = setup();
+      const provider = m.createOpenAI({ baseURL: rec.openaiBaseURL, apiKey, fetch: tagalongFetch() });
+      const inner = provider.embedding("emb-test");
+      inner.maxEmbeddingsPerCall = 2;
+      const model = m.ai.wrapEmbeddingModel({ model: inner, middleware: tagalongMiddleware(tagalong) });
+      rec.fail({ kind: "openai", status: 500, retryAfter: 0.01, times: 1 });
+      const result = await m.ai.embedMany({
+        model,
+        values: ["a", "b", "c", "d", "e"],
+        maxRetries: 2,
+        providerOptions: { tagalong: { user: "u_9" } },
+      });
+      expect(result.embeddings).toHaveLength(5);
+      const sent = rec.calls();
+      expect(sent.map((c) => c.status).sort()).toEqual([200, 200, 200, 500]);
+      for (const call of sent) {
+        expect(call.portkey.metadata).toEqual({ _user: "u_9", _environment: "test" });
+        expect(call.requesty).toEqual({ user_id: "u_9", extra: { environment: "test" } });
+      }
+      await settle();
+      // The failed request is superseded by its retry: final resolves false for it alone.
+      const finals = await Promise.all(calls.map((c) => c.final ?? true));
+      const logged = calls.filter((_, i) => finals[i]);
+      expect(logged.map((c) => [c.status, c.input.map((m) => m.content).join()]).sort()).toEqual([
+        ["success", "a,b"],
+        ["success", "c,d"],
+        ["success", "e"],
+      ]);
+    },
+  );
+
+  it.skipIf(nodeMajor < major.minNode)(
     "embedMany to a provider without tagalongFetch: the headers go out, the body field is named in one warning",
     async () => {
       const { tagalong, calls, warnings } = setup();
