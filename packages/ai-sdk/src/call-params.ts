@@ -7,7 +7,7 @@ import {
   type Tagalong,
   type WarnOnce,
 } from "@tagalong/core/adapter";
-import { type CallState, isPrepared, remember } from "./call-state";
+import { type CallState, preparedBy, remember } from "./call-state";
 import {
   type FiledCall,
   fileBodyFields,
@@ -143,10 +143,23 @@ function fileForRecord(out: MutableParams, model: ModelInfo): CallState["filed"]
 }
 
 /**
+ * A model under the middleware of two Tagalongs: the outermost prepares and records its calls, the
+ * inner one (this) adds nothing, so its defaults and destinations get nothing from them. Said once.
+ */
+function warnTwoTagalongs(warnOnce: WarnOnce): void {
+  warnOnce(
+    "(two tagalongs)",
+    () =>
+      "@tagalong/ai-sdk: a model wrapped by the tagalongMiddleware of two different Tagalongs: only the outermost one's metadata and destinations act on its calls; this one's defaults and destinations get nothing from them. Wrap the model with one Tagalong that has every destination.",
+  );
+}
+
+/**
  * The params the model gets for one call: `providerOptions.tagalong` resolved (over the scope and the
  * defaults), checked and taken out; the in-flight headers added (the caller's win) and the body
  * fields placed (after the provider's headers resolve, when they come as a promise). The caller's
- * objects are not changed. Params an outer tagalongMiddleware already prepared come back as they are.
+ * objects are not changed. Params an outer tagalongMiddleware already prepared come back as they are
+ * (said once if it was another Tagalong's).
  */
 export function tagCallParams<P extends CallParams>(
   tagalong: Tagalong,
@@ -154,7 +167,11 @@ export function tagCallParams<P extends CallParams>(
   model: ModelInfo,
   warnOnce: WarnOnce,
 ): P | Promise<P> {
-  if (isPrepared(params)) return params;
+  const outer = preparedBy(params);
+  if (outer !== undefined) {
+    if (outer !== tagalong) warnTwoTagalongs(warnOnce);
+    return params;
+  }
   const { perCall, providerOptions } = takePerCall(params.providerOptions);
   const prepared = tagalong.prepare(perCall);
   const tagged = (providerNames: ReadonlySet<string> | undefined): P => {
@@ -171,7 +188,7 @@ export function tagCallParams<P extends CallParams>(
         : undefined;
     // Only a recorded call's attempts are matched (a failed one superseded by its retry).
     const keys = tagalong.recordsCalls ? retryKeys(params, model) : NO_KEYS;
-    remember(out, { prepared, filed, retryKeys: keys, claimed: false });
+    remember(out, { tagalong, prepared, filed, retryKeys: keys, claimed: false });
     return out as P;
   };
   const names = hasKeys(prepared.headers) ? providerHeaderNames(model) : undefined;

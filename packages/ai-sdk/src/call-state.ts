@@ -1,8 +1,10 @@
-import type { PreparedCall } from "@tagalong/core/adapter";
+import type { PreparedCall, Tagalong } from "@tagalong/core/adapter";
 import type { FiledCall } from "./fetch-channel";
 
 /** One call as a tagalongMiddleware handed it to the model. */
 export interface CallState {
+  /** The Tagalong whose middleware prepared it. */
+  readonly tagalong: Tagalong;
   readonly prepared: PreparedCall;
   /** Its body fields, when they were filed for a `tagalongFetch`. */
   readonly filed: FiledCall | undefined;
@@ -20,9 +22,9 @@ const STATE = Symbol.for("tagalong.ai-sdk.call");
 
 const stateOf = (params: object): CallState | undefined => (params as { [STATE]?: CallState })[STATE];
 
-/** Whether a tagalongMiddleware already prepared these very params. */
-export function isPrepared(params: object): boolean {
-  return stateOf(params) !== undefined;
+/** The Tagalong whose tagalongMiddleware already prepared these very params, if one did. */
+export function preparedBy(params: object): Tagalong | undefined {
+  return stateOf(params)?.tagalong;
 }
 
 /** Marks params a tagalongMiddleware made (an object of its own, not the caller's). */

@@ -436,6 +436,28 @@ describe.each(MAJORS)("$name", (major) => {
       expect(warnings).toHaveLength(reachable.length === 1 ? 1 : 0);
     });
 
+    it("a model under the middleware of two Tagalongs is handled by the outermost, and the inner one says once that it adds nothing", async () => {
+      const { tagalong, recorded, provider } = setup();
+      const warnings: string[] = [];
+      const logger: Logger = { debug() {}, info() {}, warn: (w) => void warnings.push(w), error() {} };
+      const inner = createTagalong({ destinations: [requesty()], metadata: { user: "u_inner" }, logger });
+      const innerModel = m.ai.wrapLanguageModel({
+        model: pc.model(provider, MODEL_ID),
+        middleware: tagalongMiddleware(inner),
+      });
+      const both = m.ai.wrapLanguageModel({ model: innerModel, middleware: tagalongMiddleware(tagalong) });
+      for (let i = 0; i < 2; i++) {
+        await m.ai.generateText({ model: both, prompt: "hello", providerOptions: { tagalong: perCall } });
+      }
+      for (const call of rec.calls()) expectPerCall(call);
+      expect(recorded.calls).toHaveLength(2);
+      expect(warnings).toEqual([
+        expect.stringMatching(
+          /^@tagalong\/ai-sdk: a model wrapped by the tagalongMiddleware of two different Tagalongs/,
+        ),
+      ]);
+    });
+
     it("a model wrapped twice is handled once", async () => {
       const { tagalong, recorded, model } = setup();
       const twice = m.ai.wrapLanguageModel({ model, middleware: tagalongMiddleware(tagalong) });
