@@ -29,6 +29,8 @@ const tagalong = createTagalong({
       concurrency: Number(env.DELIVERY_CONCURRENCY ?? 4),
       // The test of a probe handed on between invocations shortens the waitUntil deadline.
       waitUntilMs: env.WAIT_UNTIL_MS === undefined ? undefined : Number(env.WAIT_UNTIL_MS),
+      // The test of a probe's timer left by an invocation that ended gives up after one attempt.
+      maxAttempts: env.MAX_ATTEMPTS === undefined ? undefined : Number(env.MAX_ATTEMPTS),
     }),
   ],
   metadata: { environment: "workers" },

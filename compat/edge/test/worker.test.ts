@@ -173,6 +173,25 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     expect(logFor("gina_first")).toBeUndefined();
   });
 
+  it("the breaker's next probe, timed by an invocation that has ended, still goes out when due for a later invocation's delivery", async () => {
+    // Long enough that a delivery sent at its own last chance (90% of it, 18 s) fails the wait below.
+    const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "20000", MAX_ATTEMPTS: "1" });
+    // The first invocation's only attempt is asked to wait a second: the circuit opens until then, the
+    // probe's timer set from that invocation, which ends at once (its delivery failed for good).
+    recorder.rec.fail({ kind: "promptlayer", status: 503, retryAfter: 1, times: 1 });
+    await ask("user=ivy_first&via=call");
+    await recorder.rec.waitFor(() => recorder.rec.promptLayer.requests().length === 1);
+    // A second invocation's delivery waits for that probe, due a second after the first failed.
+    await ask("user=jack_second&via=call");
+    const second = await recorder.rec.waitFor(() => logFor("jack_second"), { timeoutMs: 8000 });
+    expect(second.metadata).toEqual({
+      user_id: "jack_second",
+      session_id: "s_jack_second",
+      environment: "workers",
+    });
+    expect(logFor("ivy_first")).toBeUndefined();
+  });
+
   it("control: without waitUntil the Worker's tracking is lost when the response is sent", async () => {
     const ask = await startWorker(["nodejs_compat"], { TAGALONG_WAIT_UNTIL: "off" });
     await ask("user=frank_lost&via=call");
