@@ -3,6 +3,7 @@
 // the response has gone. Bundled by test/worker.ts and run in workerd by miniflare.
 //   GET /chat?user=U&via=scope   the call inside withMetadata, across an await (needs AsyncLocalStorage)
 //   GET /chat?user=U&via=call    per-call metadata with tagalongOptions (works in every runtime)
+//   GET /errors                  what onError was told so far in this isolate
 
 import { env, waitUntil } from "cloudflare:workers";
 import {
@@ -16,6 +17,9 @@ import {
 } from "@tagalong/core";
 import { tagalongOptions, wrapOpenAI } from "@tagalong/openai";
 import OpenAI from "openai";
+
+/** What onError was told in this isolate, for GET /errors. */
+const errors: string[] = [];
 
 const tagalong = createTagalong({
   destinations: [
@@ -36,7 +40,11 @@ const tagalong = createTagalong({
   metadata: { environment: "workers" },
   // The test's control case turns this off, to show what is lost without it.
   waitUntil: env.TAGALONG_WAIT_UNTIL === "off" ? undefined : waitUntil,
-  onError: (error) => console.error(`tagalong: ${error instanceof Error ? error.message : String(error)}`),
+  onError: (error) => {
+    const message = error instanceof Error ? error.message : String(error);
+    errors.push(message);
+    console.error(`tagalong: ${message}`);
+  },
 });
 
 const openai = wrapOpenAI(new OpenAI({ apiKey: env.OPENAI_API_KEY, baseURL: env.OPENAI_BASE_URL }), tagalong);
@@ -50,6 +58,7 @@ const ask = (user: string, options?: Parameters<typeof openai.chat.completions.c
 export default {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    if (url.pathname === "/errors") return Response.json(errors);
     const user = url.searchParams.get("user") ?? "anonymous";
     const via = url.searchParams.get("via");
     let seenAfterAwait: string | null = null;

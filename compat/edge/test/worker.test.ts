@@ -49,11 +49,15 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     });
     workers.push(mf);
     await mf.ready;
-    return async (query: string): Promise<WorkerAnswer> => {
+    const ask = async (query: string): Promise<WorkerAnswer> => {
       const res = await mf.dispatchFetch(`http://worker.test/chat?${query}`);
       expect(res.status).toBe(200);
       return (await res.json()) as WorkerAnswer;
     };
+    /** What the Worker's onError was told so far. */
+    const errors = async (): Promise<string[]> =>
+      (await (await mf.dispatchFetch("http://worker.test/errors")).json()) as string[];
+    return Object.assign(ask, { errors });
   }
 
   const callFor = (user: string): ModelCall => {
@@ -190,6 +194,27 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
       environment: "workers",
     });
     expect(logFor("ivy_first")).toBeUndefined();
+  });
+
+  it("a request abandoned at its invocation's deadline is no longer counted as waiting for an answer once that invocation has ended", async () => {
+    const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "1500" });
+    recorder.rec.fail({ kind: "promptlayer", hang: true });
+    /** The Worker's onError reports, once there are `n`. */
+    const reports = async (n: number): Promise<string[]> => {
+      for (let tries = 0; ; tries++) {
+        const seen = await ask.errors();
+        if (seen.length >= n || tries === 100) return seen;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    // Each invocation's log hangs until its deadline abandons it, its request aborted.
+    await ask("user=kim_first&via=call");
+    const [first] = await reports(1);
+    expect(first).toMatch(/abandoned a delivery .*: 1 waiting for an answer/);
+    await ask("user=lee_second&via=call");
+    const [, second] = await reports(2);
+    // The first invocation's request was aborted; only the second's was waiting.
+    expect(second).toMatch(/abandoned a delivery .*: 1 waiting for an answer \(the oldest for 1\.\d s\)/);
   });
 
   it("control: without waitUntil the Worker's tracking is lost when the response is sent", async () => {
