@@ -70,6 +70,8 @@ export default {
             return ask(user);
           })
         : await ask(user, tagalongOptions({ user, session: `s_${user}` }));
+    // ?flush=1: the handler also awaits tagalong.flush() before answering (as under flushAfter).
+    if (url.searchParams.get("flush") === "1") await tagalong.flush();
     return Response.json({
       id: completion.id,
       text: completion.choices[0]?.message.content,

@@ -51,8 +51,9 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     await mf.ready;
     const ask = async (query: string): Promise<WorkerAnswer> => {
       const res = await mf.dispatchFetch(`http://worker.test/chat?${query}`);
-      expect(res.status).toBe(200);
-      return (await res.json()) as WorkerAnswer;
+      const text = await res.text();
+      expect(res.status, text).toBe(200);
+      return JSON.parse(text) as WorkerAnswer;
     };
     /** What the Worker's onError was told so far. */
     const errors = async (): Promise<string[]> =>
@@ -215,6 +216,17 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     const [, second] = await reports(2);
     // The first invocation's request was aborted; only the second's was waiting.
     expect(second).toMatch(/abandoned a delivery .*: 1 waiting for an answer \(the oldest for 1\.\d s\)/);
+  });
+
+  it("a handler that awaits flush() while another invocation's delivery is pending answers once that delivery is given up", async () => {
+    const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "1500" });
+    recorder.rec.fail({ kind: "promptlayer", hang: true, times: 1 });
+    await ask("user=mia_first&via=call");
+    await recorder.rec.waitFor(() => hungLogRequests() === 1);
+    // The second invocation's own log is sent at once; its flush waits for the first's, hung.
+    const answer = await ask("user=ned_second&via=call&flush=1");
+    expect(answer.text).toBe("echo: hello from ned_second");
+    expect(logFor("ned_second")).toBeDefined();
   });
 
   it("control: without waitUntil the Worker's tracking is lost when the response is sent", async () => {
