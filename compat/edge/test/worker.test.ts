@@ -197,6 +197,25 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     expect(logFor("ivy_first")).toBeUndefined();
   });
 
+  it("a probe that fails and ends its invocation leaves the next probe timed for another invocation's delivery that waits", async () => {
+    // Long enough that a delivery sent at its own last chance (90% of it, 18 s) fails the wait below.
+    const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "20000", MAX_ATTEMPTS: "1" });
+    // The first invocation's only attempt opens the circuit for a second, and so does the probe.
+    recorder.rec.fail({ kind: "promptlayer", status: 503, retryAfter: 1, times: 2 });
+    await ask("user=olga_first&via=call");
+    await recorder.rec.waitFor(() => recorder.rec.promptLayer.requests().length === 1);
+    // Two invocations' deliveries wait for the probe: the first to go fails, and its invocation ends
+    // (its only attempt); the other must go at the next probe, a second later.
+    await ask("user=pat_second&via=call");
+    await ask("user=quinn_third&via=call");
+    const sent = await recorder.rec.waitFor(
+      () => recorder.rec.promptLayer.logs().find((l) => l.metadata.user_id !== "olga_first"),
+      { timeoutMs: 8000 },
+    );
+    expect(["pat_second", "quinn_third"]).toContain(sent.metadata.user_id);
+    expect(recorder.rec.promptLayer.requests()).toHaveLength(3);
+  });
+
   it("a request abandoned at its invocation's deadline is no longer counted as waiting for an answer once that invocation has ended", async () => {
     const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "1500" });
     recorder.rec.fail({ kind: "promptlayer", hang: true });

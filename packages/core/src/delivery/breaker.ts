@@ -121,8 +121,10 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs
         let expiry: Timer | undefined;
         let chance: Timer | undefined;
         let probeTimer: Timer | undefined;
+        let woken = false;
         const waiter: Waiter = {
           wake(outcome) {
+            woken = true;
             clearTimeout(expiry);
             clearTimeout(chance);
             clearTimeout(probeTimer);
@@ -132,12 +134,18 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs
         // A request with a last chance has a deadline of its own: a serverless invocation's. On Workers a
         // timer set by an invocation never fires once that invocation has ended, and the breaker's may
         // have been set by one that has (its delivery failed or was given up): each such request times
-        // the probe as well, so that it goes when due as long as one of them waits.
+        // the probe as well, so that it goes when due as long as one of them waits. Its timer is set
+        // again from its own invocation: `time()` is called from the one whose failure moved the probe,
+        // and resolving a promise this request made runs what follows here, not there.
         if (lastChance !== undefined) {
-          waiter.time = () => {
+          const arm = (): void => {
+            if (woken) return;
             clearTimeout(probeTimer);
-            probeTimer = unref(setTimeout(due, Math.max(0, probeAt - Date.now())));
+            const at = probeAt;
+            probeTimer = unref(setTimeout(() => probeAt === at && due(), Math.max(0, at - Date.now())));
+            void new Promise<void>((again) => (waiter.time = again)).then(arm);
           };
+          arm();
         }
         // Out of the line: a wait that ended will never be woken as the probe.
         const leave = (outcome: Pass | "expired" | "released"): void => {
@@ -161,7 +169,6 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs
         // the clock (a timer's clock and Date.now() drift apart under load): it is set again, or this
         // request would wait for a probe nothing sends.
         if (probe === undefined && timer === undefined) scheduleProbe();
-        else waiter.time?.();
         if (lastChance !== undefined) lastTry();
       });
     },
