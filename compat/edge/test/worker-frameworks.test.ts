@@ -6,6 +6,7 @@
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleWorker } from "./bundle";
+import { hungLogRequests as hungIn, logFor as logForIn, startMiniflare } from "./miniflare";
 import { useRecorder } from "./use-recorder";
 
 const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
@@ -15,23 +16,9 @@ describe.skipIf(NODE_MAJOR < 22)("each framework in a Cloudflare Worker under mi
   let worker: Miniflare | undefined;
   let ask: (path: string) => Promise<string>;
   beforeAll(async () => {
-    const { Miniflare } = await import("miniflare");
-    const mf = new Miniflare({
-      modules: true,
-      script: await bundleWorker(new URL("../src/worker-frameworks.ts", import.meta.url)),
-      compatibilityDate: "2025-09-01",
-      compatibilityFlags: ["nodejs_compat"],
-      // A placeholder `request.cf`: the default fetches the real one from Cloudflare.
-      cf: false,
-      bindings: {
-        OPENAI_API_KEY: "sk-test-workers",
-        OPENAI_BASE_URL: recorder.rec.openaiBaseURL,
-        PROMPTLAYER_API_KEY: "pl_test_workers",
-        PROMPTLAYER_BASE_URL: recorder.rec.promptLayerURL,
-      },
-    });
+    const script = await bundleWorker(new URL("../src/worker-frameworks.ts", import.meta.url));
+    const mf = await startMiniflare(script, recorder.rec, ["nodejs_compat"]);
     worker = mf;
-    await mf.ready;
     ask = async (path) => {
       const res = await mf.dispatchFetch(`http://worker.test${path}`);
       const text = await res.text();
@@ -41,10 +28,8 @@ describe.skipIf(NODE_MAJOR < 22)("each framework in a Cloudflare Worker under mi
   }, 60_000);
   afterAll(() => worker?.dispose());
 
-  const logFor = (user: string) => recorder.rec.promptLayer.logs().find((l) => l.metadata.user_id === user);
-  const hungLogRequests = () =>
-    recorder.rec.promptLayer.requests().filter((r) => r.path === "/log-request" && r.outcome === "hung")
-      .length;
+  const logFor = (user: string) => logForIn(recorder.rec, user);
+  const hungLogRequests = () => hungIn(recorder.rec);
 
   // What the Worker test (worker.test.ts) does not cover: a stream (read in the handler, or returned as
   // the response's body, recorded at its end while the response is sent), the AI SDK and LangChain,

@@ -6,6 +6,7 @@ import type { ModelCall } from "@tagalong/testing";
 import type { Miniflare } from "miniflare";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { bundleWorker } from "./bundle";
+import { hungLogRequests as hungIn, logFor as logForIn, startMiniflare } from "./miniflare";
 import { useRecorder } from "./use-recorder";
 
 const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
@@ -31,24 +32,8 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
   });
 
   async function startWorker(compatibilityFlags: string[], bindings: Record<string, string> = {}) {
-    const { Miniflare } = await import("miniflare");
-    const mf = new Miniflare({
-      modules: true,
-      script,
-      compatibilityDate: "2025-09-01",
-      compatibilityFlags,
-      // A placeholder `request.cf`: the default fetches the real one from Cloudflare.
-      cf: false,
-      bindings: {
-        OPENAI_API_KEY: "sk-test-workers",
-        OPENAI_BASE_URL: recorder.rec.openaiBaseURL,
-        PROMPTLAYER_API_KEY: "pl_test_workers",
-        PROMPTLAYER_BASE_URL: recorder.rec.promptLayerURL,
-        ...bindings,
-      },
-    });
+    const mf = await startMiniflare(script, recorder.rec, compatibilityFlags, bindings);
     workers.push(mf);
-    await mf.ready;
     const ask = async (query: string): Promise<WorkerAnswer> => {
       const res = await mf.dispatchFetch(`http://worker.test/chat?${query}`);
       const text = await res.text();
@@ -75,10 +60,8 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
       extra: { session_id: `s_${user}`, environment: "workers" },
     });
   };
-  const logFor = (user: string) => recorder.rec.promptLayer.logs().find((l) => l.metadata.user_id === user);
-  const hungLogRequests = () =>
-    recorder.rec.promptLayer.requests().filter((r) => r.path === "/log-request" && r.outcome === "hung")
-      .length;
+  const logFor = (user: string) => logForIn(recorder.rec, user);
+  const hungLogRequests = () => hungIn(recorder.rec);
 
   /** Answers, then PromptLayer recovers: the log (with its metadata) must arrive after the response. */
   async function answersBeforePromptLayer(
