@@ -3,6 +3,7 @@
 // the response has gone. Bundled by test/worker.ts and run in workerd by miniflare.
 //   GET /chat?user=U&via=scope   the call inside withMetadata, across an await (needs AsyncLocalStorage)
 //   GET /chat?user=U&via=call    per-call metadata with tagalongOptions (works in every runtime)
+//   GET /errors                  what onError was told so far in this isolate
 
 import { env, waitUntil } from "cloudflare:workers";
 import {
@@ -17,6 +18,9 @@ import {
 import { tagalongOptions, wrapOpenAI } from "@tagalong/openai";
 import OpenAI from "openai";
 
+/** What onError was told in this isolate, for GET /errors. */
+const errors: string[] = [];
+
 const tagalong = createTagalong({
   destinations: [
     portkey(),
@@ -29,12 +33,18 @@ const tagalong = createTagalong({
       concurrency: Number(env.DELIVERY_CONCURRENCY ?? 4),
       // The test of a probe handed on between invocations shortens the waitUntil deadline.
       waitUntilMs: env.WAIT_UNTIL_MS === undefined ? undefined : Number(env.WAIT_UNTIL_MS),
+      // The test of a probe's timer left by an invocation that ended gives up after one attempt.
+      maxAttempts: env.MAX_ATTEMPTS === undefined ? undefined : Number(env.MAX_ATTEMPTS),
     }),
   ],
   metadata: { environment: "workers" },
   // The test's control case turns this off, to show what is lost without it.
   waitUntil: env.TAGALONG_WAIT_UNTIL === "off" ? undefined : waitUntil,
-  onError: (error) => console.error(`tagalong: ${error instanceof Error ? error.message : String(error)}`),
+  onError: (error) => {
+    const message = error instanceof Error ? error.message : String(error);
+    errors.push(message);
+    console.error(`tagalong: ${message}`);
+  },
 });
 
 const openai = wrapOpenAI(new OpenAI({ apiKey: env.OPENAI_API_KEY, baseURL: env.OPENAI_BASE_URL }), tagalong);
@@ -48,6 +58,7 @@ const ask = (user: string, options?: Parameters<typeof openai.chat.completions.c
 export default {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    if (url.pathname === "/errors") return Response.json(errors);
     const user = url.searchParams.get("user") ?? "anonymous";
     const via = url.searchParams.get("via");
     let seenAfterAwait: string | null = null;
@@ -59,6 +70,8 @@ export default {
             return ask(user);
           })
         : await ask(user, tagalongOptions({ user, session: `s_${user}` }));
+    // ?flush=1: the handler also awaits tagalong.flush() before answering (as under flushAfter).
+    if (url.searchParams.get("flush") === "1") await tagalong.flush();
     return Response.json({
       id: completion.id,
       text: completion.choices[0]?.message.content,

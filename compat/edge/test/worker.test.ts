@@ -6,6 +6,7 @@ import type { ModelCall } from "@tagalong/testing";
 import type { Miniflare } from "miniflare";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { bundleWorker } from "./bundle";
+import { hungLogRequests as hungIn, logFor as logForIn, startMiniflare } from "./miniflare";
 import { useRecorder } from "./use-recorder";
 
 const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
@@ -31,29 +32,18 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
   });
 
   async function startWorker(compatibilityFlags: string[], bindings: Record<string, string> = {}) {
-    const { Miniflare } = await import("miniflare");
-    const mf = new Miniflare({
-      modules: true,
-      script,
-      compatibilityDate: "2025-09-01",
-      compatibilityFlags,
-      // A placeholder `request.cf`: the default fetches the real one from Cloudflare.
-      cf: false,
-      bindings: {
-        OPENAI_API_KEY: "sk-test-workers",
-        OPENAI_BASE_URL: recorder.rec.openaiBaseURL,
-        PROMPTLAYER_API_KEY: "pl_test_workers",
-        PROMPTLAYER_BASE_URL: recorder.rec.promptLayerURL,
-        ...bindings,
-      },
-    });
+    const mf = await startMiniflare(script, recorder.rec, compatibilityFlags, bindings);
     workers.push(mf);
-    await mf.ready;
-    return async (query: string): Promise<WorkerAnswer> => {
+    const ask = async (query: string): Promise<WorkerAnswer> => {
       const res = await mf.dispatchFetch(`http://worker.test/chat?${query}`);
-      expect(res.status).toBe(200);
-      return (await res.json()) as WorkerAnswer;
+      const text = await res.text();
+      expect(res.status, text).toBe(200);
+      return JSON.parse(text) as WorkerAnswer;
     };
+    /** What the Worker's onError was told so far. */
+    const errors = async (): Promise<string[]> =>
+      (await (await mf.dispatchFetch("http://worker.test/errors")).json()) as string[];
+    return Object.assign(ask, { errors });
   }
 
   const callFor = (user: string): ModelCall => {
@@ -70,10 +60,8 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
       extra: { session_id: `s_${user}`, environment: "workers" },
     });
   };
-  const logFor = (user: string) => recorder.rec.promptLayer.logs().find((l) => l.metadata.user_id === user);
-  const hungLogRequests = () =>
-    recorder.rec.promptLayer.requests().filter((r) => r.path === "/log-request" && r.outcome === "hung")
-      .length;
+  const logFor = (user: string) => logForIn(recorder.rec, user);
+  const hungLogRequests = () => hungIn(recorder.rec);
 
   /** Answers, then PromptLayer recovers: the log (with its metadata) must arrive after the response. */
   async function answersBeforePromptLayer(
@@ -171,6 +159,76 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     // at its own last chance (90% of waitUntilMs after it): the wake from the other invocation ran.
     expect(loggedAfter).toBeLessThan(waitUntilMs * 0.9);
     expect(logFor("gina_first")).toBeUndefined();
+  });
+
+  it("the breaker's next probe, timed by an invocation that has ended, still goes out when due for a later invocation's delivery", async () => {
+    // Long enough that a delivery sent at its own last chance (90% of it, 18 s) fails the wait below.
+    const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "20000", MAX_ATTEMPTS: "1" });
+    // The first invocation's only attempt is asked to wait a second: the circuit opens until then, the
+    // probe's timer set from that invocation, which ends at once (its delivery failed for good).
+    recorder.rec.fail({ kind: "promptlayer", status: 503, retryAfter: 1, times: 1 });
+    await ask("user=ivy_first&via=call");
+    await recorder.rec.waitFor(() => recorder.rec.promptLayer.requests().length === 1);
+    // A second invocation's delivery waits for that probe, due a second after the first failed.
+    await ask("user=jack_second&via=call");
+    const second = await recorder.rec.waitFor(() => logFor("jack_second"), { timeoutMs: 8000 });
+    expect(second.metadata).toEqual({
+      user_id: "jack_second",
+      session_id: "s_jack_second",
+      environment: "workers",
+    });
+    expect(logFor("ivy_first")).toBeUndefined();
+  });
+
+  it("a probe that fails and ends its invocation leaves the next probe timed for another invocation's delivery that waits", async () => {
+    // Long enough that a delivery sent at its own last chance (90% of it, 18 s) fails the wait below.
+    const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "20000", MAX_ATTEMPTS: "1" });
+    // The first invocation's only attempt opens the circuit for a second, and so does the probe.
+    recorder.rec.fail({ kind: "promptlayer", status: 503, retryAfter: 1, times: 2 });
+    await ask("user=olga_first&via=call");
+    await recorder.rec.waitFor(() => recorder.rec.promptLayer.requests().length === 1);
+    // Two invocations' deliveries wait for the probe: the first to go fails, and its invocation ends
+    // (its only attempt); the other must go at the next probe, a second later.
+    await ask("user=pat_second&via=call");
+    await ask("user=quinn_third&via=call");
+    const sent = await recorder.rec.waitFor(
+      () => recorder.rec.promptLayer.logs().find((l) => l.metadata.user_id !== "olga_first"),
+      { timeoutMs: 8000 },
+    );
+    expect(["pat_second", "quinn_third"]).toContain(sent.metadata.user_id);
+    expect(recorder.rec.promptLayer.requests()).toHaveLength(3);
+  });
+
+  it("a request abandoned at its invocation's deadline is no longer counted as waiting for an answer once that invocation has ended", async () => {
+    const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "1500" });
+    recorder.rec.fail({ kind: "promptlayer", hang: true });
+    /** The Worker's onError reports, once there are `n`. */
+    const reports = async (n: number): Promise<string[]> => {
+      for (let tries = 0; ; tries++) {
+        const seen = await ask.errors();
+        if (seen.length >= n || tries === 100) return seen;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    // Each invocation's log hangs until its deadline abandons it, its request aborted.
+    await ask("user=kim_first&via=call");
+    const [first] = await reports(1);
+    expect(first).toMatch(/abandoned a delivery .*: 1 waiting for an answer/);
+    await ask("user=lee_second&via=call");
+    const [, second] = await reports(2);
+    // The first invocation's request was aborted; only the second's was waiting.
+    expect(second).toMatch(/abandoned a delivery .*: 1 waiting for an answer \(the oldest for 1\.\d s\)/);
+  });
+
+  it("a handler that awaits flush() while another invocation's delivery is pending answers once that delivery is given up", async () => {
+    const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "1500" });
+    recorder.rec.fail({ kind: "promptlayer", hang: true, times: 1 });
+    await ask("user=mia_first&via=call");
+    await recorder.rec.waitFor(() => hungLogRequests() === 1);
+    // The second invocation's own log is sent at once; its flush waits for the first's, hung.
+    const answer = await ask("user=ned_second&via=call&flush=1");
+    expect(answer.text).toBe("echo: hello from ned_second");
+    expect(logFor("ned_second")).toBeDefined();
   });
 
   it("control: without waitUntil the Worker's tracking is lost when the response is sent", async () => {

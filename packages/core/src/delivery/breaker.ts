@@ -62,6 +62,8 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs
   let lastFailure: string | undefined;
   interface Waiter {
     wake(outcome: Pass | "expired" | "released"): void;
+    /** Times the next probe with a timer of its own (a request with a last chance: see ready()). */
+    time?(): void;
   }
   const waiters: Waiter[] = [];
 
@@ -76,19 +78,25 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs
     waiters.shift()?.wake(sendProbe());
   };
 
-  // When the probe is due. A probe still out (the timer was moved by a Retry-After) decides itself
-  // when the next one goes: its failure schedules it, its answer closes the circuit.
+  // The probe is due. A probe still out (the timer was moved by a Retry-After) decides itself when the
+  // next one goes: its failure schedules it, its answer closes the circuit.
+  const due = (): void => {
+    if (probe === undefined) handOn();
+  };
+
+  // When the probe is due: the breaker's timer, and that of each request with a last chance waiting.
   const scheduleProbe = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     timer = unref(
       setTimeout(
         () => {
           timer = undefined;
-          if (probe === undefined) handOn();
+          due();
         },
         Math.max(0, probeAt - Date.now()),
       ),
     );
+    for (const w of waiters) w.time?.();
   };
 
   const openFor = (ms: number, asked: boolean): void => {
@@ -112,13 +120,33 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs
       return new Promise((resolve) => {
         let expiry: Timer | undefined;
         let chance: Timer | undefined;
+        let probeTimer: Timer | undefined;
+        let woken = false;
         const waiter: Waiter = {
           wake(outcome) {
+            woken = true;
             clearTimeout(expiry);
             clearTimeout(chance);
+            clearTimeout(probeTimer);
             resolve(outcome);
           },
         };
+        // A request with a last chance has a deadline of its own: a serverless invocation's. On Workers a
+        // timer set by an invocation never fires once that invocation has ended, and the breaker's may
+        // have been set by one that has (its delivery failed or was given up): each such request times
+        // the probe as well, so that it goes when due as long as one of them waits. Its timer is set
+        // again from its own invocation: `time()` is called from the one whose failure moved the probe,
+        // and resolving a promise this request made runs what follows here, not there.
+        if (lastChance !== undefined) {
+          const arm = (): void => {
+            if (woken) return;
+            clearTimeout(probeTimer);
+            const at = probeAt;
+            probeTimer = unref(setTimeout(() => probeAt === at && due(), Math.max(0, at - Date.now())));
+            void new Promise<void>((again) => (waiter.time = again)).then(arm);
+          };
+          arm();
+        }
         // Out of the line: a wait that ended will never be woken as the probe.
         const leave = (outcome: Pass | "expired" | "released"): void => {
           const at = waiters.indexOf(waiter);

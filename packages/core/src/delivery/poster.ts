@@ -240,11 +240,20 @@ export class Poster {
     });
   }
 
-  /** Tells the poster and the job of an attempt's request (so it can be cut); returns what forgets it. */
+  /**
+   * Tells the poster and the job of an attempt's request (so it can be cut); returns what forgets it.
+   * A request cut is forgotten then and there, not when its aborted request ends: on Workers that end
+   * is never seen once the invocation has ended, and it would be reported as waiting for good.
+   */
   private tracker(work: JobWork): (request: Cancel) => () => void {
     return (request) => {
       this.inFlight.set(request, Date.now());
-      const forget = work.track(request);
+      const forget = work.track({
+        abort: () => {
+          this.inFlight.delete(request);
+          request.abort?.();
+        },
+      });
       return () => {
         this.inFlight.delete(request);
         forget();

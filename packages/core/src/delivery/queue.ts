@@ -235,7 +235,14 @@ class DeliveryEngine implements ExitDrain {
     );
     this.startNow();
     this.releaseHeld();
-    return settleWithin(done, flushOptions?.timeoutMs);
+    let timeoutMs = flushOptions?.timeoutMs;
+    // In a serverless invocation (a wait-until hook in force) a flush waits at most `waitUntilMs`, by
+    // when every job another invocation carries has settled, and by a timer of this invocation's own:
+    // on Workers an invocation with nothing of its own pending is cancelled as hung, and the flush of
+    // one whose jobs are done would wait for another's, which only that one's timers settle.
+    if (this.waitUntil?.() !== undefined)
+      timeoutMs = Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, this.settings.waitUntilMs);
+    return settleWithin(done, timeoutMs);
   }
 
   async shutdown(shutdownOptions?: FlushOptions): Promise<void> {
