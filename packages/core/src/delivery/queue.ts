@@ -157,7 +157,10 @@ class DeliveryEngine implements ExitDrain {
   private readonly running = new Set<Item>();
   /** Running jobs held until their delivery is final (ctx.settle): their slots are free meanwhile. */
   private holding = 0;
-  /** Jobs abandoned while running: still winding down (an aborted request settles a tick later), no longer pending. */
+  /**
+   * Jobs of the shared queue abandoned while running: still winding down (an aborted request settles a
+   * tick later), no longer pending. (One an invocation carries leaves `running` when abandoned.)
+   */
   private abandonedRunning = 0;
   private seq = 0;
   private macroScheduled = false;
@@ -324,8 +327,8 @@ class DeliveryEngine implements ExitDrain {
     } finally {
       this.running.delete(item);
       // An abandoned job was finished when it was abandoned: the flushes stopped waiting for it then.
-      if (item.abandoned) this.abandonedRunning--;
-      else this.finished(item);
+      if (!item.abandoned) this.finished(item);
+      else if (!item.keptAlive) this.abandonedRunning--;
       if (this.waiting.size > 0) this.next();
     }
   }
@@ -553,7 +556,11 @@ class DeliveryEngine implements ExitDrain {
    */
   private abandon(item: Item): void {
     item.abandoned = true;
-    this.abandonedRunning++;
+    // A job an invocation carries leaves the queue at once: on Workers its run never ends once that
+    // invocation has (what its cut request would have run next never runs), and kept here it would
+    // hold its recorded call for the isolate's life.
+    if (item.keptAlive) this.running.delete(item);
+    else this.abandonedRunning++;
     item.work?.cut();
     this.finished(item);
   }
