@@ -119,19 +119,15 @@ export class Poster {
       tries++;
       const started = Date.now();
       if (started >= (work.lastChance ?? Number.POSITIVE_INFINITY)) work.lastChance = undefined;
-      // A probe's job abandoned frees the probe then and there: the request's end may never be seen (a
-      // Workers invocation ends as soon as its deadline settles what it handed to waitUntil).
-      const probing = isProbe(pass) ? work.track({ abort: () => breaker.forgo(pass) }) : undefined;
       const result = await attempt(
         this.o.send,
         url,
         allHeaders,
         payload,
         this.o.timeoutMs,
-        this.tracker(work),
+        this.tracker(work, pass),
         this.o.describeFailure,
       );
-      probing?.();
       const took = Date.now() - started;
       // Before anything else, whatever became of the job meanwhile: the breaker (and the probe) wait on it.
       this.inform(label, result, pass, work);
@@ -175,7 +171,7 @@ export class Poster {
   /**
    * Tells the breaker what an attempt says of the service: an answer closes the circuit, a retryable
    * failure counts against it. A request cut because its job was abandoned got no answer and says
-   * nothing of the service; if it was the probe, the next waiting request goes out instead.
+   * nothing of the service (if it was the probe, the cut freed it: see `tracker`).
    */
   private inform(label: string, result: Attempt, pass: Pass, work: JobWork): void {
     const { breaker } = this.o;
@@ -183,10 +179,7 @@ export class Poster {
       breaker.answered();
       return;
     }
-    if (result.status === undefined && !work.current()) {
-      if (isProbe(pass)) breaker.forgo(pass);
-      return;
-    }
+    if (result.status === undefined && !work.current()) return;
     this.lastError = this.o.scrub(`${label}: ${result.reason}`);
     if (result.retryable) breaker.failed(this.lastError, result.retryAfterMs, pass);
     else breaker.answered();
@@ -242,15 +235,18 @@ export class Poster {
 
   /**
    * Tells the poster and the job of an attempt's request (so it can be cut); returns what forgets it.
-   * A request cut is forgotten then and there, not when its aborted request ends: on Workers that end
-   * is never seen once the invocation has ended, and it would be reported as waiting for good.
+   * A request cut is forgotten, and the probe it went out as is freed for the next waiting request,
+   * then and there, not when its aborted request ends: on Workers that end is never seen once the
+   * invocation has ended (it ends as soon as its deadline settles what it handed to waitUntil), and
+   * the request would be reported as waiting for good, its probe out for good.
    */
-  private tracker(work: JobWork): (request: Cancel) => () => void {
+  private tracker(work: JobWork, pass: Pass): (request: Cancel) => () => void {
     return (request) => {
       this.inFlight.set(request, Date.now());
       const forget = work.track({
         abort: () => {
           this.inFlight.delete(request);
+          if (isProbe(pass)) this.o.breaker.forgo(pass);
           request.abort?.();
         },
       });
