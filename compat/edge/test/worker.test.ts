@@ -60,6 +60,12 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
       extra: { session_id: `s_${user}`, environment: "workers" },
     });
   };
+  /** The metadata a call the Worker made for `user` is logged with at PromptLayer. */
+  const loggedMetadata = (user: string) => ({
+    user_id: user,
+    session_id: `s_${user}`,
+    environment: "workers",
+  });
   const logFor = (user: string) => logForIn(recorder.rec, user);
   const hungLogRequests = () => hungIn(recorder.rec);
 
@@ -78,7 +84,7 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     // PromptLayer comes back: the hung request is cut and retried; the log carries the metadata.
     outage.clear();
     const log = await recorder.rec.waitFor(() => logFor(user));
-    expect(log.metadata).toEqual({ user_id: user, session_id: `s_${user}`, environment: "workers" });
+    expect(log.metadata).toEqual(loggedMetadata(user));
     expect(log.headers["x-api-key"]).toBe("pl_test_workers");
     return answer;
   }
@@ -122,11 +128,7 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     expect(logFor("dave_first")).toBeUndefined();
     outage.clear();
     const first = await recorder.rec.waitFor(() => logFor("dave_first"));
-    expect(first.body.metadata).toEqual({
-      user_id: "dave_first",
-      session_id: "s_dave_first",
-      environment: "workers",
-    });
+    expect(first.body.metadata).toEqual(loggedMetadata("dave_first"));
   });
 
   it("an invocation's probe given up at its deadline hands the probe on to another invocation's delivery, which workerd runs", async () => {
@@ -150,11 +152,7 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     await ask("user=hank_second&via=call");
     const second = await recorder.rec.waitFor(() => logFor("hank_second"), { timeoutMs: 2 * waitUntilMs });
     const loggedAfter = Date.now() - secondAsked;
-    expect(second.metadata).toEqual({
-      user_id: "hank_second",
-      session_id: "s_hank_second",
-      environment: "workers",
-    });
+    expect(second.metadata).toEqual(loggedMetadata("hank_second"));
     // Sent when the first invocation gave its probe up (about waitUntilMs / 2 after it was asked), not
     // at its own last chance (90% of waitUntilMs after it): the wake from the other invocation ran.
     expect(loggedAfter).toBeLessThan(waitUntilMs * 0.9);
@@ -172,11 +170,7 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     // A second invocation's delivery waits for that probe, due a second after the first failed.
     await ask("user=jack_second&via=call");
     const second = await recorder.rec.waitFor(() => logFor("jack_second"), { timeoutMs: 8000 });
-    expect(second.metadata).toEqual({
-      user_id: "jack_second",
-      session_id: "s_jack_second",
-      environment: "workers",
-    });
+    expect(second.metadata).toEqual(loggedMetadata("jack_second"));
     expect(logFor("ivy_first")).toBeUndefined();
   });
 
