@@ -27,9 +27,15 @@ export interface Breaker {
    * it closes; a Probe when this request is the next probe, or at `lastChance` (epoch ms) if no probe
    * is out then, none went out in the `spacingMs` before and no Retry-After runs. Resolves "expired"
    * at `deadline` (epoch ms) if that comes first, and "released" when `cancel.abort()` ends the wait
-   * (its job was abandoned).
+   * (its job was abandoned). `own` (a request whose job has a deadline of its own, a serverless
+   * invocation's, its last chance spent or not) times the probe with a timer of its own as it waits.
    */
-  ready(deadline?: number, cancel?: Cancel, lastChance?: number): Promise<Pass | "expired" | "released">;
+  ready(
+    deadline?: number,
+    cancel?: Cancel,
+    lastChance?: number,
+    own?: boolean,
+  ): Promise<Pass | "expired" | "released">;
   /** The service answered (anything but a retryable failure): close the circuit. */
   answered(): void;
   /** Whether a request may go out now without waiting (the circuit is closed): ready's fast path. */
@@ -112,7 +118,7 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs
 
   return {
     closed: () => !open,
-    ready(deadline, cancel, lastChance) {
+    ready(deadline, cancel, lastChance, own = lastChance !== undefined) {
       if (!open) return Promise.resolve("go");
       if (probe === undefined && Date.now() >= probeAt && timer === undefined) {
         return Promise.resolve(sendProbe());
@@ -131,13 +137,14 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs
             resolve(outcome);
           },
         };
-        // A request with a last chance has a deadline of its own: a serverless invocation's. On Workers a
-        // timer set by an invocation never fires once that invocation has ended, and the breaker's may
-        // have been set by one that has (its delivery failed or was given up): each such request times
-        // the probe as well, so that it goes when due as long as one of them waits. Its timer is set
-        // again from its own invocation: `time()` is called from the one whose failure moved the probe,
-        // and resolving a promise this request made runs what follows here, not there.
-        if (lastChance !== undefined) {
+        // A request with a deadline of its own (a serverless invocation's; its last chance may be spent
+        // already). On Workers a timer set by an invocation never fires once that invocation has ended,
+        // and the breaker's may have been set by one that has (its delivery failed or was given up):
+        // each such request times the probe as well, so that it goes when due as long as one of them
+        // waits. Its timer is set again from its own invocation: `time()` is called from the one whose
+        // failure moved the probe, and resolving a promise this request made runs what follows here,
+        // not there.
+        if (own) {
           const arm = (): void => {
             if (woken) return;
             clearTimeout(probeTimer);

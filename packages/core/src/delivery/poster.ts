@@ -54,10 +54,15 @@ export class JobWork {
    * of its own (a waitUntil's): a wait for a retry or for the breaker that would outlast it ends there
    * with one more attempt, spent once an attempt goes out at or after it.
    */
+  /** Whether the job has a deadline of its own (a last chance, spent or not). */
+  readonly bounded: boolean;
+
   constructor(
     readonly current: () => boolean,
     public lastChance?: number,
-  ) {}
+  ) {
+    this.bounded = lastChance !== undefined;
+  }
 
   /** Tells of a wait that `cut()` must end (its `abort` is set by the time it is cut); returns what forgets it. */
   track(wait: Cancel): () => void {
@@ -190,7 +195,7 @@ export class Poster {
     const wait: Cancel = {};
     const forget = work.track(wait);
     try {
-      return await this.o.breaker.ready(deadline, wait, work.lastChance);
+      return await this.o.breaker.ready(deadline, wait, work.lastChance, work.bounded);
     } finally {
       forget();
     }
