@@ -222,12 +222,13 @@ const DECLARATIONS: Array<[string, Declaration]> = [
   ["promptLayer", promptLayerDeclaration],
 ];
 
-// Metadata whose extra takes a key some destination fills from the model (refused there).
+// Metadata whose extra takes a key some destination fills from the model or defines itself (refused there).
 const collidingExtra = fc.record({
   user: text,
   extra: fc.dictionary(
     fc.constantFrom(
       "_user",
+      "_environment",
       "session_id",
       "environment",
       "organization",

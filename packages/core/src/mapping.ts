@@ -311,6 +311,7 @@ function compileExtraChecks(
   if (extra && "to" in extra) {
     const spec = objects[extra.to] ?? {};
     const reserved = reservedKeys(d, extra.to);
+    const filled = new Set(d.places.filter((p) => p.to === extra.to).map((p) => p.key));
     const only = extra.only ? new Set(extra.only) : undefined;
     const max = spec.maxLength;
     const maxKey = spec.maxKeyLength;
@@ -322,7 +323,9 @@ function compileExtraChecks(
           issue(
             `extra.${key}`,
             "reserved-key",
-            `collides with the key "${key}" that ${label} fills from the model in ${where}`,
+            filled.has(key)
+              ? `collides with the key "${key}" that ${label} fills from the model in ${where}`
+              : `collides with "${key}", a key ${label} defines itself in ${where}`,
           ),
         );
       else if (maxKey !== undefined && chars(key, maxKey) > maxKey)

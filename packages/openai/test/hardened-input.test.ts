@@ -149,6 +149,33 @@ describe("hardened input, on the wire", () => {
     }
   });
 
+  it("portkey({ keys: 'plain' }): an extra key named like one of Portkey's predefined keys is left out of Portkey's header alone, said once", async () => {
+    const { tagalong, call, warnings } = setup({ destinations: [portkey({ keys: "plain" }), requesty()] });
+    const metadata: Metadata = {
+      environment: "production",
+      extra: { _environment: "staging", _organisation: "o", _prompt: "p", plan: "pro" },
+    };
+    const sent = await call(metadata);
+    await call(metadata);
+    // Portkey would file "staging" as the request's environment, beside the model's "production".
+    expect(sent.portkey.metadata).toEqual({ environment: "production", plan: "pro" });
+    expect(sent.requesty.extra).toEqual({ environment: "production", ...metadata.extra });
+    expect(tagalong.stats().portkey!.leftOut).toEqual({ "reserved-key": 6 });
+    expect(warnings).toEqual(
+      ["_environment", "_organisation", "_prompt"].map(
+        (key) =>
+          `left out of portkey's form: metadata.extra.${key}: collides with "${key}", a key Portkey defines itself in x-portkey-metadata (said once per field and rule)`,
+      ),
+    );
+    const strict = setup({ destinations: [portkey({ keys: "plain" })], onInvalid: "throw" });
+    const before = recorder.rec.requests.length;
+    await expect(strict.call({ extra: { _environment: "staging" } })).rejects.toMatchObject({
+      name: "InvalidMetadataError",
+      issues: [{ path: "extra._environment", code: "reserved-key", destination: "portkey" }],
+    });
+    expect(recorder.rec.requests.length).toBe(before);
+  });
+
   it("with onInvalid throw, the same inputs are a typed error before anything is sent", async () => {
     const { call } = setup({ onInvalid: "throw" });
     const before = recorder.rec.requests.length;

@@ -129,9 +129,18 @@ describe("portkey({ keys }): Portkey's two key conventions", () => {
       prompt: "welcome",
     });
   });
-  it("reserves the keys of the convention in use", () => {
+  it("reserves the keys of the convention in use, and Portkey's predefined keys in both", () => {
     expect(portkey({ keys: "plain" }).check!({ extra: { environment: "x", _environment: "y" } })).toEqual([
       expect.objectContaining({ path: "extra.environment", code: "reserved-key" }),
+      {
+        path: "extra._environment",
+        rule: 'collides with "_environment", a key Portkey defines itself in x-portkey-metadata',
+        destination: "portkey",
+        code: "reserved-key",
+      },
+    ]);
+    expect(portkey().check!({ extra: { environment: "x", _prompt: "y" } })).toEqual([
+      expect.objectContaining({ path: "extra._prompt", code: "reserved-key" }),
     ]);
     expect(() => portkey({ keys: "indexed" as never })).toThrow(
       'portkey: keys must be "predefined" or "plain"',

@@ -22,6 +22,11 @@ export interface PortkeyOptions {
 }
 
 const METADATA_HEADER = "x-portkey-metadata";
+/**
+ * Portkey's predefined (indexed) keys besides `_user`: reserved in `extra` whatever `keys` names the
+ * model's fields, so an extra key cannot file a second environment, organisation or prompt.
+ */
+const PREDEFINED = ["_environment", "_organisation", "_prompt"];
 const TRACE_HEADER = "x-portkey-trace-id";
 
 /** Portkey's mapping: one JSON header of string values (<= 128 chars each), and the trace id header. */
@@ -31,7 +36,12 @@ export function portkeyDeclaration(options: PortkeyOptions = {}): Declaration {
     name: "portkey",
     label: "Portkey",
     objects: {
-      metadata: { header: METADATA_HEADER, strings: true, maxLength: options.maxValueLength ?? 128 },
+      metadata: {
+        header: METADATA_HEADER,
+        strings: true,
+        maxLength: options.maxValueLength ?? 128,
+        reserved: PREDEFINED,
+      },
     },
     places: [
       { from: "user", to: "metadata", key: "_user" },
