@@ -49,14 +49,14 @@ const JSON_HEADERS: Record<string, string> = {
 export class JobWork {
   private readonly waits = new Set<Cancel>();
 
+  /** Whether the job has a deadline of its own (a last chance, spent or not). */
+  readonly bounded: boolean;
+
   /**
    * `current` says whether the job is still wanted. `lastChance` (epoch ms), for a job with a deadline
    * of its own (a waitUntil's): a wait for a retry or for the breaker that would outlast it ends there
    * with one more attempt, spent once an attempt goes out at or after it.
    */
-  /** Whether the job has a deadline of its own (a last chance, spent or not). */
-  readonly bounded: boolean;
-
   constructor(
     readonly current: () => boolean,
     public lastChance?: number,
