@@ -17,7 +17,7 @@ export interface StreamResult {
 
 /**
  * Adds up one stream's events as they pass: parsed, either by the SDK (the events its `Stream` yields)
- * or from the bytes (`sseEvents`).
+ * or from the bytes (`SseEvents`).
  */
 export interface StreamAccumulator {
   /** One parsed event, and its SSE `event:` name when the bytes gave one. */
@@ -250,10 +250,38 @@ export function streamAccumulator(apiType: ApiType): StreamAccumulator {
   return apiType === "responses" ? responsesAccumulator() : choicesAccumulator();
 }
 
-/** Feeds raw SSE events (decoded from the bytes) to `accumulator`: `[DONE]` ends it, the rest is JSON. */
-export function sseEvents(accumulator: StreamAccumulator): (event: SseEvent) => void {
-  return ({ event, data }) => {
-    if (data === "[DONE]") accumulator.done();
-    else accumulator.push(JSON.parse(data), event);
+/**
+ * Feeds raw SSE events (decoded from the bytes) to `accumulator` as the SDK's `Stream` reads them:
+ * `[DONE]` ends the stream (openai 5 and 6: any data beginning with `[DONE]`; openai 7, `exactDone`:
+ * only `[DONE]` itself), the rest is JSON. The SDK reads no event after its end, nor after one that is
+ * not JSON: it throws there (`malformed`, the error).
+ */
+export class SseEvents {
+  /** The error the SDK threw for an event that is not JSON, where it stopped reading. */
+  malformed: unknown;
+  #stopped = false;
+
+  constructor(
+    readonly accumulator: StreamAccumulator,
+    readonly exactDone: boolean,
+  ) {}
+
+  /** One event, decoded from the bytes (an `SseDecoder`'s handler). */
+  readonly push = ({ event, data }: SseEvent): void => {
+    if (this.#stopped) return;
+    if (this.exactDone ? data === "[DONE]" : data.startsWith("[DONE]")) {
+      this.#stopped = true;
+      this.accumulator.done();
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch (error) {
+      this.#stopped = true;
+      this.malformed = error;
+      return;
+    }
+    this.accumulator.push(value, event);
   };
 }
