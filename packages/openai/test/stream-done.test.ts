@@ -4,11 +4,9 @@
 // SDK reads as it came (its events watched) and one whose bytes are read through an observed copy (a
 // custom fetch froze the response) are recorded alike, as the SDK ended the stream. A loopback server
 // sends the events. openai 7 needs Node 22.
-import { createTagalong } from "@tagalong/core";
 import type { CompletedCall } from "@tagalong/core/destination";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { wrapOpenAI } from "../src/index";
-import { API_KEY, MODEL, memory, useLoopbackServer } from "./helpers";
+import { MODEL, recordingClient, useLoopbackServer } from "./helpers";
 import { type ClientClass, MAJORS, nodeMajor } from "./sdk-majors";
 
 /** The data the server ends the answer with, before the events that follow it. */
@@ -37,21 +35,9 @@ describe.each(MAJORS)("$name", (major) => {
 
     /** A streamed chat call read to its end, as the SDK reads it or through an observed copy of its bytes. */
     async function streamed(how: "events" | "bytes") {
-      const recorded = memory();
-      const errors: unknown[] = [];
-      const tagalong = createTagalong({ destinations: [recorded], onError: (e) => errors.push(e) });
-      const client = wrapOpenAI(
-        new OpenAIClass({
-          apiKey: API_KEY,
-          baseURL: server.baseURL,
-          maxRetries: 0,
-          ...(how === "bytes" && {
-            fetch: async (url: string | URL | Request, init?: RequestInit) =>
-              Object.freeze(await fetch(url, init)),
-          }),
-        }),
-        tagalong,
-      );
+      const { client, recorded, errors } = recordingClient(OpenAIClass, server.baseURL, {
+        client: how === "bytes" ? { fetch: async (url, init) => Object.freeze(await fetch(url, init)) } : {},
+      });
       let text = "";
       let thrown: unknown;
       try {

@@ -3,10 +3,9 @@
 // Chat Completions and from the Responses API alike, and reaches PromptLayer with it. A loopback
 // server sends the refusal's first deltas and then holds the stream open (or breaks it); PromptLayer
 // is the loopback recorder's. openai 7 needs Node 22.
-import { createTagalong, promptLayer } from "@tagalong/core";
+import { promptLayer } from "@tagalong/core";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { wrapOpenAI } from "../src/index";
-import { API_KEY, MODEL, memory, useLoopbackServer, useRecorder } from "./helpers";
+import { MODEL, recordingClient, useLoopbackServer, useRecorder } from "./helpers";
 import { type ClientClass, MAJORS, nodeMajor } from "./sdk-majors";
 
 const PL_KEY = "pl_test_key_openai_refusal_0123";
@@ -87,12 +86,9 @@ describe.each(MAJORS)("$name", (major) => {
     beforeAll(async () => {
       OpenAIClass = await major.load();
     });
-    function setup() {
-      const recorded = memory();
-      const errors: unknown[] = [];
-      const tagalong = createTagalong({
+    const setup = () =>
+      recordingClient(OpenAIClass, server.baseURL, {
         destinations: [
-          recorded,
           promptLayer({
             apiKey: PL_KEY,
             baseURL: recorder.rec.promptLayerURL,
@@ -100,14 +96,7 @@ describe.each(MAJORS)("$name", (major) => {
             timeoutMs: 2000,
           }),
         ],
-        onError: (e) => errors.push(e),
       });
-      const client = wrapOpenAI(
-        new OpenAIClass({ apiKey: API_KEY, baseURL: server.baseURL, maxRetries: 0 }),
-        tagalong,
-      );
-      return { client, recorded, errors, tagalong };
-    }
 
     const apis = {
       "Chat Completions": (client: ReturnType<typeof setup>["client"], signal?: AbortSignal) =>
