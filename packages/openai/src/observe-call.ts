@@ -9,7 +9,7 @@ import {
 import { type CallOutcome, type CallRecord, completedCall, sentCall } from "./completed-call";
 import { SseDecoder } from "./sse";
 import { type EventWatch, watchEvents } from "./stream-events";
-import { type StreamAccumulator, sseEvents, streamAccumulator } from "./stream-output";
+import { SseEvents, type StreamAccumulator, streamAccumulator } from "./stream-output";
 import { type BodyWatch, bodyWatchOf, watchBody } from "./watched-body";
 
 type Loose = Record<string, any>;
@@ -80,7 +80,8 @@ export function observedResponse(
   tagalong: Tagalong,
   promise?: APIPromiseShape,
 ): Promise<unknown> {
-  const watch = new CallWatch(call, tagalong);
+  // Only openai 7 makes the APIPromise after its response promise is observed.
+  const watch = new CallWatch(call, tagalong, promise === undefined);
   return Promise.resolve(responsePromise).then(
     (value) => {
       // Only model calls that were tagged (beginCall ran) are recorded.
@@ -197,6 +198,8 @@ class CallWatch implements BodyWatch, EventWatch {
   constructor(
     readonly call: CallRecord,
     readonly tagalong: Tagalong,
+    /** openai 7: its `Stream` ends at exactly `[DONE]` (openai 5 and 6: at any data beginning with it). */
+    readonly exactDone: boolean,
   ) {}
 
   get parses(): boolean {
@@ -373,13 +376,19 @@ function plainOutcome(body: PlainBody, end: StreamEnd): CallOutcome {
   return outcome(response, complete, undefined, end, false);
 }
 
-/** A streamed call's outcome from the bytes its reader saw and how the body ended. */
+/**
+ * A streamed call's outcome from the bytes its reader saw and how the body ended, its events read as
+ * the SDK's `Stream` reads them: where it threw for an event that is not JSON, the stream ended with
+ * that error, as it does when the SDK's own events are watched.
+ */
 function sseOutcome(this: CallWatch, chunks: Uint8Array[], end: StreamEnd): CallOutcome {
   const accumulator = this.accumulator;
-  const decoder = new SseDecoder(sseEvents(accumulator));
+  const events = new SseEvents(accumulator, this.exactDone);
+  const decoder = new SseDecoder(events.push);
   for (const chunk of chunks) decoder.push(chunk);
   if (end.how === "done") decoder.end();
-  return accumulatedOutcome(accumulator, end);
+  const error = events.malformed;
+  return accumulatedOutcome(accumulator, error === undefined ? end : { how: "error", at: end.at, error });
 }
 
 /** A streamed call's outcome from what its events added up to and how the stream ended. */

@@ -17,7 +17,7 @@ export interface StreamResult {
 
 /**
  * Adds up one stream's events as they pass: parsed, either by the SDK (the events its `Stream` yields)
- * or from the bytes (`sseEvents`).
+ * or from the bytes (`SseEvents`).
  */
 export interface StreamAccumulator {
   /** One parsed event, and its SSE `event:` name when the bytes gave one. */
@@ -154,8 +154,9 @@ function choicesAccumulator(): StreamAccumulator {
 
 /**
  * Responses API events: the final `response.completed` (or `.incomplete` / `.failed`) carries the whole
- * response; until it arrives, finished output items stand in, and for unfinished ones their text deltas
- * or, for a tool call, the item as added with its arguments (or input) so far.
+ * response; until it arrives, finished output items stand in, and for unfinished ones their text and
+ * refusal deltas (a message's content parts so far) or, for a tool call, the item as added with its
+ * arguments (or input) so far.
  */
 function responsesAccumulator(): StreamAccumulator {
   let final: Loose | undefined;
@@ -164,7 +165,8 @@ function responsesAccumulator(): StreamAccumulator {
   const items: Loose[] = [];
   /** Tool calls not done yet (`output_item.added`, copied), their arguments or input added up as they come. */
   const calling: Loose[] = [];
-  const partial: string[] = [];
+  /** The content parts of messages not done yet, by output and content index: their deltas added up. */
+  const partial: Loose[][] = [];
   return {
     push(value, event) {
       const e = value as Loose;
@@ -201,8 +203,10 @@ function responsesAccumulator(): StreamAccumulator {
           break;
         }
         case "response.output_text.delta":
-          if (typeof e.output_index === "number")
-            partial[e.output_index] = (partial[e.output_index] ?? "") + e.delta;
+          addDelta(partial, e, "output_text", "text");
+          break;
+        case "response.refusal.delta":
+          addDelta(partial, e, "refusal", "refusal");
           break;
         case "error":
           error = streamError(e.error ?? e);
@@ -222,11 +226,7 @@ function responsesAccumulator(): StreamAccumulator {
         const item = items[i] ?? calling[i];
         if (item) output.push(item);
         else if (partial[i] !== undefined) {
-          output.push({
-            type: "message",
-            role: "assistant",
-            content: [{ type: "output_text", text: partial[i] }],
-          });
+          output.push({ type: "message", role: "assistant", content: partial[i]!.filter(Boolean) });
         }
       }
       return { response: { ...started, output }, error, complete: false };
@@ -234,14 +234,54 @@ function responsesAccumulator(): StreamAccumulator {
   };
 }
 
+/**
+ * Adds a Responses text or refusal delta (`e`) to the content part it names in `partial` (by output
+ * and content index): a part of `type` whose `key` is the text so far.
+ */
+function addDelta(partial: Loose[][], e: Loose, type: string, key: string): void {
+  if (typeof e.output_index !== "number" || typeof e.delta !== "string") return;
+  const parts = (partial[e.output_index] ??= []);
+  const index = typeof e.content_index === "number" ? e.content_index : 0;
+  const part = (parts[index] ??= { type, [key]: "" });
+  part[key] = (typeof part[key] === "string" ? part[key] : "") + e.delta;
+}
+
 export function streamAccumulator(apiType: ApiType): StreamAccumulator {
   return apiType === "responses" ? responsesAccumulator() : choicesAccumulator();
 }
 
-/** Feeds raw SSE events (decoded from the bytes) to `accumulator`: `[DONE]` ends it, the rest is JSON. */
-export function sseEvents(accumulator: StreamAccumulator): (event: SseEvent) => void {
-  return ({ event, data }) => {
-    if (data === "[DONE]") accumulator.done();
-    else accumulator.push(JSON.parse(data), event);
+/**
+ * Feeds raw SSE events (decoded from the bytes) to `accumulator` as the SDK's `Stream` reads them:
+ * `[DONE]` ends the stream (openai 5 and 6: any data beginning with `[DONE]`; openai 7, `exactDone`:
+ * only `[DONE]` itself), the rest is JSON. The SDK reads no event after its end, nor after one that is
+ * not JSON: it throws there (`malformed`, the error).
+ */
+export class SseEvents {
+  /** The error the SDK threw for an event that is not JSON, where it stopped reading. */
+  malformed: unknown;
+  #stopped = false;
+
+  constructor(
+    readonly accumulator: StreamAccumulator,
+    readonly exactDone: boolean,
+  ) {}
+
+  /** One event, decoded from the bytes (an `SseDecoder`'s handler). */
+  readonly push = ({ event, data }: SseEvent): void => {
+    if (this.#stopped) return;
+    if (this.exactDone ? data === "[DONE]" : data.startsWith("[DONE]")) {
+      this.#stopped = true;
+      this.accumulator.done();
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch (error) {
+      this.#stopped = true;
+      this.malformed = error;
+      return;
+    }
+    this.accumulator.push(value, event);
   };
 }

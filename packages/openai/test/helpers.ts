@@ -3,12 +3,13 @@
 import { once } from "node:events";
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Destination } from "@tagalong/core";
+import { createTagalong, type Destination } from "@tagalong/core";
 import type { CompletedCall } from "@tagalong/core/destination";
 import { createRecorder, fillSchema, type ModelEndpoint, type Recorder, replyText } from "@tagalong/testing";
 import type OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
-import type { OpenAIRequestOptions } from "../src/index";
+import { type OpenAIRequestOptions, wrapOpenAI } from "../src/index";
+import type { ClientClass } from "./sdk-majors";
 
 export const MODEL = "gpt-test";
 
@@ -67,6 +68,28 @@ export function memory(): Destination & { calls: CompletedCall[] } {
       calls.push(call);
     },
   };
+}
+
+/**
+ * A client of `OpenAIClass` (no retries) at `baseURL`, wrapped with a Tagalong that records every call
+ * in `recorded` (before `destinations`) and keeps what it reports in `errors`.
+ */
+export function recordingClient(
+  OpenAIClass: ClientClass,
+  baseURL: string,
+  options: { destinations?: Destination[]; client?: ConstructorParameters<ClientClass>[0] } = {},
+) {
+  const recorded = memory();
+  const errors: unknown[] = [];
+  const tagalong = createTagalong({
+    destinations: [recorded, ...(options.destinations ?? [])],
+    onError: (e) => errors.push(e),
+  });
+  const client = wrapOpenAI(
+    new OpenAIClass({ apiKey: API_KEY, baseURL, maxRetries: 0, ...options.client }),
+    tagalong,
+  );
+  return { client, recorded, errors, tagalong };
 }
 
 /** Reads a stream of the SDK to its end and joins its text deltas (chat, responses or completions events). */
