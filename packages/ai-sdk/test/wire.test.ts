@@ -935,6 +935,23 @@ describe.each(MAJORS)("$name: what the user set on the provider or the call wins
     },
   );
 
+  it.skipIf(nodeMajor < major.minNode || !major.requestyExtraBody)(
+    "@requesty/ai-sdk: the requesty keys set per call in extraBody are kept beside ours, theirs winning",
+    async () => {
+      const { wrap } = setup();
+      const provider = m.createRequesty({ baseURL: rec.openaiBaseURL, apiKey });
+      const model = wrap(provider.chat(MODEL_ID));
+      const providerOptions = {
+        tagalong: { trace: "t_ours", tags: ["ours"] },
+        requesty: { extraBody: { requesty: { auto_cache: true, trace_id: "t_mine" } } },
+      };
+      await m.ai.generateText({ model, prompt: "hello", providerOptions });
+      await m.ai.streamText({ model, prompt: "hello", providerOptions }).text;
+      const mine = { auto_cache: true, trace_id: "t_mine", user_id: "u_1", tags: ["ours"] };
+      expect(rec.calls().map((call) => call.body.requesty)).toEqual([mine, mine]);
+    },
+  );
+
   run.each(["openai", "azure", "requesty"])(
     "an @ai-sdk/openai-compatible provider named %s carries the body fields as openai-compatible does",
     async (name) => {
