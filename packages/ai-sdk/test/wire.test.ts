@@ -239,19 +239,47 @@ describe.each(MAJORS)("$name", (major) => {
       expect(providerOptions.tagalong).toEqual({ user: "u_42" });
     });
 
-    it("a header set on the provider wins over ours, as one set on the call does", async () => {
-      const tagalong = createTagalong({ destinations: [portkey(), requesty()], metadata: DEFAULTS });
-      const provider = pc.provider(m, rec.openaiBaseURL, { "X-Portkey-Metadata": '{"app":"mine"}' });
-      const model = m.ai.wrapLanguageModel({
-        model: pc.model(provider, MODEL_ID),
-        middleware: tagalongMiddleware(tagalong),
-      });
-      await m.ai.generateText({ model, prompt: "hello", providerOptions: { tagalong: perCall } });
-      const call = onlyCall();
-      expect(call.portkey.rawHeader).toBe('{"app":"mine"}');
-      expect(call.portkey.traceId).toBe("t_1");
-      expect(call.requesty).toEqual(requestyOf);
-    });
+    // Behind another middleware (ours innermost), the model our hooks see is still the provider's.
+    const otherMiddleware = {
+      transformParams: async ({ params }: { params: { headers?: Record<string, string> } }) => ({
+        ...params,
+        headers: { ...params.headers, "x-other": "1" },
+      }),
+    };
+    it.each([
+      ["alone", false],
+      ["behind another middleware", true],
+    ] as const)(
+      "a header set on the provider wins over ours, as one set on the call does (%s)",
+      async (_, behind) => {
+        const tagalong = createTagalong({ destinations: [portkey(), requesty()], metadata: DEFAULTS });
+        const provider = pc.provider(m, rec.openaiBaseURL, { "X-Portkey-Metadata": '{"app":"mine"}' });
+        const middleware = tagalongMiddleware(tagalong);
+        const model = m.ai.wrapLanguageModel({
+          model: pc.model(provider, MODEL_ID),
+          middleware: behind ? [otherMiddleware, middleware] : middleware,
+        });
+        await m.ai.generateText({ model, prompt: "hello", providerOptions: { tagalong: perCall } });
+        await m.ai.streamText({ model, prompt: "hello", providerOptions: { tagalong: perCall } }).text;
+        await m.ai.generateText({
+          model,
+          prompt: "hello",
+          headers: { "x-portkey-metadata": '{"app":"call"}' },
+          providerOptions: { tagalong: perCall },
+        });
+        const calls = rec.calls();
+        expect(calls.map((call) => call.portkey.rawHeader)).toEqual([
+          '{"app":"mine"}',
+          '{"app":"mine"}',
+          '{"app":"call"}',
+        ]);
+        expect(calls.map((call) => call.portkey.traceId)).toEqual(["t_1", "t_1", "t_1"]);
+        expect(calls.map((call) => call.requesty)).toEqual([requestyOf, requestyOf, requestyOf]);
+        expect(calls.map((call) => call.headers["x-other"])).toEqual(
+          behind ? ["1", "1", "1"] : [undefined, undefined, undefined],
+        );
+      },
+    );
 
     it("tools and a multi-step run: every step carries the metadata and is recorded", async () => {
       const { model, recorded } = setup();
