@@ -281,6 +281,34 @@ describe.each(MAJORS)("$name", (major) => {
       },
     );
 
+    it("a model made per call (as wrapProvider's languageModel(id) inline): the provider's headers are read once, not per model", async () => {
+      let reads = 0;
+      const headers = {
+        get "x-app"() {
+          reads++;
+          return "mine";
+        },
+      };
+      const provider = pc.provider(m, rec.openaiBaseURL, headers);
+      const calls = async (wrap: (model: unknown) => unknown) => {
+        reads = 0;
+        for (let i = 0; i < 3; i++) {
+          await m.ai.generateText({ model: wrap(pc.model(provider, MODEL_ID)), prompt: "hello" });
+        }
+        return reads;
+      };
+      const bare = await calls((model) => model);
+      const middleware = tagalongMiddleware(
+        createTagalong({ destinations: [portkey()], metadata: DEFAULTS }),
+      );
+      const wrapped = await calls((model) => m.ai.wrapLanguageModel({ model, middleware }));
+      // What the provider reads itself for its requests, and at most once more for the middleware.
+      expect(wrapped).toBeLessThanOrEqual(bare + 1);
+      expect(rec.calls().map((call) => [call.headers["x-app"], call.portkey.metadata?._environment])).toEqual(
+        [...Array(3).fill(["mine", undefined]), ...Array(3).fill(["mine", "test"])],
+      );
+    });
+
     it("tools and a multi-step run: every step carries the metadata and is recorded", async () => {
       const { model, recorded } = setup();
       const weather = m.ai.tool({
