@@ -45,16 +45,20 @@ function toCamelCase(name: string): string {
   return name.replace(/[_-]([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-// Each model's route, found once: a model's class and provider do not change.
-const byModel = new WeakMap<object, BodyRoute>();
+// A route depends on the model's class and provider alone: kept per class, for the provider it was
+// last found for (a class's models nearly always share one), so a model made per call (`provider(id)`
+// inline) finds its route without an entry of its own. One entry per class: nothing grows.
+const byClass = new WeakMap<object, { readonly provider: string; readonly route: BodyRoute }>();
+const NO_CLASS = {};
 
 /** The route of a model's body fields: by its class when it is a known package's, else by its provider's name. */
 export function bodyRoute(model: { readonly provider: string }): BodyRoute {
-  let route = byModel.get(model);
-  if (route === undefined) {
-    route = routeOf(model);
-    byModel.set(model, route);
-  }
+  const ctor: unknown = model.constructor;
+  const key = typeof ctor === "function" ? ctor : NO_CLASS;
+  const known = byClass.get(key);
+  if (known !== undefined && known.provider === model.provider) return known.route;
+  const route = routeOf(model);
+  byClass.set(key, { provider: model.provider, route });
   return route;
 }
 
