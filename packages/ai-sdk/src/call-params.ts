@@ -37,8 +37,11 @@ function takePerCall(options: CallParams["providerOptions"]): {
   return { perCall: ours as Metadata | undefined, providerOptions: rest };
 }
 
-// The header names each model's provider sets on every request, read once per model.
+// The header names each provider sets on every request, read once per provider: keyed by the
+// `config.headers` its models share (a function of the provider's), so a model made per call
+// (`provider(id)` inline, as wrapProvider's `languageModel(id)` does) adds no entry, nor another read.
 const providerHeaders = new WeakMap<object, ReadonlySet<string>>();
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 /**
  * The headers the model's provider sets itself (`createOpenAI({ headers })`), lowercased: like the
@@ -47,28 +50,29 @@ const providerHeaders = new WeakMap<object, ReadonlySet<string>>();
  * (ai 7's, given `apiKey` as a function): a failure there is the call's own, left to the provider.
  */
 function providerHeaderNames(model: object): ReadonlySet<string> | Promise<ReadonlySet<string>> {
-  const known = providerHeaders.get(model);
-  if (known !== undefined) return known;
   try {
     const headers = (model as { config?: { headers?: unknown } }).config?.headers;
+    if (typeof headers !== "function" && (typeof headers !== "object" || headers === null)) return NO_NAMES;
+    const known = providerHeaders.get(headers);
+    if (known !== undefined) return known;
     const resolved = typeof headers === "function" ? headers() : headers;
     if (typeof (resolved as PromiseLike<unknown> | undefined)?.then === "function") {
       return Promise.resolve(resolved)
-        .then((value) => headerNames(model, value))
-        .catch(() => new Set<string>());
+        .then((value) => headerNames(headers, value))
+        .catch(() => NO_NAMES);
     }
-    return headerNames(model, resolved);
+    return headerNames(headers, resolved);
   } catch {
     // A provider that cannot make its headers (no API key yet) fails the call itself; asked again next call.
-    return new Set<string>();
+    return NO_NAMES;
   }
 }
 
-/** The names of a provider's headers, kept for its model. */
-function headerNames(model: object, headers: unknown): ReadonlySet<string> {
+/** The names of a provider's headers, kept for the `config.headers` they were made by. */
+function headerNames(source: object, headers: unknown): ReadonlySet<string> {
   const names = new Set<string>();
   eachHeaderName(headers, (name) => names.add(name));
-  providerHeaders.set(model, names);
+  providerHeaders.set(source, names);
   return names;
 }
 

@@ -23,6 +23,20 @@ describe("where the body fields go, by model.provider", () => {
     });
   });
 
+  it("models of one class and provider, made apart (a model per call), share one route, found once", () => {
+    class Model {
+      constructor(readonly provider: string) {}
+    }
+    const route = bodyRoute(new Model("gw.chat"));
+    expect(bodyRoute(new Model("gw.chat"))).toBe(route);
+    expect(bodyRoute(new Model("requesty.chat"))).toEqual({ kind: "nested", key: "requesty" });
+    expect(bodyRoute(new Model("gw.chat"))).toEqual(route);
+    expect(bodyRoute(Object.assign(Object.create(null), { provider: "openai.chat" }))).toEqual({
+      kind: "fetch",
+      providerName: "openai",
+    });
+  });
+
   it("a nesting provider (@requesty/ai-sdk) takes the field named like it flat, the caller's keys winning", () => {
     const theirs = { requesty: { user_id: "mine", auto_cache: true } };
     expect(

@@ -45,16 +45,20 @@ function toCamelCase(name: string): string {
   return name.replace(/[_-]([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-// Each model's route, found once: a model's class and provider do not change.
-const byModel = new WeakMap<object, BodyRoute>();
+// A route depends on the model's class and provider alone: kept per class, for the provider it was
+// last found for (a class's models nearly always share one), so a model made per call (`provider(id)`
+// inline) finds its route without an entry of its own. One entry per class: nothing grows.
+const byClass = new WeakMap<object, { readonly provider: string; readonly route: BodyRoute }>();
+const NO_CLASS = {};
 
 /** The route of a model's body fields: by its class when it is a known package's, else by its provider's name. */
 export function bodyRoute(model: { readonly provider: string }): BodyRoute {
-  let route = byModel.get(model);
-  if (route === undefined) {
-    route = routeOf(model);
-    byModel.set(model, route);
-  }
+  const ctor: unknown = model.constructor;
+  const key = typeof ctor === "function" ? ctor : NO_CLASS;
+  const known = byClass.get(key);
+  if (known !== undefined && known.provider === model.provider) return known.route;
+  const route = routeOf(model);
+  byClass.set(key, { provider: model.provider, route });
   return route;
 }
 
@@ -93,11 +97,23 @@ const objectOr = (value: unknown): Readonly<Record<string, unknown>> => (isObjec
 const REQUESTY_OWN_KEYS = new Set(["includeReasoning", "reasoningEffort", "user", "extraBody"]);
 
 /**
+ * The keys of a `requesty` object the user set in an `extraBody` that can go flat in
+ * `providerOptions.requesty` (all of them for a V2 model, which reads none of them itself).
+ */
+function flatKeys(field: unknown, v2: boolean): Readonly<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  if (!isObject(field)) return out;
+  for (const name in field) if (v2 || !REQUESTY_OWN_KEYS.has(name)) out[name] = field[name];
+  return out;
+}
+
+/**
  * The nesting route (@requesty/ai-sdk): the body's `requesty` is the per-call `providerOptions.requesty`,
- * which replaces the one the user set on the provider (`createRequesty({ extraBody: { requesty } })`,
- * or the model's settings): ours is merged under both, theirs winning key by key. The other fields go
- * in per-call `extraBody`, which the provider spreads last: a key the user set there, on the provider
- * or the model (or `user` per call or in the settings) is left out of ours.
+ * which replaces the one the user set in the call's own `extraBody`, on the provider
+ * (`createRequesty({ extraBody: { requesty } })`) or in the model's settings: ours is merged under
+ * all of them, theirs winning key by key (the call's over the model's over the provider's). The other
+ * fields go in per-call `extraBody`, which the provider spreads last: a key the user set there, on the
+ * provider or the model (or `user` per call or in the settings) is left out of ours.
  */
 function nestedOptions(
   caller: Readonly<Record<string, unknown>>,
@@ -110,11 +126,10 @@ function nestedOptions(
   let options: Record<string, unknown> = { ...caller };
   if (isObject(field)) {
     const v2 = !hasExtraBody(model);
-    const providerField: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(objectOr(providerBody[key]))) {
-      if (v2 || !REQUESTY_OWN_KEYS.has(name)) providerField[name] = value;
-    }
-    options = withBodyFields(withBodyFields(options, providerField), field);
+    // A V2 model has no per-call extraBody: there, a flat `extraBody` is just one of the body's keys.
+    const callBody = v2 ? undefined : caller.extraBody;
+    if (isObject(callBody)) options = withBodyFields(options, flatKeys(callBody[key], v2));
+    options = withBodyFields(withBodyFields(options, flatKeys(providerBody[key], v2)), field);
   }
   if (hasKeys(others) && hasExtraBody(model)) {
     const ours: Record<string, unknown> = {};

@@ -239,18 +239,74 @@ describe.each(MAJORS)("$name", (major) => {
       expect(providerOptions.tagalong).toEqual({ user: "u_42" });
     });
 
-    it("a header set on the provider wins over ours, as one set on the call does", async () => {
-      const tagalong = createTagalong({ destinations: [portkey(), requesty()], metadata: DEFAULTS });
-      const provider = pc.provider(m, rec.openaiBaseURL, { "X-Portkey-Metadata": '{"app":"mine"}' });
-      const model = m.ai.wrapLanguageModel({
-        model: pc.model(provider, MODEL_ID),
-        middleware: tagalongMiddleware(tagalong),
-      });
-      await m.ai.generateText({ model, prompt: "hello", providerOptions: { tagalong: perCall } });
-      const call = onlyCall();
-      expect(call.portkey.rawHeader).toBe('{"app":"mine"}');
-      expect(call.portkey.traceId).toBe("t_1");
-      expect(call.requesty).toEqual(requestyOf);
+    // Behind another middleware (ours innermost), the model our hooks see is still the provider's.
+    const otherMiddleware = {
+      transformParams: async ({ params }: { params: { headers?: Record<string, string> } }) => ({
+        ...params,
+        headers: { ...params.headers, "x-other": "1" },
+      }),
+    };
+    it.each([
+      ["alone", false],
+      ["behind another middleware", true],
+    ] as const)(
+      "a header set on the provider wins over ours, as one set on the call does (%s)",
+      async (_, behind) => {
+        const tagalong = createTagalong({ destinations: [portkey(), requesty()], metadata: DEFAULTS });
+        const provider = pc.provider(m, rec.openaiBaseURL, { "X-Portkey-Metadata": '{"app":"mine"}' });
+        const middleware = tagalongMiddleware(tagalong);
+        const model = m.ai.wrapLanguageModel({
+          model: pc.model(provider, MODEL_ID),
+          middleware: behind ? [otherMiddleware, middleware] : middleware,
+        });
+        await m.ai.generateText({ model, prompt: "hello", providerOptions: { tagalong: perCall } });
+        await m.ai.streamText({ model, prompt: "hello", providerOptions: { tagalong: perCall } }).text;
+        await m.ai.generateText({
+          model,
+          prompt: "hello",
+          headers: { "x-portkey-metadata": '{"app":"call"}' },
+          providerOptions: { tagalong: perCall },
+        });
+        const calls = rec.calls();
+        expect(calls.map((call) => call.portkey.rawHeader)).toEqual([
+          '{"app":"mine"}',
+          '{"app":"mine"}',
+          '{"app":"call"}',
+        ]);
+        expect(calls.map((call) => call.portkey.traceId)).toEqual(["t_1", "t_1", "t_1"]);
+        expect(calls.map((call) => call.requesty)).toEqual([requestyOf, requestyOf, requestyOf]);
+        expect(calls.map((call) => call.headers["x-other"])).toEqual(
+          behind ? ["1", "1", "1"] : [undefined, undefined, undefined],
+        );
+      },
+    );
+
+    it("a model made per call (as wrapProvider's languageModel(id) inline): the provider's headers are read once, not per model", async () => {
+      let reads = 0;
+      const headers = {
+        get "x-app"() {
+          reads++;
+          return "mine";
+        },
+      };
+      const provider = pc.provider(m, rec.openaiBaseURL, headers);
+      const calls = async (wrap: (model: unknown) => unknown) => {
+        reads = 0;
+        for (let i = 0; i < 3; i++) {
+          await m.ai.generateText({ model: wrap(pc.model(provider, MODEL_ID)), prompt: "hello" });
+        }
+        return reads;
+      };
+      const bare = await calls((model) => model);
+      const middleware = tagalongMiddleware(
+        createTagalong({ destinations: [portkey()], metadata: DEFAULTS }),
+      );
+      const wrapped = await calls((model) => m.ai.wrapLanguageModel({ model, middleware }));
+      // What the provider reads itself for its requests, and at most once more for the middleware.
+      expect(wrapped).toBeLessThanOrEqual(bare + 1);
+      expect(rec.calls().map((call) => [call.headers["x-app"], call.portkey.metadata?._environment])).toEqual(
+        [...Array(3).fill(["mine", undefined]), ...Array(3).fill(["mine", "test"])],
+      );
     });
 
     it("tools and a multi-step run: every step carries the metadata and is recorded", async () => {
@@ -932,6 +988,23 @@ describe.each(MAJORS)("$name: what the user set on the provider or the call wins
         ["mine", "caller"],
         ["mine", "u_1"],
       ]);
+    },
+  );
+
+  it.skipIf(nodeMajor < major.minNode || !major.requestyExtraBody)(
+    "@requesty/ai-sdk: the requesty keys set per call in extraBody are kept beside ours, theirs winning",
+    async () => {
+      const { wrap } = setup();
+      const provider = m.createRequesty({ baseURL: rec.openaiBaseURL, apiKey });
+      const model = wrap(provider.chat(MODEL_ID));
+      const providerOptions = {
+        tagalong: { trace: "t_ours", tags: ["ours"] },
+        requesty: { extraBody: { requesty: { auto_cache: true, trace_id: "t_mine" } } },
+      };
+      await m.ai.generateText({ model, prompt: "hello", providerOptions });
+      await m.ai.streamText({ model, prompt: "hello", providerOptions }).text;
+      const mine = { auto_cache: true, trace_id: "t_mine", user_id: "u_1", tags: ["ours"] };
+      expect(rec.calls().map((call) => call.body.requesty)).toEqual([mine, mine]);
     },
   );
 
