@@ -45,20 +45,21 @@ function toCamelCase(name: string): string {
   return name.replace(/[_-]([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-// A route depends on the model's class and provider alone: kept per class, for the provider it was
-// last found for (a class's models nearly always share one), so a model made per call (`provider(id)`
-// inline) finds its route without an entry of its own. One entry per class: nothing grows.
-const byClass = new WeakMap<object, { readonly provider: string; readonly route: BodyRoute }>();
+// A route depends on the model's class and provider alone: kept per class, by provider name, so a
+// model made per call (`provider(id)` inline) finds its route without an entry of its own, and models
+// of one class with different providers (another middleware's wrappers) do not push each other out.
+// Entries grow with the providers a class is used with, never with its models.
+const byClass = new WeakMap<object, Map<string, BodyRoute>>();
 const NO_CLASS = {};
 
 /** The route of a model's body fields: by its class when it is a known package's, else by its provider's name. */
 export function bodyRoute(model: { readonly provider: string }): BodyRoute {
   const ctor: unknown = model.constructor;
   const key = typeof ctor === "function" ? ctor : NO_CLASS;
-  const known = byClass.get(key);
-  if (known !== undefined && known.provider === model.provider) return known.route;
-  const route = routeOf(model);
-  byClass.set(key, { provider: model.provider, route });
+  let routes = byClass.get(key);
+  if (routes === undefined) byClass.set(key, (routes = new Map()));
+  let route = routes.get(model.provider);
+  if (route === undefined) routes.set(model.provider, (route = routeOf(model)));
   return route;
 }
 
