@@ -56,6 +56,8 @@ function setCapped<V>(runs: Map<string, V>, runId: string, value: V, evicted?: (
   runs.set(runId, value);
 }
 
+const noop = (): void => {};
+
 /** A run's entry evicted unended: it stops listening to its signal. */
 const releaseRun = (run: RunState): void => run.model?.unlisten?.();
 
@@ -301,7 +303,22 @@ export class TagalongCallbackHandler {
     this.inFlightDestinations = [...inFlightDestinations(tagalong)];
     this.warnOnce = warnOnce(tagalong.logger);
     this.recorders = recordersOf(tagalong);
-    if (!this.awaitHandlers) this.recorders.background = true;
+    if (!this.awaitHandlers) {
+      this.recorders.background = true;
+      // LangChain runs a background handler's callbacks in its queue, which a batch or nested runs
+      // leave behind the caller: a model run could begin before the handler saw its ancestors, and
+      // take an inner run for its root. LangChain hands a tracer (a handler with `_addRunToRunMap`)
+      // each run's start on the caller's path, before it queues the callbacks: the run's place in the
+      // trace is noted there (LangChain calls these outside its error handling: `startRun` never throws).
+      Object.assign(this, {
+        _addRunToRunMap: noop,
+        _createRunForChainStart: this.startRun,
+        _createRunForToolStart: this.startRun,
+        _createRunForRetrieverStart: this.startRun,
+        _createRunForLLMStart: this.startRun,
+        _createRunForChatModelStart: this.startRun,
+      });
+    }
   }
 
   /** LangChain copies handlers in places; every copy must share the runs. */

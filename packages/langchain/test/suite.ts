@@ -507,6 +507,118 @@ export function langchainSuite(lc: LangChainModules): void {
           expect(recordMismatches).toEqual([]);
         }, 30_000);
 
+        it("batch of a chain nesting the model two runnables deep: every item's calls carry its own root run as the trace", async () => {
+          const tagalong = createTagalong({
+            destinations: [portkey(), promptLayer({ apiKey: "pl_test_key", baseURL: rec.promptLayerURL })],
+          });
+          const handler = new TagalongCallbackHandler(tagalong, { awaitHandlers });
+          const model = new ChatModel({
+            model: MODEL,
+            apiKey: API_KEY,
+            maxRetries: 0,
+            configuration: { baseURL: rec.openaiBaseURL },
+          });
+          // prompt | lambda(inner: prompt | model, twice) : the model runs three levels under the root.
+          const inner = lc.ChatPromptTemplate.fromMessages([["human", "{q}"]]).pipe(model);
+          const chain = lc.ChatPromptTemplate.fromMessages([["human", "item {i}"]]).pipe(
+            lc.RunnableLambda.from(async (prompt: any, config: unknown) => {
+              const q = String(prompt.messages?.[0]?.content ?? prompt);
+              await inner.invoke({ q: `${q} first` }, config);
+              return inner.invoke({ q: `${q} second` }, config);
+            }),
+          );
+          const n = 12;
+          const runIds = Array.from({ length: n }, () => randomUUID());
+          await chain.batch(
+            runIds.map((_, i) => ({ i })),
+            runIds.map((runId, i) => ({
+              runId,
+              callbacks: [handler],
+              metadata: { tagalong: { user: `user-${i}` } },
+            })),
+          );
+          const itemOf = (text: string) => Number(/item (\d+)/.exec(text)?.[1]);
+
+          const calls = rec.calls();
+          expect(calls).toHaveLength(2 * n);
+          const wire = calls.map((call) => {
+            const i = itemOf(lastUserText(call));
+            return [i, call.portkey.traceId, call.portkey.metadata?._user];
+          });
+          expect(wire).toEqual(
+            calls.map((call) => {
+              const i = itemOf(lastUserText(call));
+              return [i, runIds[i], `user-${i}`];
+            }),
+          );
+
+          await lc.awaitAllCallbacks();
+          await tagalong.flush();
+          const logs = rec.promptLayer.logs();
+          expect(logs).toHaveLength(2 * n);
+          const logged = logs.map((log) => {
+            const i = itemOf(String(log.body.input?.messages?.at(-1)?.content?.[0]?.text ?? ""));
+            return [i, log.metadata.trace_id, log.metadata.user_id];
+          });
+          expect(logged).toEqual(logged.map(([i]) => [i, runIds[i as number], `user-${i}`]));
+        }, 30_000);
+
+        it("two nested runs starting model calls at once (Promise.all in a RunnableLambda): each call its own run's labels, the root's trace", async () => {
+          const s = setup({ awaitHandlers });
+          const branch = (name: string, streamed: boolean) =>
+            lc.ChatPromptTemplate.fromMessages([["human", `${name} {q}`]])
+              .pipe(
+                lc.RunnableLambda.from(async (prompt: unknown, config: unknown) => {
+                  const model = s.chat();
+                  if (!streamed) return model.invoke(prompt, config);
+                  await drain(await model.stream(prompt, config));
+                  return "";
+                }),
+              )
+              .withConfig({ metadata: { stage: name }, tags: [name] });
+          const both = lc.RunnableLambda.from(async (q: string, config: unknown) =>
+            Promise.all([
+              branch("alpha", false).invoke({ q }, config),
+              branch("beta", true).invoke({ q }, config),
+            ]),
+          );
+          const runIds = Array.from({ length: 4 }, () => randomUUID());
+          await Promise.all(
+            runIds.map((runId, i) =>
+              both.invoke(`q${i}`, {
+                runId,
+                callbacks: [s.handler],
+                metadata: { tagalong: { user: `user-${i}` } },
+              }),
+            ),
+          );
+
+          const calls = rec.calls();
+          expect(calls).toHaveLength(8);
+          const expected = (text: string) => {
+            const [, stage, i] = /(alpha|beta) q(\d+)/.exec(text) ?? [];
+            return { stage, trace: runIds[Number(i)], user: `user-${i}`, tags: stage };
+          };
+          const wire = calls.map((call) => ({
+            stage: call.portkey.metadata?.stage,
+            trace: call.portkey.traceId,
+            user: call.requesty?.user_id,
+            tags: call.portkey.metadata?.tags,
+          }));
+          expect(wire).toEqual(calls.map((call) => expected(lastUserText(call))));
+
+          await s.settle();
+          expect(s.memory.calls).toHaveLength(8);
+          const recorded = s.memory.calls.map((c) => ({
+            stage: c.metadata.extra?.stage,
+            trace: c.metadata.trace,
+            user: c.metadata.user,
+            tags: c.metadata.tags?.join(","),
+          }));
+          expect(recorded).toEqual(s.memory.calls.map((c) => expected(String(c.input.at(-1)?.content))));
+          expect(s.errors).toEqual([]);
+        }, 30_000);
+
         it("concurrent streams whose requests are retried: every attempt carries its own run's metadata, each run recorded once", async () => {
           const s = setup({ awaitHandlers });
           const n = 16;
