@@ -523,7 +523,8 @@ export class TagalongCallbackHandler {
   /** The model run withTagalong enters, noted for the other runs of its request if it has several. */
   private modelRun(runManager: RunManagerLike, options: unknown, batched: boolean): [RunState, ModelRun] {
     // A background handler LangChain's queue has not yet handed the run's start (nor, maybe, its
-    // parent's): the nearest ancestor it knows of stands for the root.
+    // parent's), on a LangChain that hands no run's start to tracers on the caller's path (see the
+    // constructor): the nearest ancestor it knows of stands for the root.
     const run = this.track(
       runManager.runId,
       runManager.parentRunId ?? runManager._parentRunId,

@@ -937,6 +937,61 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(recorded!.context?.langchain_parent_run_id).toBeUndefined();
     });
 
+    it("a handler alone on a plain ChatOpenAI takes what LangChain copied from configurable as extra (0.3: every primitive, 1.x: model), never a credential", async () => {
+      const s = setup();
+      await s.plainChat().invoke("configurable", {
+        configurable: { tier: "gold", api_key: "sk-secret-123", model: MODEL },
+        metadata: { tagalong: { user: "u_1" } },
+      });
+      await s.settle();
+      const major = Number(manifest("@langchain/core").version.split(".")[0]);
+      expect(s.memory.calls[0]!.metadata.extra).toEqual(
+        major === 0 ? { tier: "gold", model: MODEL } : { model: MODEL },
+      );
+      expect(JSON.stringify(s.memory.calls)).not.toContain("sk-secret-123");
+    });
+
+    it("a background handler alone resolves a run in LangChain's queue: its withMetadata scope applies unless the queue is behind", async () => {
+      const s = setup({ awaitHandlers: false });
+      await withMetadata({ user: "scoped" }, () => s.plainChat().invoke("idle queue"));
+      await s.settle();
+      // A slow handler's end, queued before the scoped run's, holds the queue back.
+      const slow = {
+        name: "slow",
+        awaitHandlers: false,
+        handleLLMEnd: () => new Promise((resolve) => setTimeout(resolve, 100)),
+      };
+      const first = s.plainChat().invoke("ahead", { callbacks: [slow] });
+      await first;
+      await withMetadata({ user: "scoped" }, () => s.plainChat().invoke("behind"));
+      await s.settle();
+      expect(s.memory.calls.map((c) => [c.input.at(-1)?.content, c.metadata.user])).toEqual([
+        ["idle queue", "scoped"],
+        ["ahead", undefined],
+        ["behind", undefined],
+      ]);
+    });
+
+    it("an inner tagalong key passed down replaces the outer one as a whole; one given by withConfig gives way to the caller's", async () => {
+      const s = setup();
+      const model = s.chat();
+      const passedDown = lc.RunnableLambda.from(async (q: string, config: any) =>
+        model.invoke(q, { ...config, metadata: { tagalong: { session: "s_inner" } } }),
+      );
+      const bound = lc.RunnableLambda.from(async (q: string, config: unknown) =>
+        model.invoke(q, config),
+      ).withConfig({
+        metadata: { tagalong: { session: "s_inner" } },
+      });
+      const config = { callbacks: [s.handler], metadata: { tagalong: { user: "u_outer" } } };
+      await passedDown.invoke("passed down", config);
+      await bound.invoke("withConfig", config);
+      expect(rec.calls().map((c) => c.portkey.metadata)).toEqual([
+        { session_id: "s_inner" },
+        { _user: "u_outer" },
+      ]);
+    });
+
     it("withMetadata scopes and createTagalong defaults merge under the run's metadata", async () => {
       const mem = memory();
       const tagalong = createTagalong({
@@ -2049,21 +2104,30 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(rec.calls()).toHaveLength(1);
     });
 
-    it.each([true, false])(
-      "another handler tracing the chain, a handler on the model alone: each model call is its own trace, not the parent's (withTagalong's own handler: %s)",
-      async (classHandler) => {
-        const s = setup({ bound: classHandler });
+    it.each([
+      [true, true],
+      [false, true],
+      [false, false],
+    ])(
+      "another handler tracing the chain, a handler on the model alone: each model call is its own trace, not the parent's (withTagalong's own handler: %s, awaited: %s)",
+      async (classHandler, awaitHandlers) => {
+        const s = setup({ bound: classHandler, awaitHandlers });
         const model = classHandler ? s.chat() : s.chat({ callbacks: [s.handler] });
         const inner = lc.RunnableLambda.from(async (q: string, config: unknown) => model.invoke(q, config));
         const outer = lc.RunnableLambda.from(async (q: string, config: unknown) => {
           await inner.invoke(`${q} 1`, config);
           return inner.invoke(`${q} 2`, config);
         });
-        // A tracer (LangSmith, a console handler) makes LangChain start the chain's runs.
+        // A tracer (LangSmith, a console handler) makes LangChain start the chain's runs; in the
+        // background, a slow one holds back LangChain's queue, and a background handler's view of the runs.
         const chainRuns: string[] = [];
         const tracer = {
           name: "tracer",
-          handleChainStart: (_c: unknown, _i: unknown, runId: string) => void chainRuns.push(runId),
+          awaitHandlers: false,
+          handleChainStart: async (_c: unknown, _i: unknown, runId: string) => {
+            chainRuns.push(runId);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          },
         };
         await outer.invoke("hi", { callbacks: [tracer], metadata: { tagalong: { user: "u_1" } } });
         await s.settle();
