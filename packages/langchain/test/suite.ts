@@ -955,15 +955,15 @@ export function langchainSuite(lc: LangChainModules): void {
       const s = setup({ awaitHandlers: false });
       await withMetadata({ user: "scoped" }, () => s.plainChat().invoke("idle queue"));
       await s.settle();
-      // A slow handler's end, queued before the scoped run's, holds the queue back.
-      const slow = {
-        name: "slow",
-        awaitHandlers: false,
-        handleLLMEnd: () => new Promise((resolve) => setTimeout(resolve, 100)),
-      };
-      const first = s.plainChat().invoke("ahead", { callbacks: [slow] });
-      await first;
+      // A handler's end, queued before the scoped run's, holds the queue back until released.
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const slow = { name: "slow", awaitHandlers: false, handleLLMEnd: () => held };
+      await s.plainChat().invoke("ahead", { callbacks: [slow] });
       await withMetadata({ user: "scoped" }, () => s.plainChat().invoke("behind"));
+      release();
       await s.settle();
       expect(s.memory.calls.map((c) => [c.input.at(-1)?.content, c.metadata.user])).toEqual([
         ["idle queue", "scoped"],
@@ -2119,17 +2119,23 @@ export function langchainSuite(lc: LangChainModules): void {
           return inner.invoke(`${q} 2`, config);
         });
         // A tracer (LangSmith, a console handler) makes LangChain start the chain's runs; in the
-        // background, a slow one holds back LangChain's queue, and a background handler's view of the runs.
+        // background, this one holds back LangChain's queue (a background handler's view of the runs)
+        // until the invocation returned.
         const chainRuns: string[] = [];
+        let release = () => {};
+        const held = new Promise<void>((resolve) => {
+          release = resolve;
+        });
         const tracer = {
           name: "tracer",
           awaitHandlers: false,
-          handleChainStart: async (_c: unknown, _i: unknown, runId: string) => {
+          handleChainStart: (_c: unknown, _i: unknown, runId: string) => {
             chainRuns.push(runId);
-            await new Promise((resolve) => setTimeout(resolve, 20));
+            return held;
           },
         };
         await outer.invoke("hi", { callbacks: [tracer], metadata: { tagalong: { user: "u_1" } } });
+        release();
         await s.settle();
         const traces = rec.calls().map((c) => c.portkey.traceId);
         const runs = s.memory.calls.map((c) => c.context?.langchain_run_id);
