@@ -310,14 +310,15 @@ export class TagalongCallbackHandler {
       // take an inner run for its root. LangChain hands a tracer (a handler with `_addRunToRunMap`)
       // each run's start on the caller's path, before it queues the callbacks: the run's place in the
       // trace is noted there (LangChain calls these outside its error handling: `startRun` never throws).
-      Object.assign(this, {
-        _addRunToRunMap: noop,
-        _createRunForChainStart: this.startRun,
-        _createRunForToolStart: this.startRun,
-        _createRunForRetrieverStart: this.startRun,
-        _createRunForLLMStart: this.startRun,
-        _createRunForChatModelStart: this.startRun,
-      });
+      if (this.traceFromRuns)
+        Object.assign(this, {
+          _addRunToRunMap: noop,
+          _createRunForChainStart: this.startRun,
+          _createRunForToolStart: this.startRun,
+          _createRunForRetrieverStart: this.startRun,
+          _createRunForLLMStart: this.startRun,
+          _createRunForChatModelStart: this.startRun,
+        });
     }
   }
 
