@@ -56,6 +56,8 @@ function setCapped<V>(runs: Map<string, V>, runId: string, value: V, evicted?: (
   runs.set(runId, value);
 }
 
+const noop = (): void => {};
+
 /** A run's entry evicted unended: it stops listening to its signal. */
 const releaseRun = (run: RunState): void => run.model?.unlisten?.();
 
@@ -301,7 +303,23 @@ export class TagalongCallbackHandler {
     this.inFlightDestinations = [...inFlightDestinations(tagalong)];
     this.warnOnce = warnOnce(tagalong.logger);
     this.recorders = recordersOf(tagalong);
-    if (!this.awaitHandlers) this.recorders.background = true;
+    if (!this.awaitHandlers) {
+      this.recorders.background = true;
+      // LangChain runs a background handler's callbacks in its queue, which a batch or nested runs
+      // leave behind the caller: a model run could begin before the handler saw its ancestors, and
+      // take an inner run for its root. LangChain hands a tracer (a handler with `_addRunToRunMap`)
+      // each run's start on the caller's path, before it queues the callbacks: the run's place in the
+      // trace is noted there (LangChain calls these outside its error handling: `startRun` never throws).
+      if (this.traceFromRuns)
+        Object.assign(this, {
+          _addRunToRunMap: noop,
+          _createRunForChainStart: this.startRun,
+          _createRunForToolStart: this.startRun,
+          _createRunForRetrieverStart: this.startRun,
+          _createRunForLLMStart: this.startRun,
+          _createRunForChatModelStart: this.startRun,
+        });
+    }
   }
 
   /** LangChain copies handlers in places; every copy must share the runs. */
@@ -506,7 +524,8 @@ export class TagalongCallbackHandler {
   /** The model run withTagalong enters, noted for the other runs of its request if it has several. */
   private modelRun(runManager: RunManagerLike, options: unknown, batched: boolean): [RunState, ModelRun] {
     // A background handler LangChain's queue has not yet handed the run's start (nor, maybe, its
-    // parent's): the nearest ancestor it knows of stands for the root.
+    // parent's), on a LangChain that hands no run's start to tracers on the caller's path (see the
+    // constructor): the nearest ancestor it knows of stands for the root.
     const run = this.track(
       runManager.runId,
       runManager.parentRunId ?? runManager._parentRunId,

@@ -507,6 +507,118 @@ export function langchainSuite(lc: LangChainModules): void {
           expect(recordMismatches).toEqual([]);
         }, 30_000);
 
+        it("batch of a chain nesting the model two runnables deep: every item's calls carry its own root run as the trace", async () => {
+          const tagalong = createTagalong({
+            destinations: [portkey(), promptLayer({ apiKey: "pl_test_key", baseURL: rec.promptLayerURL })],
+          });
+          const handler = new TagalongCallbackHandler(tagalong, { awaitHandlers });
+          const model = new ChatModel({
+            model: MODEL,
+            apiKey: API_KEY,
+            maxRetries: 0,
+            configuration: { baseURL: rec.openaiBaseURL },
+          });
+          // prompt | lambda(inner: prompt | model, twice) : the model runs three levels under the root.
+          const inner = lc.ChatPromptTemplate.fromMessages([["human", "{q}"]]).pipe(model);
+          const chain = lc.ChatPromptTemplate.fromMessages([["human", "item {i}"]]).pipe(
+            lc.RunnableLambda.from(async (prompt: any, config: unknown) => {
+              const q = String(prompt.messages?.[0]?.content ?? prompt);
+              await inner.invoke({ q: `${q} first` }, config);
+              return inner.invoke({ q: `${q} second` }, config);
+            }),
+          );
+          const n = 12;
+          const runIds = Array.from({ length: n }, () => randomUUID());
+          await chain.batch(
+            runIds.map((_, i) => ({ i })),
+            runIds.map((runId, i) => ({
+              runId,
+              callbacks: [handler],
+              metadata: { tagalong: { user: `user-${i}` } },
+            })),
+          );
+          const itemOf = (text: string) => Number(/item (\d+)/.exec(text)?.[1]);
+
+          const calls = rec.calls();
+          expect(calls).toHaveLength(2 * n);
+          const wire = calls.map((call) => {
+            const i = itemOf(lastUserText(call));
+            return [i, call.portkey.traceId, call.portkey.metadata?._user];
+          });
+          expect(wire).toEqual(
+            calls.map((call) => {
+              const i = itemOf(lastUserText(call));
+              return [i, runIds[i], `user-${i}`];
+            }),
+          );
+
+          await lc.awaitAllCallbacks();
+          await tagalong.flush();
+          const logs = rec.promptLayer.logs();
+          expect(logs).toHaveLength(2 * n);
+          const logged = logs.map((log) => {
+            const i = itemOf(String(log.body.input?.messages?.at(-1)?.content?.[0]?.text ?? ""));
+            return [i, log.metadata.trace_id, log.metadata.user_id];
+          });
+          expect(logged).toEqual(logged.map(([i]) => [i, runIds[i as number], `user-${i}`]));
+        }, 30_000);
+
+        it("two nested runs starting model calls at once (Promise.all in a RunnableLambda): each call its own run's labels, the root's trace", async () => {
+          const s = setup({ awaitHandlers });
+          const branch = (name: string, streamed: boolean) =>
+            lc.ChatPromptTemplate.fromMessages([["human", `${name} {q}`]])
+              .pipe(
+                lc.RunnableLambda.from(async (prompt: unknown, config: unknown) => {
+                  const model = s.chat();
+                  if (!streamed) return model.invoke(prompt, config);
+                  await drain(await model.stream(prompt, config));
+                  return "";
+                }),
+              )
+              .withConfig({ metadata: { stage: name }, tags: [name] });
+          const both = lc.RunnableLambda.from(async (q: string, config: unknown) =>
+            Promise.all([
+              branch("alpha", false).invoke({ q }, config),
+              branch("beta", true).invoke({ q }, config),
+            ]),
+          );
+          const runIds = Array.from({ length: 4 }, () => randomUUID());
+          await Promise.all(
+            runIds.map((runId, i) =>
+              both.invoke(`q${i}`, {
+                runId,
+                callbacks: [s.handler],
+                metadata: { tagalong: { user: `user-${i}` } },
+              }),
+            ),
+          );
+
+          const calls = rec.calls();
+          expect(calls).toHaveLength(8);
+          const expected = (text: string) => {
+            const [, stage, i] = /(alpha|beta) q(\d+)/.exec(text) ?? [];
+            return { stage, trace: runIds[Number(i)], user: `user-${i}`, tags: stage };
+          };
+          const wire = calls.map((call) => ({
+            stage: call.portkey.metadata?.stage,
+            trace: call.portkey.traceId,
+            user: call.requesty?.user_id,
+            tags: call.portkey.metadata?.tags,
+          }));
+          expect(wire).toEqual(calls.map((call) => expected(lastUserText(call))));
+
+          await s.settle();
+          expect(s.memory.calls).toHaveLength(8);
+          const recorded = s.memory.calls.map((c) => ({
+            stage: c.metadata.extra?.stage,
+            trace: c.metadata.trace,
+            user: c.metadata.user,
+            tags: c.metadata.tags?.join(","),
+          }));
+          expect(recorded).toEqual(s.memory.calls.map((c) => expected(String(c.input.at(-1)?.content))));
+          expect(s.errors).toEqual([]);
+        }, 30_000);
+
         it("concurrent streams whose requests are retried: every attempt carries its own run's metadata, each run recorded once", async () => {
           const s = setup({ awaitHandlers });
           const n = 16;
@@ -823,6 +935,61 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(call!.portkey.metadata).toEqual({ _user: "u_1" });
       expect(call!.portkey.traceId).toBe(recorded!.context?.langchain_run_id);
       expect(recorded!.context?.langchain_parent_run_id).toBeUndefined();
+    });
+
+    it("a handler alone on a plain ChatOpenAI takes what LangChain copied from configurable as extra (0.3: every primitive, 1.x: model), never a credential", async () => {
+      const s = setup();
+      await s.plainChat().invoke("configurable", {
+        configurable: { tier: "gold", api_key: "sk-secret-123", model: MODEL },
+        metadata: { tagalong: { user: "u_1" } },
+      });
+      await s.settle();
+      const major = Number(manifest("@langchain/core").version.split(".")[0]);
+      expect(s.memory.calls[0]!.metadata.extra).toEqual(
+        major === 0 ? { tier: "gold", model: MODEL } : { model: MODEL },
+      );
+      expect(JSON.stringify(s.memory.calls)).not.toContain("sk-secret-123");
+    });
+
+    it("a background handler alone resolves a run in LangChain's queue: its withMetadata scope applies unless the queue is behind", async () => {
+      const s = setup({ awaitHandlers: false });
+      await withMetadata({ user: "scoped" }, () => s.plainChat().invoke("idle queue"));
+      await s.settle();
+      // A handler's end, queued before the scoped run's, holds the queue back until released.
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const slow = { name: "slow", awaitHandlers: false, handleLLMEnd: () => held };
+      await s.plainChat().invoke("ahead", { callbacks: [slow] });
+      await withMetadata({ user: "scoped" }, () => s.plainChat().invoke("behind"));
+      release();
+      await s.settle();
+      expect(s.memory.calls.map((c) => [c.input.at(-1)?.content, c.metadata.user])).toEqual([
+        ["idle queue", "scoped"],
+        ["ahead", undefined],
+        ["behind", undefined],
+      ]);
+    });
+
+    it("an inner tagalong key passed down replaces the outer one as a whole; one given by withConfig gives way to the caller's", async () => {
+      const s = setup();
+      const model = s.chat();
+      const passedDown = lc.RunnableLambda.from(async (q: string, config: any) =>
+        model.invoke(q, { ...config, metadata: { tagalong: { session: "s_inner" } } }),
+      );
+      const bound = lc.RunnableLambda.from(async (q: string, config: unknown) =>
+        model.invoke(q, config),
+      ).withConfig({
+        metadata: { tagalong: { session: "s_inner" } },
+      });
+      const config = { callbacks: [s.handler], metadata: { tagalong: { user: "u_outer" } } };
+      await passedDown.invoke("passed down", config);
+      await bound.invoke("withConfig", config);
+      expect(rec.calls().map((c) => c.portkey.metadata)).toEqual([
+        { session_id: "s_inner" },
+        { _user: "u_outer" },
+      ]);
     });
 
     it("withMetadata scopes and createTagalong defaults merge under the run's metadata", async () => {
@@ -1937,23 +2104,38 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(rec.calls()).toHaveLength(1);
     });
 
-    it.each([true, false])(
-      "another handler tracing the chain, a handler on the model alone: each model call is its own trace, not the parent's (withTagalong's own handler: %s)",
-      async (classHandler) => {
-        const s = setup({ bound: classHandler });
+    it.each([
+      [true, true],
+      [false, true],
+      [false, false],
+    ])(
+      "another handler tracing the chain, a handler on the model alone: each model call is its own trace, not the parent's (withTagalong's own handler: %s, awaited: %s)",
+      async (classHandler, awaitHandlers) => {
+        const s = setup({ bound: classHandler, awaitHandlers });
         const model = classHandler ? s.chat() : s.chat({ callbacks: [s.handler] });
         const inner = lc.RunnableLambda.from(async (q: string, config: unknown) => model.invoke(q, config));
         const outer = lc.RunnableLambda.from(async (q: string, config: unknown) => {
           await inner.invoke(`${q} 1`, config);
           return inner.invoke(`${q} 2`, config);
         });
-        // A tracer (LangSmith, a console handler) makes LangChain start the chain's runs.
+        // A tracer (LangSmith, a console handler) makes LangChain start the chain's runs; in the
+        // background, this one holds back LangChain's queue (a background handler's view of the runs)
+        // until the invocation returned.
         const chainRuns: string[] = [];
+        let release = () => {};
+        const held = new Promise<void>((resolve) => {
+          release = resolve;
+        });
         const tracer = {
           name: "tracer",
-          handleChainStart: (_c: unknown, _i: unknown, runId: string) => void chainRuns.push(runId),
+          awaitHandlers: false,
+          handleChainStart: (_c: unknown, _i: unknown, runId: string) => {
+            chainRuns.push(runId);
+            return held;
+          },
         };
         await outer.invoke("hi", { callbacks: [tracer], metadata: { tagalong: { user: "u_1" } } });
+        release();
         await s.settle();
         const traces = rec.calls().map((c) => c.portkey.traceId);
         const runs = s.memory.calls.map((c) => c.context?.langchain_run_id);
