@@ -9,7 +9,7 @@ import {
 import { type CallOutcome, type CallRecord, completedCall, sentCall } from "./completed-call";
 import { SseDecoder } from "./sse";
 import { type EventWatch, watchEvents } from "./stream-events";
-import { SseEvents, type StreamAccumulator, streamAccumulator } from "./stream-output";
+import { type StreamAccumulator, sseEvents, streamAccumulator } from "./stream-output";
 import { type BodyWatch, bodyWatchOf, watchBody } from "./watched-body";
 
 type Loose = Record<string, any>;
@@ -383,7 +383,7 @@ function plainOutcome(body: PlainBody, end: StreamEnd): CallOutcome {
  */
 function sseOutcome(this: CallWatch, chunks: Uint8Array[], end: StreamEnd): CallOutcome {
   const accumulator = this.accumulator;
-  const events = new SseEvents(accumulator, this.exactDone);
+  const events = sseEvents(accumulator, this.exactDone);
   const decoder = new SseDecoder(events.push);
   for (const chunk of chunks) decoder.push(chunk);
   if (end.how === "done") decoder.end();

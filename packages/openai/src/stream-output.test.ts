@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SseDecoder } from "./sse";
-import { SseEvents, streamAccumulator } from "./stream-output";
+import { sseEvents, streamAccumulator } from "./stream-output";
 
 describe("streamAccumulator", () => {
   it("chat: sums content and tool-call deltas per choice and index, keeps usage, completes at [DONE]", () => {
@@ -73,9 +73,9 @@ describe("streamAccumulator", () => {
     expect(thrown.result()).toMatchObject({ error: { type: "rate_limited", message: "slow down" } });
   });
 
-  it("SseEvents: raw SSE events from the bytes, [DONE] included, add up as the parsed events do", () => {
+  it("sseEvents: raw SSE events from the bytes, [DONE] included, add up as the parsed events do", () => {
     const acc = streamAccumulator("chat-completions");
-    const decoder = new SseDecoder(new SseEvents(acc, false).push);
+    const decoder = new SseDecoder(sseEvents(acc, false).push);
     const chunk = { id: "c1", model: "m", choices: [{ index: 0, delta: { content: "Hi" } }] };
     decoder.push(new TextEncoder().encode(`data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`));
     decoder.end();
@@ -85,15 +85,16 @@ describe("streamAccumulator", () => {
     });
   });
 
-  it("SseEvents: as the SDK reads them, nothing after [DONE] (openai 5 and 6: data beginning with it) nor after data that is not JSON", () => {
+  it("sseEvents: as the SDK reads them, nothing after [DONE] (openai 5 and 6: data beginning with it) nor after data that is not JSON", () => {
     const chunk = (content: string) =>
       `data: ${JSON.stringify({ id: "c1", model: "m", choices: [{ index: 0, delta: { content } }] })}\n\n`;
     const read = (sse: string, exactDone: boolean) => {
-      const events = new SseEvents(streamAccumulator("chat-completions"), exactDone);
+      const accumulator = streamAccumulator("chat-completions");
+      const events = sseEvents(accumulator, exactDone);
       const decoder = new SseDecoder(events.push);
       decoder.push(new TextEncoder().encode(sse));
       decoder.end();
-      const { response, complete } = events.accumulator.result();
+      const { response, complete } = accumulator.result();
       return { text: response?.choices[0].message.content, complete, malformed: events.malformed };
     };
     const after = `${chunk("Hi")}data: [DONE] \n\n${chunk(" more")}`;

@@ -17,7 +17,7 @@ export interface StreamResult {
 
 /**
  * Adds up one stream's events as they pass: parsed, either by the SDK (the events its `Stream` yields)
- * or from the bytes (`SseEvents`).
+ * or from the bytes (`sseEvents`).
  */
 export interface StreamAccumulator {
   /** One parsed event, and its SSE `event:` name when the bytes gave one. */
@@ -256,32 +256,29 @@ export function streamAccumulator(apiType: ApiType): StreamAccumulator {
  * only `[DONE]` itself), the rest is JSON. The SDK reads no event after its end, nor after one that is
  * not JSON: it throws there (`malformed`, the error).
  */
-export class SseEvents {
-  /** The error the SDK threw for an event that is not JSON, where it stopped reading. */
-  malformed: unknown;
-  #stopped = false;
-
-  constructor(
-    readonly accumulator: StreamAccumulator,
-    readonly exactDone: boolean,
-  ) {}
-
-  /** One event, decoded from the bytes (an `SseDecoder`'s handler). */
-  readonly push = ({ event, data }: SseEvent): void => {
-    if (this.#stopped) return;
-    if (this.exactDone ? data === "[DONE]" : data.startsWith("[DONE]")) {
-      this.#stopped = true;
-      this.accumulator.done();
-      return;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(data);
-    } catch (error) {
-      this.#stopped = true;
-      this.malformed = error;
-      return;
-    }
-    this.accumulator.push(value, event);
+export function sseEvents(
+  accumulator: StreamAccumulator,
+  exactDone: boolean,
+): { readonly push: (event: SseEvent) => void; readonly malformed: unknown } {
+  let stopped = false;
+  const events = {
+    /** The error the SDK threw for an event that is not JSON, where it stopped reading. */
+    malformed: undefined as unknown,
+    /** One event, decoded from the bytes (an `SseDecoder`'s handler). */
+    push: ({ event, data }: SseEvent): void => {
+      if (stopped) return;
+      stopped = exactDone ? data === "[DONE]" : data.startsWith("[DONE]");
+      if (stopped) return accumulator.done();
+      let value: unknown;
+      try {
+        value = JSON.parse(data);
+      } catch (error) {
+        stopped = true;
+        events.malformed = error;
+        return;
+      }
+      accumulator.push(value, event);
+    },
   };
+  return events;
 }
