@@ -268,7 +268,10 @@ export function sseEvents(
     push: ({ event, data }: SseEvent): void => {
       if (stopped) return;
       stopped = exactDone ? data === "[DONE]" : data.startsWith("[DONE]");
-      if (stopped) return accumulator.done();
+      if (stopped) {
+        accumulator.done();
+        return;
+      }
       let value: unknown;
       try {
         value = JSON.parse(data);
