@@ -104,7 +104,7 @@ const REQUESTY_OWN_KEYS = new Set(["includeReasoning", "reasoningEffort", "user"
 function flatKeys(field: unknown, v2: boolean): Readonly<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   if (!isObject(field)) return out;
-  for (const name in field) if (v2 || !REQUESTY_OWN_KEYS.has(name)) out[name] = field[name];
+  for (const name of Object.keys(field)) if (v2 || !REQUESTY_OWN_KEYS.has(name)) out[name] = field[name];
   return out;
 }
 
