@@ -194,20 +194,25 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
   });
 
   // Timed to the tenth of a second across two invocations: on a loaded machine (four of these runs at
-  // once) one try in a few missed a step; without the fix every try fails.
+  // once) one try in a few missed a step. Step 2 below depends on which of two timers due in the same
+  // millisecond fires first: when the first's delivery takes that probe instead (seen both ways), the
+  // last timer is set by the second invocation, alive, and the test passes with or without the fix;
+  // when the second's does, it fails without the fix (both tries did, in the run checked).
   it("a delivery past its last chance still goes out at a probe timed by an invocation that has ended since", {
     retry: 1,
     timeout: 45_000,
   }, async () => {
-    // Each delivery has its last chance at 21.6 s and is given up at 24 s after it was recorded, so
-    // that every step below has 0.4 s or more to spare.
+    // Each delivery has its last chance at 21.6 s and is given up at 24 s after it was recorded: each
+    // step a slow machine could make late has 0.4 s or more to spare (step 1, which delays only make
+    // safer, 0.2 s).
     const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "24000" });
     const logRequests = () => recorder.rec.promptLayer.requests().filter((r) => r.path === "/log-request");
     // Every answer asks for a wait (Retry-After), so each probe is due at a known time:
     // 1. the first invocation's first attempt opens the circuit until 23 s after it, past the second
     //    invocation's last chance (21.6 s after it was asked, 1.2 s later);
     // 2. the second's delivery, waiting since it was recorded, is the probe then (its last chance is
-    //    spent) and is asked to wait 0.4 s: the next probe is timed by the second invocation;
+    //    spent; or the first's, see above) and is asked to wait 0.4 s: the next probe is timed by the
+    //    second invocation;
     // 3. the first's delivery is that probe (at 23.4 s, before its deadline) and is asked to wait 1 s:
     //    the next probe is timed by the first invocation, which ends before it is due (its deadline,
     //    24 s), and PromptLayer is back.
