@@ -951,25 +951,47 @@ export function langchainSuite(lc: LangChainModules): void {
       expect(JSON.stringify(s.memory.calls)).not.toContain("sk-secret-123");
     });
 
-    it("a background handler alone resolves a run in LangChain's queue: its withMetadata scope applies unless the queue is behind", async () => {
-      const s = setup({ awaitHandlers: false });
-      await withMetadata({ user: "scoped" }, () => s.plainChat().invoke("idle queue"));
-      await s.settle();
-      // A handler's end, queued before the scoped run's, holds the queue back until released.
+    it("a background handler alone applies each call's withMetadata scope, also when LangChain's queue is behind: PromptLayer logs it", async () => {
+      const tagalong = createTagalong({
+        destinations: [promptLayer({ apiKey: "pl_test_key", baseURL: rec.promptLayerURL })],
+      });
+      const handler = new TagalongCallbackHandler(tagalong, { awaitHandlers: false });
+      const model = new lc.ChatOpenAI({
+        model: MODEL,
+        apiKey: API_KEY,
+        configuration: { baseURL: rec.openaiBaseURL },
+        callbacks: [handler],
+      });
+      await withMetadata({ user: "u_idle" }, () => model.invoke("idle queue"));
+      await lc.awaitAllCallbacks();
+      // A slow handler's end, queued ahead of ours, holds LangChain's queue back until released: every
+      // scope below has exited before the queue hands our handler the runs.
       let release = () => {};
       const held = new Promise<void>((resolve) => {
         release = resolve;
       });
       const slow = { name: "slow", awaitHandlers: false, handleLLMEnd: () => held };
-      await s.plainChat().invoke("ahead", { callbacks: [slow] });
-      await withMetadata({ user: "scoped" }, () => s.plainChat().invoke("behind"));
+      await withMetadata({ user: "u_ahead" }, () => model.invoke("ahead", { callbacks: [slow] }));
+      await withMetadata({ user: "u_a" }, () => model.invoke("behind a"));
+      await withMetadata({ user: "u_b", session: "s_b" }, async () => {
+        await model.invoke("behind b", { tags: ["checkout"] });
+      });
+      await model.invoke("behind, no scope");
       release();
-      await s.settle();
-      expect(s.memory.calls.map((c) => [c.input.at(-1)?.content, c.metadata.user])).toEqual([
-        ["idle queue", "scoped"],
-        ["ahead", undefined],
-        ["behind", undefined],
+      await lc.awaitAllCallbacks();
+      await tagalong.flush();
+      const logs = rec.promptLayer.logs();
+      expect(
+        logs.map((log) => [log.body.input.messages.at(-1)?.content?.[0]?.text, log.metadata.user_id, log.metadata.session_id]),
+      ).toEqual([
+        ["idle queue", "u_idle", undefined],
+        ["ahead", "u_ahead", undefined],
+        ["behind a", "u_a", undefined],
+        ["behind b", "u_b", "s_b"],
+        ["behind, no scope", undefined, undefined],
       ]);
+      expect(logs[3]!.body.tags).toEqual(["checkout"]);
+      await tagalong.shutdown();
     });
 
     it("an inner tagalong key passed down replaces the outer one as a whole; one given by withConfig gives way to the caller's", async () => {
@@ -1521,6 +1543,47 @@ export function langchainSuite(lc: LangChainModules): void {
           expect(s.errors).toEqual([]);
           await rec.reset();
         }
+      },
+    );
+
+    it.skipIf(typeof lc.ChatOpenAI.prototype._streamChatModelEvents !== "function")(
+      "a run streamed as chat-model events, a background handler behind a slow one: its metadata and trace on the wire",
+      async () => {
+        const s = setup({ awaitHandlers: false });
+        let release = () => {};
+        const held = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        // Its start holds LangChain's queue back: the model's request goes out before our handler is handed the run's.
+        const slow = { name: "slow", awaitHandlers: false, handleChatModelStart: () => held };
+        const events = { name: "events", lc_prefer_chat_model_stream_events: true };
+        const metadata = { tagalong: { user: "u_1" } };
+        const runId = randomUUID();
+        await s.chat().invoke("events", { callbacks: [slow, s.handler, events], metadata });
+        await drain(
+          await graphOf(s.chat()).stream(
+            { question: "graph v3" },
+            {
+              runId,
+              callbacks: [slow, s.handler],
+              metadata,
+              configurable: { thread_id: "t-1" },
+              streamMode: "messages",
+              version: "v3",
+            },
+          ),
+        );
+        expect(s.memory.calls).toEqual([]);
+        release();
+        await s.settle();
+        const calls = rec.calls();
+        expect(calls.map((c) => [c.portkey.metadata?._user, c.portkey.traceId])).toEqual([
+          ["u_1", s.memory.calls[0]!.context!.langchain_run_id],
+          ["u_1", runId],
+        ]);
+        expect(s.memory.calls.map((c) => c.metadata.trace)).toEqual(calls.map((c) => c.portkey.traceId));
+        expect(s.logger.warnings).toEqual([]);
+        expect(s.errors).toEqual([]);
       },
     );
 
