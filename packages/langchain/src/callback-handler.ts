@@ -307,18 +307,20 @@ export class TagalongCallbackHandler {
       this.recorders.background = true;
       // LangChain runs a background handler's callbacks in its queue, which a batch or nested runs
       // leave behind the caller: a model run could begin before the handler saw its ancestors, and
-      // take an inner run for its root. LangChain hands a tracer (a handler with `_addRunToRunMap`)
-      // each run's start on the caller's path, before it queues the callbacks: the run's place in the
-      // trace is noted there (LangChain calls these outside its error handling: `startRun` never throws).
-      if (this.traceFromRuns)
-        Object.assign(this, {
-          _addRunToRunMap: noop,
-          _createRunForChainStart: this.startRun,
-          _createRunForToolStart: this.startRun,
-          _createRunForRetrieverStart: this.startRun,
-          _createRunForLLMStart: this.startRun,
-          _createRunForChatModelStart: this.startRun,
-        });
+      // take an inner run for its root; and the queue runs a callback in the async context its
+      // previous one left (another caller's withMetadata scope). LangChain hands a tracer (a handler
+      // with `_addRunToRunMap`) each run's start on the caller's path, before it queues the
+      // callbacks: the run's place in the trace is noted there, and a model run is prepared there
+      // (`startModelRun`). LangChain calls these outside its error handling: they never throw. With
+      // traceFromRuns false, LangChain skips the chain, tool and retriever ones (ignoreChain...).
+      Object.assign(this, {
+        _addRunToRunMap: noop,
+        _createRunForChainStart: this.startRun,
+        _createRunForToolStart: this.startRun,
+        _createRunForRetrieverStart: this.startRun,
+        _createRunForLLMStart: this.startModelRun,
+        _createRunForChatModelStart: this.startModelRun,
+      });
     }
   }
 
@@ -331,6 +333,39 @@ export class TagalongCallbackHandler {
 
   private readonly startRun = (_run: unknown, _input: unknown, runId: string, parentRunId?: string): void => {
     this.safely(() => this.track(runId, parentRunId));
+  };
+  /**
+   * A background handler's model run, handed on the caller's path (see the constructor): noted with
+   * its metadata, tags and call options, and, if the Tagalong records calls and no other of its
+   * handlers has the run, prepared here, inside the caller's withMetadata scopes and tracing context.
+   * Its start, and its end, may come much later, out of LangChain's queue.
+   */
+  private readonly startModelRun = (
+    _llm: unknown,
+    _input: unknown,
+    runId: string,
+    parentRunId: string | undefined,
+    extraParams: Record<string, unknown> | undefined,
+    tags: string[] | undefined,
+    metadata: Record<string, unknown> | undefined,
+  ): void => {
+    this.safely(() => {
+      const run = this.track(runId, parentRunId);
+      const model = (run.model ??= { startTime: Date.now() });
+      model.metadata = metadata;
+      model.tags = tags;
+      // What withTagalong's FIND_RUN looks for, already now.
+      model.handedOptions = extraParams?.options;
+      model.configurable ??= runConfigurable(model.handedOptions);
+      if (!this.tagalong.recordsCalls) return;
+      const owner = this.recorders.runs.get(runId)?.owner;
+      if (owner !== undefined && owner !== this) return;
+      try {
+        this.prepare(run, model);
+      } catch {
+        // Kept on the run: withTagalong throws it before the request, or the end reports it.
+      }
+    });
   };
   private readonly endRun = (_outputOrError: unknown, runId: string): void => {
     this.runs.delete(runId);

@@ -982,7 +982,11 @@ export function langchainSuite(lc: LangChainModules): void {
       await tagalong.flush();
       const logs = rec.promptLayer.logs();
       expect(
-        logs.map((log) => [log.body.input.messages.at(-1)?.content?.[0]?.text, log.metadata.user_id, log.metadata.session_id]),
+        logs.map((log) => [
+          log.body.input.messages.at(-1)?.content?.[0]?.text,
+          log.metadata.user_id,
+          log.metadata.session_id,
+        ]),
       ).toEqual([
         ["idle queue", "u_idle", undefined],
         ["ahead", "u_ahead", undefined],
