@@ -53,7 +53,8 @@ describe("where the body fields go, by model.provider", () => {
     expect(
       withBodyFieldsInProviderOptions(theirs, bodyRoute({ provider: "requesty.chat" }), fields, V3),
     ).toEqual({
-      requesty: { user_id: "u_1", tags: ["a"], extraBody: { user: "mine", session_id: "s_1" } },
+      // No key the provider sends flat: the requesty field goes in extraBody too.
+      requesty: { extraBody: { user: "mine", requesty: { user_id: "u_1", tags: ["a"] }, session_id: "s_1" } },
     });
     // @requesty/ai-sdk 2 would nest extraBody inside the body's requesty: it is left out there.
     expect(
@@ -115,7 +116,7 @@ describe("where the body fields go, by model.provider", () => {
     });
   });
 
-  it("@requesty/ai-sdk: the provider's own extraBody (its requesty keys, its other keys) and the caller's user win over ours", () => {
+  it("@requesty/ai-sdk: the provider's own extraBody (its requesty keys, its other keys) and the caller's user win over ours; flat keys replace its requesty", () => {
     const route = bodyRoute({ provider: "requesty.chat" });
     const model = {
       specificationVersion: "v3",
@@ -125,10 +126,7 @@ describe("where the body fields go, by model.provider", () => {
     const fields = { ...body, user: "u_1", session_id: "s_1", trace: "t_1" };
     expect(withBodyFieldsInProviderOptions({}, route, fields, model)).toEqual({
       requesty: {
-        user_id: "config",
-        auto_cache: true,
-        tags: ["a"],
-        extraBody: { user: "u_1" },
+        extraBody: { requesty: { user_id: "config", auto_cache: true, tags: ["a"] }, user: "u_1" },
       },
     });
     expect(
@@ -139,15 +137,12 @@ describe("where the body fields go, by model.provider", () => {
         model,
       ),
     ).toEqual({
-      requesty: {
-        user: "caller",
-        user_id: "per-call",
-        auto_cache: true,
-        tags: ["a"],
-      },
+      // The provider sends the call's flat keys alone as the body's requesty, not the extraBody's.
+      requesty: { user: "caller", user_id: "per-call", tags: ["a"] },
     });
     const withUserSetting = { ...model, settings: { user: "settings-user" } };
     expect(withBodyFieldsInProviderOptions({}, route, fields, withUserSetting).requesty?.extraBody).toEqual({
+      requesty: { user_id: "config", auto_cache: true, tags: ["a"] },
       trace: "t_1",
     });
   });

@@ -98,51 +98,64 @@ const objectOr = (value: unknown): Readonly<Record<string, unknown>> => (isObjec
 const REQUESTY_OWN_KEYS = new Set(["includeReasoning", "reasoningEffort", "user", "extraBody"]);
 
 /**
- * The keys of a `requesty` object the user set in an `extraBody` that can go flat in
- * `providerOptions.requesty` (all of them for a V2 model, which reads none of them itself).
+ * Whether the provider makes the body's `requesty` from the per-call `providerOptions.requesty` (any key
+ * it does not read itself: a V2 model reads none), which then replaces any set in an `extraBody`.
  */
-function flatKeys(field: unknown, v2: boolean): Readonly<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
-  if (!isObject(field)) return out;
-  for (const name of Object.keys(field)) if (v2 || !REQUESTY_OWN_KEYS.has(name)) out[name] = field[name];
-  return out;
+function sendsFlatKeys(caller: Readonly<Record<string, unknown>>, v2: boolean): boolean {
+  for (const name in caller) {
+    if (Object.hasOwn(caller, name) && (v2 || !REQUESTY_OWN_KEYS.has(name))) return true;
+  }
+  return false;
 }
 
+type Layer = Readonly<Record<string, unknown>>;
+
+/** `key` as spreading the provider's, the model's and the call's `extraBody` in that order leaves it. */
+const lastSet = (key: string, config: Layer, settings: Layer, call: Layer): unknown =>
+  Object.hasOwn(call, key) ? call[key] : Object.hasOwn(settings, key) ? settings[key] : config[key];
+
 /**
- * The nesting route (@requesty/ai-sdk): the body's `requesty` is the per-call `providerOptions.requesty`,
- * which replaces the one the user set in the call's own `extraBody`, on the provider
- * (`createRequesty({ extraBody: { requesty } })`) or in the model's settings: ours is merged under
- * all of them, theirs winning key by key (the call's over the model's over the provider's). The other
- * fields go in per-call `extraBody`, which the provider spreads last: a key the user set there, on the
- * provider or the model (or `user` per call or in the settings) is left out of ours.
+ * The nesting route (@requesty/ai-sdk). The body's `requesty` is the caller's as the provider makes it
+ * without us, ours merged under it (theirs winning key by key): the per-call `providerOptions.requesty`
+ * keys the provider does not read itself, when there are any (ours go flat beside them); else the
+ * `requesty` of the last `extraBody` that has one (the call's, the model's settings', the provider's,
+ * each replacing the one before whole), which ours then replace in the per-call `extraBody` (a key
+ * there named like one the provider reads itself, such as `user`, could not go flat). A V2 model has
+ * no per-call `extraBody` and reads no flat key itself: there ours go flat. The other fields go in the
+ * per-call `extraBody`, which the provider spreads last: a key the user set there, on the provider or
+ * the model (or `user` per call or in the settings) is left out of ours.
  */
 function nestedOptions(
   caller: Readonly<Record<string, unknown>>,
   key: string,
   body: Readonly<Record<string, unknown>>,
   model: { readonly specificationVersion?: string } & RequestyModelSettings,
-): Record<string, unknown> {
+): Readonly<Record<string, unknown>> {
   const { [key]: field, ...others } = body;
-  const providerBody = { ...objectOr(model.config?.extraBody), ...objectOr(model.settings?.extraBody) };
-  let options: Record<string, unknown> = { ...caller };
+  const v2 = !hasExtraBody(model);
+  const config = objectOr(model.config?.extraBody);
+  const settings = objectOr(model.settings?.extraBody);
+  let options = caller;
   if (isObject(field)) {
-    const v2 = !hasExtraBody(model);
-    // A V2 model has no per-call extraBody: there, a flat `extraBody` is just one of the body's keys.
-    const callBody = v2 ? undefined : caller.extraBody;
-    if (isObject(callBody)) options = withBodyFields(options, flatKeys(callBody[key], v2));
-    options = withBodyFields(withBodyFields(options, flatKeys(providerBody[key], v2)), field);
+    if (sendsFlatKeys(caller, v2)) options = withBodyFields(caller, field);
+    else {
+      // A V2 model has no per-call extraBody: there, a flat `extraBody` is just one of the body's keys.
+      const callBody = v2 ? {} : objectOr(caller.extraBody);
+      const theirs = lastSet(key, config, settings, callBody);
+      const requesty = isObject(theirs) ? withBodyFields(theirs, field) : field;
+      options = v2 ? { ...requesty } : { ...caller, extraBody: { ...callBody, [key]: requesty } };
+    }
   }
-  if (hasKeys(others) && hasExtraBody(model)) {
+  if (hasKeys(others) && !v2) {
     const ours: Record<string, unknown> = {};
     for (const name in others) {
       const theirs =
-        name in providerBody ||
+        name in config ||
+        name in settings ||
         (name === "user" && (caller.user !== undefined || model.settings?.user !== undefined));
       if (!theirs) ours[name] = others[name];
     }
-    if (hasKeys(ours)) {
-      options.extraBody = withBodyFields(isObject(options.extraBody) ? options.extraBody : {}, ours);
-    }
+    if (hasKeys(ours)) options = { ...options, extraBody: withBodyFields(objectOr(options.extraBody), ours) };
   }
   return options;
 }

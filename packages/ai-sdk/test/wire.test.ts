@@ -1008,6 +1008,76 @@ describe.each(MAJORS)("$name: what the user set on the provider or the call wins
     },
   );
 
+  // What the caller set as the body's `requesty` (per call, on the model or the provider), as
+  // @requesty/ai-sdk would send it without Tagalong; ours fills only the keys the caller did not set.
+  // Keys named like the provider's own per-call options (user, includeReasoning, reasoningEffort,
+  // extraBody) cannot go flat in providerOptions.requesty, and the call's requesty replaces the
+  // model's and the provider's whole rather than merging with them.
+  const OWN_NAMED = { user: "mine", includeReasoning: true, reasoningEffort: "low", extraBody: { x: 1 } };
+  interface RequestyCase {
+    readonly name: string;
+    readonly v3Only?: boolean;
+    readonly provider?: Record<string, unknown>;
+    readonly model?: Record<string, unknown>;
+    readonly requesty?: Record<string, unknown>;
+  }
+  const REQUESTY_CASES: readonly RequestyCase[] = [
+    {
+      name: "own-named keys per call",
+      v3Only: true,
+      requesty: { extraBody: { requesty: { ...OWN_NAMED, auto_cache: true }, custom: 1 } },
+    },
+    { name: "own-named keys on the model", model: { extraBody: { requesty: { ...OWN_NAMED } } } },
+    {
+      name: "own-named keys on the provider",
+      provider: { extraBody: { requesty: { ...OWN_NAMED, trace_id: "t_mine" } } },
+    },
+    {
+      name: "the call's requesty over the provider's",
+      v3Only: true,
+      provider: { extraBody: { requesty: { auto_cache: true } } },
+      requesty: { extraBody: { requesty: { trace_id: "t_mine" } } },
+    },
+    {
+      name: "the model's requesty over the provider's",
+      provider: { extraBody: { requesty: { auto_cache: true } } },
+      model: { extraBody: { requesty: { trace_id: "t_mine" } } },
+    },
+    {
+      name: "flat keys over the call's extraBody requesty",
+      v3Only: true,
+      requesty: { auto_cache: true, extraBody: { requesty: { trace_id: "t_mine" } } },
+    },
+    {
+      name: "flat keys over the model's extraBody requesty",
+      requesty: { auto_cache: true },
+      model: { extraBody: { requesty: { trace_id: "t_mine" } } },
+    },
+  ];
+  run.each(REQUESTY_CASES)(
+    "@requesty/ai-sdk: the caller's requesty arrives as without Tagalong, ours beside it ($name)",
+    async (c) => {
+      if (c.v3Only && !major.requestyExtraBody) return;
+      const { wrap } = setup();
+      const provider = m.createRequesty({ baseURL: rec.openaiBaseURL, apiKey, ...c.provider });
+      const model = provider.chat(MODEL_ID, c.model ?? {});
+      const providerOptions = c.requesty ? { requesty: c.requesty } : {};
+      await m.ai.generateText({ model, prompt: "hello", providerOptions });
+      await m.ai.generateText({ model: wrap(model), prompt: "hello", providerOptions });
+      await m.ai.streamText({ model: wrap(model), prompt: "hello", providerOptions }).text;
+      const [without, withTagalong, streamed] = rec.calls().map((call) => call.body);
+      const theirs = without!.requesty as Record<string, unknown> | undefined;
+      expect(withTagalong).toEqual({ ...without, requesty: { user_id: "u_1", ...theirs } });
+      expect(streamed!.requesty).toEqual({ user_id: "u_1", ...theirs });
+      // The own-named keys break Requesty's rule for `requesty`: the caller's choice, sent as without
+      // Tagalong. Only those, and checked here since afterEach would count them.
+      const own = /requesty: unknown key "(user|includeReasoning|reasoningEffort|extraBody)"/;
+      expect(rec.violations().filter((v) => !own.test(v))).toEqual([]);
+      expect(rec.requests.flatMap((request) => keysNamed("tagalong", request.body))).toEqual([]);
+      await rec.reset();
+    },
+  );
+
   run.each(["openai", "azure", "requesty"])(
     "an @ai-sdk/openai-compatible provider named %s carries the body fields as openai-compatible does",
     async (name) => {

@@ -198,8 +198,8 @@ class CallWatch implements BodyWatch, EventWatch {
   constructor(
     readonly call: CallRecord,
     readonly tagalong: Tagalong,
-    /** openai 7: its `Stream` ends at exactly `[DONE]` (openai 5 and 6: at any data beginning with it). */
-    readonly exactDone: boolean,
+    /** openai 7: its `Stream` ends at exactly `[DONE]` (openai 5 and 6: at any data beginning with it) and words its errors its own way. */
+    readonly openai7: boolean,
   ) {}
 
   get parses(): boolean {
@@ -383,7 +383,7 @@ function plainOutcome(body: PlainBody, end: StreamEnd): CallOutcome {
  */
 function sseOutcome(this: CallWatch, chunks: Uint8Array[], end: StreamEnd): CallOutcome {
   const accumulator = this.accumulator;
-  const events = sseEvents(accumulator, this.exactDone);
+  const events = sseEvents(accumulator, this.openai7);
   const decoder = new SseDecoder(events.push);
   for (const chunk of chunks) decoder.push(chunk);
   if (end.how === "done") decoder.end();

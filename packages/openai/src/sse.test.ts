@@ -41,7 +41,8 @@ describe("SseDecoder", () => {
     expect(decode(["data: 1\r"])).toEqual([{ event: undefined, data: "1" }]);
   });
 
-  it("ignores comments, unknown fields and events without data", () => {
-    expect(decode([": ping\n\nid: 3\nretry: 10\n\nevent: only-name\n\n"])).toEqual([]);
+  it("ignores comments, unknown fields and events without data or a name; a named one without data is one, as the SDK reads it", () => {
+    expect(decode([": ping\n\nid: 3\nretry: 10\n\nevent:\n\n"])).toEqual([]);
+    expect(decode(["event: only-name\n\n"])).toEqual([{ event: "only-name", data: "" }]);
   });
 });

@@ -1,12 +1,13 @@
-/** One server-sent event: its `event:` name (if any) and its `data:` lines joined with "\n". */
+/** One server-sent event: its `event:` name (if any) and its `data:` lines joined with "\n" (maybe none). */
 export interface SseEvent {
   event: string | undefined;
   data: string;
 }
 
 /**
- * A small incremental server-sent-events decoder (the WHATWG rules for `event` and `data`; `id` and
- * `retry` are not needed here). Feed it the bytes of a response body as they arrive.
+ * A small incremental server-sent-events decoder (the WHATWG rules for `event` and `data`, but an event
+ * with a name and no data is dispatched, as the openai SDK's decoder does; `id` and `retry` are not
+ * needed here). Feed it the bytes of a response body as they arrive.
  */
 export class SseDecoder {
   #text = new TextDecoder();
@@ -50,7 +51,9 @@ export class SseDecoder {
 
   #line(line: string): void {
     if (line === "") {
-      if (this.#data.length > 0) this.#onEvent({ event: this.#event, data: this.#data.join("\n") });
+      // As the SDK's decoder: an event with a name and no data is one too (its data is "", not JSON).
+      if (this.#data.length > 0 || this.#event)
+        this.#onEvent({ event: this.#event, data: this.#data.join("\n") });
       this.#event = undefined;
       this.#data = [];
       return;

@@ -88,9 +88,9 @@ describe("streamAccumulator", () => {
   it("sseEvents: as the SDK reads them, nothing after [DONE] (openai 5 and 6: data beginning with it) nor after data that is not JSON", () => {
     const chunk = (content: string) =>
       `data: ${JSON.stringify({ id: "c1", model: "m", choices: [{ index: 0, delta: { content } }] })}\n\n`;
-    const read = (sse: string, exactDone: boolean) => {
+    const read = (sse: string, openai7: boolean) => {
       const accumulator = streamAccumulator("chat-completions");
-      const events = sseEvents(accumulator, exactDone);
+      const events = sseEvents(accumulator, openai7);
       const decoder = new SseDecoder(events.push);
       decoder.push(new TextEncoder().encode(sse));
       decoder.end();
@@ -106,7 +106,16 @@ describe("streamAccumulator", () => {
     expect(read(after, false)).toEqual({ text: "Hi", complete: true, malformed: undefined });
     const seven = read(after, true);
     expect(seven).toMatchObject({ text: "Hi", complete: false });
-    expect(seven.malformed).toBeInstanceOf(SyntaxError);
+    expect(seven.malformed).toEqual(
+      new SyntaxError("Error reading response: malformed server-sent event JSON."),
+    );
+    // An event with a name and no data is one whose data ("") is not JSON; one with neither is none.
+    for (const openai7 of [false, true]) {
+      const named = read(`${chunk("Hi")}event: ping\n\n${chunk(" more")}`, openai7);
+      expect(named).toMatchObject({ text: "Hi", complete: false });
+      expect(named.malformed).toBeInstanceOf(SyntaxError);
+      expect(read(`${chunk("Hi")}event:\nid: 1\n\n${chunk(" more")}`, openai7).text).toBe("Hi more");
+    }
   });
 
   it("responses: the final event's response, or finished items and partial text until then", () => {

@@ -250,15 +250,19 @@ export function streamAccumulator(apiType: ApiType): StreamAccumulator {
   return apiType === "responses" ? responsesAccumulator() : choicesAccumulator();
 }
 
+// openai 7's words for an event that is not JSON (5 and 6 throw JSON.parse's own error).
+const MALFORMED_7 = "Error reading response: malformed server-sent event JSON.";
+
 /**
  * Feeds raw SSE events (decoded from the bytes) to `accumulator` as the SDK's `Stream` reads them:
- * `[DONE]` ends the stream (openai 5 and 6: any data beginning with `[DONE]`; openai 7, `exactDone`:
- * only `[DONE]` itself), the rest is JSON. The SDK reads no event after its end, nor after one that is
- * not JSON: it throws there (`malformed`, the error).
+ * `[DONE]` ends the stream (openai 5 and 6: any data beginning with `[DONE]`; `openai7`: only `[DONE]`
+ * itself), the rest is JSON. The SDK reads no event after its end, nor after one that is not JSON
+ * (an event with a name and no data too): it throws there (`malformed`, the error, in openai 7's words
+ * on openai 7).
  */
 export function sseEvents(
   accumulator: StreamAccumulator,
-  exactDone: boolean,
+  openai7: boolean,
 ): { readonly push: (event: SseEvent) => void; readonly malformed: unknown } {
   let stopped = false;
   const events = {
@@ -267,7 +271,7 @@ export function sseEvents(
     /** One event, decoded from the bytes (an `SseDecoder`'s handler). */
     push: ({ event, data }: SseEvent): void => {
       if (stopped) return;
-      stopped = exactDone ? data === "[DONE]" : data.startsWith("[DONE]");
+      stopped = openai7 ? data === "[DONE]" : data.startsWith("[DONE]");
       if (stopped) {
         accumulator.done();
         return;
@@ -277,7 +281,7 @@ export function sseEvents(
         value = JSON.parse(data);
       } catch (error) {
         stopped = true;
-        events.malformed = error;
+        events.malformed = openai7 ? new SyntaxError(MALFORMED_7) : error;
         return;
       }
       accumulator.push(value, event);
