@@ -1,8 +1,9 @@
 // Which span a Tagalong span is a child of, through the real OpenTelemetry SDK (its AsyncLocalStorage
 // context manager registered, as an application sets it up): the span active where the call was made,
 // also when LangChain runs a background handler's callbacks in its queue, behind a slow handler.
-import { ChatOpenAI } from "@langchain/openai";
+
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
+import { ChatOpenAI } from "@langchain/openai";
 import { trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-node";
 import { createTagalong, openTelemetry, withMetadata } from "@tagalong/core";
@@ -30,7 +31,10 @@ beforeEach(async () => {
 });
 
 /** Runs `fn` inside a request span of its own; its trace and span ids. */
-async function inSpan(name: string, fn: () => Promise<unknown>): Promise<{ traceId: string; spanId: string }> {
+async function inSpan(
+  name: string,
+  fn: () => Promise<unknown>,
+): Promise<{ traceId: string; spanId: string }> {
   return trace.getTracer("app").startActiveSpan(name, async (span) => {
     try {
       await fn();
