@@ -104,6 +104,16 @@ describe("a LangChain handler's span is a child of the span active where the cal
         ["u_b", "its request's span", "its trace"],
         ["u_none", "no parent"],
       ]);
+      // And each request span got its own call's metadata when the call started.
+      const annotated = exporter
+        .getFinishedSpans()
+        .filter((s) => s.instrumentationScope.name === "app")
+        .map((s) => [s.name, s.attributes["user.id"]]);
+      expect(annotated).toEqual([
+        ["ahead", "u_ahead"],
+        ["a", "u_a"],
+        ["b", "u_b"],
+      ]);
       await tagalong.shutdown();
     });
   }
