@@ -27,7 +27,13 @@ export { withBodyFields, withBodyFieldsInJson } from "./body";
 export { consoleLogger } from "./logger";
 export { scrubSecrets } from "./redact";
 export { currentMetadata } from "./scope";
-export { inFlightDestinations, type PreparedCall, type PrepareOptions, type Tagalong } from "./tagalong";
+export {
+  callerContext,
+  inFlightDestinations,
+  type PreparedCall,
+  type PrepareOptions,
+  type Tagalong,
+} from "./tagalong";
 export type {
   CallParameters,
   CallStatus,

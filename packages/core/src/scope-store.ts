@@ -11,6 +11,8 @@ export interface ScopeStore<T> {
 
 interface AlsConstructor {
   new <T>(): { getStore(): T | undefined; run<R>(value: T, fn: () => R): R };
+  /** The current async context, to run a function in later (Node, Bun, Deno, Workers). */
+  snapshot?(): <R>(fn: () => R) => R;
 }
 
 type Runtime = typeof globalThis & {
@@ -18,7 +20,7 @@ type Runtime = typeof globalThis & {
   process?: { getBuiltinModule?: (id: string) => { AsyncLocalStorage?: AlsConstructor } | undefined };
 };
 
-function findAsyncLocalStorage(): AlsConstructor | undefined {
+export function findAsyncLocalStorage(): AlsConstructor | undefined {
   const g = globalThis as Runtime;
   // Vercel Edge and Workers (nodejs_als / nodejs_compat) expose it as a global.
   if (typeof g.AsyncLocalStorage === "function") return g.AsyncLocalStorage;

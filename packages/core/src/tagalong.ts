@@ -8,6 +8,7 @@ import { type CallStats, createLedger, type Ledger, leaveOut } from "./policy";
 import { createPreparer, type PreparedCall, type PrepareOptions, type Target } from "./prepare";
 import { laterRecords } from "./record-later";
 import { currentScope, freezeSnapshot } from "./scope";
+import { findAsyncLocalStorage } from "./scope-store";
 import type {
   CompletedCall,
   DeliveryStats,
@@ -303,6 +304,8 @@ const INTERNALS = Symbol.for("tagalong.internals");
 interface Internals {
   /** Names of the destinations that add to a request in flight. */
   inFlight: readonly string[];
+  /** Captures the caller's async context, where a recorder reads it and the runtime can (`callerContext`). */
+  snapshot?: () => (record: () => void) => void;
 }
 
 /**
@@ -311,6 +314,16 @@ interface Internals {
  */
 export function inFlightDestinations(tagalong: Tagalong): readonly string[] {
   return (tagalong as unknown as { [INTERNALS]?: Internals })[INTERNALS]?.inFlight ?? [];
+}
+
+/**
+ * The caller's async context, captured on the caller's path for a call that an adapter records later,
+ * out of it (LangChain's background queue): runs the record back in it. Only where a recorder reads
+ * the caller's context (`recordsInContext`: OpenTelemetry's span parent) and the runtime can capture
+ * one (`AsyncLocalStorage.snapshot`); otherwise undefined, and the call is recorded where it ends.
+ */
+export function callerContext(tagalong: Tagalong): ((record: () => void) => void) | undefined {
+  return (tagalong as unknown as { [INTERNALS]?: Internals })[INTERNALS]?.snapshot?.();
 }
 
 /**
@@ -360,12 +373,8 @@ export function createTagalong(options: TagalongOptions): Tagalong {
   );
 
   const record = recorderOf(recorders, ledger, reportError);
-  const later = laterRecords(
-    record,
-    reportError,
-    waitUntil,
-    recorders.some((d) => d.recordsInContext === true),
-  );
+  const inContext = recorders.some((d) => d.recordsInContext === true);
+  const later = laterRecords(record, reportError, waitUntil, inContext);
 
   const tagalong: Tagalong = {
     recordsCalls: recorders.length > 0,
@@ -401,6 +410,8 @@ export function createTagalong(options: TagalongOptions): Tagalong {
     defaultTrace: defaultTrace ?? (() => undefined),
   };
   const internals: Internals = { inFlight: destinations.filter((d) => d.encode).map((d) => d.name) };
+  const Als = inContext ? findAsyncLocalStorage() : undefined;
+  if (typeof Als?.snapshot === "function") internals.snapshot = () => Als.snapshot!();
   Object.defineProperty(tagalong, INTERNALS, { value: internals });
   return tagalong;
 }

@@ -174,7 +174,8 @@ export interface Destination {
   record?(call: CompletedCall): void;
   /**
    * Whether `record` reads the caller's async context (e.g. the active OpenTelemetry span, as the parent
-   * of a span it starts). Then every call is recorded at its end, in its own context. Otherwise an
+   * of a span it starts). Then every call is recorded at its end, in its own context (an adapter told of
+   * the end out of it records the call back in the caller's context: `callerContext`). Otherwise an
    * adapter may hand calls over in a later task (`recordLater`), together and outside their contexts,
    * which keeps the record's build off the caller's path.
    */

@@ -1,6 +1,7 @@
 import {
   type CompletedCall,
   callCredentials,
+  callerContext,
   errorInfo,
   failedStatus,
   inFlightDestinations,
@@ -196,6 +197,12 @@ interface ModelRun {
   unlisten?: () => void;
   /** withTagalong made the run's request with another Tagalong's metadata (`PASS_RUN`). */
   passed?: boolean;
+  /**
+   * A background handler's caller's async context, captured on the caller's path where a recorder
+   * reads it (`callerContext`: OpenTelemetry's span parent): the run's end, out of LangChain's queue,
+   * is recorded back in it.
+   */
+  inCaller?: (record: () => void) => void;
 }
 
 interface RunState {
@@ -360,6 +367,7 @@ export class TagalongCallbackHandler {
       if (!this.tagalong.recordsCalls) return;
       const owner = this.recorders.runs.get(runId)?.owner;
       if (owner !== undefined && owner !== this) return;
+      model.inCaller ??= callerContext(this.tagalong);
       try {
         this.prepare(run, model);
       } catch {
@@ -572,6 +580,8 @@ export class TagalongCallbackHandler {
       tags: runManager.tags,
     });
     model.configurable ??= runConfigurable(options);
+    if (!this.awaitHandlers && this.tagalong.recordsCalls && model.inCaller === undefined)
+      model.inCaller = callerContext(this.tagalong);
     if (batched && typeof options === "object" && options !== null)
       (this.recorders.batches ??= new WeakMap()).set(options, model);
     return [run, model];
@@ -752,7 +762,9 @@ export class TagalongCallbackHandler {
     }
     if (prepared === undefined || !this.tagalong.recordsCalls) return;
     this.warnShadowed(prepared.metadata);
-    this.tagalong.record(this.completedCall(runId, run, model, prepared, output, error));
+    const call = this.completedCall(runId, run, model, prepared, output, error);
+    if (model.inCaller === undefined) this.tagalong.record(call);
+    else model.inCaller(() => this.tagalong.record(call));
   }
 
   private warnNotInFlight(): void {
