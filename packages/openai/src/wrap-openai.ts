@@ -259,7 +259,7 @@ function tagalongSubclass(Base: ClientClass): ClientClass {
         config.warn(
           "withOptions",
           () =>
-            "wrapOpenAI: withOptions() does not carry tagalongOptions() metadata; pass tagalongOptions() to each call, or make the calls inside withMetadata()",
+            "wrapOpenAI: withOptions() drops tagalongOptions() metadata; pass it to each call, or make the calls inside withMetadata()",
         );
       }
       if (config !== undefined && client[CONFIG] === undefined) attach(client, config);
@@ -306,7 +306,7 @@ export function wrapOpenAI<C extends OpenAI>(client: C, tagalong: Tagalong): C {
   }
   if (c[CONFIG] !== undefined) {
     throw new TagalongError(
-      "wrapOpenAI: this client is already wrapped; wrap the original client once, and use withMetadata() or tagalongOptions() for metadata",
+      "wrapOpenAI: this client is already wrapped; wrap the original once, and use withMetadata() or tagalongOptions() for metadata",
     );
   }
   const Sub = tagalongSubclass(c.constructor as ClientClass);
