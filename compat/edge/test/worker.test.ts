@@ -193,42 +193,36 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     expect(recorder.rec.promptLayer.requests()).toHaveLength(3);
   });
 
-  // Timed to the tenth of a second across two invocations: on a loaded machine (four of these runs at
-  // once) one try in a few missed a step. Step 2 below depends on which of two timers due in the same
-  // millisecond fires first: when the first's delivery takes that probe instead (seen both ways), the
-  // last timer is set by the second invocation, alive, and the test passes with or without the fix;
-  // when the second's does, it fails without the fix (both tries did, in the run checked).
   it("a delivery past its last chance still goes out at a probe timed by an invocation that has ended since", {
-    retry: 1,
     timeout: 45_000,
   }, async () => {
-    // Each delivery has its last chance at 21.6 s and is given up at 24 s after it was recorded: each
-    // step a slow machine could make late has 0.4 s or more to spare (step 1, which delays only make
-    // safer, 0.2 s).
+    // Each delivery has its last chance 21.6 s and its deadline 24 s after it was recorded; sam is asked
+    // 1.1 s after rita. Each wait is a Retry-After, and each probe has one delivery waiting for it when
+    // it is due, so every run takes these steps:
+    // 1. rita's first attempt hangs, the circuit still closed;
+    // 2. sam's first attempt opens the circuit until 21.8 s after it, past sam's last chance;
+    // 3. sam's delivery is that probe (its last chance spent) and is asked to wait 0.6 s (so does its
+    //    retry); the test then cuts rita's hung request, and her delivery waits for the breaker;
+    // 4. rita's is the next probe, 0.5 s before her deadline, and is asked to wait 1 s: the probe after
+    //    is timed by her invocation, which has ended by then.
+    // Only if sam's delivery times that probe itself does it go out (0.6 s before its own deadline).
     const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "24000" });
     const logRequests = () => recorder.rec.promptLayer.requests().filter((r) => r.path === "/log-request");
-    // Every answer asks for a wait (Retry-After), so each probe is due at a known time:
-    // 1. the first invocation's first attempt opens the circuit until 23 s after it, past the second
-    //    invocation's last chance (21.6 s after it was asked, 1.2 s later);
-    // 2. the second's delivery, waiting since it was recorded, is the probe then (its last chance is
-    //    spent; or the first's, see above) and is asked to wait 0.4 s: the next probe is timed by the
-    //    second invocation;
-    // 3. the first's delivery is that probe (at 23.4 s, before its deadline) and is asked to wait 1 s:
-    //    the next probe is timed by the first invocation, which ends before it is due (its deadline,
-    //    24 s), and PromptLayer is back.
-    for (const retryAfter of [23, 0.4, 1])
+    const hung = recorder.rec.fail({ kind: "promptlayer", hang: true, times: 1 });
+    for (const retryAfter of [21.8, 0.6, 1])
       recorder.rec.fail({ kind: "promptlayer", status: 503, retryAfter, times: 1 });
     const firstAsked = Date.now();
     await ask("user=rita_first&via=call");
-    await recorder.rec.waitFor(() => logRequests().length === 1);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstAsked + 1200 - Date.now())));
+    await recorder.rec.waitFor(() => hungLogRequests() === 1);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstAsked + 1100 - Date.now())));
     await ask("user=sam_second&via=call");
-    await recorder.rec.waitFor(() => logRequests().length === 3, { timeoutMs: 26_000 });
-    // The second's delivery goes out at that probe, 1 s later, before its own deadline (25.2 s).
-    const second = await recorder.rec.waitFor(() => logFor("sam_second"), { timeoutMs: 3000 });
+    await recorder.rec.waitFor(() => logRequests().length === 3, { timeoutMs: 25_000 });
+    hung.clear();
+    const second = await recorder.rec.waitFor(() => logFor("sam_second"), { timeoutMs: 4000 });
     expect(second.metadata).toEqual(loggedMetadata("sam_second"));
-    expect(logFor("rita_first")).toBeUndefined();
-    expect(logRequests()).toHaveLength(4);
+    // The steps above, in order.
+    const users = logRequests().map((r) => (r.body as { metadata?: { user_id?: string } }).metadata?.user_id);
+    expect(users).toEqual(["rita_first", "sam_second", "sam_second", "rita_first", "sam_second"]);
   });
 
   it("a request abandoned at its invocation's deadline is no longer counted as waiting for an answer once that invocation has ended", async () => {
