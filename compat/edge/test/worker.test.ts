@@ -225,6 +225,36 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     expect(users).toEqual(["rita_first", "sam_second", "sam_second", "rita_first", "sam_second"]);
   });
 
+  it("a delivery let go by another invocation's answer sends no probe at its last chance: the next outage is still probed", async () => {
+    // Each delivery has its last chance 3.6 s and its deadline 4 s after it was recorded.
+    const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "4000" });
+    const logRequests = () => recorder.rec.promptLayer.requests().filter((r) => r.path === "/log-request");
+    // The first invocation's log is answered 1.5 s late; the second's is asked to wait 2.5 s (the
+    // circuit opens); the third's, once the first's answer has closed the circuit, hangs.
+    recorder.rec.fail({ kind: "promptlayer", delayMs: 1500, times: 1 });
+    recorder.rec.fail({ kind: "promptlayer", status: 503, retryAfter: 2.5, times: 1 });
+    recorder.rec.fail({ kind: "promptlayer", hang: true, times: 1 });
+    await ask("user=tom_first&via=call");
+    await recorder.rec.waitFor(() => logRequests().length === 1);
+    await ask("user=uma_second&via=call");
+    await recorder.rec.waitFor(() => logRequests().length === 2);
+    // The third's delivery waits for the breaker, its last chance timed, until the first's answer lets
+    // it go: that wake comes from the first invocation, which cannot clear the third's timers.
+    await ask("user=vic_third&via=call");
+    await recorder.rec.waitFor(() => hungLogRequests() === 1, { timeoutMs: 3000 });
+    await recorder.rec.waitFor(() => logFor("uma_second"), { timeoutMs: 3000 });
+    // Its last chance passes while its request hangs; its deadline gives the delivery up.
+    for (let tries = 0; !(await ask.errors()).some((e) => e.includes("abandoned")); tries++) {
+      expect(tries).toBeLessThan(100);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // A later outage opens the circuit for half a second: its probe must go out, and PromptLayer is back.
+    recorder.rec.fail({ kind: "promptlayer", status: 503, retryAfter: 0.5, times: 1 });
+    await ask("user=wes_fourth&via=call");
+    const fourth = await recorder.rec.waitFor(() => logFor("wes_fourth"), { timeoutMs: 3000 });
+    expect(fourth.metadata).toEqual(loggedMetadata("wes_fourth"));
+  });
+
   it("a request abandoned at its invocation's deadline is no longer counted as waiting for an answer once that invocation has ended", async () => {
     const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "1500" });
     recorder.rec.fail({ kind: "promptlayer", hang: true });
