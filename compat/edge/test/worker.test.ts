@@ -255,6 +255,30 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     expect(fourth.metadata).toEqual(loggedMetadata("wes_fourth"));
   });
 
+  it("a probe's timer left from before the circuit closed sends no probe once it has opened again: the new Retry-After holds", async () => {
+    const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "10000" });
+    const logRequests = () => recorder.rec.promptLayer.requests().filter((r) => r.path === "/log-request");
+    // The first invocation's log is answered a second late; the second's is asked to wait 3 s (the
+    // circuit opens, the probe timed from the second invocation); the first's answer then closes it,
+    // from the first invocation, which cannot clear the second's timer.
+    recorder.rec.fail({ kind: "promptlayer", delayMs: 1000, times: 1 });
+    recorder.rec.fail({ kind: "promptlayer", status: 503, retryAfter: 3, times: 1 });
+    await ask("user=xena_first&via=call");
+    await recorder.rec.waitFor(() => logRequests().length === 1);
+    await ask("user=yann_second&via=call");
+    await recorder.rec.waitFor(() => logRequests()[0]?.status === 201, { timeoutMs: 3000 });
+    // The third's log is asked to wait 4 s: the circuit opens again, and the fourth's delivery waits.
+    recorder.rec.fail({ kind: "promptlayer", status: 503, retryAfter: 4, times: 1 });
+    await ask("user=zoe_third&via=call");
+    const refused = await recorder.rec.waitFor(() => logRequests()[2]);
+    await ask("user=abe_fourth&via=call");
+    const fourth = await recorder.rec.waitFor(() => logFor("abe_fourth"), { timeoutMs: 8000 });
+    expect(fourth.metadata).toEqual(loggedMetadata("abe_fourth"));
+    // No request went out before that Retry-After had run (the old timer was due 2 s or so sooner).
+    const after = logRequests().filter((r) => r.seq > refused.seq);
+    expect(Math.min(...after.map((r) => r.time)) - refused.time).toBeGreaterThanOrEqual(3500);
+  });
+
   it("a request abandoned at its invocation's deadline is no longer counted as waiting for an answer once that invocation has ended", async () => {
     const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "1500" });
     recorder.rec.fail({ kind: "promptlayer", hang: true });

@@ -91,17 +91,21 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs
   };
 
   // When the probe is due: the breaker's timer, and that of each request with a last chance waiting.
+  // A timer cleared from another invocation still fires on Workers (clearTimeout reaches only the
+  // current invocation's): only the one set last acts, or a probe would go before a Retry-After ends.
   const scheduleProbe = (): void => {
     if (timer !== undefined) clearTimeout(timer);
-    timer = unref(
+    const set: Timer = unref(
       setTimeout(
         () => {
+          if (timer !== set) return;
           timer = undefined;
           due();
         },
         Math.max(0, probeAt - Date.now()),
       ),
     );
+    timer = set;
     for (const w of waiters) w.time?.();
   };
 
