@@ -193,42 +193,90 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     expect(recorder.rec.promptLayer.requests()).toHaveLength(3);
   });
 
-  // Timed to the tenth of a second across two invocations: on a loaded machine (four of these runs at
-  // once) one try in a few missed a step. Step 2 below depends on which of two timers due in the same
-  // millisecond fires first: when the first's delivery takes that probe instead (seen both ways), the
-  // last timer is set by the second invocation, alive, and the test passes with or without the fix;
-  // when the second's does, it fails without the fix (both tries did, in the run checked).
   it("a delivery past its last chance still goes out at a probe timed by an invocation that has ended since", {
-    retry: 1,
     timeout: 45_000,
   }, async () => {
-    // Each delivery has its last chance at 21.6 s and is given up at 24 s after it was recorded: each
-    // step a slow machine could make late has 0.4 s or more to spare (step 1, which delays only make
-    // safer, 0.2 s).
+    // Each delivery has its last chance 21.6 s and its deadline 24 s after it was recorded; sam is asked
+    // 1.1 s after rita. Each wait is a Retry-After, and each probe has one delivery waiting for it when
+    // it is due, so every run takes these steps:
+    // 1. rita's first attempt hangs, the circuit still closed;
+    // 2. sam's first attempt opens the circuit until 21.8 s after it, past sam's last chance;
+    // 3. sam's delivery is that probe (its last chance spent) and is asked to wait 0.6 s (so does its
+    //    retry); the test then cuts rita's hung request, and her delivery waits for the breaker;
+    // 4. rita's is the next probe, 0.5 s before her deadline, and is asked to wait 1 s: the probe after
+    //    is timed by her invocation, which has ended by then.
+    // Only if sam's delivery times that probe itself does it go out (0.6 s before its own deadline).
     const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "24000" });
     const logRequests = () => recorder.rec.promptLayer.requests().filter((r) => r.path === "/log-request");
-    // Every answer asks for a wait (Retry-After), so each probe is due at a known time:
-    // 1. the first invocation's first attempt opens the circuit until 23 s after it, past the second
-    //    invocation's last chance (21.6 s after it was asked, 1.2 s later);
-    // 2. the second's delivery, waiting since it was recorded, is the probe then (its last chance is
-    //    spent; or the first's, see above) and is asked to wait 0.4 s: the next probe is timed by the
-    //    second invocation;
-    // 3. the first's delivery is that probe (at 23.4 s, before its deadline) and is asked to wait 1 s:
-    //    the next probe is timed by the first invocation, which ends before it is due (its deadline,
-    //    24 s), and PromptLayer is back.
-    for (const retryAfter of [23, 0.4, 1])
+    const hung = recorder.rec.fail({ kind: "promptlayer", hang: true, times: 1 });
+    for (const retryAfter of [21.8, 0.6, 1])
       recorder.rec.fail({ kind: "promptlayer", status: 503, retryAfter, times: 1 });
     const firstAsked = Date.now();
     await ask("user=rita_first&via=call");
-    await recorder.rec.waitFor(() => logRequests().length === 1);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstAsked + 1200 - Date.now())));
+    await recorder.rec.waitFor(() => hungLogRequests() === 1);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstAsked + 1100 - Date.now())));
     await ask("user=sam_second&via=call");
-    await recorder.rec.waitFor(() => logRequests().length === 3, { timeoutMs: 26_000 });
-    // The second's delivery goes out at that probe, 1 s later, before its own deadline (25.2 s).
-    const second = await recorder.rec.waitFor(() => logFor("sam_second"), { timeoutMs: 3000 });
+    await recorder.rec.waitFor(() => logRequests().length === 3, { timeoutMs: 25_000 });
+    hung.clear();
+    const second = await recorder.rec.waitFor(() => logFor("sam_second"), { timeoutMs: 4000 });
     expect(second.metadata).toEqual(loggedMetadata("sam_second"));
-    expect(logFor("rita_first")).toBeUndefined();
-    expect(logRequests()).toHaveLength(4);
+    // The steps above, in order.
+    const users = logRequests().map((r) => (r.body as { metadata?: { user_id?: string } }).metadata?.user_id);
+    expect(users).toEqual(["rita_first", "sam_second", "sam_second", "rita_first", "sam_second"]);
+  });
+
+  it("a delivery let go by another invocation's answer sends no probe at its last chance: the next outage is still probed", async () => {
+    // Each delivery has its last chance 3.6 s and its deadline 4 s after it was recorded.
+    const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "4000" });
+    const logRequests = () => recorder.rec.promptLayer.requests().filter((r) => r.path === "/log-request");
+    // The first invocation's log is answered 1.5 s late; the second's is asked to wait 2.5 s (the
+    // circuit opens); the third's, once the first's answer has closed the circuit, hangs.
+    recorder.rec.fail({ kind: "promptlayer", delayMs: 1500, times: 1 });
+    recorder.rec.fail({ kind: "promptlayer", status: 503, retryAfter: 2.5, times: 1 });
+    recorder.rec.fail({ kind: "promptlayer", hang: true, times: 1 });
+    await ask("user=tom_first&via=call");
+    await recorder.rec.waitFor(() => logRequests().length === 1);
+    await ask("user=uma_second&via=call");
+    await recorder.rec.waitFor(() => logRequests().length === 2);
+    // The third's delivery waits for the breaker, its last chance timed, until the first's answer lets
+    // it go: that wake comes from the first invocation, which cannot clear the third's timers.
+    await ask("user=vic_third&via=call");
+    await recorder.rec.waitFor(() => hungLogRequests() === 1, { timeoutMs: 3000 });
+    await recorder.rec.waitFor(() => logFor("uma_second"), { timeoutMs: 3000 });
+    // Its last chance passes while its request hangs; its deadline gives the delivery up.
+    for (let tries = 0; !(await ask.errors()).some((e) => e.includes("abandoned")); tries++) {
+      expect(tries).toBeLessThan(100);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // A later outage opens the circuit for half a second: its probe must go out, and PromptLayer is back.
+    recorder.rec.fail({ kind: "promptlayer", status: 503, retryAfter: 0.5, times: 1 });
+    await ask("user=wes_fourth&via=call");
+    const fourth = await recorder.rec.waitFor(() => logFor("wes_fourth"), { timeoutMs: 3000 });
+    expect(fourth.metadata).toEqual(loggedMetadata("wes_fourth"));
+  });
+
+  it("a probe's timer left from before the circuit closed sends no probe once it has opened again: the new Retry-After holds", async () => {
+    const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "10000" });
+    const logRequests = () => recorder.rec.promptLayer.requests().filter((r) => r.path === "/log-request");
+    // The first invocation's log is answered a second late; the second's is asked to wait 3 s (the
+    // circuit opens, the probe timed from the second invocation); the first's answer then closes it,
+    // from the first invocation, which cannot clear the second's timer.
+    recorder.rec.fail({ kind: "promptlayer", delayMs: 1000, times: 1 });
+    recorder.rec.fail({ kind: "promptlayer", status: 503, retryAfter: 3, times: 1 });
+    await ask("user=xena_first&via=call");
+    await recorder.rec.waitFor(() => logRequests().length === 1);
+    await ask("user=yann_second&via=call");
+    await recorder.rec.waitFor(() => logRequests()[0]?.status === 201, { timeoutMs: 3000 });
+    // The third's log is asked to wait 4 s: the circuit opens again, and the fourth's delivery waits.
+    recorder.rec.fail({ kind: "promptlayer", status: 503, retryAfter: 4, times: 1 });
+    await ask("user=zoe_third&via=call");
+    const refused = await recorder.rec.waitFor(() => logRequests()[2]);
+    await ask("user=abe_fourth&via=call");
+    const fourth = await recorder.rec.waitFor(() => logFor("abe_fourth"), { timeoutMs: 8000 });
+    expect(fourth.metadata).toEqual(loggedMetadata("abe_fourth"));
+    // No request went out before that Retry-After had run (the old timer was due 2 s or so sooner).
+    const after = logRequests().filter((r) => r.seq > refused.seq);
+    expect(Math.min(...after.map((r) => r.time)) - refused.time).toBeGreaterThanOrEqual(3500);
   });
 
   it("a request abandoned at its invocation's deadline is no longer counted as waiting for an answer once that invocation has ended", async () => {

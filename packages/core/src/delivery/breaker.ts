@@ -91,17 +91,21 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs
   };
 
   // When the probe is due: the breaker's timer, and that of each request with a last chance waiting.
+  // A timer cleared from another invocation still fires on Workers (clearTimeout reaches only the
+  // current invocation's): only the one set last acts, or a probe would go before a Retry-After ends.
   const scheduleProbe = (): void => {
     if (timer !== undefined) clearTimeout(timer);
-    timer = unref(
+    const set: Timer = unref(
       setTimeout(
         () => {
+          if (timer !== set) return;
           timer = undefined;
           due();
         },
         Math.max(0, probeAt - Date.now()),
       ),
     );
+    timer = set;
     for (const w of waiters) w.time?.();
   };
 
@@ -128,6 +132,10 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs
         let chance: Timer | undefined;
         let probeTimer: Timer | undefined;
         let woken = false;
+        // Woken from another invocation (its timer, answer or forgo), this request's timers stay set: on
+        // Workers clearTimeout reaches only the current invocation's. Each does nothing once woken: a
+        // last chance sending a probe then would leave that probe out for good, sent by no one, and
+        // no other probe would go out while the circuit is open.
         const waiter: Waiter = {
           wake(outcome) {
             woken = true;
@@ -149,13 +157,16 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs
             if (woken) return;
             clearTimeout(probeTimer);
             const at = probeAt;
-            probeTimer = unref(setTimeout(() => probeAt === at && due(), Math.max(0, at - Date.now())));
+            probeTimer = unref(
+              setTimeout(() => !woken && probeAt === at && due(), Math.max(0, at - Date.now())),
+            );
             void new Promise<void>((again) => (waiter.time = again)).then(arm);
           };
           arm();
         }
         // Out of the line: a wait that ended will never be woken as the probe.
         const leave = (outcome: Pass | "expired" | "released"): void => {
+          if (woken) return;
           const at = waiters.indexOf(waiter);
           if (at >= 0) waiters.splice(at, 1);
           waiter.wake(outcome);
@@ -166,6 +177,7 @@ export function circuitBreaker(policy: RetryPolicy, threshold: number, spacingMs
         // The last chance, no sooner than `spacingMs` after the last probe or than a Retry-After allows;
         // a probe out then answers for this request too.
         const lastTry = (): void => {
+          if (woken) return;
           const at = Math.max(lastChance!, probedAt + spacingMs, askedUntil);
           if (at > Date.now()) chance = unref(setTimeout(lastTry, at - Date.now()));
           else if (probe === undefined) leave(sendProbe());
