@@ -4,6 +4,7 @@
 //   GET /chat?user=U&via=scope   the call inside withMetadata, across an await (needs AsyncLocalStorage)
 //   GET /chat?user=U&via=call    per-call metadata with tagalongOptions (works in every runtime)
 //   GET /errors                  what onError was told so far in this isolate
+//   GET /shutdown?timeoutMs=N    tagalong.shutdown({ timeoutMs: N }) from this invocation
 
 import { env, waitUntil } from "cloudflare:workers";
 import {
@@ -59,6 +60,10 @@ export default {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/errors") return Response.json(errors);
+    if (url.pathname === "/shutdown") {
+      await tagalong.shutdown({ timeoutMs: Number(url.searchParams.get("timeoutMs")) });
+      return new Response("shut down");
+    }
     const user = url.searchParams.get("user") ?? "anonymous";
     const via = url.searchParams.get("via");
     let seenAfterAwait: string | null = null;

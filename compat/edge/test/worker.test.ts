@@ -43,7 +43,10 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     /** What the Worker's onError was told so far. */
     const errors = async (): Promise<string[]> =>
       (await (await mf.dispatchFetch("http://worker.test/errors")).json()) as string[];
-    return Object.assign(ask, { errors });
+    /** Calls tagalong.shutdown({ timeoutMs }) from an invocation of its own; what it answered. */
+    const shutdown = async (timeoutMs: number): Promise<string> =>
+      (await mf.dispatchFetch(`http://worker.test/shutdown?timeoutMs=${timeoutMs}`)).text();
+    return Object.assign(ask, { errors, shutdown });
   }
 
   const callFor = (user: string): ModelCall => {
@@ -298,6 +301,27 @@ describe.skipIf(NODE_MAJOR < 22)("a Cloudflare Worker under miniflare (workerd)"
     const [, second] = await reports(2);
     // The first invocation's request was aborted; only the second's was waiting.
     expect(second).toMatch(/abandoned a delivery .*: 1 waiting for an answer \(the oldest for 1\.\d s\)/);
+  });
+
+  it("a shutdown called from another invocation abandons and reports the deliveries whose requests are out", async () => {
+    const ask = await startWorker(["nodejs_compat"], { WAIT_UNTIL_MS: "10000" });
+    recorder.rec.fail({ kind: "promptlayer", hang: true, times: 2 });
+    // Two invocations' logs hang; a third invocation shuts Tagalong down. On Workers it cannot abort
+    // the others' requests (workerd throws "Cannot perform I/O on behalf of a different request").
+    await ask("user=ola_first&via=call");
+    await ask("user=pia_second&via=call");
+    await recorder.rec.waitFor(() => hungLogRequests() === 2);
+    const res = await ask.shutdown(200);
+    expect(res).toBe("shut down");
+    let seen: string[] = [];
+    for (let tries = 0; seen.length === 0 && tries < 50; tries++) {
+      if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      seen = await ask.errors();
+    }
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatch(
+      /abandoned 2 deliveries still pending when the destination shut down \(waited 200 ms\): 2 waiting for an answer/,
+    );
   });
 
   it("a handler that awaits flush() while another invocation's delivery is pending answers once that delivery is given up", async () => {

@@ -243,7 +243,9 @@ export class Poster {
    * A request cut is forgotten, and the probe it went out as is freed for the next waiting request,
    * then and there, not when its aborted request ends: on Workers that end is never seen once the
    * invocation has ended (it ends as soon as its deadline settles what it handed to waitUntil), and
-   * the request would be reported as waiting for good, its probe out for good.
+   * the request would be reported as waiting for good, its probe out for good. Nor can one invocation
+   * abort another's request (workerd throws "Cannot perform I/O on behalf of a different request"): a
+   * shutdown there abandons and reports it all the same, and its own invocation's deadline ends it.
    */
   private tracker(work: JobWork, pass: Pass): (request: Cancel) => () => void {
     return (request) => {
@@ -252,7 +254,9 @@ export class Poster {
         abort: () => {
           this.inFlight.delete(request);
           if (isProbe(pass)) this.o.breaker.forgo(pass);
-          request.abort?.();
+          try {
+            request.abort?.();
+          } catch {}
         },
       });
       return () => {
