@@ -357,22 +357,13 @@ export class TagalongCallbackHandler {
     metadata: Record<string, unknown> | undefined,
   ): void => {
     this.safely(() => {
-      const run = this.track(runId, parentRunId);
-      const model = (run.model ??= { startTime: Date.now() });
-      model.metadata = metadata;
-      model.tags = tags;
-      // What withTagalong's FIND_RUN looks for, already now.
-      model.handedOptions = extraParams?.options;
-      model.configurable ??= runConfigurable(model.handedOptions);
+      // Noted with what withTagalong's FIND_RUN looks for, already now.
+      const [run, model] = this.noteModel(runId, parentRunId, extraParams, tags, metadata);
       if (!this.tagalong.recordsCalls) return;
       const owner = this.recorders.runs.get(runId)?.owner;
       if (owner !== undefined && owner !== this) return;
       model.inCaller ??= callerContext(this.tagalong);
-      try {
-        this.prepare(run, model);
-      } catch {
-        // Kept on the run: withTagalong throws it before the request, or the end reports it.
-      }
+      this.prepareKept(run, model);
     });
   };
   private readonly endRun = (_outputOrError: unknown, runId: string): void => {
@@ -641,13 +632,8 @@ export class TagalongCallbackHandler {
       for (const aborted of this.abortedRuns.keys()) if (aborted !== runId) this.endAborted(aborted);
     }
     this.claim(runId, false);
-    const run = this.track(runId, parentRunId);
-    const model = (run.model ??= { startTime: Date.now() });
-    model.metadata = metadata;
-    model.tags = tags;
+    const [run, model] = this.noteModel(runId, parentRunId, extraParams, tags, metadata);
     model.started = true;
-    model.handedOptions = extraParams?.options;
-    model.configurable ??= runConfigurable(model.handedOptions);
     if (this.tagalong.recordsCalls) {
       // LangChain may end no run for a call aborted between two parts of its stream (the stream is
       // no longer read): the abort ends it.
@@ -661,13 +647,7 @@ export class TagalongCallbackHandler {
       model.invocationParams = extraParams?.invocation_params as Record<string, unknown> | undefined;
     }
     // Awaited, this runs on the caller's path at the start of the call: prepare here, once.
-    if (this.awaitHandlers && model.prepared === undefined && model.error === undefined) {
-      try {
-        this.prepare(run, model);
-      } catch {
-        // Kept on the run: withTagalong throws it before the request, or the end reports it.
-      }
-    }
+    if (this.awaitHandlers) this.prepareKept(run, model);
     if (model.cancelled !== undefined) this.endModel(runId, undefined, model.cancelled.reason, false);
   }
 
@@ -707,6 +687,32 @@ export class TagalongCallbackHandler {
     if (timer === undefined) return;
     clearTimeout(timer);
     this.abortedRuns.delete(runId);
+  }
+
+  /** A model run's start as LangChain hands it: its place in the trace, metadata, tags and call options. */
+  private noteModel(
+    runId: string,
+    parentRunId: string | undefined,
+    extraParams: Record<string, unknown> | undefined,
+    tags: string[] | undefined,
+    metadata: Record<string, unknown> | undefined,
+  ): [RunState, ModelRun] {
+    const run = this.track(runId, parentRunId);
+    const model = (run.model ??= { startTime: Date.now() });
+    model.metadata = metadata;
+    model.tags = tags;
+    model.handedOptions = extraParams?.options;
+    model.configurable ??= runConfigurable(model.handedOptions);
+    return [run, model];
+  }
+
+  /** Prepares the run once, on the caller's path; an error is kept on the run, not thrown here. */
+  private prepareKept(run: RunState, model: ModelRun): void {
+    try {
+      this.prepare(run, model);
+    } catch {
+      // Kept on the run: withTagalong throws it before the request, or the end reports it.
+    }
   }
 
   private prepare(run: RunState, model: ModelRun): PreparedCall {
