@@ -317,9 +317,10 @@ export class TagalongCallbackHandler {
       // take an inner run for its root; and the queue runs a callback in the async context its
       // previous one left (another caller's withMetadata scope). LangChain hands a tracer (a handler
       // with `_addRunToRunMap`) each run's start on the caller's path, before it queues the
-      // callbacks: the run's place in the trace is noted there, and a model run is prepared there
-      // (`startModelRun`). LangChain calls these outside its error handling: they never throw. With
-      // traceFromRuns false, LangChain skips the chain, tool and retriever ones (ignoreChain...).
+      // callbacks (every @langchain/core release from 0.3.0 on calls these five hooks): the run's
+      // place in the trace is noted there, and a model run is prepared there (`startModelRun`).
+      // LangChain calls these outside its error handling: they never throw. With traceFromRuns
+      // false, LangChain skips the chain, tool and retriever ones (ignoreChain...).
       Object.assign(this, {
         _addRunToRunMap: noop,
         _createRunForChainStart: this.startRun,
