@@ -3,49 +3,24 @@
 // withOptions() copies, the caller's own headers, idempotency keys, Responses streams stopped part-way
 // and the chat helpers' requests; checked at the loopback recorder (the wire) and at a recording
 // destination (what is recorded). openai 7 needs Node 22.
-import { createTagalong, type Destination, portkey, requesty, withMetadata } from "@tagalong/core";
+import { portkey, requesty, withMetadata } from "@tagalong/core";
 import type { CompletedCall } from "@tagalong/core/destination";
 import { type RecordedRequest, replyText } from "@tagalong/testing";
 import type OpenAI from "openai";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { tagalongOptions, wrapOpenAI } from "../src/index";
-import { API_KEY, MODEL, memory, runnableWeather, streamText, useRecorder } from "./helpers";
+import { tagalongOptions } from "../src/index";
+import {
+  API_KEY,
+  MODEL,
+  recordingClient,
+  runnableWeather,
+  stallAfterEvents,
+  streamText,
+  useRecorder,
+} from "./helpers";
 import { type ClientClass, MAJORS, nodeMajor } from "./sdk-majors";
 
 const recorder = useRecorder();
-
-/**
- * A fetch that passes a streamed answer's first `events` events on and holds the rest back until the
- * request is aborted, like a slow network.
- */
-function stallAfterEvents(events: number): typeof fetch {
-  return async (url, init) => {
-    const response = await fetch(url, init);
-    if (!response.headers.get("content-type")?.includes("event-stream")) return response;
-    const reader = response.body!.getReader();
-    const signal = init?.signal;
-    const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        const decoder = new TextDecoder();
-        let text = "";
-        while (text.split("\n\n").length <= events) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          text += decoder.decode(value, { stream: true });
-        }
-        const cut = text.split("\n\n").slice(0, events).join("\n\n");
-        controller.enqueue(new TextEncoder().encode(`${cut}\n\n`));
-        const fail = () => {
-          controller.error(signal?.reason ?? new DOMException("This operation was aborted", "AbortError"));
-          reader.cancel().catch(() => {});
-        };
-        if (signal?.aborted) fail();
-        else signal?.addEventListener("abort", fail, { once: true });
-      },
-    });
-    return new Response(body, { status: response.status, headers: response.headers });
-  };
-}
 
 /** Every attempt carried the same Portkey headers and `requesty` body field, each header once. */
 function expectAttemptsAlike(attempts: readonly RecordedRequest[]): void {
@@ -68,27 +43,12 @@ describe.each(MAJORS)("$name", (major) => {
     });
 
     const rec = () => recorder.rec;
-    function setup(
-      options: {
-        client?: ConstructorParameters<ClientClass>[0];
-        destinations?: Destination[];
-        Class?: ClientClass;
-      } = {},
-    ) {
-      const recorded = memory();
-      const errors: unknown[] = [];
-      const tagalong = createTagalong({
-        destinations: [portkey(), requesty(), recorded, ...(options.destinations ?? [])],
-        metadata: { environment: "test" },
-        onError: (e) => errors.push(e),
+    /** A wrapped client (no retries unless given) whose Tagalong sends Portkey's and Requesty's forms and records every call. */
+    const setup = (options: { client?: ConstructorParameters<ClientClass>[0]; Class?: ClientClass } = {}) =>
+      recordingClient(options.Class ?? OpenAIClass, rec().openaiBaseURL, {
+        destinations: [portkey(), requesty()],
+        client: options.client,
       });
-      const Class = options.Class ?? OpenAIClass;
-      const client = wrapOpenAI(
-        new Class({ apiKey: API_KEY, baseURL: rec().openaiBaseURL, maxRetries: 0, ...options.client }),
-        tagalong,
-      );
-      return { client, recorded, errors, tagalong };
-    }
     /** Waits for `n` recorded calls, and checks no more follow. */
     async function records(recorded: { calls: CompletedCall[] }, n: number): Promise<CompletedCall[]> {
       await vi.waitFor(() => expect(recorded.calls.length).toBeGreaterThanOrEqual(n));
@@ -100,7 +60,7 @@ describe.each(MAJORS)("$name", (major) => {
     const messages = (text: string) => [{ role: "user" as const, content: text }];
     const scoped = { user: "u_retry" };
     const perCall = () => tagalongOptions({ session: "s_retry", trace: "t_retry" });
-    const expectedMetadata = { environment: "test", user: "u_retry", session: "s_retry", trace: "t_retry" };
+    const expectedMetadata = { user: "u_retry", session: "s_retry", trace: "t_retry" };
 
     describe("retries", () => {
       it("a streamed call answered 500, 500, then 200: every attempt alike, recorded once, as a success", async () => {
