@@ -92,6 +92,40 @@ export function recordingClient(
   return { client, recorded, errors, tagalong };
 }
 
+/**
+ * A fetch that passes a streamed answer's first `events` events on and holds the rest back until the
+ * request is aborted, like a slow network: the recorder still answers, the client just has not seen it
+ * all yet. A plain answer passes as it is.
+ */
+export function stallAfterEvents(events: number): typeof fetch {
+  return async (url, init) => {
+    const response = await fetch(url, init);
+    if (!response.headers.get("content-type")?.includes("event-stream")) return response;
+    const reader = response.body!.getReader();
+    const signal = init?.signal;
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        const decoder = new TextDecoder();
+        let text = "";
+        while (text.split("\n\n").length <= events) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += decoder.decode(value, { stream: true });
+        }
+        const passed = text.split("\n\n").slice(0, events).join("\n\n");
+        controller.enqueue(new TextEncoder().encode(`${passed}\n\n`));
+        const fail = () => {
+          controller.error(signal?.reason ?? new DOMException("This operation was aborted", "AbortError"));
+          reader.cancel().catch(() => {});
+        };
+        if (signal?.aborted) fail();
+        else signal?.addEventListener("abort", fail, { once: true });
+      },
+    });
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+}
+
 /** Reads a stream of the SDK to its end and joins its text deltas (chat, responses or completions events). */
 export async function streamText(stream: AsyncIterable<any>): Promise<string> {
   let text = "";

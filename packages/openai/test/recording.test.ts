@@ -17,7 +17,15 @@ import { replyText } from "@tagalong/testing";
 import type OpenAI from "openai";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { tagalongOptions, wrapOpenAI } from "../src/index";
-import { API_KEY, MODEL, memory, runnableWeather, streamText, useRecorder } from "./helpers";
+import {
+  API_KEY,
+  MODEL,
+  memory,
+  runnableWeather,
+  stallAfterEvents,
+  streamText,
+  useRecorder,
+} from "./helpers";
 import { type ClientClass, MAJORS, nodeMajor } from "./sdk-majors";
 
 const PL_KEY = "pl_test_key_openai_0123456789";
@@ -35,38 +43,6 @@ const weatherTool = {
     },
   },
 };
-
-/**
- * A fetch that passes a streamed answer's first event on and holds the rest back until the request is
- * aborted, like a slow network: the recorder still answers, the client just has not seen it all yet.
- */
-function stallAfterFirstEvent(): typeof fetch {
-  return async (url, init) => {
-    const response = await fetch(url, init);
-    if (!response.headers.get("content-type")?.includes("event-stream")) return response;
-    const reader = response.body!.getReader();
-    const signal = init?.signal;
-    const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        const decoder = new TextDecoder();
-        let text = "";
-        while (!text.includes("\n\n")) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          text += decoder.decode(value, { stream: true });
-        }
-        controller.enqueue(new TextEncoder().encode(text.slice(0, text.indexOf("\n\n") + 2)));
-        const fail = () => {
-          controller.error(signal?.reason ?? new DOMException("This operation was aborted", "AbortError"));
-          reader.cancel().catch(() => {});
-        };
-        if (signal?.aborted) fail();
-        else signal?.addEventListener("abort", fail, { once: true });
-      },
-    });
-    return new Response(body, { status: response.status, headers: response.headers });
-  };
-}
 
 /** A fetch whose plain (JSON) answer sends its first half, then holds the rest back until the request is aborted. */
 function stallPlainBody(): typeof fetch {
@@ -135,7 +111,7 @@ describe.each(MAJORS)("$name", (major) => {
       );
       return { client, recorded, errors, tagalong };
     }
-    /** A streamed chat completion asking for a long answer (which `stallAfterFirstEvent` holds back). */
+    /** A streamed chat completion asking for a long answer (which `stallAfterEvents` holds back). */
     const longStream = (client: ReturnType<typeof setup>["client"]) =>
       client.chat.completions.create({
         model: MODEL,
@@ -609,7 +585,7 @@ describe.each(MAJORS)("$name", (major) => {
     });
 
     it("a stream the caller stops early is recorded once, as aborted, with what had arrived", async () => {
-      const { client, recorded } = setup({ client: { fetch: stallAfterFirstEvent() } });
+      const { client, recorded } = setup({ client: { fetch: stallAfterEvents(1) } });
       const stream = await longStream(client);
       let first: OpenAI.ChatCompletionChunk | undefined;
       for await (const chunk of stream) {
@@ -627,7 +603,7 @@ describe.each(MAJORS)("$name", (major) => {
     });
 
     it("a stream its controller aborts mid-way is recorded once, as aborted, with what had arrived", async () => {
-      const { client, recorded } = setup({ client: { fetch: stallAfterFirstEvent() } });
+      const { client, recorded } = setup({ client: { fetch: stallAfterEvents(1) } });
       const stream = await longStream(client);
       const seen: OpenAI.ChatCompletionChunk[] = [];
       // The SDK ends the loop quietly after an abort: no throw tells the caller it was cut short.
@@ -645,7 +621,7 @@ describe.each(MAJORS)("$name", (major) => {
     });
 
     it("a stream its signal's timeout stops mid-way is recorded once, as failed by the timeout, with what had arrived", async () => {
-      const { client, recorded } = setup({ client: { fetch: stallAfterFirstEvent() } });
+      const { client, recorded } = setup({ client: { fetch: stallAfterEvents(1) } });
       const stream = await client.chat.completions.create(
         { model: MODEL, messages: [{ role: "user", content: "a long answer please" }], stream: true },
         { signal: AbortSignal.timeout(300) },
@@ -730,7 +706,7 @@ describe.each(MAJORS)("$name", (major) => {
     });
 
     it("a tee()'d stream whose branches both stop early is recorded once, as aborted", async () => {
-      const { client, recorded } = setup({ client: { fetch: stallAfterFirstEvent() } });
+      const { client, recorded } = setup({ client: { fetch: stallAfterEvents(1) } });
       const stream = await longStream(client);
       const [left, right] = stream.tee();
       for await (const _ of left) break;
@@ -740,7 +716,7 @@ describe.each(MAJORS)("$name", (major) => {
     });
 
     it("a stream helper or toReadableStream() stopped early is recorded once, as aborted", async () => {
-      const { client, recorded } = setup({ client: { fetch: stallAfterFirstEvent() } });
+      const { client, recorded } = setup({ client: { fetch: stallAfterEvents(1) } });
       const long = "a long answer please";
       const runner = client.chat.completions.stream({
         model: MODEL,
@@ -771,7 +747,7 @@ describe.each(MAJORS)("$name", (major) => {
     });
 
     it("a stream helper's call the caller's signal timeout stops is recorded as failed by the timeout", async () => {
-      const { client, recorded } = setup({ client: { fetch: stallAfterFirstEvent() } });
+      const { client, recorded } = setup({ client: { fetch: stallAfterEvents(1) } });
       const long = "a long answer please";
       const failedByTimeout = { status: "error", error: { type: "TimeoutError" } };
       const chat = client.chat.completions.stream(
