@@ -180,7 +180,9 @@ describe("a LangChain run aborted through its signal from another span: the Taga
       );
       await awaitAllCallbacks();
       await tagalong.flush();
-      const spans = exporter.getFinishedSpans().filter((s) => s.instrumentationScope.name === "@tagalong/core");
+      const spans = exporter
+        .getFinishedSpans()
+        .filter((s) => s.instrumentationScope.name === "@tagalong/core");
       expect(spans.map((s) => [s.attributes["user.id"], s.status.code])).toEqual([
         ["u_invoked", 2],
         ["u_streamed", 2],

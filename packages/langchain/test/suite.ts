@@ -1751,12 +1751,19 @@ export function langchainSuite(lc: LangChainModules): void {
           seen.map((c) => [c.input.at(-1)?.content, c.status, c.metadata.user, c.metadata.session]),
         ).toEqual(recorded.map((input) => [input, "aborted", `u_${input}`, "s_run"]));
         expect(contexts).toEqual(recorded);
-        // No model run is left in the handlers' bookkeeping, and none listens to its signal.
+        // No model run is left in the handlers' bookkeeping, and none listens to its signal; but a
+        // handler alone keeps the runs left with a `break` (until 10,000 newer: see the next tests).
+        const left = kind === "plain" ? inputs.slice(3) : [];
         for (const handler of handlers) {
           const runs = [...(handler as any).runs.values()].filter((run: any) => run.model !== undefined);
-          expect(runs).toEqual([]);
+          expect(runs.map((run: any) => run.model.input.at(-1).content)).toEqual(left);
         }
-        for (const stop of stops) expect(getEventListeners(stop.signal, "abort")).toEqual([]);
+        // The OpenAI SDK (before openai 7) leaves a listener of its own for each request: not counted.
+        const ours = (signal: AbortSignal) =>
+          getEventListeners(signal, "abort").filter((l) => !/controller\.abort\(\)/.test(String(l))).length;
+        expect(stops.map((stop) => ours(stop.signal))).toEqual(
+          inputs.map((input) => (left.includes(input) ? 1 : 0)),
+        );
         expect(s.errors).toEqual([]);
       },
     );
