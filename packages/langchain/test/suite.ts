@@ -1663,12 +1663,14 @@ export function langchainSuite(lc: LangChainModules): void {
     );
 
     it.each([
-      ["a handler alone", "plain"],
-      ["withTagalong and a handler", "handler"],
-      ["withTagalong(ChatOpenAI, tagalong)", "bound"],
+      ["awaited handler alone", "plain", true],
+      ["withTagalong and an awaited handler", "handler", true],
+      ["withTagalong(ChatOpenAI, tagalong)", "bound", true],
+      ["background handler alone", "plain", false],
+      ["withTagalong and a background handler", "handler", false],
     ] as const)(
-      "a run aborted through its signal from another async context (awaited handler, %s): recorded once, as aborted, with its own metadata, in its caller's context; nothing left behind",
-      async (_name, kind) => {
+      "a run aborted through its signal from another async context (%s): recorded once, as aborted, with its own metadata, in its caller's context; nothing left behind",
+      async (_name, kind, awaitHandlers) => {
         // A recorder that reads the caller's context (as openTelemetry() reads the active span).
         const where = new AsyncLocalStorage<string>();
         const seen: CompletedCall[] = [];
@@ -1681,7 +1683,7 @@ export function langchainSuite(lc: LangChainModules): void {
             contexts.push(where.getStore());
           },
         };
-        const s = setup({ bound: kind === "bound", destinations: [portkey(), inContext] });
+        const s = setup({ awaitHandlers, bound: kind === "bound", destinations: [portkey(), inContext] });
         const model = kind === "plain" ? s.plainChat() : s.chat();
         const callbacks = kind === "handler" ? [s.handler] : undefined;
         const handlers = kind === "bound" ? model.callbacks : [s.handler];
