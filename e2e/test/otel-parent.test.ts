@@ -118,3 +118,80 @@ describe("a LangChain handler's span is a child of the span active where the cal
     });
   }
 });
+
+describe("a LangChain run aborted through its signal from another span: the Tagalong span is a child of the caller's", () => {
+  for (const [name, bound] of [
+    ["awaited handler", false],
+    ["withTagalong(ChatOpenAI, tagalong)", true],
+  ] as const) {
+    it(`${name}: a request aborted while it waits, a stream aborted between two parts`, async () => {
+      const tagalong = createTagalong({ destinations: [openTelemetry({ trace })] });
+      const fields = {
+        model: "gpt-4o-mini",
+        apiKey: "sk-otel",
+        maxRetries: 0,
+        configuration: { baseURL: rec.openaiBaseURL },
+      };
+      const model = bound
+        ? new (withTagalong(ChatOpenAI, tagalong))(fields)
+        : new ChatOpenAI({ ...fields, callbacks: [new TagalongCallbackHandler(tagalong)] });
+      // The abort comes from another request's span and scope (a shutdown, a client gone): a promise
+      // reaction made there runs there.
+      const aborter = (stop: AbortController) => {
+        let release = () => {};
+        const gate = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        const abortFrom = inSpan("aborter", () =>
+          withMetadata({ user: "u_aborter" }, () => gate.then(() => stop.abort())),
+        );
+        return { release, abortFrom };
+      };
+      const waiting = new AbortController();
+      const fromWaiting = aborter(waiting);
+      const slow = rec.fail({ kind: "openai", delayMs: 1000 });
+      const invoked = inSpan("invoked", () =>
+        withMetadata({ user: "u_invoked" }, async () => {
+          const call = model.invoke("waits", { signal: waiting.signal });
+          setTimeout(fromWaiting.release, 50);
+          await expect(call).rejects.toThrow(/abort/i);
+        }),
+      );
+      const requests: Record<string, { traceId: string; spanId: string }> = {
+        u_invoked: await invoked,
+        u_aborter: await fromWaiting.abortFrom,
+      };
+      slow.clear();
+      const midway = new AbortController();
+      const fromMidway = aborter(midway);
+      requests.u_streamed = await inSpan("streamed", () =>
+        withMetadata({ user: "u_streamed" }, async () => {
+          const streamed = model.stream("parts", { signal: midway.signal }).then(async (stream) => {
+            let parts = 0;
+            for await (const _ of stream) {
+              if (++parts === 2) {
+                fromMidway.release();
+                await fromMidway.abortFrom;
+              }
+            }
+          });
+          await expect(streamed).rejects.toThrow(/abort/i);
+        }),
+      );
+      await awaitAllCallbacks();
+      await tagalong.flush();
+      const spans = exporter
+        .getFinishedSpans()
+        .filter((s) => s.instrumentationScope.name === "@tagalong/core");
+      expect(spans.map((s) => [s.attributes["user.id"], s.status.code])).toEqual([
+        ["u_invoked", 2],
+        ["u_streamed", 2],
+      ]);
+      expect(tagalongSpans(requests)).toEqual([
+        ["u_invoked", "its request's span", "its trace"],
+        ["u_streamed", "its request's span", "its trace"],
+      ]);
+      await tagalong.shutdown();
+    });
+  }
+});

@@ -198,9 +198,9 @@ interface ModelRun {
   /** withTagalong made the run's request with another Tagalong's metadata (`PASS_RUN`). */
   passed?: boolean;
   /**
-   * A background handler's caller's async context, captured on the caller's path where a recorder
-   * reads it (`callerContext`: OpenTelemetry's span parent): the run's end, out of LangChain's queue,
-   * is recorded back in it.
+   * The caller's async context, captured on the caller's path where a recorder reads it
+   * (`callerContext`: OpenTelemetry's span parent): the run's end, out of LangChain's queue (a
+   * background handler) or out of the abort of its signal (whoever called `abort()`), is recorded back in it.
    */
   inCaller?: (record: () => void) => void;
 }
@@ -639,7 +639,12 @@ export class TagalongCallbackHandler {
       // LangChain may end no run for a call aborted between two parts of its stream (the stream is
       // no longer read): the abort ends it.
       const signal = (model.handedOptions as { signal?: AbortSignal } | undefined)?.signal;
-      if (signal !== undefined && !signal.aborted) model.unlisten ??= this.listenForAbort(runId, signal);
+      if (signal !== undefined && !signal.aborted) {
+        model.unlisten ??= this.listenForAbort(runId, signal);
+        // The abort's listener runs in the async context of whoever aborted (another request, a
+        // shutdown): the run it ends is recorded back in its caller's, captured here, on its path.
+        if (this.awaitHandlers) model.inCaller ??= callerContext(this.tagalong);
+      }
       model.kind = kind;
       // LangChain gives an LLM's run (the legacy OpenAI LLM's) no `ls_provider`.
       const id = (llm as { id?: unknown } | null | undefined)?.id;

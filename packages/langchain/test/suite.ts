@@ -1,5 +1,6 @@
 // The one suite every supported LangChain version pair runs: each *.test.ts beside it hands in the
 // LangChain modules of its pair (resolved from a compat package or from this package).
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { getEventListeners } from "node:events";
 import { createRequire } from "node:module";
@@ -1657,6 +1658,114 @@ export function langchainSuite(lc: LangChainModules): void {
         ]);
         // The handler alone: its metadata did not reach the in-flight destinations.
         expect(s.logger.warnings).toEqual([expect.stringContaining("not made with withTagalong")]);
+        expect(s.errors).toEqual([]);
+      },
+    );
+
+    it.each([
+      ["awaited handler alone", "plain", true],
+      ["withTagalong and an awaited handler", "handler", true],
+      ["withTagalong(ChatOpenAI, tagalong)", "bound", true],
+      ["background handler alone", "plain", false],
+      ["withTagalong and a background handler", "handler", false],
+    ] as const)(
+      "a run aborted through its signal from another async context (%s): recorded once, as aborted, with its own metadata, in its caller's context; nothing left behind",
+      async (_name, kind, awaitHandlers) => {
+        // A recorder that reads the caller's context (as openTelemetry() reads the active span).
+        const where = new AsyncLocalStorage<string>();
+        const seen: CompletedCall[] = [];
+        const contexts: (string | undefined)[] = [];
+        const inContext: Destination = {
+          name: "in-context",
+          recordsInContext: true,
+          record: (call) => {
+            seen.push(call);
+            contexts.push(where.getStore());
+          },
+        };
+        const s = setup({ awaitHandlers, bound: kind === "bound", destinations: [portkey(), inContext] });
+        const model = kind === "plain" ? s.plainChat() : s.chat();
+        const callbacks = kind === "handler" ? [s.handler] : undefined;
+        const handlers = kind === "bound" ? model.callbacks : [s.handler];
+        const config = { callbacks, metadata: { tagalong: { session: "s_run" } } };
+        // The abort comes from elsewhere (another request's scope, a shutdown): a promise reaction
+        // made there runs there.
+        const aborter = (stop: AbortController) => {
+          let release = () => {};
+          const gate = new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          const aborted = where.run("aborter", () =>
+            withMetadata({ user: "u_aborter", session: "s_aborter" }, () => gate.then(() => stop.abort())),
+          );
+          return { release, aborted };
+        };
+        const inCaller = (input: string, fn: () => Promise<unknown>) =>
+          where.run(input, () => withMetadata({ user: `u_${input}` }, fn));
+        const stops: AbortController[] = [];
+        // Aborted while its request waits.
+        const waiting = new AbortController();
+        stops.push(waiting);
+        const fromWaiting = aborter(waiting);
+        const slow = rec.fail({ kind: "openai", delayMs: 1000 });
+        await inCaller("waits", async () => {
+          const invoked = model.invoke("waits", { ...config, signal: waiting.signal });
+          // Aborted once the request reached the server.
+          await vi.waitFor(() => expect(rec.calls()).toHaveLength(1), { interval: 5 });
+          fromWaiting.release();
+          await expect(invoked).rejects.toThrow(/abort/i);
+        });
+        slow.clear();
+        // A model's stream and a chain's, aborted between two parts and left with a `break`.
+        const chain = lc.ChatPromptTemplate.fromTemplate("{input}").pipe(model);
+        for (const [input, runnable, abort] of [
+          ["model_aborted", model, true],
+          ["chain_aborted", chain, true],
+          ["model_left", model, false],
+          ["chain_left", chain, false],
+        ] as const) {
+          const stop = new AbortController();
+          stops.push(stop);
+          const from = aborter(stop);
+          await inCaller(input, async () => {
+            const streamed = (async () => {
+              let parts = 0;
+              for await (const _ of await runnable.stream(runnable === chain ? { input } : input, {
+                ...config,
+                signal: stop.signal,
+              })) {
+                if (++parts < 2) continue;
+                if (!abort) break;
+                from.release();
+                await from.aborted;
+              }
+            })();
+            if (abort) await expect(streamed).rejects.toThrow(/abort/i);
+            else await streamed;
+          });
+        }
+        await s.settle();
+        const inputs = ["waits", "model_aborted", "chain_aborted", "model_left", "chain_left"];
+        expect(rec.calls().map((c) => lastUserText(c))).toEqual(inputs);
+        // A handler alone is never told of a stream left with a `break` (LangChain ends no run).
+        const recorded = kind === "plain" ? inputs.slice(0, 3) : inputs;
+        expect(
+          seen.map((c) => [c.input.at(-1)?.content, c.status, c.metadata.user, c.metadata.session]),
+        ).toEqual(recorded.map((input) => [input, "aborted", `u_${input}`, "s_run"]));
+        expect(contexts).toEqual(recorded);
+        // No model run is left in the handlers' bookkeeping, and none listens to its signal; but a
+        // handler alone keeps the runs left with a `break` (until 10,000 newer: see the next tests).
+        const left = kind === "plain" ? inputs.slice(3) : [];
+        for (const handler of handlers) {
+          const runs = [...(handler as any).runs.values()].filter((run: any) => run.model !== undefined);
+          expect(runs.map((run: any) => run.model.input.at(-1).content)).toEqual(left);
+        }
+        // The OpenAI SDK (before openai 7) leaves a listener of its own for each request: not counted.
+        const ours = (signal: AbortSignal) =>
+          getEventListeners(signal, "abort").filter((l) => !/controller\.abort\(\)/.test(String(l))).length;
+        expect(stops.map((stop) => ours(stop.signal))).toEqual(
+          inputs.map((input) => (left.includes(input) ? 1 : 0)),
+        );
         expect(s.errors).toEqual([]);
       },
     );
