@@ -62,8 +62,9 @@ const embedded = (result: EmbedResult): CallEnd => {
  * as a cache does): a call whose body fields were filed for a fetch and not taken went out through a
  * fetch that is not `tagalongFetch`, or one that could not add them (said with its reason). Fields
  * placed in the provider options as well (a model another middleware wraps) count as sent when the
- * request body the provider reports has them, our keys in an object field included. Said once per provider. Not asked of a failed call: the
- * provider may have refused it before sending anything.
+ * request body the provider reports has them, our keys in an object field included; those it lacks are
+ * named. Said once per provider. Not asked of a failed call: the provider may have refused it before
+ * sending anything.
  */
 function checkFiled(state: CallState, model: ModelInfo, warnOnce: WarnOnce, result: unknown): void {
   const { filed } = state;
@@ -77,10 +78,10 @@ function checkFiled(state: CallState, model: ModelInfo, warnOnce: WarnOnce, resu
     );
     return;
   }
-  const lacking = filed.placed ? lackedFields(result, filed.fields) : "absent";
+  const lacking = filed.placed ? lackedFields(result, filed.fields) : filed.fields;
   if (lacking === undefined) return;
-  if (lacking === "absent") {
-    warnWithoutFetch(warnOnce, model.provider, filed.fields);
+  if (typeof lacking !== "string") {
+    warnWithoutFetch(warnOnce, model.provider, lacking);
     return;
   }
   warnOnce(
@@ -91,13 +92,16 @@ function checkFiled(state: CallState, model: ModelInfo, warnOnce: WarnOnce, resu
 }
 
 /**
- * Whether the request body a provider reports with its result (`request.body`) surely lacks one of the
- * fields: `"absent"` when a field is not there, the field's name when it is an object without some of
- * our keys (a middleware inside ours set that provider option itself, after ours were placed, as
- * `defaultSettingsMiddleware` does), `undefined` when it has them all or cannot tell. One level deep,
- * as `tagalongFetch` merges a field the body has.
+ * What of the fields the request body a provider reports with its result (`request.body`) surely
+ * lacks: those it does not have (the others reached the wire), else the name of one it has as an
+ * object without some of our keys (a middleware inside ours set that provider option itself, after
+ * ours were placed, as `defaultSettingsMiddleware` does); `undefined` when it has them all or cannot
+ * tell. One level deep, as `tagalongFetch` merges a field the body has.
  */
-function lackedFields(result: unknown, fields: Readonly<Record<string, unknown>>): string | undefined {
+function lackedFields(
+  result: unknown,
+  fields: Readonly<Record<string, unknown>>,
+): Readonly<Record<string, unknown>> | string | undefined {
   let body = (result as { request?: { body?: unknown } } | undefined)?.request?.body;
   if (typeof body === "string") {
     try {
@@ -107,20 +111,22 @@ function lackedFields(result: unknown, fields: Readonly<Record<string, unknown>>
     }
   }
   if (!isObject(body)) return undefined;
+  let absent: Record<string, unknown> | undefined;
   let partial: string | undefined;
   for (const name in fields) {
-    if (!(name in body)) return "absent";
     const ours = fields[name];
     const theirs = body[name];
-    if (partial !== undefined || !isObject(ours) || !isObject(theirs)) continue;
-    for (const key in ours) {
-      if (!(key in theirs)) {
-        partial = name;
-        break;
+    if (theirs === undefined) (absent ??= {})[name] = ours;
+    else if (partial === undefined && isObject(ours) && isObject(theirs)) {
+      for (const key in ours) {
+        if (theirs[key] === undefined) {
+          partial = name;
+          break;
+        }
       }
     }
   }
-  return partial;
+  return absent ?? partial;
 }
 
 /** The wrap hooks' work for one middleware. */
