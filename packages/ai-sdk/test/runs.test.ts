@@ -115,6 +115,74 @@ describe.each(MAJORS)("$name", (major) => {
       expect(finishes).toEqual([...Array(n).fill("stop"), ...Array(n).fill("tool_calls")]);
     });
 
+    /** A tool whose call makes the recorder fail the next model request once with a 500 (when `failNext`). */
+    const weatherTool = (failNext: boolean) =>
+      m.ai.tool({
+        description: "The weather in a city",
+        inputSchema: z.object({ city: z.string() }),
+        execute: async ({ city }: { city: string }) => {
+          if (failNext) rec.fail({ kind: "openai", status: 500, retryAfter: 0.01, times: 1 });
+          return { city, celsius: 21 };
+        },
+      });
+
+    it.each(["generateText", "streamText"] as const)(
+      "%s: a step the SDK retries within a multi-step run is logged once, as is each other step",
+      async (fn) => {
+        const { tagalong, model } = setup(undefined, true);
+        const options = {
+          model,
+          prompt: "weather?",
+          tools: { weather: weatherTool(true) },
+          stopWhen: m.ai.stepCountIs(3),
+          maxRetries: 2,
+          providerOptions: tagalongOptions({ user: "u_retry" }),
+        };
+        const steps =
+          fn === "generateText"
+            ? (await m.ai.generateText(options)).steps
+            : await m.ai.streamText({ ...options, onError: () => {} }).steps;
+        expect(steps).toHaveLength(2);
+        expect(rec.calls().map((c) => c.status)).toEqual([200, 500, 200]);
+        await tagalong.flush();
+        expect(rec.promptLayer.logs().map((l) => [l.body.status, l.body.metadata.user_id])).toEqual([
+          ["SUCCESS", "u_retry"],
+          ["SUCCESS", "u_retry"],
+        ]);
+        expect(rec.promptLayer.duplicates()).toBe(0);
+        await tagalong.shutdown();
+      },
+      30_000,
+    );
+
+    it("a multi-step stream aborted in its second step: the first is a success, the second aborted, each logged once", async () => {
+      const { tagalong, model, calls } = setup(undefined, true);
+      const controller = new AbortController();
+      const streamed = m.ai.streamText({
+        model,
+        prompt: "the weather, in a reply of several words?",
+        tools: { weather: weatherTool(false) },
+        stopWhen: m.ai.stepCountIs(3),
+        abortSignal: controller.signal,
+        onError: () => {},
+        providerOptions: tagalongOptions({ user: "u_abort" }),
+      });
+      try {
+        for await (const part of streamed.fullStream) if (part.type === "text-delta") controller.abort();
+      } catch {
+        // ai 5 rethrows the abort from the stream
+      }
+      await expect.poll(() => calls.length).toBe(2);
+      expect(calls.map((c) => [c.status, c.finishReason, c.metadata.user])).toEqual([
+        ["success", "tool_calls", "u_abort"],
+        ["aborted", undefined, "u_abort"],
+      ]);
+      await tagalong.flush();
+      expect(rec.promptLayer.logs().map((l) => l.body.status)).toEqual(["SUCCESS", "WARNING"]);
+      expect(rec.calls()).toHaveLength(2);
+      await tagalong.shutdown();
+    });
+
     it("structured output through generateText and streamText (Output.object) carries the metadata", async () => {
       const { model, calls } = setup();
       const schema = z.object({ echo: z.string() });
