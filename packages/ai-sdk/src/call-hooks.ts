@@ -62,8 +62,9 @@ const embedded = (result: EmbedResult): CallEnd => {
  * as a cache does): a call whose body fields were filed for a fetch and not taken went out through a
  * fetch that is not `tagalongFetch`, or one that could not add them (said with its reason). Fields
  * placed in the provider options as well (a model another middleware wraps) count as sent when the
- * request body the provider reports has them. Said once per provider. Not asked of a failed call: the
- * provider may have refused it before sending anything.
+ * request body the provider reports has them, our keys in an object field included; those it lacks are
+ * named. Said once per provider. Not asked of a failed call: the provider may have refused it before
+ * sending anything.
  */
 function checkFiled(state: CallState, model: ModelInfo, warnOnce: WarnOnce, result: unknown): void {
   const { filed } = state;
@@ -77,23 +78,55 @@ function checkFiled(state: CallState, model: ModelInfo, warnOnce: WarnOnce, resu
     );
     return;
   }
-  if (filed.placed && !lacksFields(result, filed.fields)) return;
-  warnWithoutFetch(warnOnce, model.provider, filed.fields);
+  const lacking = filed.placed ? lackedFields(result, filed.fields) : filed.fields;
+  if (lacking === undefined) return;
+  if (typeof lacking !== "string") {
+    warnWithoutFetch(warnOnce, model.provider, lacking);
+    return;
+  }
+  warnOnce(
+    `${model.provider} fetch partial`,
+    () =>
+      `@tagalong/ai-sdk: the requests of ${model.provider} carry ${lacking} without Tagalong's keys (a middleware inside tagalongMiddleware set its own) and this provider was created without tagalongFetch, which would add them; create it with { fetch: tagalongFetch() }`,
+  );
 }
 
-/** Whether the request body a provider reports with its result (`request.body`) surely lacks one of the fields. */
-function lacksFields(result: unknown, fields: Readonly<Record<string, unknown>>): boolean {
+/**
+ * What of the fields the request body a provider reports with its result (`request.body`) surely
+ * lacks: those it does not have (the others reached the wire), else the name of one it has as an
+ * object without some of our keys (a middleware inside ours set that provider option itself, after
+ * ours were placed, as `defaultSettingsMiddleware` does); `undefined` when it has them all or cannot
+ * tell. One level deep, as `tagalongFetch` merges a field the body has.
+ */
+function lackedFields(
+  result: unknown,
+  fields: Readonly<Record<string, unknown>>,
+): Readonly<Record<string, unknown>> | string | undefined {
   let body = (result as { request?: { body?: unknown } } | undefined)?.request?.body;
   if (typeof body === "string") {
     try {
       body = JSON.parse(body);
     } catch {
-      return false;
+      return undefined;
     }
   }
-  if (!isObject(body)) return false;
-  for (const name in fields) if (!(name in body)) return true;
-  return false;
+  if (!isObject(body)) return undefined;
+  let absent: Record<string, unknown> | undefined;
+  let partial: string | undefined;
+  for (const name in fields) {
+    const ours = fields[name];
+    const theirs = body[name];
+    if (theirs === undefined) (absent ??= {})[name] = ours;
+    else if (partial === undefined && isObject(ours) && isObject(theirs)) {
+      for (const key in ours) {
+        if (theirs[key] === undefined) {
+          partial = name;
+          break;
+        }
+      }
+    }
+  }
+  return absent ?? partial;
 }
 
 /** The wrap hooks' work for one middleware. */

@@ -360,6 +360,41 @@ for (const major of MAJORS) {
         ]);
       });
 
+      // ai's own defaultSettingsMiddleware, inside ours as the README advises, merges its requesty keys
+      // into the provider options after ours: @requesty/ai-sdk 3 then sends its flat keys alone as the
+      // body's `requesty` (ours went in the per-call extraBody), 2 sends them with ours.
+      it.each([false, true])(
+        "behind a middleware that sets requesty keys of its own, @requesty/ai-sdk carries ours with tagalongFetch (%s), or is named once",
+        async (withFetch) => {
+          const m = await major.load();
+          const { warnings, middleware } = setup();
+          const provider = m.createRequesty({
+            baseURL: rec().openaiBaseURL,
+            apiKey: "sk-test",
+            ...(withFetch ? { fetch: tagalongFetch() } : {}),
+          });
+          const defaults = m.ai.defaultSettingsMiddleware({
+            settings: { providerOptions: { requesty: { auto_cache: true } } },
+          });
+          const model = m.ai.wrapLanguageModel({
+            model: provider.chat("gpt-test"),
+            middleware: [middleware, defaults],
+          });
+          for (const prompt of ["one", "two"]) await m.ai.generateText({ model, prompt });
+          await m.ai.streamText({ model, prompt: "three" }).text;
+          const lost = major.requestyExtraBody && !withFetch;
+          const sent = lost ? { auto_cache: true } : { user_id: "u_fetch", auto_cache: true };
+          expect(sentRequesty()).toEqual([sent, sent, sent]);
+          expect(warnings).toEqual(
+            lost
+              ? [
+                  "@tagalong/ai-sdk: the requests of requesty.chat carry requesty without Tagalong's keys (a middleware inside tagalongMiddleware set its own) and this provider was created without tagalongFetch, which would add them; create it with { fetch: tagalongFetch() }",
+                ]
+              : [],
+          );
+        },
+      );
+
       const shapes: Record<string, (next: typeof fetch) => typeof fetch> = {
         "a Request, with the call's signal in the init": (next) => (url, init) =>
           next(new Request(url as string, init), { signal: init?.signal }),

@@ -12,6 +12,7 @@ export interface AiModule {
   streamObject(options: any): any;
   wrapLanguageModel(options: any): any;
   wrapProvider(options: any): any;
+  defaultSettingsMiddleware(options: any): any;
   tool(options: any): any;
   stepCountIs(n: number): any;
 }
