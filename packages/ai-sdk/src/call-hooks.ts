@@ -79,16 +79,7 @@ function checkFiled(state: CallState, model: ModelInfo, warnOnce: WarnOnce, resu
     return;
   }
   const lacking = filed.placed ? lackedFields(result, filed.fields) : filed.fields;
-  if (lacking === undefined) return;
-  if (typeof lacking !== "string") {
-    warnWithoutFetch(warnOnce, model.provider, lacking);
-    return;
-  }
-  warnOnce(
-    `${model.provider} fetch partial`,
-    () =>
-      `@tagalong/ai-sdk: the requests of ${model.provider} carry ${lacking} without Tagalong's keys (a middleware inside tagalongMiddleware set its own) and this provider was created without tagalongFetch, which would add them; create it with { fetch: tagalongFetch() }`,
-  );
+  if (lacking !== undefined) warnWithoutFetch(warnOnce, model.provider, lacking);
 }
 
 /**

@@ -124,16 +124,20 @@ export function surelyWithoutTagalongFetch(model: object): boolean {
 export const surelySent = (model: object, filed: FiledCall): boolean =>
   filed.listened || configOf(model) !== undefined;
 
-/** Names, once, a provider that drops unknown body keys and sends its requests through no `tagalongFetch`. */
+/**
+ * Names, once, a provider that drops unknown body keys and sends its requests through no
+ * `tagalongFetch`: `lost` is the fields its requests lack, or the name of one that a middleware inside
+ * ours set itself, without our keys.
+ */
 export function warnWithoutFetch(
   warnOnce: WarnOnce,
   provider: string,
-  fields: Readonly<Record<string, unknown>>,
+  lost: Readonly<Record<string, unknown>> | string,
 ): void {
   warnOnce(
     `${provider} fetch`,
     () =>
-      `@tagalong/ai-sdk: ${provider} drops unknown body fields and this provider was created without tagalongFetch, so ${Object.keys(fields).join(", ")} cannot reach its wire; create it with { fetch: tagalongFetch() }`,
+      `@tagalong/ai-sdk: ${provider} drops unknown body fields and this provider was created without tagalongFetch, so ${typeof lost === "string" ? `Tagalong's keys in ${lost}` : Object.keys(lost).join(", ")} cannot reach its wire; create it with { fetch: tagalongFetch() }`,
   );
 }
 

@@ -388,7 +388,7 @@ for (const major of MAJORS) {
           expect(warnings).toEqual(
             lost
               ? [
-                  "@tagalong/ai-sdk: the requests of requesty.chat carry requesty without Tagalong's keys (a middleware inside tagalongMiddleware set its own) and this provider was created without tagalongFetch, which would add them; create it with { fetch: tagalongFetch() }",
+                  "@tagalong/ai-sdk: requesty.chat drops unknown body fields and this provider was created without tagalongFetch, so Tagalong's keys in requesty cannot reach its wire; create it with { fetch: tagalongFetch() }",
                 ]
               : [],
           );
