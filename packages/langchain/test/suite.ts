@@ -923,6 +923,81 @@ export function langchainSuite(lc: LangChainModules): void {
       },
     );
 
+    /** How a run of withTagalong's class gets its metadata: from a handler on the run, or from its config. */
+    const runModes = [
+      { name: "awaited handler on the run", awaitHandlers: true, bound: false },
+      { name: "background handler on the run", awaitHandlers: false, bound: false },
+      { name: "class bound to an in-flight-only Tagalong, no handler", awaitHandlers: true, bound: true },
+    ];
+    const modeSetup = (mode: (typeof runModes)[number]) =>
+      mode.bound
+        ? setup({ destinations: [portkey(), requesty()], bound: true })
+        : setup({ awaitHandlers: mode.awaitHandlers });
+    const userConfig = (s: Setup, mode: (typeof runModes)[number], user: string) => ({
+      ...(mode.bound ? {} : { callbacks: [s.handler] }),
+      metadata: { tagalong: { user } },
+    });
+    /** The wire's users that are not the one named in the request's own question (`... #<i>`). */
+    const wrongUsers = (calls: ModelCall[]) =>
+      calls
+        .map((call) => {
+          const user = `user-${/#(\d+)/.exec(lastUserText(call))?.[1]}`;
+          return [lastUserText(call), user, call.portkey.metadata?._user, call.requesty?.user_id];
+        })
+        .filter(([, user, portkeyUser, requestyUser]) => portkeyUser !== user || requestyUser !== user);
+
+    it.each(runModes)(
+      "model.batch with maxConcurrency 2 and a config per input: each request carries its own input's metadata ($name)",
+      async (mode) => {
+        const s = modeSetup(mode);
+        const n = 6;
+        const inputs = Array.from({ length: n }, (_, i) => `batch question #${i}`);
+        const configs = inputs.map((_, i) => ({ ...userConfig(s, mode, `user-${i}`), maxConcurrency: 2 }));
+        for (const model of [s.chat(), s.chat({ streaming: true }), s.chat().bindTools([WEATHER_TOOL])]) {
+          await model.batch(inputs, configs);
+        }
+        const calls = rec.calls();
+        expect(calls).toHaveLength(3 * n);
+        expect(wrongUsers(calls)).toEqual([]);
+        await s.settle();
+        const recorded = s.memory.calls.map((c) => [String(c.input.at(-1)?.content), c.metadata.user]);
+        expect(recorded).toEqual(
+          mode.bound ? [] : recorded.map(([text]) => [text, `user-${/#(\d+)/.exec(text!)?.[1]}`]),
+        );
+        expect(s.logger.warnings).toEqual([]);
+      },
+    );
+
+    it.each(runModes)(
+      "withFallbacks: the first model's request fails with a 500, the fallback's request carries the run's metadata, on invoke and stream ($name)",
+      async (mode) => {
+        const s = modeSetup(mode);
+        // The first model (the Responses API) always fails; the fallback (chat completions) answers.
+        rec.fail({ path: "/v1/responses", status: 500 });
+        const model = s.chat({ useResponsesApi: true }).withFallbacks([s.chat()]);
+        await Promise.all(
+          [0, 1, 2, 3].map(async (i) => {
+            const config = userConfig(s, mode, `user-${i}`);
+            if (i % 2 === 0) return model.invoke(`fallback question #${i}`, config);
+            return drain(await model.stream(`fallback question #${i}`, config));
+          }),
+        );
+        const calls = rec.calls();
+        expect(calls.map((c) => [c.endpoint, c.status]).sort()).toEqual([
+          ...Array(4).fill(["chat.completions", 200]),
+          ...Array(4).fill(["responses", 500]),
+        ]);
+        expect(wrongUsers(calls)).toEqual([]);
+        await s.settle();
+        if (!mode.bound) {
+          expect(s.memory.calls.map((c) => c.status).sort()).toEqual([
+            ...Array(4).fill("error"),
+            ...Array(4).fill("success"),
+          ]);
+        }
+      },
+    );
+
     it("the handler on the model alone: the chain's metadata still goes out; the trace is the model run", async () => {
       const s = setup();
       const model = s.chat({ callbacks: [s.handler] });
@@ -999,7 +1074,7 @@ export function langchainSuite(lc: LangChainModules): void {
       await tagalong.shutdown();
     });
 
-    it("an inner tagalong key passed down replaces the outer one as a whole; one given by withConfig gives way to the caller's", async () => {
+    it("an inner tagalong key passed down replaces the outer one as a whole; one given by withConfig gives way to the caller's (by key for a runnable's, as a whole for ChatOpenAI's own)", async () => {
       const s = setup();
       const model = s.chat();
       const passedDown = lc.RunnableLambda.from(async (q: string, config: any) =>
@@ -1008,14 +1083,21 @@ export function langchainSuite(lc: LangChainModules): void {
       const bound = lc.RunnableLambda.from(async (q: string, config: unknown) =>
         model.invoke(q, config),
       ).withConfig({
-        metadata: { tagalong: { session: "s_inner" } },
+        metadata: { tagalong: { session: "s_inner" }, region: "eu" },
       });
       const config = { callbacks: [s.handler], metadata: { tagalong: { user: "u_outer" } } };
       await passedDown.invoke("passed down", config);
       await bound.invoke("withConfig", config);
+      // ChatOpenAI's own withConfig keeps its config as call options, which a call's own replace as a
+      // whole (LangChain's run, as every handler and tracer sees it): its other keys go too.
+      const modelBound = model.withConfig({ metadata: { tagalong: { session: "s_inner" }, region: "eu" } });
+      await modelBound.invoke("model withConfig", config);
+      await modelBound.invoke("model withConfig, no metadata of the call's", { callbacks: [s.handler] });
       expect(rec.calls().map((c) => c.portkey.metadata)).toEqual([
         { session_id: "s_inner" },
+        { _user: "u_outer", region: "eu" },
         { _user: "u_outer" },
+        { session_id: "s_inner", region: "eu" },
       ]);
     });
 
